@@ -1,0 +1,223 @@
+//! The frame layer: `u32 length | u32 crc32c | payload`, big-endian.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Bytes before the payload: length and checksum.
+pub const FRAME_HEADER_BYTES: usize = 8;
+
+/// Largest peer frame payload accepted (larger snapshots travel in chunks).
+pub const MAX_PEER_FRAME_BYTES: usize = 1 << 20;
+
+const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+/// crc32c (Castagnoli) of `bytes`, the checksum of every Conclave frame and record.
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    CRC32C.checksum(bytes)
+}
+
+/// Why a byte stream was rejected; the caller closes that one link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// The length field is zero or above the limit.
+    BadLength {
+        /// The length the peer announced.
+        len: u32,
+        /// The limit in force.
+        max: usize,
+    },
+    /// The checksum does not match the payload.
+    Checksum {
+        /// Checksum carried by the frame.
+        expected: u32,
+        /// Checksum of the bytes received.
+        actual: u32,
+    },
+    /// The payload is not a valid record of the expected format.
+    Malformed(&'static str),
+    /// The payload's format version is not one this build understands.
+    UnknownVersion(u8),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::BadLength { len, max } => {
+                write!(f, "frame length {len} outside 1..={max}")
+            }
+            FrameError::Checksum { expected, actual } => {
+                write!(
+                    f,
+                    "frame checksum mismatch: carried {expected:#010x}, computed {actual:#010x}"
+                )
+            }
+            FrameError::Malformed(what) => write!(f, "malformed payload: {what}"),
+            FrameError::UnknownVersion(v) => write!(f, "unknown format version {v}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for FrameError {}
+
+/// Appends one frame carrying `payload` to `out`.
+pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {
+    out.reserve(FRAME_HEADER_BYTES + payload.len());
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&crc32c(payload).to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Reassembles frames from a byte stream delivered in arbitrary pieces.
+///
+/// Memory is bounded by the frame limit: a length above it is an error before any payload
+/// is buffered. After an error the decoder stays failed; the link must be closed.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+    start: usize,
+    max: usize,
+    failed: bool,
+}
+
+impl FrameDecoder {
+    /// A decoder that accepts payloads of at most `max` bytes.
+    pub fn new(max: usize) -> FrameDecoder {
+        FrameDecoder {
+            buf: Vec::new(),
+            start: 0,
+            max,
+            failed: false,
+        }
+    }
+
+    /// Buffers bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.failed {
+            return;
+        }
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 4096 && self.start * 2 > self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes buffered but not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The next complete, checksum-verified payload, `None` if more bytes are needed.
+    pub fn next_frame(&mut self) -> Option<Result<&[u8], FrameError>> {
+        if self.failed {
+            return None;
+        }
+        let avail = &self.buf[self.start..];
+        if avail.len() < FRAME_HEADER_BYTES {
+            return None;
+        }
+        let len = u32::from_be_bytes([avail[0], avail[1], avail[2], avail[3]]);
+        let expected = u32::from_be_bytes([avail[4], avail[5], avail[6], avail[7]]);
+        if len == 0 || len as usize > self.max {
+            self.failed = true;
+            return Some(Err(FrameError::BadLength { len, max: self.max }));
+        }
+        let total = FRAME_HEADER_BYTES + len as usize;
+        if avail.len() < total {
+            return None;
+        }
+        let from = self.start + FRAME_HEADER_BYTES;
+        let to = self.start + total;
+        self.start = to;
+        let payload = &self.buf[from..to];
+        let actual = crc32c(payload);
+        if actual != expected {
+            self.failed = true;
+            return Some(Err(FrameError::Checksum { expected, actual }));
+        }
+        Some(Ok(payload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn crc32c_check_value() {
+        // The CRC-32C check value from the catalogue of parametrised CRC algorithms.
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+    }
+
+    #[test]
+    fn frame_layout_is_exact() {
+        let mut out = Vec::new();
+        encode_frame(b"abc", &mut out);
+        assert_eq!(&out[..4], &[0, 0, 0, 3]);
+        assert_eq!(&out[4..8], &crc32c(b"abc").to_be_bytes());
+        assert_eq!(&out[8..], b"abc");
+    }
+
+    #[test]
+    fn oversize_and_zero_lengths_fail_before_buffering() {
+        let mut d = FrameDecoder::new(16);
+        d.push(&[0, 0, 0, 17, 0, 0, 0, 0]);
+        assert_eq!(
+            d.next_frame(),
+            Some(Err(FrameError::BadLength { len: 17, max: 16 }))
+        );
+        assert_eq!(d.next_frame(), None);
+        let mut d = FrameDecoder::new(16);
+        d.push(&[0; 8]);
+        assert!(matches!(
+            d.next_frame(),
+            Some(Err(FrameError::BadLength { len: 0, .. }))
+        ));
+    }
+
+    #[test]
+    fn corrupt_payload_is_rejected() {
+        let mut out = Vec::new();
+        encode_frame(b"hello", &mut out);
+        out[9] ^= 1;
+        let mut d = FrameDecoder::new(64);
+        d.push(&out);
+        assert!(matches!(
+            d.next_frame(),
+            Some(Err(FrameError::Checksum { .. }))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn frames_survive_any_split(payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..300), 1..8), cut in 1usize..50) {
+            let mut stream = Vec::new();
+            for p in &payloads { encode_frame(p, &mut stream); }
+            let mut d = FrameDecoder::new(1024);
+            let mut got = Vec::new();
+            for chunk in stream.chunks(cut) {
+                d.push(chunk);
+                while let Some(f) = d.next_frame() { got.push(f.unwrap().to_vec()); }
+            }
+            prop_assert_eq!(got, payloads);
+            prop_assert_eq!(d.buffered(), 0);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let mut d = FrameDecoder::new(512);
+            d.push(&bytes);
+            let mut n = 0;
+            while let Some(r) = d.next_frame() {
+                n += 1;
+                prop_assert!(n <= bytes.len());
+                if r.is_err() { break; }
+            }
+        }
+    }
+}
