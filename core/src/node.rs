@@ -17,7 +17,7 @@ use crate::rng::Prng;
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::transport::{LinkEvent, Transport};
-use crate::zab::{AfterPersist, Leader, Learner, ZabOutput};
+use crate::zab::{AfterPersist, History, Leader, Learner, ZabOutput};
 
 /// What a server found on disk at start. Today: the epoch files and the last zxid.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -381,11 +381,9 @@ impl Node {
                     .push_back(Output::Event(NodeEvent::PeerUp { peer }));
                 match &mut self.activity {
                     // A fresh link gets our latest notification, as ZooKeeper resends its last one.
-                    Activity::Looking => {
-                        if self.quorum.is_voter(peer) || self.observer {
-                            let n = self.election.current_notification();
-                            self.send_notification(now, peer, n);
-                        }
+                    Activity::Looking if self.quorum.is_voter(peer) || self.observer => {
+                        let n = self.election.current_notification();
+                        self.send_notification(now, peer, n);
                     }
                     Activity::Learning(l) if l.leader() == peer => {
                         l.on_leader_link_up(self.accepted_epoch, &mut self.zab_buf);
@@ -480,9 +478,11 @@ impl Node {
                         let leader = Leader::new(
                             now,
                             self.my_id,
-                            self.accepted_epoch,
-                            self.current_epoch,
-                            self.last_zxid,
+                            History {
+                                accepted_epoch: self.accepted_epoch,
+                                current_epoch: self.current_epoch,
+                                last_zxid: self.last_zxid,
+                            },
                             init_limit_ms,
                             &self.quorum,
                             &mut self.zab_buf,

@@ -82,6 +82,17 @@ pub enum ZabOutput {
     StepDown(StepDown),
 }
 
+/// A server's durable epoch state and log position, as discovery compares them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Persisted acceptedEpoch.
+    pub accepted_epoch: u32,
+    /// Persisted currentEpoch.
+    pub current_epoch: u32,
+    /// Last logged zxid.
+    pub last_zxid: Zxid,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LearnerStage {
     /// FOLLOWERINFO received; LEADERINFO not yet sent.
@@ -126,18 +137,16 @@ impl Leader {
     pub fn new(
         now: Instant,
         my_id: ServerId,
-        accepted_epoch: u32,
-        current_epoch: u32,
-        last_zxid: Zxid,
+        history: History,
         init_limit_ms: u64,
         quorum: &dyn QuorumVerifier,
         out: &mut Vec<ZabOutput>,
     ) -> Leader {
         let mut l = Leader {
             my_id,
-            my_current_epoch: current_epoch,
-            my_last_zxid: last_zxid,
-            proposed: accepted_epoch.saturating_add(1),
+            my_current_epoch: history.current_epoch,
+            my_last_zxid: history.last_zxid,
+            proposed: history.accepted_epoch.saturating_add(1),
             epoch: None,
             epoch_durable: false,
             current_durable: false,
@@ -594,3 +603,7 @@ impl Learner {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "discovery_tests.rs"]
+mod tests;

@@ -4,4 +4,4 @@
 
 mod discovery;
 
-pub use discovery::{AfterPersist, Leader, Learner, StepDown, ZabOutput};
+pub use discovery::{AfterPersist, History, Leader, Learner, StepDown, ZabOutput};
