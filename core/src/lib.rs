@@ -32,6 +32,7 @@ extern crate std;
 pub mod codec;
 pub mod config;
 pub mod election;
+pub mod fuzzing;
 pub mod ids;
 pub mod io;
 pub mod metrics;

@@ -6,6 +6,8 @@
 
 pub mod frame;
 pub mod peer;
+pub mod txn;
 
 pub use frame::{encode_frame, FrameDecoder, FrameError, FRAME_HEADER_BYTES, MAX_PEER_FRAME_BYTES};
+pub use txn::{Txn, TxnHeader};
 pub use peer::{decode_peer_message, encode_peer_message, PeerMessage, PEER_WIRE_VERSION};

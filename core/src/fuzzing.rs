@@ -1,0 +1,69 @@
+//! Entry points shared by the cargo-fuzz targets (`core/fuzz`) and the corpus replay test,
+//! so a committed corpus file exercises exactly what the fuzzer ran.
+
+use alloc::vec::Vec;
+
+use crate::codec::peer::Hello;
+use crate::codec::{encode_peer_message, PeerMessage};
+use crate::config::Config;
+use crate::ids::LinkId;
+use crate::io::Input;
+use crate::node::{Node, Recovered};
+use crate::time::Instant;
+use crate::transport::PEER_PROTOCOL;
+
+const ENSEMBLE_CFG: &str = "tickTime=200\ninitLimit=10\nsyncLimit=5\n\
+server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n";
+
+/// Parses arbitrary bytes as zoo.cfg; must never panic.
+pub fn zoo_cfg(data: &[u8]) {
+    if let Ok(text) = core::str::from_utf8(data) {
+        if let Ok(cfg) = Config::from_zoo_cfg(text) {
+            let _ = cfg.fingerprint();
+            let _ = cfg.ensemble_text();
+            let _ = cfg.with_my_id(1);
+        }
+    }
+}
+
+/// Feeds arbitrary bytes to a node as traffic from a peer that completed the handshake
+/// (first byte: chunk size), and to a second link before any handshake; must never panic.
+pub fn peer_bytes(data: &[u8]) {
+    let Ok(cfg) = Config::from_zoo_cfg(ENSEMBLE_CFG).and_then(|c| c.with_my_id(1)) else {
+        return;
+    };
+    let Ok(mut node) = Node::new(cfg, Recovered::empty(), 7, Instant::ZERO) else {
+        return;
+    };
+    let mut hello = Vec::new();
+    encode_peer_message(
+        &PeerMessage::Hello(Hello {
+            protocol: PEER_PROTOCOL,
+            sid: 2,
+            ensemble: node.config().fingerprint(),
+        }),
+        &mut hello,
+    );
+    let mut now = Instant::ZERO;
+    let shaken = LinkId::Accepted(0);
+    let raw = LinkId::Accepted(1);
+    node.handle(now, Input::PeerAccepted { link: shaken });
+    node.handle(now, Input::PeerBytes { link: shaken, bytes: hello });
+    node.handle(now, Input::PeerAccepted { link: raw });
+    let (chunk, rest) = match data.split_first() {
+        Some((c, r)) => ((*c as usize).max(1), r),
+        None => (1, data),
+    };
+    for piece in rest.chunks(chunk) {
+        now = now.plus_millis(1);
+        node.handle(now, Input::PeerBytes { link: shaken, bytes: piece.to_vec() });
+        node.handle(now, Input::PeerBytes { link: raw, bytes: piece.to_vec() });
+        while node.poll_output().is_some() {}
+        if let Some(t) = node.poll_timeout() {
+            if t <= now {
+                node.handle(now, Input::Timeout);
+            }
+        }
+    }
+    while node.poll_output().is_some() {}
+}
