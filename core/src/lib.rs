@@ -29,6 +29,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod client;
 pub mod codec;
 pub mod config;
 pub mod election;
