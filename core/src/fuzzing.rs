@@ -48,7 +48,13 @@ pub fn peer_bytes(data: &[u8]) {
     let shaken = LinkId::Accepted(0);
     let raw = LinkId::Accepted(1);
     node.handle(now, Input::PeerAccepted { link: shaken });
-    node.handle(now, Input::PeerBytes { link: shaken, bytes: hello });
+    node.handle(
+        now,
+        Input::PeerBytes {
+            link: shaken,
+            bytes: hello,
+        },
+    );
     node.handle(now, Input::PeerAccepted { link: raw });
     let (chunk, rest) = match data.split_first() {
         Some((c, r)) => ((*c as usize).max(1), r),
@@ -56,8 +62,20 @@ pub fn peer_bytes(data: &[u8]) {
     };
     for piece in rest.chunks(chunk) {
         now = now.plus_millis(1);
-        node.handle(now, Input::PeerBytes { link: shaken, bytes: piece.to_vec() });
-        node.handle(now, Input::PeerBytes { link: raw, bytes: piece.to_vec() });
+        node.handle(
+            now,
+            Input::PeerBytes {
+                link: shaken,
+                bytes: piece.to_vec(),
+            },
+        );
+        node.handle(
+            now,
+            Input::PeerBytes {
+                link: raw,
+                bytes: piece.to_vec(),
+            },
+        );
         while node.poll_output().is_some() {}
         if let Some(t) = node.poll_timeout() {
             if t <= now {

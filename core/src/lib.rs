@@ -39,6 +39,7 @@ pub mod io;
 pub mod metrics;
 pub mod node;
 pub mod quorum;
+pub mod recovery;
 pub mod rng;
 pub mod time;
 pub mod timer;
