@@ -85,3 +85,32 @@ pub fn peer_bytes(data: &[u8]) {
     }
     while node.poll_output().is_some() {}
 }
+
+/// Arbitrary bytes on a client connection (frames, ConnectRequest, request headers and bodies).
+pub fn client_frames(data: &[u8]) {
+    crate::client::fuzz::fuzz_client_frames(data);
+}
+
+/// An arbitrary request body under an opcode taken from the first four bytes.
+pub fn request_body(data: &[u8]) {
+    crate::client::fuzz::fuzz_request_body(data);
+}
+
+/// Arbitrary bytes as a log segment, a snapshot and an epoch file; never panics.
+pub fn disk_files(data: &[u8]) {
+    let _ = crate::codec::log::scan_log("log.1", data, true);
+    let _ = crate::codec::log::scan_log("log.1", data, false);
+    let _ = crate::codec::snapshot::decode_snapshot(data);
+    let _ = crate::codec::epochs::parse_epoch(data);
+    // Split the input into a small directory: first byte picks the split point.
+    if let Some((&cut, rest)) = data.split_first() {
+        let at = (cut as usize).min(rest.len());
+        let (a, b) = rest.split_at(at);
+        let files = alloc::vec![
+            (alloc::string::String::from("snapshot.0"), a.to_vec()),
+            (alloc::string::String::from("log.100000001"), b.to_vec()),
+            (alloc::string::String::from("currentEpoch"), b"1\n".to_vec()),
+        ];
+        let _ = crate::recovery::DiskState::from_files(&files);
+    }
+}
