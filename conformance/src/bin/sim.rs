@@ -1,0 +1,100 @@
+//! `sim`: runs the deterministic simulator over a range of seeds and reports violations.
+//! See `--help` (and [`conclave_conformance::cli::HELP`]).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use conclave_conformance::cli::{self, Command};
+use conclave_conformance::cpu_time::process_cpu_secs;
+use conclave_conformance::progress::Progress;
+use conclave_conformance::runner::{self, RunnerEvent};
+
+/// Settle-time statistics over the seeds that healed.
+#[derive(Default)]
+struct Settle {
+    count: u64,
+    sum_ms: u64,
+    max: Option<(u64, u64, usize)>,
+}
+
+fn main() -> ExitCode {
+    let args = match cli::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Help) => {
+            print!("{}", cli::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("sim: {msg}\nsim: run with --help for usage");
+            return ExitCode::from(2);
+        }
+    };
+    let default_jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let batch = args.batch(default_jobs);
+    runner::install_quiet_panic_hook();
+    let wall = std::time::Instant::now();
+    let cpu_start = process_cpu_secs();
+    let mut progress = Progress::new(batch.seeds, std::io::stderr().is_terminal());
+    let (mut violations, mut sim_ns) = (0u64, 0u128);
+    let mut settle = Settle::default();
+    runner::run_seeds(&batch, |ev| match ev {
+        RunnerEvent::Finished { done, violations } => progress.update(done, violations),
+        RunnerEvent::Report(r) => {
+            sim_ns += u128::from(r.sim_ns);
+            if batch.verbose || r.violation.is_some() {
+                progress.clear();
+            }
+            if batch.verbose {
+                println!(
+                    "== seed {} ({} voters, {} observers) trace_hash={:016x}",
+                    r.seed, r.voters, r.observers, r.trace_hash
+                );
+                for line in &r.log {
+                    println!("{line}");
+                }
+            }
+            if let Some(ms) = r.settle_ms {
+                settle.count += 1;
+                settle.sum_ms += ms;
+                if settle.max.is_none_or(|(m, _, _)| ms > m) {
+                    settle.max = Some((ms, r.seed, r.voters));
+                }
+            }
+            if let Some(v) = &r.violation {
+                violations += 1;
+                println!("VIOLATION seed={} nodes={} {v}", r.seed, r.voters);
+                println!(
+                    "{}",
+                    cli::reproduce_line(r.seed, r.voters, r.observers, batch.sim_ms, r.faults)
+                );
+            }
+        }
+    });
+    progress.finish();
+    let wall_secs = wall.elapsed().as_secs_f64();
+    let cpu_secs = match (cpu_start, process_cpu_secs()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => wall_secs * batch.jobs as f64,
+    };
+    if let Some((max, seed, voters)) = settle.max {
+        println!(
+            "liveness: {} of {} seeds settled after healing; heal->all-synced max={max}ms (seed {seed}, {voters} voters) \
+             mean={}ms bound={}ms",
+            settle.count,
+            batch.seeds,
+            settle.sum_ms / settle.count.max(1),
+            conclave_conformance::options::LIVENESS_BOUND_MS
+        );
+    }
+    let sim_secs = sim_ns as f64 / 1e9;
+    println!(
+        "sim: seeds={} violations={violations} sim_secs={sim_secs:.1} cpu_secs={cpu_secs:.2} speed={:.0}x",
+        batch.seeds,
+        sim_secs / cpu_secs.max(1e-9)
+    );
+    if violations > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,273 @@
+//! The `sim` binary's command line, parsed by hand.
+
+use crate::options::{FaultOptions, LIVENESS_BOUND_MS};
+use crate::runner::Batch;
+
+/// `--help` text.
+pub const HELP: &str = "\
+sim: run the Conclave deterministic simulator over a range of seeds
+
+USAGE:
+    cargo run --release -p conclave-conformance --bin sim -- [OPTIONS]
+
+OPTIONS:
+    --seeds N         number of consecutive seeds to run (default 100)
+    --first-seed S    first seed (default 1)
+    --nodes K         voting members, 3..=9 (default: 3, 5, 7 cycling by seed)
+    --observers O     observers added to the voters, 0..=9 (default 0)
+    --sim-secs T      simulated seconds per seed, > 0 (default 30); faults stop and
+                      crashed servers restart at 70% of T, leaving at least 10 s
+    --no-faults       no crashes, partitions, slow spells, message or disk faults
+    --jobs J          worker threads (default: available parallelism)
+    --verbose         print every node event and fault of each seed, with its time
+    -h, --help        this text
+
+OUTPUT:
+    One `VIOLATION seed=S nodes=K t=...: <invariant>: <detail>` line and one
+    `reproduce: ...` line per failing seed (in seed order), a liveness summary,
+    and finally
+        sim: seeds=N violations=V sim_secs=X cpu_secs=Y speed=Zx
+    where sim_secs is the simulated time summed over seeds, cpu_secs is the
+    process CPU time (user + system, all threads, from /proc/self/stat; where
+    that is unavailable, wall-clock seconds x jobs) and speed = sim_secs / cpu_secs.
+    A progress bar is drawn on stderr.
+
+EXIT STATUS:
+    0 no violation, 1 at least one violation, 2 bad arguments.
+";
+
+/// Parsed command-line arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Args {
+    /// `--seeds`.
+    pub seeds: u64,
+    /// `--first-seed`.
+    pub first_seed: u64,
+    /// `--nodes`.
+    pub nodes: Option<usize>,
+    /// `--observers`.
+    pub observers: usize,
+    /// `--sim-secs`.
+    pub sim_secs: f64,
+    /// `--no-faults`.
+    pub no_faults: bool,
+    /// `--jobs`.
+    pub jobs: Option<usize>,
+    /// `--verbose`.
+    pub verbose: bool,
+}
+
+impl Default for Args {
+    fn default() -> Args {
+        Args {
+            seeds: 100,
+            first_seed: 1,
+            nodes: None,
+            observers: 0,
+            sim_secs: 30.0,
+            no_faults: false,
+            jobs: None,
+            verbose: false,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Run the seeds.
+    Run(Args),
+    /// Print [`HELP`].
+    Help,
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: `{value}` is not a valid number"))
+}
+
+/// Parses the arguments after the program name (`--flag value` or `--flag=value`).
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut out = Args::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || inline.clone().or_else(|| args.next());
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--seeds" => out.seeds = number(&flag, value())?,
+            "--first-seed" => out.first_seed = number(&flag, value())?,
+            "--nodes" => out.nodes = Some(number(&flag, value())?),
+            "--observers" => out.observers = number(&flag, value())?,
+            "--sim-secs" => out.sim_secs = number(&flag, value())?,
+            "--jobs" => out.jobs = Some(number(&flag, value())?),
+            "--no-faults" | "--verbose" if inline.is_some() => {
+                return Err(format!("{flag} takes no value"))
+            }
+            "--no-faults" => out.no_faults = true,
+            "--verbose" => out.verbose = true,
+            _ => return Err(format!("unknown argument `{arg}`")),
+        }
+    }
+    if out.seeds == 0 {
+        return Err(String::from("--seeds must be at least 1"));
+    }
+    if let Some(k) = out.nodes {
+        if !(3..=9).contains(&k) {
+            return Err(format!("--nodes must be in 3..=9, not {k}"));
+        }
+    }
+    if out.observers > 9 {
+        return Err(format!(
+            "--observers must be in 0..=9, not {}",
+            out.observers
+        ));
+    }
+    if !(out.sim_secs.is_finite() && out.sim_secs > 0.0 && out.sim_secs <= 86_400.0) {
+        return Err(format!(
+            "--sim-secs must be in (0, 86400], not {}",
+            out.sim_secs
+        ));
+    }
+    if out.jobs == Some(0) {
+        return Err(String::from("--jobs must be at least 1"));
+    }
+    Ok(Command::Run(out))
+}
+
+impl Args {
+    /// Simulated milliseconds per seed.
+    pub fn sim_ms(&self) -> u64 {
+        (self.sim_secs * 1000.0).round() as u64
+    }
+
+    /// The batch these arguments describe; `default_jobs` when `--jobs` is absent.
+    pub fn batch(&self, default_jobs: usize) -> Batch {
+        Batch {
+            first_seed: self.first_seed,
+            seeds: self.seeds,
+            voters: self.nodes,
+            observers: self.observers,
+            sim_ms: self.sim_ms(),
+            faults: if self.no_faults {
+                FaultOptions::none()
+            } else {
+                FaultOptions::default()
+            },
+            jobs: self.jobs.unwrap_or(default_jobs),
+            verbose: self.verbose,
+            liveness_bound_ms: LIVENESS_BOUND_MS,
+        }
+    }
+}
+
+/// The command that replays one seed exactly.
+pub fn reproduce_line(
+    seed: u64,
+    voters: usize,
+    observers: usize,
+    sim_ms: u64,
+    faults: bool,
+) -> String {
+    let mut line = format!(
+        "reproduce: cargo run --release -p conclave-conformance --bin sim -- --seeds 1 --first-seed {seed} \
+         --nodes {voters} --sim-secs {}",
+        secs_arg(sim_ms)
+    );
+    if observers > 0 {
+        line.push_str(&format!(" --observers {observers}"));
+    }
+    if !faults {
+        line.push_str(" --no-faults");
+    }
+    line
+}
+
+fn secs_arg(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}", ms as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Command, String> {
+        parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        assert_eq!(run(&[]), Ok(Command::Run(Args::default())));
+        let Ok(Command::Run(a)) = run(&[
+            "--seeds",
+            "5",
+            "--first-seed=9",
+            "--nodes",
+            "7",
+            "--sim-secs",
+            "2.5",
+            "--no-faults",
+            "--jobs",
+            "3",
+        ]) else {
+            panic!("parse failed");
+        };
+        assert_eq!(
+            (
+                a.seeds,
+                a.first_seed,
+                a.nodes,
+                a.sim_ms(),
+                a.no_faults,
+                a.jobs
+            ),
+            (5, 9, Some(7), 2500, true, Some(3))
+        );
+        assert_eq!(run(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn bad_arguments_are_explained() {
+        assert!(run(&["--nodes", "2"]).unwrap_err().contains("3..=9"));
+        assert!(run(&["--seeds"]).unwrap_err().contains("needs a value"));
+        assert!(run(&["--seeds", "x"])
+            .unwrap_err()
+            .contains("not a valid number"));
+        assert!(run(&["--frobnicate"])
+            .unwrap_err()
+            .contains("unknown argument"));
+        assert!(run(&["--sim-secs", "0"]).is_err());
+        assert!(run(&["--verbose=1"]).is_err());
+    }
+
+    #[test]
+    fn reproduce_lines_round_trip() {
+        let line = reproduce_line(42, 5, 1, 20_000, false);
+        assert!(line.ends_with(
+            "--seeds 1 --first-seed 42 --nodes 5 --sim-secs 20 --observers 1 --no-faults"
+        ));
+        let args: Vec<String> = line
+            .split(" -- ")
+            .nth(1)
+            .unwrap_or("")
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let Ok(Command::Run(a)) = parse(args) else {
+            panic!("reproduce line does not parse")
+        };
+        assert_eq!(
+            (a.first_seed, a.nodes, a.observers, a.sim_ms(), a.no_faults),
+            (42, Some(5), 1, 20_000, true)
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! What can be on the agenda. Every event that reaches a node names the node *incarnation*
+//! it was meant for (directly, or through the connection end it targets), so an event
+//! scheduled before a crash never reaches the restarted process.
+
+use conclave_core::ServerId;
+
+/// One scheduled happening.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Something on a simulated TCP connection.
+    Net(NetEvent),
+    /// A server process starts for the first time.
+    Start {
+        /// Which server.
+        node: ServerId,
+    },
+    /// The disk of `node` finished one or more writes of incarnation `inc`.
+    DiskDone {
+        /// Which server.
+        node: ServerId,
+        /// The incarnation that issued the writes.
+        inc: u64,
+    },
+    /// Draw and apply the next chaos action.
+    Chaos,
+    /// Restart `node` if it is still down since the crash of incarnation `inc`.
+    Restart {
+        /// Which server.
+        node: ServerId,
+        /// The incarnation that crashed.
+        inc: u64,
+    },
+    /// End one partition.
+    HealPartition {
+        /// The partition's id.
+        id: u64,
+    },
+    /// `heal_at`: end every fault, restart every crashed server.
+    Heal,
+    /// `heal_at + bound`: the liveness deadline.
+    LivenessDeadline,
+}
+
+/// Events of the network model; `conn` names a simulated TCP connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NetEvent {
+    /// The SYN reaches the dialled server.
+    ConnectArrive {
+        /// The connection.
+        conn: u64,
+    },
+    /// The dialer learns its connection is up.
+    Connected {
+        /// The connection.
+        conn: u64,
+    },
+    /// The dial failed (refused or timed out).
+    DialFailed {
+        /// The connection.
+        conn: u64,
+    },
+    /// Bytes reach end `to` (0 = dialer, 1 = acceptor).
+    Deliver {
+        /// The connection.
+        conn: u64,
+        /// The receiving end.
+        to: usize,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// End `end` sees the connection close (FIN after data, RST, or a TCP timeout).
+    Disconnect {
+        /// The connection.
+        conn: u64,
+        /// The end told.
+        end: usize,
+    },
+}

@@ -1,0 +1,66 @@
+//! Many seeds under faults, every invariant checked: the simulator's main purpose.
+
+use conclave_conformance::cli::reproduce_line;
+use conclave_conformance::options::LIVENESS_BOUND_MS;
+use conclave_conformance::runner::{run_seeds, Batch, RunnerEvent};
+use conclave_conformance::FaultOptions;
+
+const SIM_MS: u64 = 20_000;
+
+/// Runs `seeds` seeds from 1 (3, 5, 7 voters cycling); one line per failing seed
+/// (liveness failures left out when `liveness_bound_ms` is `None`).
+fn failures(seeds: u64, liveness_bound_ms: Option<u64>) -> Vec<String> {
+    let batch = Batch {
+        first_seed: 1,
+        seeds,
+        voters: None,
+        observers: 0,
+        sim_ms: SIM_MS,
+        faults: FaultOptions::default(),
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        verbose: false,
+        liveness_bound_ms: liveness_bound_ms.unwrap_or(u64::MAX / 2_000_000),
+    };
+    let mut out = Vec::new();
+    let mut reports = 0;
+    run_seeds(&batch, |ev| {
+        let RunnerEvent::Report(r) = ev else { return };
+        reports += 1;
+        let Some(v) = &r.violation else { return };
+        if liveness_bound_ms.is_some() || v.invariant != "liveness" {
+            out.push(format!(
+                "VIOLATION seed={} nodes={} {v}\n  {}",
+                r.seed,
+                r.voters,
+                reproduce_line(r.seed, r.voters, r.observers, SIM_MS, true)
+            ));
+        }
+    });
+    assert_eq!(reports, seeds);
+    out
+}
+
+/// Every invariant, liveness included, over 60 seeds × 20 simulated seconds.
+#[test]
+fn sixty_seeds_with_faults_hold_every_invariant() {
+    let failed = failures(60, Some(LIVENESS_BOUND_MS));
+    assert!(
+        failed.is_empty(),
+        "{} of 60 seeds failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+/// Safety only, over more seeds: the liveness bound is lifted so that every run goes to its
+/// end instead of stopping at the liveness deadline.
+#[test]
+fn two_thousand_seeds_with_faults_are_safe() {
+    let failed = failures(2_000, None);
+    assert!(
+        failed.is_empty(),
+        "{} of 2000 seeds broke a safety invariant:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
