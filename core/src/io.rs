@@ -40,6 +40,23 @@ pub enum Input {
         /// The highest durable sequence number.
         seq: u64,
     },
+    /// The wall clock (ms since the Unix epoch); the leader stamps txns with it, so replicas
+    /// never read a clock. Send it at start and then now and again (e.g. every tick).
+    WallClock {
+        /// Milliseconds since 1970-01-01 UTC.
+        unix_ms: i64,
+    },
+    /// A write to replicate, issued by a client of this server.
+    Submit {
+        /// The issuing session.
+        session_id: i64,
+        /// The client's xid, echoed when it commits.
+        cxid: i32,
+        /// The state machine's txn type.
+        kind: i32,
+        /// The txn body.
+        body: Vec<u8>,
+    },
     /// A `Persist` op failed; the node stops serving.
     PersistFailed {
         /// The failed op.
@@ -50,14 +67,53 @@ pub enum Input {
 }
 
 /// A durable write the adapter must perform, in `seq` order, then acknowledge.
+///
+/// File names are relative to the data directory. Ops run one after another on one disk
+/// thread; `Persisted { seq }` acknowledges every op up to `seq`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PersistOp {
-    /// Atomically replace `acceptedEpoch` then `currentEpoch` (temp file, fsync, rename).
+    /// Atomically replace `acceptedEpoch` and `currentEpoch` (temp file, fsync, rename, fsync dir).
     WriteEpochs {
         /// New acceptedEpoch.
         accepted: u32,
         /// New currentEpoch.
         current: u32,
+    },
+    /// Create an empty file (truncating one that exists).
+    Create {
+        /// File name.
+        file: String,
+    },
+    /// Append bytes to a file (not durable until a `Sync` of that file).
+    Append {
+        /// File name.
+        file: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// fdatasync a file: every earlier `Append` to it is durable once acknowledged.
+    Sync {
+        /// File name.
+        file: String,
+    },
+    /// Cut a file to `len` bytes (dropping a torn tail or uncommitted txns).
+    Truncate {
+        /// File name.
+        file: String,
+        /// New length.
+        len: u64,
+    },
+    /// Atomically rename a file (and fsync the directory).
+    Rename {
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// Delete a file (and fsync the directory).
+    Remove {
+        /// File name.
+        file: String,
     },
 }
 
@@ -177,11 +233,56 @@ pub enum NodeEvent {
         /// Why.
         reason: RejectReason,
     },
+    /// A txn was applied to the state machine (every server, every txn, in zxid order).
+    TxnApplied {
+        /// Its zxid.
+        zxid: Zxid,
+        /// Issuing session.
+        session_id: i64,
+        /// Issuing xid.
+        cxid: i32,
+    },
+    /// A write submitted here is committed and applied: acknowledge it to the client.
+    WriteCommitted {
+        /// Issuing session.
+        session_id: i64,
+        /// Issuing xid.
+        cxid: i32,
+        /// Its zxid.
+        zxid: Zxid,
+        /// The state machine's reply.
+        result: Vec<u8>,
+    },
+    /// A write submitted here was not accepted, or its fate is unknown (leader change).
+    WriteFailed {
+        /// Issuing session.
+        session_id: i64,
+        /// Issuing xid.
+        cxid: i32,
+        /// Why.
+        reason: WriteFailure,
+    },
+    /// A snapshot of the applied state is durable.
+    SnapshotTaken {
+        /// The zxid it reflects.
+        zxid: Zxid,
+    },
     /// The node stopped serving after a durability failure.
     Halted {
         /// What failed.
         reason: String,
     },
+}
+
+/// Why a submitted write did not commit here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// No established leader to send it to: retry later.
+    NotServing,
+    /// Too many writes in flight here: retry later.
+    Busy,
+    /// The leader changed while it was in flight: it may or may not have committed.
+    Unknown,
 }
 
 /// A snapshot of what the node is doing, for `srvr`, admin commands and tests.
@@ -201,6 +302,12 @@ pub struct Status {
     pub current_epoch: u32,
     /// Last logged zxid.
     pub last_zxid: Zxid,
+    /// Last committed zxid known here.
+    pub last_committed: Zxid,
+    /// Last zxid applied to the state machine.
+    pub last_applied: Zxid,
+    /// Digest of the state machine, comparable across servers at equal `last_applied`.
+    pub digest: u64,
     /// Election logical clock.
     pub round: u64,
     /// Peers with a live link.

@@ -23,4 +23,6 @@ pub struct Metrics {
     pub step_downs: u64,
     /// Persist ops issued.
     pub persist_ops: u64,
+    /// Txns applied to the state machine.
+    pub txns_applied: u64,
 }

@@ -1,39 +1,57 @@
-//! The node: composes links, election and ZAB behind one input/output facade.
+//! The node: composes links, election, ZAB and the replicated state machine behind one
+//! input/output facade.
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::codec::peer::Notification;
-use crate::codec::PeerMessage;
+use crate::codec::snapshot::{encode_snapshot, snapshot_file_name};
+use crate::codec::{PeerMessage, TxnHeader};
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
-use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status};
+use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, WriteFailure};
 use crate::metrics::Metrics;
 use crate::quorum::{Majority, QuorumVerifier};
+use crate::recovery::DiskState;
 use crate::rng::Prng;
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::transport::{LinkEvent, Transport};
-use crate::zab::{AfterPersist, History, Leader, Learner, ZabOutput};
+use crate::zab::{
+    AfterPersist, Ctx, History, Leader, Learner, RegisterMap, ReplicaLog, Segment, StateMachine,
+    StepDown, Timing, ZabOutput,
+};
 
-/// What a server found on disk at start. Today: the epoch files and the last zxid.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Recovered {
-    /// Persisted acceptedEpoch (0 when the file is absent).
-    pub accepted_epoch: u32,
-    /// Persisted currentEpoch (0 when the file is absent).
-    pub current_epoch: u32,
-    /// Zxid of the last durable transaction (0 for an empty database).
-    pub last_zxid: Zxid,
+/// What a server found in its data directory at start ([`DiskState::from_files`]).
+pub type Recovered = DiskState;
+
+/// Tunables that are not in zoo.cfg (ZooKeeper keeps them in system properties).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Committed txns kept in memory for DIFF sync (`zookeeper.commitLogCount`).
+    pub commit_log_count: usize,
+    /// Roll the log segment beyond this many bytes.
+    pub log_segment_bytes: u64,
+    /// Snapshot the state after this many applied txns (`snapCount`).
+    pub snap_count: u64,
+    /// Snapshots kept on disk (`autopurge.snapRetainCount`).
+    pub snap_retain: usize,
+    /// Writes submitted here and not yet committed, at most.
+    pub max_pending_writes: usize,
 }
 
-impl Recovered {
-    /// A brand-new server with an empty data directory.
-    pub fn empty() -> Recovered {
-        Recovered::default()
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            commit_log_count: 500,
+            log_segment_bytes: 64 << 20,
+            snap_count: 100_000,
+            snap_retain: 3,
+            max_pending_writes: 10_000,
+        }
     }
 }
 
@@ -49,9 +67,8 @@ enum Activity {
 struct Deferred {
     seq: u64,
     generation: u64,
-    accepted: u32,
-    current: u32,
-    then: AfterPersist,
+    epochs: Option<(u32, u32)>,
+    then: Option<AfterPersist>,
 }
 
 /// Bound on internal event cascades per `handle` call; a cascade this long is a bug.
@@ -62,25 +79,31 @@ const MAX_PUMP_STEPS: usize = 100_000;
 /// **After every [`Node::handle`], drain [`Node::poll_output`] until `None`, then sleep until
 /// [`Node::poll_timeout`]** (or the next input) and call `handle(now, Input::Timeout)`.
 #[derive(Debug)]
-pub struct Node {
+pub struct Node<S: StateMachine = RegisterMap> {
     my_id: ServerId,
     config: Config,
+    tuning: Tuning,
+    timing: Timing,
     quorum: Majority,
     observer: bool,
     rng: Prng,
     transport: Transport,
     election: Election,
     activity: Activity,
+    log: ReplicaLog,
+    sm: S,
     accepted_epoch: u32,
     current_epoch: u32,
     written_accepted: u32,
-    written_current: u32,
-    last_zxid: Zxid,
     next_seq: u64,
     deferred: VecDeque<Deferred>,
     generation: u64,
     role: Role,
     looking_since: Instant,
+    wall: (i64, Instant),
+    local_writes: BTreeSet<(i64, i32)>,
+    snapshots: Vec<Zxid>,
+    applied_since_snapshot: u64,
     out: VecDeque<Output>,
     timers: TimerTable,
     metrics: Metrics,
@@ -97,17 +120,33 @@ fn peer_addr(host: &str, port: u16) -> String {
     }
 }
 
-impl Node {
-    /// A server for `config` (with `my_id` set), starting from `recovered` state.
-    ///
-    /// `seed` drives every random choice (back-off jitter); `now` is the adapter's clock.
-    /// The node starts looking for a leader at once.
+impl Node<RegisterMap> {
+    /// A server for `config` (with `my_id` set), starting from `recovered` state, replicating
+    /// the test [`RegisterMap`]. See [`Node::with_state_machine`].
     pub fn new(
         config: Config,
         recovered: Recovered,
         seed: u64,
         now: Instant,
     ) -> Result<Node, ConfigError> {
+        Node::with_state_machine(config, recovered, seed, now, Tuning::default())
+    }
+}
+
+impl<S: StateMachine + Default> Node<S> {
+    /// A server for `config` (with `my_id` set), starting from `recovered` state.
+    ///
+    /// `seed` drives every random choice (back-off jitter); `now` is the adapter's clock.
+    /// The node restores the newest snapshot, keeps the logged txns after it (they are
+    /// applied once a leader confirms them), cuts torn log tails, and starts looking for a
+    /// leader at once.
+    pub fn with_state_machine(
+        config: Config,
+        recovered: Recovered,
+        seed: u64,
+        now: Instant,
+        tuning: Tuning,
+    ) -> Result<Node<S>, ConfigError> {
         let my_id = config.my_id;
         if my_id == 0 {
             return Err(ConfigError {
@@ -122,6 +161,11 @@ impl Node {
         };
         let observer = !quorum.is_voter(my_id);
         let tick = config.tick_time_ms as u64;
+        let timing = Timing {
+            init_limit_ms: tick.saturating_mul(config.init_limit_ticks as u64).max(1),
+            sync_limit_ms: tick.saturating_mul(config.sync_limit_ticks as u64).max(1),
+            ping_ms: (tick / 2).max(1),
+        };
         let peers: Vec<(ServerId, String)> = config
             .servers
             .values()
@@ -131,27 +175,91 @@ impl Node {
             my_id,
             config.fingerprint(),
             peers,
-            (tick / 2).max(1),
-            tick.saturating_mul(config.sync_limit_ticks as u64).max(1),
+            timing.ping_ms,
+            timing.sync_limit_ms,
+        );
+
+        let mut startup_ops = Vec::new();
+        let mut sm = S::default();
+        let mut snapshots = Vec::new();
+        let base = match &recovered.snapshot {
+            Some(snap) => {
+                if let Err(why) = sm.restore(&snap.state) {
+                    // A snapshot that verified on disk but does not restore is a bug or a
+                    // different state machine: refuse to start rather than serve wrong data.
+                    let _ = why;
+                    return Err(ConfigError {
+                        line: 0,
+                        kind: ConfigErrorKind::UnsupportedKey {
+                            key: String::from("dataDir"),
+                            why: "the snapshot in the data directory does not restore",
+                        },
+                    });
+                }
+                snapshots.push(snap.zxid);
+                snap.zxid
+            }
+            None => Zxid::ZERO,
+        };
+        // Cut torn tails so appends continue after valid data.
+        for torn in &recovered.report.torn {
+            if torn.offset < 8 {
+                startup_ops.push(PersistOp::Remove {
+                    file: torn.file.clone(),
+                });
+            } else {
+                startup_ops.push(PersistOp::Truncate {
+                    file: torn.file.clone(),
+                    len: torn.offset,
+                });
+                startup_ops.push(PersistOp::Sync {
+                    file: torn.file.clone(),
+                });
+            }
+        }
+        let segments: Vec<Segment> = recovered
+            .logs
+            .iter()
+            .filter(|l| l.valid_len >= 8)
+            .map(|l| Segment {
+                name: l.name.clone(),
+                first: l.first_zxid,
+                len: l.valid_len,
+                index: l.index.clone(),
+            })
+            .collect();
+        let fresh = recovered.snapshot.is_none() && recovered.logs.is_empty();
+        let log = ReplicaLog::new(
+            segments,
+            base,
+            recovered.txns,
+            tuning.commit_log_count,
+            tuning.log_segment_bytes,
         );
         let mut node = Node {
             my_id,
+            tuning,
+            timing,
             quorum,
             observer,
             rng: Prng::new(seed),
             transport,
             election: Election::new(my_id),
             activity: Activity::Looking,
+            log,
+            sm,
             accepted_epoch: recovered.accepted_epoch,
             current_epoch: recovered.current_epoch,
             written_accepted: recovered.accepted_epoch,
-            written_current: recovered.current_epoch,
-            last_zxid: recovered.last_zxid,
             next_seq: 1,
             deferred: VecDeque::new(),
             generation: 0,
             role: Role::Looking,
             looking_since: now,
+            wall: (0, now),
+            local_writes: BTreeSet::new(),
+            snapshots,
+            applied_since_snapshot: 0,
             out: VecDeque::new(),
             timers: TimerTable::default(),
             metrics: Metrics::default(),
@@ -160,6 +268,14 @@ impl Node {
             zab_buf: Vec::new(),
             config,
         };
+        for op in startup_ops {
+            node.persist(op, None, None);
+        }
+        if fresh {
+            // Every data directory holds a snapshot, so "logs without a snapshot" always
+            // means lost data (ZOOKEEPER-2325).
+            node.write_snapshot();
+        }
         node.transport
             .on_timer(now, &mut node.rng, &mut node.link_buf);
         node.start_looking(now);
@@ -188,7 +304,14 @@ impl Node {
                 self.transport
                     .on_disconnected(now, link, &mut self.rng, &mut self.link_buf)
             }
-            Input::Persisted { seq } => self.on_persisted(seq),
+            Input::WallClock { unix_ms } => self.wall = (unix_ms, now),
+            Input::Submit {
+                session_id,
+                cxid,
+                kind,
+                body,
+            } => self.submit(now, session_id, cxid, kind, body),
+            Input::Persisted { seq } => self.on_persisted(now, seq),
             Input::PersistFailed { seq, error } => {
                 self.halt(format!("persist op {seq} failed: {error}"));
                 return;
@@ -231,7 +354,10 @@ impl Node {
             },
             accepted_epoch: self.accepted_epoch,
             current_epoch: self.current_epoch,
-            last_zxid: self.last_zxid,
+            last_zxid: self.log.last_logged(),
+            last_committed: self.log.last_committed(),
+            last_applied: self.log.last_applied(),
+            digest: self.sm.digest(),
             round: self.election.round(),
             peers_up: self.transport.up_peers(),
         }
@@ -247,33 +373,216 @@ impl Node {
         &self.config
     }
 
+    /// The replicated state machine (read-only: reads are served from it).
+    pub fn state_machine(&self) -> &S {
+        &self.sm
+    }
+
+    fn wall_ms(&self, now: Instant) -> i64 {
+        self.wall
+            .0
+            .saturating_add(now.millis_since(self.wall.1) as i64)
+    }
+
+    fn persist(&mut self, op: PersistOp, epochs: Option<(u32, u32)>, then: Option<AfterPersist>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.metrics.persist_ops += 1;
+        if epochs.is_some() || then.is_some() {
+            self.deferred.push_back(Deferred {
+                seq,
+                generation: self.generation,
+                epochs,
+                then,
+            });
+        }
+        self.out.push_back(Output::Persist { seq, op });
+    }
+
+    /// Writes the applied state as `snapshot.<zxid>` (temp file, sync, rename).
+    fn write_snapshot(&mut self) {
+        let zxid = self.log.last_applied();
+        let name = snapshot_file_name(zxid);
+        let tmp = format!("{name}.tmp");
+        let mut bytes = Vec::new();
+        encode_snapshot(zxid, &self.sm.snapshot(), &mut bytes);
+        self.persist(PersistOp::Create { file: tmp.clone() }, None, None);
+        self.persist(
+            PersistOp::Append {
+                file: tmp.clone(),
+                bytes,
+            },
+            None,
+            None,
+        );
+        self.persist(PersistOp::Sync { file: tmp.clone() }, None, None);
+        self.persist(
+            PersistOp::Rename {
+                from: tmp,
+                to: name,
+            },
+            None,
+            Some(AfterPersist::SnapshotDurable(zxid)),
+        );
+        self.applied_since_snapshot = 0;
+    }
+
+    fn submit(&mut self, now: Instant, session_id: i64, cxid: i32, kind: i32, body: Vec<u8>) {
+        let fail = |node: &mut Node<S>, reason| {
+            node.out.push_back(Output::Event(NodeEvent::WriteFailed {
+                session_id,
+                cxid,
+                reason,
+            }))
+        };
+        if self.local_writes.len() >= self.tuning.max_pending_writes {
+            return fail(self, WriteFailure::Busy);
+        }
+        let time_ms = self.wall_ms(now);
+        let serving = match &self.activity {
+            Activity::Leading(l) => l.is_established(),
+            Activity::Learning(l) => l.synced_epoch().is_some(),
+            _ => false,
+        };
+        if !serving || !self.local_writes.insert((session_id, cxid)) {
+            return fail(self, WriteFailure::NotServing);
+        }
+        let Node {
+            activity,
+            log,
+            sm,
+            quorum,
+            zab_buf,
+            transport,
+            link_buf,
+            ..
+        } = self;
+        match activity {
+            Activity::Leading(l) => {
+                let mut ctx = Ctx {
+                    now,
+                    quorum,
+                    log,
+                    sm,
+                    out: zab_buf,
+                };
+                let header = TxnHeader {
+                    zxid: Zxid::ZERO,
+                    session_id,
+                    cxid,
+                    time_ms,
+                    kind,
+                };
+                if l.propose(header, body, &mut ctx).is_none() {
+                    self.local_writes.remove(&(session_id, cxid));
+                    fail(self, WriteFailure::NotServing);
+                }
+            }
+            Activity::Learning(l) => {
+                let leader = l.leader();
+                let msg = PeerMessage::Request {
+                    session_id,
+                    cxid,
+                    kind,
+                    body,
+                };
+                if !transport.send(now, leader, &msg, link_buf) {
+                    self.local_writes.remove(&(session_id, cxid));
+                    fail(self, WriteFailure::NotServing);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn on_timeout(&mut self, now: Instant) {
         self.transport
             .on_timer(now, &mut self.rng, &mut self.link_buf);
         self.election
             .on_timer(now, &self.quorum, &mut self.election_buf);
-        match &mut self.activity {
-            Activity::Leading(l) => l.on_timer(now, &mut self.zab_buf),
-            Activity::Learning(l) => l.on_timer(now, &mut self.zab_buf),
+        let accepted = self.accepted_epoch;
+        self.with_ctx(now, |activity, ctx| match activity {
+            Activity::Leading(l) => l.on_timer(ctx),
+            Activity::Learning(l) => l.on_timer(accepted, ctx),
             _ => {}
-        }
+        });
     }
 
-    fn on_persisted(&mut self, seq: u64) {
+    fn with_ctx(&mut self, now: Instant, f: impl FnOnce(&mut Activity, &mut Ctx<'_>)) {
+        let Node {
+            activity,
+            log,
+            sm,
+            quorum,
+            zab_buf,
+            ..
+        } = self;
+        let mut ctx = Ctx {
+            now,
+            quorum,
+            log,
+            sm,
+            out: zab_buf,
+        };
+        f(activity, &mut ctx);
+    }
+
+    fn on_persisted(&mut self, now: Instant, seq: u64) {
         while self.deferred.front().is_some_and(|d| d.seq <= seq) {
             let Some(d) = self.deferred.pop_front() else {
                 break;
             };
             // Memory follows the file, never the other way round (ZOOKEEPER-2307).
-            self.accepted_epoch = d.accepted;
-            self.current_epoch = d.current;
-            if d.generation != self.generation {
-                continue;
+            if let Some((accepted, current)) = d.epochs {
+                self.accepted_epoch = accepted;
+                self.current_epoch = current;
             }
-            match &mut self.activity {
-                Activity::Leading(l) => l.on_persisted(d.then, &self.quorum, &mut self.zab_buf),
-                Activity::Learning(l) => l.on_persisted(d.then, self.last_zxid, &mut self.zab_buf),
+            let Some(then) = d.then else { continue };
+            match then {
+                // Durability is a fact whatever the role: record it, then tell whoever leads.
+                AfterPersist::LogDurable(z) => self.log.mark_durable(z),
+                AfterPersist::SnapshotDurable(z) => {
+                    self.on_snapshot_durable(z);
+                    continue;
+                }
+                _ if d.generation != self.generation => continue,
                 _ => {}
+            }
+            self.with_ctx(now, |activity, ctx| match activity {
+                Activity::Leading(l) => l.on_persisted(then, ctx),
+                Activity::Learning(l) => l.on_persisted(then, ctx),
+                _ => {}
+            });
+        }
+    }
+
+    fn on_snapshot_durable(&mut self, zxid: Zxid) {
+        self.out
+            .push_back(Output::Event(NodeEvent::SnapshotTaken { zxid }));
+        if !self.snapshots.contains(&zxid) {
+            self.snapshots.push(zxid);
+            self.snapshots.sort();
+        }
+        // Keep the newest few snapshots, and the log needed to replay after the oldest kept.
+        let excess = self
+            .snapshots
+            .len()
+            .saturating_sub(self.tuning.snap_retain.max(1));
+        let old: Vec<Zxid> = self.snapshots.drain(..excess).collect();
+        for z in old {
+            self.persist(
+                PersistOp::Remove {
+                    file: snapshot_file_name(z),
+                },
+                None,
+                None,
+            );
+        }
+        if let Some(&oldest) = self.snapshots.first() {
+            let mut ops = Vec::new();
+            self.log.purge_before(oldest, &mut ops);
+            for op in ops {
+                self.persist(op, None, None);
             }
         }
     }
@@ -294,9 +603,17 @@ impl Node {
         } else {
             Vote {
                 leader: self.my_id,
-                zxid: self.last_zxid,
+                zxid: self.log.last_logged(),
                 peer_epoch: self.current_epoch,
             }
+        }
+    }
+
+    fn history(&self) -> History {
+        History {
+            accepted_epoch: self.accepted_epoch,
+            current_epoch: self.current_epoch,
+            last_zxid: self.log.last_logged(),
         }
     }
 
@@ -306,6 +623,14 @@ impl Node {
         self.set_role(Role::Looking);
         self.looking_since = now;
         self.metrics.elections_started += 1;
+        // Writes in flight may still commit under the next leader, or not: say so.
+        for (session_id, cxid) in core::mem::take(&mut self.local_writes) {
+            self.out.push_back(Output::Event(NodeEvent::WriteFailed {
+                session_id,
+                cxid,
+                reason: WriteFailure::Unknown,
+            }));
+        }
         let vote = self.initial_vote();
         self.election
             .start(now, vote, &self.quorum, &mut self.election_buf);
@@ -320,7 +645,8 @@ impl Node {
         }
     }
 
-    /// Drains the internal event buffers until quiet, then refreshes the timers.
+    /// Drains the internal event buffers until quiet, applies what is committed, issues
+    /// one `Sync` for the batch of appends (group commit), then refreshes the timers.
     fn pump(&mut self, now: Instant) {
         let mut steps = 0;
         loop {
@@ -347,9 +673,16 @@ impl Node {
             } else {
                 break;
             }
+            if matches!(self.activity, Activity::Halted) {
+                return;
+            }
         }
-        if matches!(self.activity, Activity::Halted) {
-            return;
+        self.apply_committed();
+        let mut ops = Vec::new();
+        if let Some(z) = self.log.flush(&mut ops) {
+            for op in ops {
+                self.persist(op, None, Some(AfterPersist::LogDurable(z)));
+            }
         }
         self.timers
             .set(Timer::Links, self.transport.next_deadline());
@@ -361,6 +694,39 @@ impl Node {
             _ => None,
         };
         self.timers.set(Timer::Zab, zab);
+    }
+
+    fn apply_committed(&mut self) {
+        let Node {
+            log,
+            sm,
+            out,
+            local_writes,
+            applied_since_snapshot,
+            metrics,
+            ..
+        } = self;
+        log.apply_committed(sm, |txn, result| {
+            let h = txn.header;
+            metrics.txns_applied += 1;
+            *applied_since_snapshot += 1;
+            out.push_back(Output::Event(NodeEvent::TxnApplied {
+                zxid: h.zxid,
+                session_id: h.session_id,
+                cxid: h.cxid,
+            }));
+            if local_writes.remove(&(h.session_id, h.cxid)) {
+                out.push_back(Output::Event(NodeEvent::WriteCommitted {
+                    session_id: h.session_id,
+                    cxid: h.cxid,
+                    zxid: h.zxid,
+                    result,
+                }));
+            }
+        });
+        if self.applied_since_snapshot >= self.tuning.snap_count {
+            self.write_snapshot();
+        }
     }
 
     fn on_link_event(&mut self, now: Instant, e: LinkEvent) {
@@ -379,14 +745,19 @@ impl Node {
                 self.metrics.peer_links_established += 1;
                 self.out
                     .push_back(Output::Event(NodeEvent::PeerUp { peer }));
-                match &mut self.activity {
+                let accepted = self.accepted_epoch;
+                match &self.activity {
                     // A fresh link gets our latest notification, as ZooKeeper resends its last one.
                     Activity::Looking if self.quorum.is_voter(peer) || self.observer => {
                         let n = self.election.current_notification();
                         self.send_notification(now, peer, n);
                     }
                     Activity::Learning(l) if l.leader() == peer => {
-                        l.on_leader_link_up(self.accepted_epoch, &mut self.zab_buf);
+                        self.with_ctx(now, |activity, ctx| {
+                            if let Activity::Learning(l) = activity {
+                                l.on_leader_link_up(accepted, ctx);
+                            }
+                        });
                     }
                     _ => {}
                 }
@@ -394,11 +765,11 @@ impl Node {
             LinkEvent::Down(peer) => {
                 self.out
                     .push_back(Output::Event(NodeEvent::PeerDown { peer }));
-                match &mut self.activity {
-                    Activity::Leading(l) => l.on_peer_down(peer, &self.quorum, &mut self.zab_buf),
-                    Activity::Learning(l) => l.on_peer_down(peer, &mut self.zab_buf),
+                self.with_ctx(now, |activity, ctx| match activity {
+                    Activity::Leading(l) => l.on_peer_down(peer, ctx),
+                    Activity::Learning(l) => l.on_peer_down(peer, ctx),
                     _ => {}
-                }
+                });
             }
             LinkEvent::Message(peer, msg) => self.on_peer_message(now, peer, msg),
         }
@@ -408,22 +779,47 @@ impl Node {
         match msg {
             PeerMessage::Notification(n) => {
                 self.metrics.notifications_received += 1;
+                // Our leader looking again, in a round after the one we followed it in, has
+                // stepped down: do not wait for the silence timeout.
+                if let Activity::Learning(l) = &self.activity {
+                    let decided = self.election.decision().map_or(0, |d| d.round);
+                    if l.leader() == peer && n.state == PeerState::Looking && n.round > decided {
+                        self.zab_buf.push(ZabOutput::StepDown(StepDown::LostLeader));
+                    }
+                }
                 self.election
                     .on_notification(now, peer, n, &self.quorum, &mut self.election_buf);
             }
             PeerMessage::Hello(_) | PeerMessage::Heartbeat => {}
-            m => match &mut self.activity {
-                Activity::Leading(l) => l.on_message(peer, m, &self.quorum, &mut self.zab_buf),
-                Activity::Learning(l) => l.on_message(
-                    peer,
-                    m,
-                    self.accepted_epoch,
-                    self.current_epoch,
-                    self.last_zxid,
-                    &mut self.zab_buf,
-                ),
-                _ => {}
-            },
+            PeerMessage::Request {
+                session_id,
+                cxid,
+                kind,
+                body,
+            } => {
+                let time_ms = self.wall_ms(now);
+                self.with_ctx(now, |activity, ctx| {
+                    if let Activity::Leading(l) = activity {
+                        let header = TxnHeader {
+                            zxid: Zxid::ZERO,
+                            session_id,
+                            cxid,
+                            time_ms,
+                            kind,
+                        };
+                        // Not serving yet: dropped; the learner's client times out and retries.
+                        let _ = l.propose(header, body, ctx);
+                    }
+                });
+            }
+            m => {
+                let history = self.history();
+                self.with_ctx(now, |activity, ctx| match activity {
+                    Activity::Leading(l) => l.on_message(peer, m, ctx),
+                    Activity::Learning(l) => l.on_message(peer, m, history, ctx),
+                    _ => {}
+                });
+            }
         }
     }
 
@@ -470,24 +866,19 @@ impl Node {
                     took_ms,
                 }));
                 self.generation += 1;
-                let init_limit_ms = (self.config.tick_time_ms as u64)
-                    .saturating_mul(self.config.init_limit_ticks as u64);
+                let history = self.history();
+                let timing = self.timing;
+                let my_id = self.my_id;
                 match d.state {
                     PeerState::Leading => {
                         self.set_role(Role::Leading);
-                        let leader = Leader::new(
-                            now,
-                            self.my_id,
-                            History {
-                                accepted_epoch: self.accepted_epoch,
-                                current_epoch: self.current_epoch,
-                                last_zxid: self.last_zxid,
-                            },
-                            init_limit_ms,
-                            &self.quorum,
-                            &mut self.zab_buf,
-                        );
-                        self.activity = Activity::Leading(leader);
+                        let mut leader = None;
+                        self.with_ctx(now, |_, ctx| {
+                            leader = Some(Leader::new(my_id, history, timing, ctx));
+                        });
+                        if let Some(l) = leader {
+                            self.activity = Activity::Leading(l);
+                        }
                     }
                     PeerState::Following | PeerState::Observing => {
                         self.set_role(if d.state == PeerState::Following {
@@ -495,12 +886,17 @@ impl Node {
                         } else {
                             Role::Observing
                         });
-                        let mut learner =
-                            Learner::new(now, d.vote.leader, self.observer, init_limit_ms);
-                        if self.transport.is_up(d.vote.leader) {
-                            learner.on_leader_link_up(self.accepted_epoch, &mut self.zab_buf);
-                        }
+                        let learner =
+                            Learner::new(now, d.vote.leader, self.observer, d.round, timing);
                         self.activity = Activity::Learning(learner);
+                        if self.transport.is_up(d.vote.leader) {
+                            let accepted = self.accepted_epoch;
+                            self.with_ctx(now, |activity, ctx| {
+                                if let Activity::Learning(l) = activity {
+                                    l.on_leader_link_up(accepted, ctx);
+                                }
+                            });
+                        }
                     }
                     PeerState::Looking => {}
                 }
@@ -513,6 +909,7 @@ impl Node {
             ZabOutput::Send(to, msg) => {
                 self.transport.send(now, to, &msg, &mut self.link_buf);
             }
+            ZabOutput::Persist(op, then) => self.persist(op, None, then),
             ZabOutput::PersistEpochs {
                 accepted,
                 current,
@@ -521,21 +918,11 @@ impl Node {
                 // Never lower a promise already written, whatever the caller computed.
                 let accepted = accepted.max(self.written_accepted);
                 self.written_accepted = accepted;
-                self.written_current = current;
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                self.metrics.persist_ops += 1;
-                self.deferred.push_back(Deferred {
-                    seq,
-                    generation: self.generation,
-                    accepted,
-                    current,
-                    then,
-                });
-                self.out.push_back(Output::Persist {
-                    seq,
-                    op: PersistOp::WriteEpochs { accepted, current },
-                });
+                self.persist(
+                    PersistOp::WriteEpochs { accepted, current },
+                    Some((accepted, current)),
+                    Some(then),
+                );
             }
             ZabOutput::Established { epoch, quorum } => {
                 self.metrics.leaderships_established += 1;
@@ -551,11 +938,17 @@ impl Node {
                 self.out
                     .push_back(Output::Event(NodeEvent::FollowerSynced { leader, epoch }));
             }
+            ZabOutput::DropPeer(peer) => {
+                self.transport
+                    .drop_peer(now, peer, &mut self.rng, &mut self.link_buf);
+            }
             ZabOutput::StepDown(reason) => {
+                if matches!(self.activity, Activity::Looking) {
+                    return;
+                }
                 self.metrics.step_downs += 1;
-                self.out.push_back(Output::Event(NodeEvent::SteppedDown {
-                    reason: reason.clone(),
-                }));
+                self.out
+                    .push_back(Output::Event(NodeEvent::SteppedDown { reason }));
                 self.start_looking(now);
             }
         }

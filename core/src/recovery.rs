@@ -230,6 +230,21 @@ fn read_epoch(file: &str, bytes: Option<&[u8]>) -> Result<Option<u32>, RecoveryE
 }
 
 impl DiskState {
+    /// The state of a brand-new server with an empty data directory.
+    pub fn empty() -> DiskState {
+        DiskState {
+            accepted_epoch: 0,
+            current_epoch: 0,
+            snapshot: None,
+            txns: Vec::new(),
+            last_zxid: Zxid::ZERO,
+            logs: Vec::new(),
+            report: RecoveryReport::default(),
+        }
+    }
+}
+
+impl DiskState {
     /// Recovers the durable state from every file of the data directory: `(name, bytes)`,
     /// names relative to the data directory, in any order.
     pub fn from_files(files: &[(String, Vec<u8>)]) -> Result<DiskState, RecoveryError> {

@@ -368,7 +368,6 @@ impl Transport {
         let Some(l) = self.links.get_mut(&link) else {
             return;
         };
-        l.last_rx = now;
         l.decoder.push(bytes);
         // Bounded: each frame consumes at least FRAME_HEADER_BYTES + 1 of the bytes pushed.
         loop {
@@ -380,6 +379,10 @@ impl Transport {
                 Some(Ok(payload)) => decode_peer_message(payload),
                 Some(Err(e)) => Err(e),
             };
+            // Liveness counts whole frames: a stream stuck inside a bogus length stays idle.
+            if let Some(l) = self.links.get_mut(&link) {
+                l.last_rx = now;
+            }
             match msg {
                 Err(e) => {
                     out.push(LinkEvent::Rejected {
@@ -501,12 +504,13 @@ impl Transport {
             l.state = LinkState::Established(peer);
         }
         if let Some(old) = old {
-            // Replace the previous link silently: the peer stays up.
+            // The peer dialled anew, so it gave up the old link (or restarted): whatever
+            // was built on the old link is gone too.
             self.links.remove(&old);
             out.push(LinkEvent::Close { link: old });
-        } else {
-            out.push(LinkEvent::Up(peer));
+            out.push(LinkEvent::Down(peer));
         }
+        out.push(LinkEvent::Up(peer));
         true
     }
 

@@ -167,7 +167,7 @@ fn smaller_id_dialling_us_is_closed_and_dialled_back() {
 }
 
 #[test]
-fn a_newer_rightful_link_replaces_the_old_one_silently() {
+fn a_newer_rightful_link_replaces_the_old_one_as_down_then_up() {
     let mut t = transport(1);
     let mut rng = Prng::new(1);
     let mut out = Vec::new();
@@ -187,7 +187,9 @@ fn a_newer_rightful_link_replaces_the_old_one_silently() {
             LinkEvent::Up(2),
             LinkEvent::Close {
                 link: LinkId::Accepted(0)
-            }
+            },
+            LinkEvent::Down(2),
+            LinkEvent::Up(2),
         ]
     );
 }

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{encode_frame, FrameError};
+use crate::codec::txn::Txn;
 use crate::election::{PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
 
@@ -50,6 +51,9 @@ pub enum PeerMessage {
         accepted_epoch: u32,
         /// True for an observer, whose acks never count.
         observer: bool,
+        /// The election round in which the learner chose this leader: a resend carries the
+        /// same round, a new attempt a higher one.
+        round: u64,
     },
     /// Leader → learner: the new epoch (LEADERINFO).
     LeaderInfo {
@@ -75,6 +79,51 @@ pub enum PeerMessage {
     },
     /// Leader → learner: the leader is serving; start serving too (UPTODATE).
     UpToDate,
+    /// Leader → learner: the leader is alive and still leading (ZooKeeper PING).
+    Ping,
+    /// Leader → learner: how the learner's log is brought in line (DIFF / TRUNC / SNAP).
+    SyncBegin(SyncMode),
+    /// Leader → learner: a piece of the SNAP state.
+    SnapChunk(Vec<u8>),
+    /// Leader → learner: the SNAP state is complete.
+    SnapEnd,
+    /// Leader → follower: log this txn (PROPOSAL); also carries sync history.
+    Proposal(Txn),
+    /// Leader → learner: everything up to `zxid` is committed (cumulative COMMIT).
+    Commit {
+        /// Highest committed zxid.
+        zxid: Zxid,
+    },
+    /// Leader → observer: a committed txn (INFORM).
+    Inform(Txn),
+    /// Learner → leader: a write to propose on behalf of a client of the learner (REQUEST).
+    Request {
+        /// The issuing session.
+        session_id: i64,
+        /// The client's xid.
+        cxid: i32,
+        /// The state machine's txn type.
+        kind: i32,
+        /// The txn body.
+        body: Vec<u8>,
+    },
+}
+
+/// How a leader synchronizes a learner's log (protocol reference §2.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncMode {
+    /// The learner's log is a prefix of ours: only newer txns follow.
+    Diff,
+    /// The learner has txns we never had: cut its log after `to`, then newer txns follow.
+    Trunc {
+        /// Last zxid to keep.
+        to: Zxid,
+    },
+    /// Replace the learner's state with a snapshot at `zxid`, then newer txns follow.
+    Snap {
+        /// Zxid the snapshot state reflects.
+        zxid: Zxid,
+    },
 }
 
 /// Appends the framed encoding of `msg` to `out`.
@@ -107,6 +156,8 @@ pub fn decode_peer_message(payload: &[u8]) -> Result<PeerMessage, FrameError> {
 mod tests {
     use super::*;
     use crate::codec::FrameDecoder;
+    use crate::codec::TxnHeader;
+    use alloc::vec;
     use proptest::prelude::*;
 
     fn arb_vote() -> impl Strategy<Value = Vote> {
@@ -139,12 +190,15 @@ mod tests {
             (arb_state(), arb_vote(), any::<u64>()).prop_map(|(state, vote, round)| {
                 PeerMessage::Notification(Notification { state, vote, round })
             }),
-            (any::<u32>(), any::<bool>()).prop_map(|(accepted_epoch, observer)| {
-                PeerMessage::FollowerInfo {
-                    accepted_epoch,
-                    observer,
+            (any::<u32>(), any::<bool>(), any::<u64>()).prop_map(
+                |(accepted_epoch, observer, round)| {
+                    PeerMessage::FollowerInfo {
+                        accepted_epoch,
+                        observer,
+                        round,
+                    }
                 }
-            }),
+            ),
             any::<u32>().prop_map(|epoch| PeerMessage::LeaderInfo { epoch }),
             (proptest::option::of(any::<u32>()), any::<u64>()).prop_map(|(current_epoch, z)| {
                 PeerMessage::AckEpoch {
@@ -155,6 +209,55 @@ mod tests {
             any::<u32>().prop_map(|epoch| PeerMessage::NewLeader { epoch }),
             any::<u64>().prop_map(|z| PeerMessage::Ack { zxid: Zxid(z) }),
             Just(PeerMessage::UpToDate),
+            Just(PeerMessage::Ping),
+            Just(PeerMessage::SnapEnd),
+            proptest::collection::vec(any::<u8>(), 0..64).prop_map(PeerMessage::SnapChunk),
+            any::<u64>().prop_map(|z| PeerMessage::SyncBegin(SyncMode::Trunc { to: Zxid(z) })),
+            any::<u64>().prop_map(|z| PeerMessage::SyncBegin(SyncMode::Snap { zxid: Zxid(z) })),
+            Just(PeerMessage::SyncBegin(SyncMode::Diff)),
+            any::<u64>().prop_map(|z| PeerMessage::Commit { zxid: Zxid(z) }),
+            (
+                any::<u64>(),
+                any::<i64>(),
+                any::<i32>(),
+                any::<i64>(),
+                any::<i32>(),
+                proptest::collection::vec(any::<u8>(), 0..32)
+            )
+                .prop_map(|(z, s, c, t, k, body)| PeerMessage::Proposal(Txn {
+                    header: TxnHeader {
+                        zxid: Zxid(z),
+                        session_id: s,
+                        cxid: c,
+                        time_ms: t,
+                        kind: k
+                    },
+                    body
+                })),
+            (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..32)).prop_map(|(z, body)| {
+                PeerMessage::Inform(Txn {
+                    header: TxnHeader {
+                        zxid: Zxid(z),
+                        session_id: 1,
+                        cxid: 2,
+                        time_ms: 3,
+                        kind: 4,
+                    },
+                    body,
+                })
+            }),
+            (
+                any::<i64>(),
+                any::<i32>(),
+                any::<i32>(),
+                proptest::collection::vec(any::<u8>(), 0..32)
+            )
+                .prop_map(|(session_id, cxid, kind, body)| PeerMessage::Request {
+                    session_id,
+                    cxid,
+                    kind,
+                    body
+                }),
         ]
     }
 

@@ -1,7 +1,188 @@
-//! ZAB (protocol reference §2): the leader and learner sides of discovery and
-//! synchronization. Broadcast of transactions arrives with its own issue; today a leader is
-//! established once a quorum has promised the new epoch and acknowledged NEWLEADER.
+//! ZAB (protocol reference §2): discovery, synchronization and broadcast, leader and learner
+//! sides, over zxids and opaque txn bytes applied through [`StateMachine`].
+//!
+//! The node owns the [`ReplicaLog`] and the state machine (they outlive roles); a [`Leader`] or
+//! [`Learner`] is created per elected term and drives them through a [`Ctx`].
 
-mod discovery;
+mod leader;
+mod learner;
+pub mod log;
+mod state_machine;
 
-pub use discovery::{AfterPersist, History, Leader, Learner, StepDown, ZabOutput};
+use alloc::vec::Vec;
+
+pub use leader::{choose_sync, Leader, MAX_COUNTER, SNAP_CHUNK_BYTES};
+pub use learner::{Learner, MAX_SNAPSHOT_BYTES};
+pub use log::{LogError, ReplicaLog, Segment};
+pub use state_machine::{RegisterMap, StateMachine};
+
+use crate::codec::PeerMessage;
+use crate::ids::{ServerId, Zxid};
+use crate::io::PersistOp;
+use crate::quorum::QuorumVerifier;
+use crate::time::Instant;
+
+/// A server's durable epoch state and log position, as discovery compares them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Persisted acceptedEpoch.
+    pub accepted_epoch: u32,
+    /// Persisted currentEpoch.
+    pub current_epoch: u32,
+    /// Last logged zxid.
+    pub last_zxid: Zxid,
+}
+
+/// The ZAB timeouts, in ms (from tickTime, initLimit and syncLimit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Discovery and synchronization must finish within this (initLimit × tickTime).
+    pub init_limit_ms: u64,
+    /// A synced peer silent this long is gone (syncLimit × tickTime).
+    pub sync_limit_ms: u64,
+    /// Leader ping and FOLLOWERINFO resend period (tickTime / 2).
+    pub ping_ms: u64,
+}
+
+/// Why a leader or learner gives up and the server looks for a leader again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepDown {
+    /// Discovery or synchronization did not finish within initLimit.
+    InitLimit,
+    /// A learner's history is ahead of the leader's: the election picked the wrong leader.
+    FollowerAhead(ServerId),
+    /// The leader proposed an epoch older than one we already promised.
+    StaleEpoch {
+        /// The epoch offered.
+        offered: u32,
+        /// The epoch we promised.
+        accepted: u32,
+    },
+    /// The link to the leader went down.
+    LostLeader,
+    /// Fewer than a quorum of synced followers remain.
+    LostQuorum,
+    /// The zxid counter of this epoch is exhausted; a new epoch is needed (ZOOKEEPER-1277).
+    CounterExhausted,
+    /// A learner promised an epoch above the one we lead: re-elect to pick a higher one.
+    LearnerEpochAhead(ServerId),
+    /// The leader broke the protocol.
+    Protocol(&'static str),
+}
+
+/// What to do once a Persist op is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterPersist {
+    /// The log is durable up to this zxid.
+    LogDurable(Zxid),
+    /// Leader: the new acceptedEpoch is durable; send LEADERINFO.
+    LeaderEpochAccepted,
+    /// Leader: the new currentEpoch is durable; synchronize learners and send NEWLEADER.
+    LeaderEpochCurrent,
+    /// Learner: acceptedEpoch is durable; send ACKEPOCH with this currentEpoch.
+    LearnerEpochAccepted {
+        /// currentEpoch to report.
+        current_epoch: u32,
+    },
+    /// A snapshot file at this zxid is durable (renamed into place).
+    SnapshotDurable(Zxid),
+    /// Learner: the synced history and then currentEpoch are durable; acknowledge NEWLEADER.
+    LearnerEpochCurrent {
+        /// The adopted epoch.
+        epoch: u32,
+    },
+}
+
+/// What ZAB asks the node to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZabOutput {
+    /// Send a message to a peer.
+    Send(ServerId, PeerMessage),
+    /// Persist the epoch pair, then call back with the given continuation.
+    PersistEpochs {
+        /// acceptedEpoch to write.
+        accepted: u32,
+        /// currentEpoch to write.
+        current: u32,
+        /// What waits for it.
+        then: AfterPersist,
+    },
+    /// A durable write; `then`, if any, runs when it is acknowledged.
+    Persist(PersistOp, Option<AfterPersist>),
+    /// The leader is established: a quorum acknowledged NEWLEADER.
+    Established {
+        /// The new epoch.
+        epoch: u32,
+        /// Voters that acknowledged (leader included).
+        quorum: Vec<ServerId>,
+    },
+    /// The learner is synchronized with the leader and serving.
+    Synced {
+        /// The leader.
+        leader: ServerId,
+        /// The epoch.
+        epoch: u32,
+    },
+    /// Close the link to a learner that stopped acknowledging.
+    DropPeer(ServerId),
+    /// Give up; look for a leader again.
+    StepDown(StepDown),
+}
+
+/// Everything a leader or learner handler may touch besides its own state.
+pub struct Ctx<'a> {
+    /// The current time.
+    pub now: Instant,
+    /// Who may vote and what makes a quorum.
+    pub quorum: &'a dyn QuorumVerifier,
+    /// The replica's log.
+    pub log: &'a mut ReplicaLog,
+    /// The replicated state machine.
+    pub sm: &'a mut dyn StateMachine,
+    /// Where requests to the node go.
+    pub out: &'a mut Vec<ZabOutput>,
+}
+
+impl Ctx<'_> {
+    /// Emits a Persist op without continuation.
+    pub fn persist(&mut self, op: PersistOp) {
+        self.out.push(ZabOutput::Persist(op, None));
+    }
+
+    /// Emits the `Sync` that makes everything appended so far durable, if anything is pending.
+    pub fn flush(&mut self) {
+        let mut ops = Vec::new();
+        if let Some(z) = self.log.flush(&mut ops) {
+            for op in ops {
+                self.out
+                    .push(ZabOutput::Persist(op, Some(AfterPersist::LogDurable(z))));
+            }
+        }
+    }
+
+    /// Appends a txn to the log, emitting its Persist ops.
+    pub fn append(&mut self, txn: crate::codec::Txn) -> Result<(), LogError> {
+        let mut ops = Vec::new();
+        let r = self.log.append(txn, &mut ops);
+        for op in ops {
+            // A roll emits the Sync of the previous segment: it makes that prefix durable.
+            let then = match &op {
+                PersistOp::Sync { .. } => Some(AfterPersist::LogDurable(self.log_synced_hint())),
+                _ => None,
+            };
+            self.out.push(ZabOutput::Persist(op, then));
+        }
+        r
+    }
+
+    fn log_synced_hint(&self) -> Zxid {
+        // The Sync emitted by a roll covers everything before the txn just appended.
+        self.log
+            .segments()
+            .iter()
+            .rev()
+            .nth(1)
+            .and_then(|s| s.index.last().map(|(z, _)| *z))
+            .unwrap_or(Zxid::ZERO)
+    }
+}

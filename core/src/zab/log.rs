@@ -1,0 +1,347 @@
+//! The replicated log as one server holds it: what is logged, durable, committed and applied,
+//! the in-memory tail that feeds DIFF sync, and the segment files behind it.
+//!
+//! The core never reads the log back after start, so this module remembers, per segment, where
+//! each record ends: enough to append, roll, truncate after a zxid, and purge.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::codec::log::{encode_log_header, encode_log_record, log_file_name};
+use crate::codec::Txn;
+use crate::ids::Zxid;
+use crate::io::PersistOp;
+use crate::zab::StateMachine;
+
+/// One log segment file and the end offset of every record in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// File name, `log.<hex first zxid>`.
+    pub name: String,
+    /// Zxid of its first record.
+    pub first: Zxid,
+    /// Bytes written (header included).
+    pub len: u64,
+    /// `(zxid, end offset)` of each record, in order.
+    pub index: Vec<(Zxid, u64)>,
+}
+
+/// Why the log refused an operation; each is a protocol violation by the caller or a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogError {
+    /// Appending a zxid not above the last one.
+    NotAscending {
+        /// Last logged.
+        last: Zxid,
+        /// Offered.
+        offered: Zxid,
+    },
+    /// Truncating into committed history.
+    TruncateCommitted {
+        /// Requested truncation point.
+        to: Zxid,
+        /// Last committed.
+        committed: Zxid,
+    },
+}
+
+/// The log of one replica.
+#[derive(Clone, Debug)]
+pub struct ReplicaLog {
+    tail: VecDeque<Txn>,
+    base: Zxid,
+    last_logged: Zxid,
+    last_durable: Zxid,
+    last_committed: Zxid,
+    last_applied: Zxid,
+    keep_committed: usize,
+    segments: Vec<Segment>,
+    segment_limit: u64,
+    dirty: bool,
+}
+
+impl ReplicaLog {
+    /// A log recovered from disk: `segments` as found, `base` = the snapshot zxid (state applied
+    /// up to there), `txns` = every logged txn after it (durable, commit status unknown).
+    pub fn new(
+        segments: Vec<Segment>,
+        base: Zxid,
+        txns: Vec<Txn>,
+        keep_committed: usize,
+        segment_limit: u64,
+    ) -> ReplicaLog {
+        let last = txns.last().map_or(base, |t| t.header.zxid);
+        ReplicaLog {
+            tail: txns.into(),
+            base,
+            last_logged: last,
+            last_durable: last,
+            last_committed: base,
+            last_applied: base,
+            keep_committed: keep_committed.max(1),
+            segments,
+            segment_limit: segment_limit.max(4096),
+            dirty: false,
+        }
+    }
+
+    /// Zxid of the last appended txn (durable or not).
+    pub fn last_logged(&self) -> Zxid {
+        self.last_logged
+    }
+
+    /// Zxid of the last txn known durable.
+    pub fn last_durable(&self) -> Zxid {
+        self.last_durable
+    }
+
+    /// Zxid of the last txn known committed.
+    pub fn last_committed(&self) -> Zxid {
+        self.last_committed
+    }
+
+    /// Zxid of the last txn applied to the state machine.
+    pub fn last_applied(&self) -> Zxid {
+        self.last_applied
+    }
+
+    /// The oldest zxid DIFF can start from: history before it lives only in snapshots.
+    pub fn diff_floor(&self) -> Zxid {
+        self.base
+    }
+
+    /// Segments on disk, oldest first.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Txns held in memory (committed tail plus everything uncommitted).
+    pub fn tail_len(&self) -> usize {
+        self.tail.len()
+    }
+
+    /// Appends `txn` to the current segment (rolling it first if full).
+    pub fn append(&mut self, txn: Txn, ops: &mut Vec<PersistOp>) -> Result<(), LogError> {
+        let zxid = txn.header.zxid;
+        if zxid <= self.last_logged {
+            return Err(LogError::NotAscending {
+                last: self.last_logged,
+                offered: zxid,
+            });
+        }
+        let roll = self
+            .segments
+            .last()
+            .is_none_or(|s| s.len >= self.segment_limit);
+        if roll {
+            self.flush(ops);
+            let name = log_file_name(zxid);
+            let header = encode_log_header().to_vec();
+            ops.push(PersistOp::Create { file: name.clone() });
+            let len = header.len() as u64;
+            ops.push(PersistOp::Append {
+                file: name.clone(),
+                bytes: header,
+            });
+            self.segments.push(Segment {
+                name,
+                first: zxid,
+                len,
+                index: Vec::new(),
+            });
+        }
+        let mut bytes = Vec::new();
+        encode_log_record(&txn, &mut bytes);
+        if let Some(seg) = self.segments.last_mut() {
+            seg.len += bytes.len() as u64;
+            seg.index.push((zxid, seg.len));
+            ops.push(PersistOp::Append {
+                file: seg.name.clone(),
+                bytes,
+            });
+        }
+        self.dirty = true;
+        self.last_logged = zxid;
+        self.tail.push_back(txn);
+        Ok(())
+    }
+
+    /// Emits one `Sync` for everything appended since the last flush (group commit).
+    /// Returns the zxid that is durable once that op is acknowledged.
+    pub fn flush(&mut self, ops: &mut Vec<PersistOp>) -> Option<Zxid> {
+        if !self.dirty {
+            return None;
+        }
+        self.dirty = false;
+        let seg = self.segments.last()?;
+        ops.push(PersistOp::Sync {
+            file: seg.name.clone(),
+        });
+        Some(self.last_logged)
+    }
+
+    /// Records that everything up to `zxid` is on disk.
+    pub fn mark_durable(&mut self, zxid: Zxid) {
+        if zxid > self.last_durable {
+            self.last_durable = zxid.min(self.last_logged);
+        }
+    }
+
+    /// Marks everything up to `zxid` committed (never beyond what is logged).
+    pub fn commit(&mut self, zxid: Zxid) {
+        let z = zxid.min(self.last_logged);
+        if z > self.last_committed {
+            self.last_committed = z;
+        }
+    }
+
+    /// Applies every committed, unapplied txn in order, calling `applied` with each result,
+    /// then trims the committed tail to its bound.
+    pub fn apply_committed(
+        &mut self,
+        sm: &mut dyn StateMachine,
+        mut applied: impl FnMut(&Txn, Vec<u8>),
+    ) {
+        for txn in self.tail.iter() {
+            let z = txn.header.zxid;
+            if z <= self.last_applied {
+                continue;
+            }
+            if z > self.last_committed {
+                break;
+            }
+            let result = sm.apply(&txn.header, &txn.body);
+            self.last_applied = z;
+            applied(txn, result);
+        }
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        let committed = self
+            .tail
+            .iter()
+            .take_while(|t| t.header.zxid <= self.last_applied)
+            .count();
+        let mut drop = committed.saturating_sub(self.keep_committed);
+        while drop > 0 {
+            if let Some(t) = self.tail.pop_front() {
+                self.base = t.header.zxid;
+            }
+            drop -= 1;
+        }
+    }
+
+    /// True if `zxid` is in our history (the DIFF floor counts: we had it).
+    pub fn contains(&self, zxid: Zxid) -> bool {
+        zxid == self.base || self.position(zxid).is_ok()
+    }
+
+    fn position(&self, zxid: Zxid) -> Result<usize, usize> {
+        self.tail.binary_search_by(|t| t.header.zxid.cmp(&zxid))
+    }
+
+    /// Txns after `zxid`, if our memory reaches back that far.
+    pub fn txns_after(&self, zxid: Zxid) -> Option<impl Iterator<Item = &Txn> + '_> {
+        if zxid < self.base {
+            return None;
+        }
+        let start = match self.position(zxid) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        Some(self.tail.iter().skip(start))
+    }
+
+    /// The largest zxid of our history below `zxid`, if memory reaches back that far.
+    pub fn prev_before(&self, zxid: Zxid) -> Option<Zxid> {
+        if zxid <= self.base {
+            return None;
+        }
+        let i = match self.position(zxid) {
+            Ok(i) | Err(i) => i,
+        };
+        Some(if i == 0 {
+            self.base
+        } else {
+            self.tail[i - 1].header.zxid
+        })
+    }
+
+    /// Drops every txn after `to` (TRUNC): only uncommitted history can go.
+    pub fn truncate_after(&mut self, to: Zxid, ops: &mut Vec<PersistOp>) -> Result<(), LogError> {
+        if to < self.last_committed {
+            return Err(LogError::TruncateCommitted {
+                to,
+                committed: self.last_committed,
+            });
+        }
+        if to >= self.last_logged {
+            return Ok(());
+        }
+        while let Some(seg) = self.segments.last_mut() {
+            if seg.first > to {
+                ops.push(PersistOp::Remove {
+                    file: seg.name.clone(),
+                });
+                self.segments.pop();
+                continue;
+            }
+            let keep = seg.index.iter().take_while(|(z, _)| *z <= to).count();
+            seg.index.truncate(keep);
+            let len = seg.index.last().map_or(8, |(_, end)| *end);
+            seg.len = len;
+            ops.push(PersistOp::Truncate {
+                file: seg.name.clone(),
+                len,
+            });
+            ops.push(PersistOp::Sync {
+                file: seg.name.clone(),
+            });
+            break;
+        }
+        while self.tail.back().is_some_and(|t| t.header.zxid > to) {
+            self.tail.pop_back();
+        }
+        self.last_logged = to;
+        self.last_durable = self.last_durable.min(to);
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Replaces the whole history by a snapshot at `zxid` (SNAP sync): every segment goes,
+    /// and the next append opens a fresh one.
+    pub fn reset_to_snapshot(&mut self, zxid: Zxid, ops: &mut Vec<PersistOp>) {
+        for seg in self.segments.drain(..) {
+            ops.push(PersistOp::Remove { file: seg.name });
+        }
+        self.tail.clear();
+        self.base = zxid;
+        self.last_logged = zxid;
+        self.last_durable = zxid;
+        self.last_committed = zxid;
+        self.last_applied = zxid;
+        self.dirty = false;
+    }
+
+    /// Removes segments wholly covered by a durable snapshot at `zxid` (purge), keeping the
+    /// segment that holds `zxid + 1` and everything after.
+    pub fn purge_before(&mut self, zxid: Zxid, ops: &mut Vec<PersistOp>) {
+        while self.segments.len() > 1 && self.segments[1].first <= zxid.next() {
+            let seg = self.segments.remove(0);
+            ops.push(PersistOp::Remove { file: seg.name });
+        }
+    }
+}
+
+impl Zxid {
+    /// The zxid one counter step later (saturating).
+    pub const fn next(self) -> Zxid {
+        Zxid(self.0.saturating_add(1))
+    }
+}
+
+#[cfg(test)]
+#[path = "log_tests.rs"]
+mod tests;

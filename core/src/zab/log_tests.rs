@@ -1,0 +1,225 @@
+//! The replica log: appends, group commit, commit/apply order, DIFF windows, truncation.
+
+use super::*;
+use crate::codec::TxnHeader;
+use crate::zab::RegisterMap;
+use alloc::vec;
+
+fn txn(epoch: u32, counter: u32) -> Txn {
+    Txn {
+        header: TxnHeader {
+            zxid: Zxid::new(epoch, counter),
+            session_id: 1,
+            cxid: counter as i32,
+            time_ms: 0,
+            kind: 0,
+        },
+        body: RegisterMap::write(counter as u64, epoch as u64),
+    }
+}
+
+fn fresh(keep: usize, limit: u64) -> ReplicaLog {
+    ReplicaLog::new(Vec::new(), Zxid::ZERO, Vec::new(), keep, limit)
+}
+
+#[test]
+fn first_append_creates_a_segment_and_one_flush_syncs_the_batch() {
+    let mut log = fresh(10, 1 << 20);
+    let mut ops = Vec::new();
+    log.append(txn(1, 1), &mut ops).unwrap();
+    log.append(txn(1, 2), &mut ops).unwrap();
+    let names: Vec<_> = ops
+        .iter()
+        .map(|o| match o {
+            PersistOp::Create { file } => alloc::format!("create {file}"),
+            PersistOp::Append { file, .. } => alloc::format!("append {file}"),
+            other => alloc::format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "create log.100000001",
+            "append log.100000001",
+            "append log.100000001",
+            "append log.100000001"
+        ]
+    );
+    ops.clear();
+    assert_eq!(log.flush(&mut ops), Some(Zxid::new(1, 2)));
+    assert_eq!(
+        ops,
+        vec![PersistOp::Sync {
+            file: "log.100000001".into()
+        }]
+    );
+    ops.clear();
+    assert_eq!(log.flush(&mut ops), None);
+    assert!(ops.is_empty());
+    assert_eq!(log.last_durable(), Zxid::ZERO);
+    log.mark_durable(Zxid::new(1, 2));
+    assert_eq!(log.last_durable(), Zxid::new(1, 2));
+}
+
+#[test]
+fn appends_must_ascend() {
+    let mut log = fresh(10, 1 << 20);
+    let mut ops = Vec::new();
+    log.append(txn(1, 2), &mut ops).unwrap();
+    assert_eq!(
+        log.append(txn(1, 2), &mut ops),
+        Err(LogError::NotAscending {
+            last: Zxid::new(1, 2),
+            offered: Zxid::new(1, 2)
+        })
+    );
+}
+
+#[test]
+fn full_segments_roll_with_a_sync_of_the_old_one() {
+    let mut log = fresh(10, 4096);
+    let mut ops = Vec::new();
+    let mut z = 0;
+    while log.segments().len() < 2 {
+        z += 1;
+        log.append(txn(1, z), &mut ops).unwrap();
+    }
+    let sync_at = ops
+        .iter()
+        .position(|o| matches!(o, PersistOp::Sync { .. }))
+        .unwrap();
+    assert_eq!(
+        ops[sync_at],
+        PersistOp::Sync {
+            file: "log.100000001".into()
+        }
+    );
+    assert_eq!(
+        ops[sync_at + 1],
+        PersistOp::Create {
+            file: alloc::format!("log.{:x}", Zxid::new(1, z).0)
+        }
+    );
+}
+
+#[test]
+fn only_committed_txns_are_applied_in_order_and_the_tail_is_trimmed() {
+    let mut log = fresh(2, 1 << 20);
+    let mut ops = Vec::new();
+    for c in 1..=5 {
+        log.append(txn(1, c), &mut ops).unwrap();
+    }
+    let mut sm = RegisterMap::default();
+    let mut applied = Vec::new();
+    log.commit(Zxid::new(1, 3));
+    log.apply_committed(&mut sm, |t, _| applied.push(t.header.zxid.counter()));
+    assert_eq!(applied, vec![1, 2, 3]);
+    assert_eq!(log.last_applied(), Zxid::new(1, 3));
+    // Two committed txns are kept for DIFF, plus the two uncommitted ones.
+    assert_eq!(log.tail_len(), 4);
+    assert_eq!(log.diff_floor(), Zxid::new(1, 1));
+    // Commit never runs past what is logged.
+    log.commit(Zxid::new(1, 9));
+    assert_eq!(log.last_committed(), Zxid::new(1, 5));
+}
+
+#[test]
+fn diff_window_and_previous_zxid() {
+    let mut log = fresh(100, 1 << 20);
+    let mut ops = Vec::new();
+    for c in [1, 2, 3] {
+        log.append(txn(1, c), &mut ops).unwrap();
+    }
+    log.append(txn(2, 1), &mut ops).unwrap();
+    assert!(log.contains(Zxid::ZERO));
+    assert!(log.contains(Zxid::new(1, 2)));
+    assert!(!log.contains(Zxid::new(1, 4)));
+    let after: Vec<_> = log
+        .txns_after(Zxid::new(1, 2))
+        .unwrap()
+        .map(|t| t.header.zxid)
+        .collect();
+    assert_eq!(after, vec![Zxid::new(1, 3), Zxid::new(2, 1)]);
+    assert_eq!(log.prev_before(Zxid::new(1, 4)), Some(Zxid::new(1, 3)));
+    assert_eq!(log.prev_before(Zxid::new(1, 1)), Some(Zxid::ZERO));
+    assert_eq!(log.prev_before(Zxid::ZERO), None);
+}
+
+#[test]
+fn truncation_cuts_records_and_removes_later_segments_but_never_committed_ones() {
+    let mut log = fresh(100, 4096);
+    let mut ops = Vec::new();
+    let mut z = 0;
+    while log.segments().len() < 3 {
+        z += 1;
+        log.append(txn(1, z), &mut ops).unwrap();
+    }
+    let first_seg_last = log.segments()[0].index.last().unwrap().0;
+    log.commit(Zxid::new(1, 2));
+    assert_eq!(
+        log.truncate_after(Zxid::new(1, 1), &mut Vec::new()),
+        Err(LogError::TruncateCommitted {
+            to: Zxid::new(1, 1),
+            committed: Zxid::new(1, 2)
+        })
+    );
+    ops.clear();
+    log.truncate_after(first_seg_last, &mut ops).unwrap();
+    let seg0 = log.segments()[0].clone();
+    assert_eq!(log.segments().len(), 1);
+    assert_eq!(
+        ops,
+        vec![
+            PersistOp::Remove {
+                file: alloc::format!("log.{:x}", Zxid::new(1, z).0)
+            },
+            PersistOp::Remove {
+                file: ops_name(&ops, 1)
+            },
+            PersistOp::Truncate {
+                file: seg0.name.clone(),
+                len: seg0.len
+            },
+            PersistOp::Sync { file: seg0.name },
+        ]
+    );
+    assert_eq!(log.last_logged(), first_seg_last);
+    // Appending continues after the cut.
+    log.append(txn(2, 1), &mut Vec::new()).unwrap();
+}
+
+fn ops_name(ops: &[PersistOp], i: usize) -> String {
+    match &ops[i] {
+        PersistOp::Remove { file } => file.clone(),
+        _ => String::new(),
+    }
+}
+
+#[test]
+fn snapshot_reset_drops_every_segment() {
+    let mut log = fresh(100, 1 << 20);
+    let mut ops = Vec::new();
+    log.append(txn(1, 1), &mut ops).unwrap();
+    ops.clear();
+    log.reset_to_snapshot(Zxid::new(3, 7), &mut ops);
+    assert_eq!(
+        ops,
+        vec![PersistOp::Remove {
+            file: "log.100000001".into()
+        }]
+    );
+    assert_eq!(
+        (
+            log.last_logged(),
+            log.last_committed(),
+            log.last_applied(),
+            log.diff_floor()
+        ),
+        (
+            Zxid::new(3, 7),
+            Zxid::new(3, 7),
+            Zxid::new(3, 7),
+            Zxid::new(3, 7)
+        )
+    );
+}
