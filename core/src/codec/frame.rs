@@ -9,7 +9,9 @@ pub const FRAME_HEADER_BYTES: usize = 8;
 /// Largest peer frame payload accepted (larger snapshots travel in chunks).
 pub const MAX_PEER_FRAME_BYTES: usize = 1 << 20;
 
-const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+// Slice-by-16 tables: 16 KiB of statics buys ~4x the checksum throughput of slice-by-1.
+const CRC32C: crc::Crc<u32, crc::Table<16>> =
+    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 /// crc32c (Castagnoli) of `bytes`, the checksum of every Conclave frame and record.
 pub fn crc32c(bytes: &[u8]) -> u32 {
