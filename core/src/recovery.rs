@@ -73,7 +73,8 @@ pub enum RecoveryError {
         /// Why it could not be used.
         why: String,
     },
-    /// The last logged zxid belongs to an epoch after currentEpoch, and no `.tmp` rescues it.
+    /// The last logged zxid belongs to an epoch after currentEpoch and acceptedEpoch, and no
+    /// `.tmp` rescues it.
     EpochBehindLog {
         /// currentEpoch as recorded.
         current: u32,
@@ -184,6 +185,9 @@ pub struct RecoveryReport {
     pub derived_epochs: Vec<String>,
     /// Files that are none of Conclave's, left untouched.
     pub ignored_files: Vec<String>,
+    /// The log holds history of an epoch after currentEpoch (but within acceptedEpoch): a
+    /// sync whose NEWLEADER was never acknowledged. currentEpoch is kept as recorded.
+    pub unadopted_log_epoch: Option<u32>,
 }
 
 /// The durable state of a server, as found in its data directory.
@@ -410,6 +414,11 @@ impl DiskState {
                         .used_epoch_tmp
                         .push(CURRENT_EPOCH_TMP_FILE.to_string());
                 }
+                // A learner crashed between making the leader's history durable and adopting
+                // its epoch (ZOOKEEPER-1653): it promised that epoch (acceptedEpoch) but never
+                // acknowledged NEWLEADER, so keeping the old currentEpoch is the truth. Only a
+                // log beyond every promise is inconsistent.
+                _ if log_epoch <= accepted => report.unadopted_log_epoch = Some(log_epoch),
                 _ => return Err(RecoveryError::EpochBehindLog { current, log_epoch }),
             }
         }

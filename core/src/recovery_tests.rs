@@ -321,8 +321,18 @@ fn epoch_behind_log_without_a_usable_tmp() {
         log_epoch: 2,
     };
     for tmp in [None, Some(&b"1\n"[..]), Some(b"two"), Some(b"")] {
-        assert_eq!(err(&with_epochs(2, 1, tmp)), expected, "{tmp:?}");
+        assert_eq!(err(&with_epochs(1, 1, tmp)), expected, "{tmp:?}");
     }
+}
+
+/// ZOOKEEPER-1653: a learner crashed after the synced history was durable but before it
+/// adopted the epoch. It promised the epoch (acceptedEpoch), so it starts, keeping the old
+/// currentEpoch, and says so.
+#[test]
+fn zookeeper_1653_history_of_a_promised_epoch_before_adopting_it() {
+    let state = DiskState::from_files(&with_epochs(2, 1, None)).unwrap();
+    assert_eq!((state.accepted_epoch, state.current_epoch), (2, 1));
+    assert_eq!(state.report.unadopted_log_epoch, Some(2));
 }
 
 #[test]
