@@ -387,6 +387,13 @@ impl Leader {
                 self.acked_new_leader.insert(from);
             }
             if self.established {
+                // It may have been synced before we were established, when nothing of its
+                // history was committed yet: tell it what is committed now.
+                let committed = ctx.log.last_committed();
+                ctx.out.push(ZabOutput::Send(
+                    from,
+                    PeerMessage::Commit { zxid: committed },
+                ));
                 ctx.out.push(ZabOutput::Send(from, PeerMessage::UpToDate));
             } else {
                 self.check_established(ctx);

@@ -525,7 +525,7 @@ fn a_follower_sitting_on_a_proposal_past_sync_limit_is_dropped() {
 }
 
 #[test]
-fn counter_exhaustion_forces_a_new_epoch() {
+fn zookeeper_1277_counter_overflow_forces_a_new_epoch() {
     let mut w = World::new(&[txn(1, MAX_COUNTER)]);
     let mut l = w.established_with_2(1);
     // The history ends in epoch 1; epoch 2 starts fresh, so fill it up to the limit.
@@ -544,4 +544,89 @@ fn counter_exhaustion_forces_a_new_epoch() {
         w.take(),
         vec![ZabOutput::StepDown(StepDown::CounterExhausted)]
     );
+}
+
+/// Found by the regression scenarios: a learner synced before the leader was established, whose
+/// NEWLEADER ack arrives after establishment, must be told what is committed before UPTODATE.
+#[test]
+fn a_late_newleader_ack_gets_the_commit_point_before_uptodate() {
+    let history = [txn(1, 1), txn(1, 2)];
+    let mut w = World::new(&history);
+    let mut l = Leader::new(3, h(1, 1, Zxid::new(1, 2)), TIMING, &mut w.ctx());
+    for id in [1, 2] {
+        l.on_message(id, info(1), &mut w.ctx());
+    }
+    l.on_persisted(AfterPersist::LeaderEpochAccepted, &mut w.ctx());
+    for id in [1, 2] {
+        l.on_message(
+            id,
+            PeerMessage::AckEpoch {
+                current_epoch: Some(1),
+                last_zxid: Zxid::new(1, 2),
+            },
+            &mut w.ctx(),
+        );
+    }
+    l.on_persisted(AfterPersist::LeaderEpochCurrent, &mut w.ctx());
+    l.on_message(
+        2,
+        PeerMessage::Ack {
+            zxid: Zxid::new(2, 0),
+        },
+        &mut w.ctx(),
+    );
+    assert!(l.is_established());
+    w.take();
+    l.on_message(
+        1,
+        PeerMessage::Ack {
+            zxid: Zxid::new(2, 0),
+        },
+        &mut w.ctx(),
+    );
+    assert_eq!(
+        w.take(),
+        vec![
+            ZabOutput::Send(
+                1,
+                PeerMessage::Commit {
+                    zxid: Zxid::new(1, 2)
+                }
+            ),
+            ZabOutput::Send(1, PeerMessage::UpToDate),
+        ]
+    );
+}
+
+/// ZOOKEEPER-4685: a proposal ACK from a learner that has not acknowledged NEWLEADER is
+/// ignored — not counted, and not a reason to step down.
+#[test]
+fn zookeeper_4685_proposal_ack_before_newleader_ack_is_ignored() {
+    let mut w = World::new(&[]);
+    let mut l = w.established_with_2(1);
+    l.on_message(1, info(1), &mut w.ctx());
+    l.on_message(
+        1,
+        PeerMessage::AckEpoch {
+            current_epoch: Some(1),
+            last_zxid: Zxid::ZERO,
+        },
+        &mut w.ctx(),
+    );
+    w.take();
+    let header = TxnHeader {
+        zxid: Zxid::ZERO,
+        session_id: 5,
+        cxid: 1,
+        time_ms: 7,
+        kind: 0,
+    };
+    let z = l.propose(header, vec![1], &mut w.ctx()).unwrap();
+    w.take();
+    l.on_message(1, PeerMessage::Ack { zxid: z }, &mut w.ctx());
+    w.log.mark_durable(z);
+    l.on_persisted(AfterPersist::LogDurable(z), &mut w.ctx());
+    // Leader + an unsynced learner is no quorum: nothing commits, nobody steps down.
+    assert_eq!(w.take(), vec![]);
+    assert_eq!(l.outstanding(), 1);
 }
