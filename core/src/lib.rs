@@ -41,6 +41,7 @@ pub mod node;
 pub mod quorum;
 pub mod recovery;
 pub mod rng;
+pub mod server;
 pub mod time;
 pub mod timer;
 pub mod transport;
