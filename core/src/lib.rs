@@ -45,6 +45,7 @@ pub mod server;
 pub mod time;
 pub mod timer;
 pub mod transport;
+pub mod tree;
 pub mod zab;
 
 pub use config::{Config, ConfigError, PeerType};

@@ -1,0 +1,104 @@
+//! Data tree throughput: txns applied per second (create + setData mix) and prep + apply.
+//!
+//! `cargo bench -p conclave-core --bench tree`
+
+use conclave_core::client::{Acl, CreateKind, CreateRequest, Request, SetDataRequest};
+use conclave_core::codec::TxnHeader;
+use conclave_core::tree::{prep, CreateTxn, DataTree, PendingChanges, PrepCtx, ZkTxn};
+use conclave_core::Zxid;
+use divan::counter::ItemsCount;
+use divan::{black_box, Bencher};
+
+fn main() {
+    divan::main();
+}
+
+const TXNS: usize = 10_000;
+
+fn header(z: u64, kind: i32) -> TxnHeader {
+    TxnHeader {
+        zxid: Zxid(z),
+        session_id: 1,
+        cxid: 0,
+        time_ms: 1_700_000_000_000,
+        kind,
+    }
+}
+
+/// Half creates of `/n<i>`, half setData on an earlier node.
+fn txns() -> Vec<(TxnHeader, ZkTxn)> {
+    (0..TXNS)
+        .map(|i| {
+            let z = i as u64 + 1;
+            let t = if i % 2 == 0 {
+                ZkTxn::Create(CreateTxn {
+                    path: format!("/n{i}"),
+                    data: Some(vec![0xA5; 64]),
+                    acl: vec![Acl::open_unsafe()],
+                    ephemeral_owner: 0,
+                    parent_cversion: (i / 2 + 1) as i32,
+                    with_stat: false,
+                })
+            } else {
+                ZkTxn::SetData {
+                    path: format!("/n{}", i - 1),
+                    data: Some(vec![0x5A; 64]),
+                    version: 1,
+                }
+            };
+            (header(z, t.kind()), t)
+        })
+        .collect()
+}
+
+#[divan::bench]
+fn apply(bencher: Bencher) {
+    let log = txns();
+    bencher
+        .counter(ItemsCount::new(TXNS))
+        .with_inputs(DataTree::new)
+        .bench_local_values(|mut tree| {
+            for (h, t) in &log {
+                black_box(tree.apply_txn(h, t));
+            }
+            tree
+        });
+}
+
+#[divan::bench]
+fn prep_and_apply(bencher: Bencher) {
+    let requests: Vec<Request> = (0..TXNS)
+        .map(|i| {
+            if i % 2 == 0 {
+                Request::Create(CreateRequest {
+                    kind: CreateKind::Create,
+                    path: format!("/n{i}"),
+                    data: Some(vec![0xA5; 64]),
+                    acl: vec![Acl::open_unsafe()],
+                    flags: 0,
+                })
+            } else {
+                Request::SetData(SetDataRequest {
+                    path: format!("/n{}", i - 1),
+                    data: Some(vec![0x5A; 64]),
+                    version: -1,
+                })
+            }
+        })
+        .collect();
+    bencher
+        .counter(ItemsCount::new(TXNS))
+        .with_inputs(|| (DataTree::new(), PendingChanges::new()))
+        .bench_local_values(|(mut tree, mut pending)| {
+            for (i, r) in requests.iter().enumerate() {
+                let z = Zxid(i as u64 + 1);
+                let ctx = PrepCtx::new(1, &[], z, 1_700_000_000_000);
+                let Ok(t) = prep(r, &ctx, &tree, &mut pending) else {
+                    continue;
+                };
+                black_box(tree.apply_txn(&header(z.0, t.kind()), &t));
+                pending.applied(z);
+            }
+            (tree, pending)
+        });
+}

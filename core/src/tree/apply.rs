@@ -1,0 +1,348 @@
+//! Applying committed txns to the tree (`DataTree.processTxn`), with the idempotent replay
+//! rules of §3.4 and the watch triggers of §4.8; and `impl StateMachine for DataTree`.
+
+use alloc::collections::BTreeSet;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::data_tree::DataTree;
+use super::path;
+use super::txn::{CreateTxn, SubResult, SubTxn, TxnResult, ZkTxn};
+use super::znode::{serial_gt, EphemeralType, StatPersisted, Znode};
+use crate::client::{Acl, ErrorCode, EventType, Stat};
+use crate::codec::TxnHeader;
+use crate::zab::StateMachine;
+
+/// Which standard watches on a path a trigger fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WatchKind {
+    /// Data/exist watches.
+    Data,
+    /// Child watches.
+    Child,
+    /// Both (delete of the node itself); a watcher gets the event once.
+    Both,
+}
+
+/// One watch event to deliver, from applying a txn (§4.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchTrigger {
+    /// The watched path.
+    pub path: String,
+    /// The event.
+    pub event: EventType,
+    /// Which watches on `path` fire.
+    pub kind: WatchKind,
+}
+
+/// What applying a txn did: the reply's content and the watches to fire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// What the reply needs.
+    pub result: TxnResult,
+    /// Watch events, in order.
+    pub triggers: Vec<WatchTrigger>,
+}
+
+fn trigger(out: &mut Vec<WatchTrigger>, path: &str, event: EventType, kind: WatchKind) {
+    out.push(WatchTrigger {
+        path: path.into(),
+        event,
+        kind,
+    });
+}
+
+impl DataTree {
+    /// Applies one committed txn. Pure function of the tree, header and txn; replaying a txn
+    /// already reflected in the tree leaves it unchanged (§3.4).
+    pub fn apply_txn(&mut self, header: &TxnHeader, txn: &ZkTxn) -> Applied {
+        let zxid = header.zxid.0 as i64;
+        let time = header.time_ms;
+        let mut triggers = Vec::new();
+        let t = &mut triggers;
+        let result = match txn {
+            ZkTxn::Create(c) => match self.apply_create(c, zxid, time, t) {
+                Ok(stat) => TxnResult::Create {
+                    path: c.path.clone(),
+                    stat,
+                    with_stat: c.with_stat,
+                },
+                Err(e) => TxnResult::Error(e),
+            },
+            ZkTxn::Delete { path } => match self.apply_delete(path, zxid, t) {
+                Ok(()) => TxnResult::Delete,
+                Err(e) => TxnResult::Error(e),
+            },
+            ZkTxn::SetData {
+                path,
+                data,
+                version,
+            } => match self.apply_set_data(path, data, *version, zxid, time, t) {
+                Ok(stat) => TxnResult::SetData { stat },
+                Err(e) => TxnResult::Error(e),
+            },
+            ZkTxn::SetAcl { path, acl, version } => match self.apply_set_acl(path, acl, *version) {
+                Ok(stat) => TxnResult::SetAcl { stat },
+                Err(e) => TxnResult::Error(e),
+            },
+            ZkTxn::Check { path, .. } => match self.nodes.get(path.as_str()) {
+                Some(n) => TxnResult::Check { stat: n.stat() },
+                None => TxnResult::Error(ErrorCode::NoNode),
+            },
+            ZkTxn::Multi(ops) => TxnResult::Multi(self.apply_multi(ops, zxid, time, t)),
+            ZkTxn::CreateSession { timeout_ms } => {
+                self.put_session(header.session_id, *timeout_ms);
+                TxnResult::CreateSession {
+                    timeout_ms: *timeout_ms,
+                }
+            }
+            ZkTxn::CloseSession { ephemerals } => TxnResult::CloseSession {
+                deleted: self.apply_close_session(header.session_id, ephemerals, zxid, t),
+            },
+            ZkTxn::Error { code } => TxnResult::Error(*code),
+        };
+        if header.zxid > self.last_zxid {
+            self.last_zxid = header.zxid;
+        }
+        Applied { result, triggers }
+    }
+
+    fn apply_create(
+        &mut self,
+        c: &CreateTxn,
+        zxid: i64,
+        time: i64,
+        t: &mut Vec<WatchTrigger>,
+    ) -> Result<Stat, ErrorCode> {
+        let parent = path::parent(&c.path).ok_or(ErrorCode::NodeExists)?;
+        let name = path::child_name(&c.path);
+        let exists = match self.nodes.get(parent) {
+            None => return Err(ErrorCode::NoNode),
+            Some(p) => p.children.contains(name) || self.nodes.contains_key(c.path.as_str()),
+        };
+        let new_cversion = c.parent_cversion;
+        if exists {
+            // Replay: the node is there already; still raise the parent's cversion/pzxid.
+            self.update_node(parent, |p| {
+                if serial_gt(new_cversion, p.stat.cversion) {
+                    p.stat.cversion = new_cversion;
+                    p.stat.pzxid = p.stat.pzxid.max(zxid);
+                }
+            });
+            return Err(ErrorCode::NodeExists);
+        }
+        self.update_node(parent, |p| {
+            if serial_gt(new_cversion, p.stat.cversion) {
+                p.stat.cversion = new_cversion;
+            }
+            p.stat.pzxid = p.stat.pzxid.max(zxid);
+            p.children.insert(name.into());
+        });
+        let acl = self.intern_acl(&c.acl);
+        let node = Znode {
+            data: c.data.clone(),
+            acl,
+            stat: StatPersisted::created(zxid, time, c.ephemeral_owner),
+            children: BTreeSet::new(),
+        };
+        let stat = node.stat();
+        self.insert_node(c.path.clone(), node);
+        trigger(t, &c.path, EventType::NodeCreated, WatchKind::Data);
+        trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
+        Ok(stat)
+    }
+
+    fn apply_delete(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        t: &mut Vec<WatchTrigger>,
+    ) -> Result<(), ErrorCode> {
+        let parent = path::parent(path).ok_or(ErrorCode::BadArguments)?;
+        if !self.nodes.contains_key(parent) {
+            return Err(ErrorCode::NoNode);
+        }
+        let missing = match self.nodes.get(path) {
+            None => true,
+            Some(n) if !n.children.is_empty() => return Err(ErrorCode::NotEmpty),
+            Some(_) => false,
+        };
+        let name = path::child_name(path);
+        // Even a replayed delete of a missing node bumps the parent's pzxid (§3.4).
+        self.update_node(parent, |p| {
+            p.children.remove(name);
+            p.stat.pzxid = p.stat.pzxid.max(zxid);
+        });
+        if missing {
+            return Err(ErrorCode::NoNode);
+        }
+        if let Some(node) = self.remove_node(path) {
+            self.release_acl(node.acl);
+        }
+        trigger(t, path, EventType::NodeDeleted, WatchKind::Both);
+        trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
+        Ok(())
+    }
+
+    fn apply_set_data(
+        &mut self,
+        path: &str,
+        data: &Option<Vec<u8>>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+        t: &mut Vec<WatchTrigger>,
+    ) -> Result<Stat, ErrorCode> {
+        let stat = self
+            .update_node(path, |n| {
+                n.data.clone_from(data);
+                n.stat.version = version;
+                n.stat.mzxid = zxid;
+                n.stat.mtime = time;
+                n.stat()
+            })
+            .ok_or(ErrorCode::NoNode)?;
+        trigger(t, path, EventType::NodeDataChanged, WatchKind::Data);
+        Ok(stat)
+    }
+
+    fn apply_set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, ErrorCode> {
+        if !self.nodes.contains_key(path) {
+            return Err(ErrorCode::NoNode);
+        }
+        let new = self.intern_acl(acl);
+        let (old, stat) = self
+            .update_node(path, |n| {
+                let old = core::mem::replace(&mut n.acl, new);
+                n.stat.aversion = version;
+                (old, n.stat())
+            })
+            .ok_or(ErrorCode::NoNode)?;
+        self.release_acl(old);
+        Ok(stat)
+    }
+
+    fn apply_multi(
+        &mut self,
+        ops: &[SubTxn],
+        zxid: i64,
+        time: i64,
+        t: &mut Vec<WatchTrigger>,
+    ) -> Vec<SubResult> {
+        if ops.iter().any(|o| matches!(o, SubTxn::Error { .. })) {
+            // A failed multi changes nothing; its entries are the per-op codes.
+            return ops
+                .iter()
+                .map(|o| match o {
+                    SubTxn::Error { code } => SubResult::Error(*code),
+                    _ => SubResult::Error(ErrorCode::RuntimeInconsistency),
+                })
+                .collect();
+        }
+        ops.iter()
+            .map(|op| {
+                let r = match op {
+                    SubTxn::Create(c) => {
+                        self.apply_create(c, zxid, time, t)
+                            .map(|stat| SubResult::Create {
+                                path: c.path.clone(),
+                                stat,
+                                with_stat: c.with_stat,
+                            })
+                    }
+                    SubTxn::Delete { path } => {
+                        self.apply_delete(path, zxid, t).map(|()| SubResult::Delete)
+                    }
+                    SubTxn::SetData {
+                        path,
+                        data,
+                        version,
+                    } => self
+                        .apply_set_data(path, data, *version, zxid, time, t)
+                        .map(|stat| SubResult::SetData { stat }),
+                    SubTxn::Check { path, .. } => {
+                        if self.nodes.contains_key(path.as_str()) {
+                            Ok(SubResult::Check)
+                        } else {
+                            Err(ErrorCode::NoNode)
+                        }
+                    }
+                    SubTxn::Error { code } => Err(*code),
+                };
+                r.unwrap_or_else(SubResult::Error)
+            })
+            .collect()
+    }
+
+    fn apply_close_session(
+        &mut self,
+        session: i64,
+        listed: &[String],
+        zxid: i64,
+        t: &mut Vec<WatchTrigger>,
+    ) -> Vec<String> {
+        let mut deleted = Vec::new();
+        let owned_by = |tree: &DataTree, p: &str| {
+            tree.nodes
+                .get(p)
+                .is_some_and(|n| n.kind() == EphemeralType::Session(session))
+        };
+        for p in listed {
+            if owned_by(self, p) && self.apply_delete(p, zxid, t).is_ok() {
+                deleted.push(p.clone());
+            }
+        }
+        // Whatever the tree still tracks for the session goes too (ZooKeeper's killSession).
+        let rest: Vec<String> = self.ephemerals(session).map(String::from).collect();
+        for p in rest {
+            if self.apply_delete(&p, zxid, t).is_ok() {
+                deleted.push(p);
+            }
+        }
+        self.drop_session(session);
+        deleted
+    }
+}
+
+/// The tree as ZAB's state machine: bodies are postcard [`ZkTxn`]s, replies postcard
+/// [`TxnResult`]s. The watch triggers of the last `apply` are kept for
+/// [`DataTree::take_triggers`].
+impl StateMachine for DataTree {
+    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Vec<u8> {
+        match ZkTxn::decode(header.kind, body) {
+            Ok(txn) => {
+                let applied = self.apply_txn(header, &txn);
+                self.last_triggers = applied.triggers;
+                applied.result.encode()
+            }
+            Err(_) => {
+                self.last_triggers.clear();
+                if header.zxid > self.last_zxid {
+                    self.last_zxid = header.zxid;
+                }
+                TxnResult::Error(ErrorCode::MarshallingError).encode()
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.encode_snapshot()
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        *self = DataTree::decode_snapshot(bytes)?;
+        Ok(())
+    }
+
+    fn digest(&self) -> u64 {
+        self.digest
+    }
+}
+
+impl DataTree {
+    /// The watch triggers of the most recent [`StateMachine::apply`] (drained).
+    pub fn take_triggers(&mut self) -> Vec<WatchTrigger> {
+        core::mem::take(&mut self.last_triggers)
+    }
+}

@@ -1,0 +1,258 @@
+//! The data tree: nodes by path, the interned ACL pool, sessions and their ephemerals, the
+//! container/TTL indexes the reapers scan, and the rolling digest.
+//!
+//! Nodes live in one `BTreeMap` keyed by full path (ZooKeeper's flat `nodes` map), so no
+//! operation walks the tree recursively, whatever its depth.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::digest::{node_hash, session_hash};
+use super::path;
+use super::znode::{EphemeralType, StatPersisted, Znode};
+use crate::client::{perms, Acl, Id};
+use crate::ids::Zxid;
+
+/// The replicated ZooKeeper data tree.
+#[derive(Clone, Debug)]
+pub struct DataTree {
+    pub(crate) nodes: BTreeMap<String, Znode>,
+    pub(crate) acl_pool: BTreeSet<Arc<[Acl]>>,
+    pub(crate) ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    pub(crate) sessions: BTreeMap<i64, i32>,
+    pub(crate) containers: BTreeSet<String>,
+    pub(crate) ttls: BTreeSet<String>,
+    pub(crate) digest: u64,
+    pub(crate) last_zxid: Zxid,
+    pub(crate) last_triggers: Vec<super::apply::WatchTrigger>,
+}
+
+impl Default for DataTree {
+    fn default() -> DataTree {
+        DataTree::new()
+    }
+}
+
+impl DataTree {
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota` (open ACL) and
+    /// `/zookeeper/config` (world:anyone READ), all with zero stats, as ZooKeeper builds it.
+    pub fn new() -> DataTree {
+        let mut t = DataTree::empty();
+        let open = t.intern_acl(&[Acl::open_unsafe()]);
+        let read = t.intern_acl(&[Acl {
+            perms: perms::READ,
+            id: Id::anyone(),
+        }]);
+        for (p, acl) in [
+            ("/", &open),
+            ("/zookeeper", &open),
+            ("/zookeeper/quota", &open),
+            ("/zookeeper/config", &read),
+        ] {
+            let node = Znode {
+                data: Some(Vec::new()),
+                acl: acl.clone(),
+                stat: StatPersisted::default(),
+                children: BTreeSet::new(),
+            };
+            if let Some(parent) = path::parent(p) {
+                if let Some(pn) = t.nodes.get_mut(parent) {
+                    pn.children.insert(path::child_name(p).into());
+                }
+            }
+            t.nodes.insert(p.into(), node);
+        }
+        t.digest = t.recompute_digest();
+        t
+    }
+
+    pub(crate) fn empty() -> DataTree {
+        DataTree {
+            nodes: BTreeMap::new(),
+            acl_pool: BTreeSet::new(),
+            ephemerals: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            digest: 0,
+            last_zxid: Zxid::ZERO,
+            last_triggers: Vec::new(),
+        }
+    }
+
+    /// The node at `path`.
+    pub fn node(&self, path: &str) -> Option<&Znode> {
+        self.nodes.get(path)
+    }
+
+    /// Every node, in path order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &Znode)> {
+        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+    }
+
+    /// Number of nodes, root and system nodes included.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The session table: id → timeout (ms).
+    pub fn sessions(&self) -> &BTreeMap<i64, i32> {
+        &self.sessions
+    }
+
+    /// The ephemeral paths owned by `session_id`.
+    pub fn ephemerals(&self, session_id: i64) -> impl Iterator<Item = &str> {
+        self.ephemerals
+            .get(&session_id)
+            .into_iter()
+            .flat_map(|s| s.iter().map(String::as_str))
+    }
+
+    /// The highest zxid applied.
+    pub fn last_zxid(&self) -> Zxid {
+        self.last_zxid
+    }
+
+    /// The rolling digest (O(1)).
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// The digest recomputed from scratch (O(n); for tests and snapshot checks).
+    pub fn recompute_digest(&self) -> u64 {
+        let nodes = self
+            .nodes
+            .iter()
+            .fold(0u64, |d, (p, n)| d.wrapping_add(node_hash(p, n)));
+        self.sessions
+            .iter()
+            .fold(nodes, |d, (&s, &t)| d.wrapping_add(session_hash(s, t)))
+    }
+
+    /// Distinct ACL lists in use.
+    pub fn acl_count(&self) -> usize {
+        self.acl_pool.len()
+    }
+
+    /// Containers that had children (stored cversion ≠ 0) and now have none: the leader
+    /// proposes deletes for them.
+    pub fn containers_to_delete(&self) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|p| {
+                self.nodes
+                    .get(p.as_str())
+                    .is_some_and(|n| n.children.is_empty() && n.stat.cversion != 0)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// TTL nodes without children whose `mtime + ttl < now_ms`.
+    pub fn expired_ttls(&self, now_ms: i64) -> Vec<String> {
+        self.ttls
+            .iter()
+            .filter(|p| {
+                self.nodes.get(p.as_str()).is_some_and(|n| match n.kind() {
+                    EphemeralType::Ttl(ttl) => {
+                        n.children.is_empty() && n.stat.mtime.saturating_add(ttl) < now_ms
+                    }
+                    _ => false,
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+        if let Some(a) = self.acl_pool.get(acl) {
+            return a.clone();
+        }
+        let a: Arc<[Acl]> = Arc::from(acl);
+        self.acl_pool.insert(a.clone());
+        a
+    }
+
+    /// Drops `acl` from the pool when no node uses it any more.
+    pub(crate) fn release_acl(&mut self, acl: Arc<[Acl]>) {
+        // Pool + `acl` itself = 2 references when no node holds it.
+        if Arc::strong_count(&acl) <= 2 {
+            self.acl_pool.remove(&*acl);
+        }
+    }
+
+    /// Inserts a new node (the parent's child set is the caller's business), indexing it
+    /// and adding its hash.
+    pub(crate) fn insert_node(&mut self, path: String, node: Znode) {
+        self.digest = self.digest.wrapping_add(node_hash(&path, &node));
+        match node.kind() {
+            EphemeralType::Session(s) => {
+                self.ephemerals.entry(s).or_default().insert(path.clone());
+            }
+            EphemeralType::Container => {
+                self.containers.insert(path.clone());
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.insert(path.clone());
+            }
+            EphemeralType::Persistent => {}
+        }
+        if let Some(old) = self.nodes.insert(path.clone(), node) {
+            // Not reachable from apply (it checks first); keep the digest right anyway.
+            self.digest = self.digest.wrapping_sub(node_hash(&path, &old));
+        }
+    }
+
+    /// Removes a node, unindexing it and subtracting its hash.
+    pub(crate) fn remove_node(&mut self, path: &str) -> Option<Znode> {
+        let node = self.nodes.remove(path)?;
+        self.digest = self.digest.wrapping_sub(node_hash(path, &node));
+        match node.kind() {
+            EphemeralType::Session(s) => {
+                if let Some(set) = self.ephemerals.get_mut(&s) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&s);
+                    }
+                }
+            }
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            EphemeralType::Persistent => {}
+        }
+        Some(node)
+    }
+
+    /// Mutates a node in place, keeping the digest in step.
+    pub(crate) fn update_node<R>(
+        &mut self,
+        path: &str,
+        f: impl FnOnce(&mut Znode) -> R,
+    ) -> Option<R> {
+        let node = self.nodes.get_mut(path)?;
+        let before = node_hash(path, node);
+        let r = f(node);
+        let after = node_hash(path, node);
+        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        Some(r)
+    }
+
+    pub(crate) fn put_session(&mut self, id: i64, timeout_ms: i32) {
+        if let Some(old) = self.sessions.insert(id, timeout_ms) {
+            self.digest = self.digest.wrapping_sub(session_hash(id, old));
+        }
+        self.digest = self.digest.wrapping_add(session_hash(id, timeout_ms));
+    }
+
+    pub(crate) fn drop_session(&mut self, id: i64) {
+        if let Some(old) = self.sessions.remove(&id) {
+            self.digest = self.digest.wrapping_sub(session_hash(id, old));
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The ZooKeeper data tree as a replicated state machine (§4): paths, znodes, txn bodies,
+//! prep (leader: request → txn against projected state), apply (every replica: txn →
+//! tree + reply + watch triggers), reads with ACL checks, the rolling digest, reaping
+//! queries and snapshots.
+//!
+//! The flow on the leader: [`prep`] a write against the tree and [`PendingChanges`],
+//! propose `ZkTxn::encode()` with `TxnHeader.kind = ZkTxn::kind()`, then on commit every
+//! server runs [`DataTree::apply_txn`] (or `StateMachine::apply`) and the leader calls
+//! [`PendingChanges::applied`]. Reads go to [`read`].
+
+pub mod acl;
+pub mod apply;
+pub mod data_tree;
+pub mod digest;
+pub mod path;
+pub mod prep;
+pub mod read;
+pub mod snapshot;
+pub mod txn;
+pub mod znode;
+
+#[cfg(test)]
+mod acl_tests;
+#[cfg(test)]
+mod apply_tests;
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod prep_tests;
+#[cfg(test)]
+mod read_tests;
+#[cfg(test)]
+mod test_util;
+
+pub use acl::{check_acl, digest_id, fixup_acl, Caller};
+pub use apply::{Applied, WatchKind, WatchTrigger};
+pub use data_tree::DataTree;
+pub use prep::{check_and_inc_version, prep, PendingChanges, PrepCtx};
+pub use read::{read, ReadCtx};
+pub use txn::{CreateTxn, SubResult, SubTxn, TxnDecodeError, TxnResult, ZkTxn};
+pub use znode::{EphemeralType, StatPersisted, Znode};

@@ -1,0 +1,560 @@
+//! The leader's request → txn step (`PrepRequestProcessor`): checks a write against the
+//! projected state (the tree plus outstanding changes), in ZooKeeper's check order (§4.5),
+//! and turns it into an idempotent [`ZkTxn`]. Failed writes become [`ZkTxn::Error`] (§4.6).
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::acl::{check_acl, fixup_acl, Caller};
+use super::data_tree::DataTree;
+use super::path;
+use super::txn::{CreateTxn, SubTxn, ZkTxn};
+use super::znode::{EphemeralType, StatPersisted, CONTAINER_OWNER, MAX_TTL_MS};
+use crate::client::{perms, Acl, CreateKind, CreateMode, ErrorCode, Id, MultiOp, Request};
+use crate::ids::Zxid;
+
+/// Who sends the request and what the leader stamps on its txn.
+#[derive(Clone, Copy, Debug)]
+pub struct PrepCtx<'a> {
+    /// The issuing session (0 for server-internal requests).
+    pub session_id: i64,
+    /// The session's authenticated ids (incl. its `ip` id).
+    pub auth: &'a [Id],
+    /// The super user's digest id (`super:<hash>`), if configured.
+    pub super_digest: Option<&'a str>,
+    /// Leader wall clock (ms), the txn's time.
+    pub time_ms: i64,
+    /// The zxid the txn will get.
+    pub zxid: Zxid,
+    /// `zookeeper.extendedTypesEnabled` (TTL nodes); default true.
+    pub extended_types: bool,
+    /// Whether the session is local (ephemeral creation → EPHEMERALONLOCALSESSION).
+    pub local_session: bool,
+}
+
+impl<'a> PrepCtx<'a> {
+    /// A context with extended types enabled and a global session.
+    pub fn new(session_id: i64, auth: &'a [Id], zxid: Zxid, time_ms: i64) -> PrepCtx<'a> {
+        PrepCtx {
+            session_id,
+            auth,
+            super_digest: None,
+            time_ms,
+            zxid,
+            extended_types: true,
+            local_session: false,
+        }
+    }
+
+    fn caller(&self) -> Caller<'a> {
+        Caller {
+            auth: self.auth,
+            super_digest: self.super_digest,
+        }
+    }
+}
+
+/// A node as projected after the outstanding changes.
+#[derive(Clone, Debug)]
+struct Projected {
+    stat: StatPersisted,
+    acl: Arc<[Acl]>,
+    child_count: i32,
+}
+
+#[derive(Clone, Debug)]
+struct Change {
+    zxid: Zxid,
+    /// `None`: deleted.
+    node: Option<Projected>,
+}
+
+/// The leader's outstanding changes (`outstandingChanges`): per path, the node as projected
+/// by txns prepped but not yet applied, so pipelined writes see each other.
+#[derive(Clone, Debug, Default)]
+pub struct PendingChanges {
+    by_path: BTreeMap<String, Change>,
+    log: VecDeque<(Zxid, String)>,
+    undo: Option<Vec<(String, Option<Change>)>>,
+}
+
+impl PendingChanges {
+    /// No outstanding changes.
+    pub fn new() -> PendingChanges {
+        PendingChanges::default()
+    }
+
+    /// Drops the changes made by txns with zxid ≤ `zxid` (now reflected in the tree).
+    pub fn applied(&mut self, zxid: Zxid) {
+        while let Some((z, _)) = self.log.front() {
+            if *z > zxid {
+                break;
+            }
+            let Some((_, path)) = self.log.pop_front() else {
+                break;
+            };
+            if self.by_path.get(&path).is_some_and(|c| c.zxid <= zxid) {
+                self.by_path.remove(&path);
+            }
+        }
+    }
+
+    /// Forgets everything (e.g. when leadership is lost).
+    pub fn clear(&mut self) {
+        *self = PendingChanges::default();
+    }
+
+    /// Number of change records outstanding.
+    pub fn len(&self) -> usize {
+        self.log.len()
+    }
+
+    /// True when nothing is outstanding.
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty()
+    }
+
+    fn get(&self, tree: &DataTree, path: &str) -> Option<Projected> {
+        match self.by_path.get(path) {
+            Some(c) => c.node.clone(),
+            None => tree.node(path).map(|n| Projected {
+                stat: n.stat,
+                acl: n.acl.clone(),
+                child_count: n.num_children(),
+            }),
+        }
+    }
+
+    fn record(&mut self, zxid: Zxid, path: &str, node: Option<Projected>) {
+        let old = self.by_path.insert(path.into(), Change { zxid, node });
+        if let Some(undo) = &mut self.undo {
+            undo.push((path.into(), old));
+        }
+        self.log.push_back((zxid, path.into()));
+    }
+
+    fn begin(&mut self) -> usize {
+        self.undo = Some(Vec::new());
+        self.log.len()
+    }
+
+    fn commit(&mut self) {
+        self.undo = None;
+    }
+
+    fn rollback(&mut self, mark: usize) {
+        self.log.truncate(mark);
+        if let Some(undo) = self.undo.take() {
+            for (path, old) in undo.into_iter().rev() {
+                match old {
+                    Some(c) => {
+                        self.by_path.insert(path, c);
+                    }
+                    None => {
+                        self.by_path.remove(&path);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The new version after a check: `expected` must be −1 or `current`; the result is
+/// `current + 1`, skipping −1 after the wrap (ZOOKEEPER-4743).
+pub fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BadVersion);
+    }
+    let next = current.wrapping_add(1);
+    Ok(if next == -1 { 0 } else { next })
+}
+
+struct CreateArgs<'r> {
+    path: &'r str,
+    data: &'r Option<Vec<u8>>,
+    acl: &'r [Acl],
+    mode: CreateMode,
+    ttl: i64,
+    with_stat: bool,
+}
+
+/// The parent of a create's path; the path may end in `/` when sequential.
+fn create_parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => path::ROOT,
+        Some(i) => &path[..i],
+    }
+}
+
+/// Preps one client write into a txn. Failed checks give `Ok(ZkTxn::Error)` (to be proposed
+/// like any txn); `Err` is for requests that must not be proposed: UNIMPLEMENTED for
+/// non-writes (reads, session and watch management).
+pub fn prep(
+    request: &Request,
+    ctx: &PrepCtx<'_>,
+    tree: &DataTree,
+    pending: &mut PendingChanges,
+) -> Result<ZkTxn, ErrorCode> {
+    let p = Prep { ctx, tree };
+    let r = match request {
+        Request::Create(c) => create_mode(c.kind, c.flags, false).and_then(|(mode, with_stat)| {
+            p.create(
+                &CreateArgs {
+                    path: &c.path,
+                    data: &c.data,
+                    acl: &c.acl,
+                    mode,
+                    ttl: -1,
+                    with_stat,
+                },
+                pending,
+            )
+            .map(ZkTxn::Create)
+        }),
+        Request::CreateTtl(c) => ttl_mode(c.flags).and_then(|mode| {
+            p.create(
+                &CreateArgs {
+                    path: &c.path,
+                    data: &c.data,
+                    acl: &c.acl,
+                    mode,
+                    ttl: c.ttl,
+                    with_stat: true,
+                },
+                pending,
+            )
+            .map(ZkTxn::Create)
+        }),
+        Request::Delete(d) => p
+            .delete(&d.path, d.version, pending)
+            .map(|()| ZkTxn::Delete {
+                path: d.path.clone(),
+            }),
+        Request::SetData(s) => {
+            p.set_data(&s.path, s.version, pending)
+                .map(|version| ZkTxn::SetData {
+                    path: s.path.clone(),
+                    data: s.data.clone(),
+                    version,
+                })
+        }
+        Request::SetAcl { path, acl, version } => {
+            p.set_acl(path, acl, *version, pending)
+                .map(|(acl, version)| ZkTxn::SetAcl {
+                    path: path.clone(),
+                    acl,
+                    version,
+                })
+        }
+        Request::Check(c) => p
+            .check(&c.path, c.version, pending)
+            .map(|version| ZkTxn::Check {
+                path: c.path.clone(),
+                version,
+            }),
+        Request::Multi(ops) => Ok(p.multi(ops, pending)),
+        Request::CloseSession => Ok(p.close_session(pending)),
+        Request::Reconfig(_) => Err(ErrorCode::ReconfigDisabled),
+        _ => return Err(ErrorCode::Unimplemented),
+    };
+    Ok(r.unwrap_or_else(|code| ZkTxn::Error { code }))
+}
+
+/// The mode of a create/create2/createContainer request and whether its reply has a stat.
+/// CONTAINER only via createContainer (or, in a multi, create with flag 4); TTL modes only
+/// via createTTL.
+fn create_mode(
+    kind: CreateKind,
+    flags: i32,
+    in_multi: bool,
+) -> Result<(CreateMode, bool), ErrorCode> {
+    let mode = CreateMode::from_flag(flags).ok_or(ErrorCode::BadArguments)?;
+    match (kind, mode) {
+        (_, m) if m.is_ttl() => Err(ErrorCode::BadArguments),
+        (CreateKind::Container, CreateMode::Container) => Ok((mode, true)),
+        (CreateKind::Container, _) => Err(ErrorCode::BadArguments),
+        (_, CreateMode::Container) if in_multi => Ok((mode, true)),
+        (_, CreateMode::Container) => Err(ErrorCode::BadArguments),
+        (k, m) => Ok((m, k == CreateKind::Create2)),
+    }
+}
+
+fn ttl_mode(flags: i32) -> Result<CreateMode, ErrorCode> {
+    match CreateMode::from_flag(flags) {
+        Some(m) if m.is_ttl() => Ok(m),
+        _ => Err(ErrorCode::BadArguments),
+    }
+}
+
+struct Prep<'c, 'a> {
+    ctx: &'c PrepCtx<'a>,
+    tree: &'c DataTree,
+}
+
+impl Prep<'_, '_> {
+    fn get(&self, pending: &PendingChanges, path: &str) -> Option<Projected> {
+        pending.get(self.tree, path)
+    }
+
+    fn create(
+        &self,
+        a: &CreateArgs<'_>,
+        pending: &mut PendingChanges,
+    ) -> Result<CreateTxn, ErrorCode> {
+        let ctx = self.ctx;
+        if a.mode.is_ttl() {
+            if !ctx.extended_types {
+                return Err(ErrorCode::Unimplemented);
+            }
+            if a.ttl <= 0 || a.ttl > MAX_TTL_MS {
+                return Err(ErrorCode::BadArguments);
+            }
+        }
+        if a.mode.is_ephemeral() {
+            if ctx.local_session {
+                return Err(ErrorCode::EphemeralOnLocalSession);
+            }
+            if ctx.session_id == 0 || EphemeralType::session_id_is_ambiguous(ctx.session_id) {
+                return Err(ErrorCode::BadArguments);
+            }
+        }
+        let seq = a.mode.is_sequential();
+        path::validate_create_path(a.path, seq)?;
+        let acl = fixup_acl(a.acl, ctx.auth)?;
+        let parent_path = create_parent(a.path);
+        let mut parent = self.get(pending, parent_path).ok_or(ErrorCode::NoNode)?;
+        check_acl(&parent.acl, perms::CREATE, &ctx.caller())?;
+        let full: String = if seq {
+            let mut s = String::from(a.path);
+            s.push_str(&path::sequence_suffix(parent.stat.cversion));
+            s
+        } else {
+            a.path.into()
+        };
+        if self.get(pending, &full).is_some() {
+            return Err(ErrorCode::NodeExists);
+        }
+        if matches!(
+            EphemeralType::from_owner(parent.stat.ephemeral_owner),
+            EphemeralType::Session(_)
+        ) {
+            return Err(ErrorCode::NoChildrenForEphemerals);
+        }
+        let owner = if a.mode.is_container() {
+            CONTAINER_OWNER
+        } else if a.mode.is_ttl() {
+            EphemeralType::Ttl(a.ttl).to_owner()
+        } else if a.mode.is_ephemeral() {
+            ctx.session_id
+        } else {
+            0
+        };
+        let zxid = ctx.zxid;
+        let new_cversion = parent.stat.cversion.wrapping_add(1);
+        parent.stat.cversion = new_cversion;
+        parent.stat.pzxid = zxid.0 as i64;
+        parent.child_count = parent.child_count.saturating_add(1);
+        pending.record(zxid, parent_path, Some(parent));
+        pending.record(
+            zxid,
+            &full,
+            Some(Projected {
+                stat: StatPersisted::created(zxid.0 as i64, ctx.time_ms, owner),
+                acl: Arc::from(acl.as_slice()),
+                child_count: 0,
+            }),
+        );
+        Ok(CreateTxn {
+            path: full,
+            data: a.data.clone(),
+            acl,
+            ephemeral_owner: owner,
+            parent_cversion: new_cversion,
+            with_stat: a.with_stat || a.mode.is_container() || a.mode.is_ttl(),
+        })
+    }
+
+    fn delete(&self, p: &str, version: i32, pending: &mut PendingChanges) -> Result<(), ErrorCode> {
+        path::validate_path(p)?;
+        if path::is_special(p) {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent_path = path::parent(p).ok_or(ErrorCode::BadArguments)?;
+        let mut parent = self.get(pending, parent_path).ok_or(ErrorCode::NoNode)?;
+        check_acl(&parent.acl, perms::DELETE, &self.ctx.caller())?;
+        let node = self.get(pending, p).ok_or(ErrorCode::NoNode)?;
+        check_and_inc_version(node.stat.version, version)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        let zxid = self.ctx.zxid;
+        parent.child_count = parent.child_count.saturating_sub(1);
+        parent.stat.pzxid = zxid.0 as i64;
+        pending.record(zxid, parent_path, Some(parent));
+        pending.record(zxid, p, None);
+        Ok(())
+    }
+
+    fn set_data(
+        &self,
+        p: &str,
+        version: i32,
+        pending: &mut PendingChanges,
+    ) -> Result<i32, ErrorCode> {
+        path::validate_path(p)?;
+        let mut node = self.get(pending, p).ok_or(ErrorCode::NoNode)?;
+        check_acl(&node.acl, perms::WRITE, &self.ctx.caller())?;
+        let new = check_and_inc_version(node.stat.version, version)?;
+        let zxid = self.ctx.zxid;
+        node.stat.version = new;
+        node.stat.mzxid = zxid.0 as i64;
+        node.stat.mtime = self.ctx.time_ms;
+        pending.record(zxid, p, Some(node));
+        Ok(new)
+    }
+
+    fn set_acl(
+        &self,
+        p: &str,
+        acl: &[Acl],
+        version: i32,
+        pending: &mut PendingChanges,
+    ) -> Result<(Vec<Acl>, i32), ErrorCode> {
+        path::validate_path(p)?;
+        let acl = fixup_acl(acl, self.ctx.auth)?;
+        let mut node = self.get(pending, p).ok_or(ErrorCode::NoNode)?;
+        check_acl(&node.acl, perms::ADMIN, &self.ctx.caller())?;
+        let new = check_and_inc_version(node.stat.aversion, version)?;
+        node.stat.aversion = new;
+        node.acl = Arc::from(acl.as_slice());
+        pending.record(self.ctx.zxid, p, Some(node));
+        Ok((acl, new))
+    }
+
+    fn check(&self, p: &str, version: i32, pending: &PendingChanges) -> Result<i32, ErrorCode> {
+        path::validate_path(p)?;
+        let node = self.get(pending, p).ok_or(ErrorCode::NoNode)?;
+        check_acl(&node.acl, perms::READ, &self.ctx.caller())?;
+        if version != -1 && version != node.stat.version {
+            return Err(ErrorCode::BadVersion);
+        }
+        Ok(node.stat.version)
+    }
+
+    fn multi_op(&self, op: &MultiOp, pending: &mut PendingChanges) -> Result<SubTxn, ErrorCode> {
+        match op {
+            MultiOp::Create(c) => {
+                let (mode, with_stat) = create_mode(c.kind, c.flags, true)?;
+                self.create(
+                    &CreateArgs {
+                        path: &c.path,
+                        data: &c.data,
+                        acl: &c.acl,
+                        mode,
+                        ttl: -1,
+                        with_stat,
+                    },
+                    pending,
+                )
+                .map(SubTxn::Create)
+            }
+            MultiOp::CreateTtl(c) => {
+                let mode = ttl_mode(c.flags)?;
+                self.create(
+                    &CreateArgs {
+                        path: &c.path,
+                        data: &c.data,
+                        acl: &c.acl,
+                        mode,
+                        ttl: c.ttl,
+                        with_stat: true,
+                    },
+                    pending,
+                )
+                .map(SubTxn::Create)
+            }
+            MultiOp::Delete(d) => {
+                self.delete(&d.path, d.version, pending)
+                    .map(|()| SubTxn::Delete {
+                        path: d.path.clone(),
+                    })
+            }
+            MultiOp::SetData(s) => {
+                self.set_data(&s.path, s.version, pending)
+                    .map(|version| SubTxn::SetData {
+                        path: s.path.clone(),
+                        data: s.data.clone(),
+                        version,
+                    })
+            }
+            MultiOp::Check(c) => {
+                self.check(&c.path, c.version, pending)
+                    .map(|version| SubTxn::Check {
+                        path: c.path.clone(),
+                        version,
+                    })
+            }
+        }
+    }
+
+    /// All-or-nothing: ops are checked in order against the projected state; at the first
+    /// failure the projected changes are rolled back and every entry becomes an error.
+    fn multi(&self, ops: &[MultiOp], pending: &mut PendingChanges) -> ZkTxn {
+        let mark = pending.begin();
+        let mut out = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            match self.multi_op(op, pending) {
+                Ok(sub) => out.push(sub),
+                Err(code) => {
+                    pending.rollback(mark);
+                    let entries = (0..ops.len())
+                        .map(|j| SubTxn::Error {
+                            code: match j.cmp(&i) {
+                                core::cmp::Ordering::Less => ErrorCode::Ok,
+                                core::cmp::Ordering::Equal => code,
+                                core::cmp::Ordering::Greater => ErrorCode::RuntimeInconsistency,
+                            },
+                        })
+                        .collect();
+                    return ZkTxn::Multi(entries);
+                }
+            }
+        }
+        pending.commit();
+        ZkTxn::Multi(out)
+    }
+
+    /// Collects the session's ephemerals from the tree and the outstanding changes and
+    /// projects their deletion.
+    fn close_session(&self, pending: &mut PendingChanges) -> ZkTxn {
+        let s = self.ctx.session_id;
+        let mut es: BTreeSet<String> = self.tree.ephemerals(s).map(String::from).collect();
+        for (p, c) in &pending.by_path {
+            match &c.node {
+                None => {
+                    es.remove(p);
+                }
+                Some(n) if n.stat.ephemeral_owner == s && s != 0 => {
+                    es.insert(p.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        let zxid = self.ctx.zxid;
+        for p in &es {
+            if let Some(parent_path) = path::parent(p) {
+                if let Some(mut parent) = self.get(pending, parent_path) {
+                    parent.child_count = parent.child_count.saturating_sub(1);
+                    parent.stat.pzxid = zxid.0 as i64;
+                    pending.record(zxid, parent_path, Some(parent));
+                }
+            }
+            pending.record(zxid, p, None);
+        }
+        ZkTxn::CloseSession {
+            ephemerals: es.into_iter().collect(),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Reads against the local tree (`FinalRequestProcessor`), with ACL checks (§4.13).
+//!
+//! Like ZooKeeper, reads do not validate paths (a malformed path simply does not exist),
+//! except that exists rejects NUL with BADARGUMENTS. Watch registration is the caller's:
+//! exists registers on `Ok` and on `Err(NONODE)`; getData/getChildren(2) only on `Ok`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::acl::{check_acl, has_admin, mask_digests, Caller};
+use super::data_tree::DataTree;
+use crate::client::{perms, ErrorCode, MultiReadOp, MultiResult, Request, Response};
+
+/// Who reads: session and identities.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadCtx<'a> {
+    /// The reading session (getEphemerals lists its nodes).
+    pub session_id: i64,
+    /// Its identities and the super digest.
+    pub caller: Caller<'a>,
+}
+
+/// Answers a read request from the tree. Non-read requests are UNIMPLEMENTED here.
+pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Response, ErrorCode> {
+    let caller = &ctx.caller;
+    match request {
+        Request::Exists { path, .. } => {
+            if path.contains('\0') {
+                return Err(ErrorCode::BadArguments);
+            }
+            let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+            check_acl(&n.acl, perms::READ, caller)?;
+            Ok(Response::Stat(n.stat()))
+        }
+        Request::GetData { path, .. } => {
+            get_data(tree, path, caller).map(|(data, stat)| Response::GetData { data, stat })
+        }
+        Request::GetChildren { path, .. } => {
+            get_children(tree, path, caller).map(|(children, _)| Response::GetChildren { children })
+        }
+        Request::GetChildren2 { path, .. } => get_children(tree, path, caller)
+            .map(|(children, stat)| Response::GetChildren2 { children, stat }),
+        Request::GetAllChildrenNumber { path } => {
+            let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+            check_acl(&n.acl, perms::READ, caller)?;
+            Ok(Response::GetAllChildrenNumber {
+                total: all_children_number(tree, path),
+            })
+        }
+        Request::GetAcl { path } => {
+            let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+            check_acl(&n.acl, perms::READ | perms::ADMIN, caller)?;
+            let acl = if has_admin(&n.acl, caller) {
+                n.acl.to_vec()
+            } else {
+                mask_digests(&n.acl)
+            };
+            Ok(Response::GetAcl {
+                acl,
+                stat: n.stat(),
+            })
+        }
+        Request::GetEphemerals { prefix } => {
+            let prefix = prefix.trim();
+            let all = prefix.is_empty() || prefix == "/";
+            Ok(Response::GetEphemerals {
+                paths: tree
+                    .ephemerals(ctx.session_id)
+                    .filter(|p| all || p.starts_with(prefix))
+                    .map(String::from)
+                    .collect(),
+            })
+        }
+        Request::Sync { path } => Ok(Response::Sync { path: path.clone() }),
+        Request::MultiRead(ops) => Ok(Response::Multi(
+            ops.iter()
+                .map(|op| match op {
+                    MultiReadOp::GetData { path, .. } => match get_data(tree, path, caller) {
+                        Ok((data, stat)) => MultiResult::GetData { data, stat },
+                        Err(e) => MultiResult::Error(e),
+                    },
+                    MultiReadOp::GetChildren { path, .. } => match get_children(tree, path, caller)
+                    {
+                        Ok((children, _)) => MultiResult::GetChildren { children },
+                        Err(e) => MultiResult::Error(e),
+                    },
+                })
+                .collect(),
+        )),
+        _ => Err(ErrorCode::Unimplemented),
+    }
+}
+
+type DataAndStat = (Option<Vec<u8>>, crate::client::Stat);
+
+fn get_data(tree: &DataTree, path: &str, caller: &Caller<'_>) -> Result<DataAndStat, ErrorCode> {
+    let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+    check_acl(&n.acl, perms::READ, caller)?;
+    Ok((n.data.clone(), n.stat()))
+}
+
+fn get_children(
+    tree: &DataTree,
+    path: &str,
+    caller: &Caller<'_>,
+) -> Result<(Vec<String>, crate::client::Stat), ErrorCode> {
+    let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+    check_acl(&n.acl, perms::READ, caller)?;
+    Ok((n.children.iter().cloned().collect(), n.stat()))
+}
+
+/// Number of descendants of `path` (not counting it): a range scan of the flat map.
+pub fn all_children_number(tree: &DataTree, path: &str) -> i32 {
+    let count = if path == "/" {
+        tree.node_count().saturating_sub(1)
+    } else {
+        let mut prefix = String::from(path);
+        prefix.push('/');
+        tree.nodes
+            .range::<str, _>((
+                core::ops::Bound::Included(prefix.as_str()),
+                core::ops::Bound::Unbounded,
+            ))
+            .take_while(|(p, _)| p.starts_with(prefix.as_str()))
+            .count()
+    };
+    i32::try_from(count).unwrap_or(i32::MAX)
+}

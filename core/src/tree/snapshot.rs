@@ -1,0 +1,159 @@
+//! Snapshots of the whole tree (postcard): sessions, the interned ACL table, nodes in path
+//! order (parents before children), and the digest to verify on restore. Serialising and
+//! rebuilding are loops over the flat node map: depth never touches the stack.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::data_tree::DataTree;
+use super::path;
+use super::znode::{StatPersisted, Znode};
+use crate::client::{Acl, Id};
+use crate::ids::Zxid;
+
+const SNAPSHOT_VERSION: u8 = 1;
+
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    version: u8,
+    last_zxid: Zxid,
+    digest: u64,
+    sessions: Vec<(i64, i32)>,
+    acls: Vec<Vec<(i32, &'a str, &'a str)>>,
+    nodes: Vec<NodeOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct NodeOut<'a> {
+    path: &'a str,
+    data: Option<&'a [u8]>,
+    acl: u32,
+    stat: StatPersisted,
+}
+
+#[derive(Deserialize)]
+struct SnapshotIn {
+    version: u8,
+    last_zxid: Zxid,
+    digest: u64,
+    sessions: Vec<(i64, i32)>,
+    acls: Vec<Vec<(i32, String, String)>>,
+    nodes: Vec<NodeIn>,
+}
+
+#[derive(Deserialize)]
+struct NodeIn {
+    path: String,
+    data: Option<Vec<u8>>,
+    acl: u32,
+    stat: StatPersisted,
+}
+
+impl DataTree {
+    /// Serialises the whole tree.
+    pub fn encode_snapshot(&self) -> Vec<u8> {
+        let mut index: BTreeMap<&[Acl], u32> = BTreeMap::new();
+        let mut acls = Vec::new();
+        for a in &self.acl_pool {
+            index.insert(a, acls.len() as u32);
+            acls.push(
+                a.iter()
+                    .map(|e| (e.perms, e.id.scheme.as_str(), e.id.id.as_str()))
+                    .collect(),
+            );
+        }
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|(p, n)| NodeOut {
+                path: p,
+                data: n.data.as_deref(),
+                acl: index.get(&*n.acl).copied().unwrap_or(u32::MAX),
+                stat: n.stat,
+            })
+            .collect();
+        let snap = SnapshotOut {
+            version: SNAPSHOT_VERSION,
+            last_zxid: self.last_zxid,
+            digest: self.digest,
+            sessions: self.sessions.iter().map(|(&s, &t)| (s, t)).collect(),
+            acls,
+            nodes,
+        };
+        postcard::to_allocvec(&snap).unwrap_or_default()
+    }
+
+    /// Rebuilds a tree from [`DataTree::encode_snapshot`] bytes, checking structure and digest.
+    pub fn decode_snapshot(bytes: &[u8]) -> Result<DataTree, String> {
+        let snap: SnapshotIn =
+            postcard::from_bytes(bytes).map_err(|e| alloc::format!("tree snapshot: {e}"))?;
+        if snap.version != SNAPSHOT_VERSION {
+            return Err(alloc::format!("tree snapshot: version {}", snap.version));
+        }
+        let mut t = DataTree::empty();
+        let acls: Vec<Arc<[Acl]>> = snap
+            .acls
+            .into_iter()
+            .map(|list| {
+                let list: Vec<Acl> = list
+                    .into_iter()
+                    .map(|(perms, scheme, id)| Acl {
+                        perms,
+                        id: Id { scheme, id },
+                    })
+                    .collect();
+                t.intern_acl(&list)
+            })
+            .collect();
+        for n in snap.nodes {
+            path::validate_path(&n.path)
+                .map_err(|_| alloc::format!("tree snapshot: bad path {:?}", n.path))?;
+            let acl = acls
+                .get(n.acl as usize)
+                .cloned()
+                .ok_or("tree snapshot: bad ACL index")?;
+            if let Some(parent) = path::parent(&n.path) {
+                let p = t
+                    .nodes
+                    .get_mut(parent)
+                    .ok_or_else(|| alloc::format!("tree snapshot: orphan {:?}", n.path))?;
+                p.children.insert(path::child_name(&n.path).into());
+            }
+            if t.nodes.contains_key(n.path.as_str()) {
+                return Err(alloc::format!("tree snapshot: duplicate {:?}", n.path));
+            }
+            let node = Znode {
+                data: n.data,
+                acl,
+                stat: n.stat,
+                children: BTreeSet::new(),
+            };
+            t.insert_node(n.path, node);
+        }
+        if !t.nodes.contains_key(path::ROOT) {
+            return Err("tree snapshot: no root".into());
+        }
+        for (s, timeout) in snap.sessions {
+            t.put_session(s, timeout);
+        }
+        t.last_zxid = snap.last_zxid;
+        // Drop ACL lists no node uses (a well-formed snapshot has none).
+        let unused: Vec<Arc<[Acl]>> = t
+            .acl_pool
+            .iter()
+            .filter(|a| Arc::strong_count(a) <= 2)
+            .cloned()
+            .collect();
+        drop(acls);
+        for a in unused {
+            t.release_acl(a);
+        }
+        if t.digest != snap.digest {
+            return Err("tree snapshot: digest mismatch".into());
+        }
+        Ok(t)
+    }
+}
