@@ -293,6 +293,8 @@ impl Cluster {
                     d.queue.push_back((seq, op));
                 }
             }
+            // No ZooKeeper clients in these scenarios (the register-map service refuses them).
+            Output::SendClient { .. } | Output::CloseClient { .. } | Output::ReadClient { .. } => {}
             Output::Event(e) => {
                 match &e {
                     NodeEvent::TxnApplied {

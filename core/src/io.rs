@@ -40,6 +40,25 @@ pub enum Input {
         /// The highest durable sequence number.
         seq: u64,
     },
+    /// A ZooKeeper client connected to the client port.
+    ClientConnected {
+        /// The adapter's name for the connection.
+        conn: u64,
+        /// Remote address, `ip:port` (ip ACLs and per-IP connection limits use it).
+        addr: String,
+    },
+    /// Bytes read from a client connection, raw; the core frames and decodes them.
+    ClientBytes {
+        /// The connection.
+        conn: u64,
+        /// The bytes, in stream order.
+        bytes: Vec<u8>,
+    },
+    /// A client connection closed.
+    ClientDisconnected {
+        /// The connection.
+        conn: u64,
+    },
     /// The wall clock (ms since the Unix epoch); the leader stamps txns with it, so replicas
     /// never read a clock. Send it at start and then now and again (e.g. every tick).
     WallClock {
@@ -140,6 +159,26 @@ pub enum Output {
     ClosePeer {
         /// The link.
         link: LinkId,
+    },
+    /// Write bytes to a client connection, in order.
+    SendClient {
+        /// The connection.
+        conn: u64,
+        /// Framed bytes (or a four-letter word's plain text).
+        bytes: Vec<u8>,
+    },
+    /// Close a client connection once the bytes already queued for it are written.
+    CloseClient {
+        /// The connection.
+        conn: u64,
+    },
+    /// Stop (`false`) or resume (`true`) reading a client connection: back-pressure, so
+    /// nothing queues without bound.
+    ReadClient {
+        /// The connection.
+        conn: u64,
+        /// Whether to read.
+        read: bool,
     },
     /// Perform a durable write, then send `Persisted { seq }`.
     Persist {

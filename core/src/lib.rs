@@ -42,6 +42,7 @@ pub mod quorum;
 pub mod recovery;
 pub mod rng;
 pub mod server;
+pub mod service;
 pub mod time;
 pub mod timer;
 pub mod transport;

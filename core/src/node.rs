@@ -1,7 +1,7 @@
 //! The node: composes links, election, ZAB and the replicated state machine behind one
 //! input/output facade.
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -17,12 +17,13 @@ use crate::metrics::Metrics;
 use crate::quorum::{Majority, QuorumVerifier};
 use crate::recovery::DiskState;
 use crate::rng::Prng;
+use crate::service::{ClientEvent, Service, ServiceCx, ServiceOutput, WriteRequest};
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::transport::{LinkEvent, Transport};
 use crate::zab::{
-    AfterPersist, Ctx, History, Leader, Learner, RegisterMap, ReplicaLog, Segment, StateMachine,
-    StepDown, Timing, ZabOutput,
+    AfterPersist, Ctx, History, Leader, Learner, RegisterMap, ReplicaLog, Segment, StepDown,
+    Timing, ZabOutput,
 };
 
 /// What a server found in its data directory at start ([`DiskState::from_files`]).
@@ -79,7 +80,7 @@ const MAX_PUMP_STEPS: usize = 100_000;
 /// **After every [`Node::handle`], drain [`Node::poll_output`] until `None`, then sleep until
 /// [`Node::poll_timeout`]** (or the next input) and call `handle(now, Input::Timeout)`.
 #[derive(Debug)]
-pub struct Node<S: StateMachine = RegisterMap> {
+pub struct Node<S: Service = RegisterMap> {
     my_id: ServerId,
     config: Config,
     tuning: Tuning,
@@ -102,6 +103,13 @@ pub struct Node<S: StateMachine = RegisterMap> {
     looking_since: Instant,
     wall: (i64, Instant),
     local_writes: BTreeSet<(i64, i32)>,
+    /// Leader: learner syncs waiting for a zxid to commit (zxid, learner, id).
+    syncs_waiting: Vec<(Zxid, ServerId, u64)>,
+    /// Syncs (ours) to complete once what is committed now is applied.
+    syncs_done: Vec<u64>,
+    /// Our own syncs forwarded to the leader, by id.
+    syncs_forwarded: BTreeMap<u64, ()>,
+    svc_buf: Vec<ServiceOutput>,
     snapshots: Vec<Zxid>,
     applied_since_snapshot: u64,
     out: VecDeque<Output>,
@@ -133,7 +141,7 @@ impl Node<RegisterMap> {
     }
 }
 
-impl<S: StateMachine + Default> Node<S> {
+impl<S: Service> Node<S> {
     /// A server for `config` (with `my_id` set), starting from `recovered` state.
     ///
     /// `seed` drives every random choice (back-off jitter); `now` is the adapter's clock.
@@ -258,6 +266,10 @@ impl<S: StateMachine + Default> Node<S> {
             looking_since: now,
             wall: (0, now),
             local_writes: BTreeSet::new(),
+            syncs_waiting: Vec::new(),
+            syncs_done: Vec::new(),
+            syncs_forwarded: BTreeMap::new(),
+            svc_buf: Vec::new(),
             snapshots,
             applied_since_snapshot: 0,
             out: VecDeque::new(),
@@ -305,6 +317,15 @@ impl<S: StateMachine + Default> Node<S> {
                     .on_disconnected(now, link, &mut self.rng, &mut self.link_buf)
             }
             Input::WallClock { unix_ms } => self.wall = (unix_ms, now),
+            Input::ClientConnected { conn, addr } => self.with_service(now, |s, cx| {
+                s.client(ClientEvent::Connected { conn, addr }, cx)
+            }),
+            Input::ClientBytes { conn, bytes } => self.with_service(now, |s, cx| {
+                s.client(ClientEvent::Bytes { conn, bytes }, cx)
+            }),
+            Input::ClientDisconnected { conn } => self.with_service(now, |s, cx| {
+                s.client(ClientEvent::Disconnected { conn }, cx)
+            }),
             Input::Submit {
                 session_id,
                 cxid,
@@ -428,70 +449,149 @@ impl<S: StateMachine + Default> Node<S> {
     }
 
     fn submit(&mut self, now: Instant, session_id: i64, cxid: i32, kind: i32, body: Vec<u8>) {
-        let fail = |node: &mut Node<S>, reason| {
-            node.out.push_back(Output::Event(NodeEvent::WriteFailed {
-                session_id,
-                cxid,
-                reason,
-            }))
-        };
         if self.local_writes.len() >= self.tuning.max_pending_writes {
-            return fail(self, WriteFailure::Busy);
+            return self.write_failed(session_id, cxid, WriteFailure::Busy);
         }
-        let time_ms = self.wall_ms(now);
-        let serving = match &self.activity {
+        if !self.serving() || !self.local_writes.insert((session_id, cxid)) {
+            return self.write_failed(session_id, cxid, WriteFailure::NotServing);
+        }
+        let w = WriteRequest {
+            session_id,
+            cxid,
+            kind,
+            body,
+            auth: Vec::new(),
+        };
+        if !self.replicate(now, w) {
+            self.local_writes.remove(&(session_id, cxid));
+            self.write_failed(session_id, cxid, WriteFailure::NotServing);
+        }
+    }
+
+    fn write_failed(&mut self, session_id: i64, cxid: i32, reason: WriteFailure) {
+        self.out.push_back(Output::Event(NodeEvent::WriteFailed {
+            session_id,
+            cxid,
+            reason,
+        }));
+    }
+
+    fn serving(&self) -> bool {
+        match &self.activity {
             Activity::Leading(l) => l.is_established(),
             Activity::Learning(l) => l.synced_epoch().is_some(),
             _ => false,
-        };
-        if !serving || !self.local_writes.insert((session_id, cxid)) {
-            return fail(self, WriteFailure::NotServing);
         }
-        let Node {
-            activity,
-            log,
-            sm,
-            quorum,
-            zab_buf,
-            transport,
-            link_buf,
-            ..
-        } = self;
-        match activity {
-            Activity::Leading(l) => {
-                let mut ctx = Ctx {
-                    now,
-                    quorum,
-                    log,
-                    sm,
-                    out: zab_buf,
-                };
-                let header = TxnHeader {
-                    zxid: Zxid::ZERO,
-                    session_id,
-                    cxid,
-                    time_ms,
-                    kind,
-                };
-                if l.propose(header, body, &mut ctx).is_none() {
-                    self.local_writes.remove(&(session_id, cxid));
-                    fail(self, WriteFailure::NotServing);
-                }
-            }
+    }
+
+    /// Leader: prep and propose; learner: forward to the leader. False if neither is possible.
+    fn replicate(&mut self, now: Instant, w: WriteRequest) -> bool {
+        match &self.activity {
+            Activity::Leading(_) => self.propose(now, &w).is_some(),
             Activity::Learning(l) => {
                 let leader = l.leader();
                 let msg = PeerMessage::Request {
-                    session_id,
-                    cxid,
-                    kind,
-                    body,
+                    session_id: w.session_id,
+                    cxid: w.cxid,
+                    kind: w.kind,
+                    body: w.body,
+                    auth: w.auth.into_iter().map(|id| (id.scheme, id.id)).collect(),
                 };
-                if !transport.send(now, leader, &msg, link_buf) {
-                    self.local_writes.remove(&(session_id, cxid));
-                    fail(self, WriteFailure::NotServing);
-                }
+                self.transport.send(now, leader, &msg, &mut self.link_buf)
             }
-            _ => {}
+            _ => false,
+        }
+    }
+
+    /// Leader: turns a write into a txn through the service and proposes it.
+    fn propose(&mut self, now: Instant, w: &WriteRequest) -> Option<Zxid> {
+        let time_ms = self.wall_ms(now);
+        let Activity::Leading(l) = &self.activity else {
+            return None;
+        };
+        let Some(zxid) = l.next_zxid(&self.log) else {
+            if l.is_established() {
+                // The counter is exhausted: a new epoch is needed (ZOOKEEPER-1277).
+                self.zab_buf
+                    .push(ZabOutput::StepDown(StepDown::CounterExhausted));
+            }
+            return None;
+        };
+        let (kind, body) = self.sm.prep(w, zxid, time_ms)?;
+        let header = TxnHeader {
+            zxid,
+            session_id: w.session_id,
+            cxid: w.cxid,
+            time_ms,
+            kind,
+        };
+        let mut proposed = None;
+        self.with_ctx(now, |activity, ctx| {
+            if let Activity::Leading(l) = activity {
+                proposed = l.propose(header, body, ctx);
+            }
+        });
+        proposed
+    }
+
+    fn with_service(&mut self, now: Instant, f: impl FnOnce(&mut S, &mut ServiceCx<'_>)) {
+        let wall_ms = self.wall_ms(now);
+        let serving = self.serving();
+        let Node {
+            sm,
+            svc_buf,
+            config,
+            role,
+            my_id,
+            log,
+            ..
+        } = self;
+        let mut cx = ServiceCx {
+            now,
+            wall_ms,
+            my_id: *my_id,
+            role: *role,
+            serving,
+            last_applied: log.last_applied(),
+            config,
+            out: svc_buf,
+        };
+        f(sm, &mut cx);
+    }
+
+    fn on_service_output(&mut self, now: Instant, o: ServiceOutput) {
+        match o {
+            ServiceOutput::SendClient { conn, bytes } => {
+                self.out.push_back(Output::SendClient { conn, bytes })
+            }
+            ServiceOutput::CloseClient { conn } => self.out.push_back(Output::CloseClient { conn }),
+            ServiceOutput::ReadClient { conn, read } => {
+                self.out.push_back(Output::ReadClient { conn, read })
+            }
+            ServiceOutput::Event(e) => self.out.push_back(Output::Event(e)),
+            ServiceOutput::Write(w) => {
+                // A write that cannot be replicated now is dropped; the service's client times
+                // out and retries elsewhere, as a ZooKeeper client does on connection loss.
+                let _ = self.replicate(now, w);
+            }
+            ServiceOutput::Sync { id } => match &self.activity {
+                Activity::Leading(l) => match l.last_proposed() {
+                    Some(z) => self.syncs_waiting.push((z, self.my_id, id)),
+                    None => self.syncs_done.push(id),
+                },
+                Activity::Learning(l) => {
+                    let leader = l.leader();
+                    if self.transport.send(
+                        now,
+                        leader,
+                        &PeerMessage::SyncRequest { id },
+                        &mut self.link_buf,
+                    ) {
+                        self.syncs_forwarded.insert(id, ());
+                    }
+                }
+                _ => {}
+            },
         }
     }
 
@@ -506,6 +606,9 @@ impl<S: StateMachine + Default> Node<S> {
             Activity::Learning(l) => l.on_timer(accepted, ctx),
             _ => {}
         });
+        if self.sm.next_deadline().is_some_and(|t| t <= now) {
+            self.with_service(now, |s, cx| s.on_timer(cx));
+        }
     }
 
     fn with_ctx(&mut self, now: Instant, f: impl FnOnce(&mut Activity, &mut Ctx<'_>)) {
@@ -631,6 +734,9 @@ impl<S: StateMachine + Default> Node<S> {
                 reason: WriteFailure::Unknown,
             }));
         }
+        self.syncs_waiting.clear();
+        self.syncs_forwarded.clear();
+        self.with_service(now, |s, cx| s.role_changed(cx));
         let vote = self.initial_vote();
         self.election
             .start(now, vote, &self.quorum, &mut self.election_buf);
@@ -670,6 +776,15 @@ impl<S: StateMachine + Default> Node<S> {
                 for e in events {
                     self.on_zab_output(now, e);
                 }
+            } else if !self.svc_buf.is_empty() {
+                let outs: Vec<ServiceOutput> = self.svc_buf.drain(..).collect();
+                for o in outs {
+                    self.on_service_output(now, o);
+                }
+            } else if self.log.next_committed().is_some() || !self.syncs_done.is_empty() {
+                self.apply_committed(now);
+            } else if self.release_syncs(now) {
+                continue;
             } else {
                 break;
             }
@@ -677,7 +792,6 @@ impl<S: StateMachine + Default> Node<S> {
                 return;
             }
         }
-        self.apply_committed();
         let mut ops = Vec::new();
         if let Some(z) = self.log.flush(&mut ops) {
             for op in ops {
@@ -694,20 +808,57 @@ impl<S: StateMachine + Default> Node<S> {
             _ => None,
         };
         self.timers.set(Timer::Zab, zab);
+        self.timers.set(Timer::Service, self.sm.next_deadline());
     }
 
-    fn apply_committed(&mut self) {
-        let Node {
-            log,
-            sm,
-            out,
-            local_writes,
-            applied_since_snapshot,
-            metrics,
-            ..
-        } = self;
-        log.apply_committed(sm, |txn, result| {
+    /// Leader: syncs whose zxid is now committed complete (ours locally, a learner's by
+    /// SyncDone, which follows the COMMITs on the same link). True if any was released.
+    fn release_syncs(&mut self, now: Instant) -> bool {
+        let committed = self.log.last_committed();
+        if self.syncs_waiting.iter().all(|(z, _, _)| *z > committed) {
+            return false;
+        }
+        let (ready, waiting): (Vec<_>, Vec<_>) = self
+            .syncs_waiting
+            .drain(..)
+            .partition(|(z, _, _)| *z <= committed);
+        self.syncs_waiting = waiting;
+        for (_, peer, id) in ready {
+            if peer == self.my_id {
+                self.syncs_done.push(id);
+            } else {
+                self.transport
+                    .send(now, peer, &PeerMessage::SyncDone { id }, &mut self.link_buf);
+            }
+        }
+        true
+    }
+
+    /// Applies every committed txn in order, with its effects on this server (client replies,
+    /// watch events, the acknowledgement of writes submitted here), then completes syncs.
+    fn apply_committed(&mut self, now: Instant) {
+        let wall_ms = self.wall_ms(now);
+        let serving = self.serving();
+        loop {
+            let Node {
+                log,
+                sm,
+                out,
+                local_writes,
+                applied_since_snapshot,
+                metrics,
+                svc_buf,
+                config,
+                role,
+                my_id,
+                ..
+            } = self;
+            let Some(txn) = log.next_committed() else {
+                break;
+            };
             let h = txn.header;
+            let result = sm.apply(&h, &txn.body);
+            log.mark_applied(h.zxid);
             metrics.txns_applied += 1;
             *applied_since_snapshot += 1;
             out.push_back(Output::Event(NodeEvent::TxnApplied {
@@ -715,6 +866,17 @@ impl<S: StateMachine + Default> Node<S> {
                 session_id: h.session_id,
                 cxid: h.cxid,
             }));
+            let mut cx = ServiceCx {
+                now,
+                wall_ms,
+                my_id: *my_id,
+                role: *role,
+                serving,
+                last_applied: h.zxid,
+                config,
+                out: svc_buf,
+            };
+            sm.applied(&h, &result, &mut cx);
             if local_writes.remove(&(h.session_id, h.cxid)) {
                 out.push_back(Output::Event(NodeEvent::WriteCommitted {
                     session_id: h.session_id,
@@ -723,7 +885,11 @@ impl<S: StateMachine + Default> Node<S> {
                     result,
                 }));
             }
-        });
+        }
+        self.log.trim();
+        for id in core::mem::take(&mut self.syncs_done) {
+            self.with_service(now, |s, cx| s.sync_done(id, cx));
+        }
         if self.applied_since_snapshot >= self.tuning.snap_count {
             self.write_snapshot();
         }
@@ -796,23 +962,66 @@ impl<S: StateMachine + Default> Node<S> {
                 cxid,
                 kind,
                 body,
+                auth,
             } => {
-                let time_ms = self.wall_ms(now);
-                self.with_ctx(now, |activity, ctx| {
-                    if let Activity::Leading(l) = activity {
-                        let header = TxnHeader {
-                            zxid: Zxid::ZERO,
-                            session_id,
-                            cxid,
-                            time_ms,
-                            kind,
-                        };
-                        // Not serving yet: dropped; the learner's client times out and retries.
-                        let _ = l.propose(header, body, ctx);
+                if matches!(self.activity, Activity::Leading(_)) {
+                    let w = WriteRequest {
+                        session_id,
+                        cxid,
+                        kind,
+                        body,
+                        auth: auth
+                            .into_iter()
+                            .map(|(scheme, id)| crate::client::Id { scheme, id })
+                            .collect(),
+                    };
+                    // Not serving yet: dropped; the learner's client times out and retries.
+                    let _ = self.propose(now, &w);
+                }
+            }
+            PeerMessage::Touch { sessions } => {
+                if matches!(self.activity, Activity::Leading(_)) {
+                    self.with_service(now, |s, cx| s.touched(&sessions, cx));
+                }
+            }
+            PeerMessage::SyncRequest { id } => {
+                if let Activity::Leading(l) = &self.activity {
+                    match l.last_proposed() {
+                        Some(z) => self.syncs_waiting.push((z, peer, id)),
+                        None => {
+                            self.transport.send(
+                                now,
+                                peer,
+                                &PeerMessage::SyncDone { id },
+                                &mut self.link_buf,
+                            );
+                        }
                     }
-                });
+                }
+            }
+            PeerMessage::SyncDone { id } => {
+                if self.syncs_forwarded.remove(&id).is_some() {
+                    self.syncs_done.push(id);
+                }
             }
             m => {
+                // Answer the leader's PING with the sessions our clients touched (ZooKeeper's
+                // learner PING reply), so the leader's expiry sees them alive.
+                if m == PeerMessage::Ping {
+                    if let Activity::Learning(l) = &self.activity {
+                        if l.leader() == peer {
+                            let sessions = self.sm.take_touches();
+                            if !sessions.is_empty() {
+                                self.transport.send(
+                                    now,
+                                    peer,
+                                    &PeerMessage::Touch { sessions },
+                                    &mut self.link_buf,
+                                );
+                            }
+                        }
+                    }
+                }
                 let history = self.history();
                 self.with_ctx(now, |activity, ctx| match activity {
                     Activity::Leading(l) => l.on_message(peer, m, ctx),
@@ -932,11 +1141,13 @@ impl<S: StateMachine + Default> Node<S> {
                         epoch,
                         quorum,
                     }));
+                self.with_service(now, |s, cx| s.role_changed(cx));
             }
             ZabOutput::Synced { leader, epoch } => {
                 self.election.set_decided_epoch(epoch);
                 self.out
                     .push_back(Output::Event(NodeEvent::FollowerSynced { leader, epoch }));
+                self.with_service(now, |s, cx| s.role_changed(cx));
             }
             ZabOutput::DropPeer(peer) => {
                 self.transport

@@ -11,17 +11,19 @@ pub enum Timer {
     Election,
     /// ZAB: the initLimit deadline of discovery and synchronization.
     Zab,
+    /// The service: session expiry, reaping.
+    Service,
 }
 
 impl Timer {
     /// All timers, in slot order.
-    pub const ALL: [Timer; 3] = [Timer::Links, Timer::Election, Timer::Zab];
+    pub const ALL: [Timer; 4] = [Timer::Links, Timer::Election, Timer::Zab, Timer::Service];
 }
 
 /// One optional deadline per [`Timer`], plus the cached minimum.
 #[derive(Clone, Debug, Default)]
 pub struct TimerTable {
-    slots: [Option<Instant>; 3],
+    slots: [Option<Instant>; 4],
     next: Option<(Instant, Timer)>,
 }
 

@@ -3,6 +3,7 @@
 //! Conclave servers talk to each other with their own protocol (not ZooKeeper's quorum
 //! wire format): one link per server pair carries election and ZAB traffic alike.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +107,23 @@ pub enum PeerMessage {
         kind: i32,
         /// The txn body.
         body: Vec<u8>,
+        /// The client's authenticated ids as (scheme, id), for the leader's ACL checks.
+        auth: Vec<(String, String)>,
+    },
+    /// Learner → leader: sessions its clients touched since the last ping (reply to PING).
+    Touch {
+        /// (session id, timeout ms).
+        sessions: Vec<(i64, u32)>,
+    },
+    /// Learner → leader: a client `sync`; answer once what is outstanding now is committed.
+    SyncRequest {
+        /// The learner's id for it.
+        id: u64,
+    },
+    /// Leader → learner: the sync `id` is complete; every commit before it was sent.
+    SyncDone {
+        /// The learner's id for it.
+        id: u64,
     },
 }
 
@@ -256,8 +274,13 @@ mod tests {
                     session_id,
                     cxid,
                     kind,
-                    body
+                    body,
+                    auth: vec![("digest".into(), "u:x".into())],
                 }),
+            proptest::collection::vec((any::<i64>(), any::<u32>()), 0..8)
+                .prop_map(|sessions| PeerMessage::Touch { sessions }),
+            any::<u64>().prop_map(|id| PeerMessage::SyncRequest { id }),
+            any::<u64>().prop_map(|id| PeerMessage::SyncDone { id }),
         ]
     }
 

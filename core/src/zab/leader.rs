@@ -431,6 +431,21 @@ impl Leader {
         }
     }
 
+    /// The zxid the next proposal will get, if this leader serves (prep needs it first).
+    pub fn next_zxid(&self, log: &super::ReplicaLog) -> Option<Zxid> {
+        let epoch = self.epoch?;
+        if !self.established || self.counter >= MAX_COUNTER {
+            return None;
+        }
+        let base = log.last_logged().max(Zxid::new(epoch, 0));
+        (base.epoch() == epoch).then(|| Zxid::new(epoch, base.counter() + 1))
+    }
+
+    /// Outstanding (proposed, uncommitted) proposals up to the last one, for `sync`.
+    pub fn last_proposed(&self) -> Option<Zxid> {
+        self.outstanding.back().map(|(z, _)| *z)
+    }
+
     /// Proposes a txn (leader stamps the zxid). `None` if not serving or the epoch is full.
     pub fn propose(
         &mut self,

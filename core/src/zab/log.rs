@@ -218,7 +218,29 @@ impl ReplicaLog {
         self.trim();
     }
 
-    fn trim(&mut self) {
+    /// The next committed txn not yet applied, if any (apply it, then [`Self::mark_applied`]).
+    pub fn next_committed(&self) -> Option<&Txn> {
+        if self.last_applied >= self.last_committed {
+            return None;
+        }
+        let i = match self.position(self.last_applied) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        self.tail
+            .get(i)
+            .filter(|t| t.header.zxid <= self.last_committed)
+    }
+
+    /// Records that `zxid` (returned by [`Self::next_committed`]) is applied.
+    pub fn mark_applied(&mut self, zxid: Zxid) {
+        if zxid > self.last_applied && zxid <= self.last_committed {
+            self.last_applied = zxid;
+        }
+    }
+
+    /// Drops committed txns beyond the DIFF window from memory.
+    pub fn trim(&mut self) {
         let committed = self
             .tail
             .iter()
