@@ -301,6 +301,11 @@ pub enum NodeEvent {
         /// Why.
         reason: WriteFailure,
     },
+    /// The leader expired a session (no server heard from it within its timeout).
+    SessionExpired {
+        /// The session.
+        session_id: i64,
+    },
     /// A snapshot of the applied state is durable.
     SnapshotTaken {
         /// The zxid it reflects.

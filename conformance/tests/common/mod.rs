@@ -1,0 +1,632 @@
+//! A scripted cluster shared by the integration tests: instant in-order delivery, disks whose
+//! acknowledgements a test can hold back, crashes that drop unsynced bytes, message filters,
+//! and client connections. Deterministic; every scenario says which interleaving it forces.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use conclave_core::codec::epochs::encode_epoch;
+use conclave_core::codec::{decode_peer_message, FrameDecoder, PeerMessage, MAX_PEER_FRAME_BYTES};
+use conclave_core::node::{Node, Tuning};
+use conclave_core::recovery::DiskState;
+use conclave_core::service::Service;
+use conclave_core::zab::RegisterMap;
+use conclave_core::{Config, Input, Instant, LinkId, NodeEvent, Output, PersistOp, Role, Zxid};
+
+/// A server id.
+pub type Id = u64;
+
+#[derive(Default, Clone, Debug)]
+/// A file: synced and unsynced bytes.
+pub struct File {
+    synced: Vec<u8>,
+    pending: Vec<u8>,
+}
+
+/// A disk: ops run in order when not held; a crash drops unsynced bytes and queued ops.
+#[derive(Default, Debug)]
+/// A scripted disk.
+pub struct Disk {
+    pub files: BTreeMap<String, File>,
+    pub queue: VecDeque<(u64, PersistOp)>,
+    pub held: bool,
+    pub done: Vec<PersistOp>,
+}
+
+impl Disk {
+    fn exec(&mut self, op: &PersistOp) {
+        match op {
+            PersistOp::WriteEpochs { accepted, current } => {
+                for (name, v) in [("acceptedEpoch", accepted), ("currentEpoch", current)] {
+                    self.files.insert(
+                        name.into(),
+                        File {
+                            synced: encode_epoch(*v),
+                            pending: vec![],
+                        },
+                    );
+                }
+            }
+            PersistOp::Create { file } => {
+                self.files.insert(file.clone(), File::default());
+            }
+            PersistOp::Append { file, bytes } => self
+                .files
+                .entry(file.clone())
+                .or_default()
+                .pending
+                .extend(bytes),
+            PersistOp::Sync { file } => {
+                if let Some(f) = self.files.get_mut(file) {
+                    let p = std::mem::take(&mut f.pending);
+                    f.synced.extend(p);
+                }
+            }
+            PersistOp::Truncate { file, len } => {
+                if let Some(f) = self.files.get_mut(file) {
+                    let mut all = std::mem::take(&mut f.synced);
+                    all.extend(std::mem::take(&mut f.pending));
+                    all.truncate(*len as usize);
+                    f.synced = all;
+                }
+            }
+            PersistOp::Rename { from, to } => {
+                if let Some(f) = self.files.remove(from) {
+                    self.files.insert(to.clone(), f);
+                }
+            }
+            PersistOp::Remove { file } => {
+                self.files.remove(file);
+            }
+        }
+        self.done.push(op.clone());
+    }
+
+    pub fn crash(&mut self) {
+        self.queue.clear();
+        for f in self.files.values_mut() {
+            f.pending.clear();
+        }
+        self.held = false;
+    }
+
+    pub fn listing(&self) -> Vec<(String, Vec<u8>)> {
+        self.files
+            .iter()
+            .map(|(n, f)| (n.clone(), f.synced.clone()))
+            .collect()
+    }
+}
+
+/// A message in flight.
+pub struct Delivery {
+    to: Id,
+    input: Input,
+}
+
+/// A message filter: drop when true.
+pub type Filter = Box<dyn Fn(Id, Id, &PeerMessage) -> bool>;
+
+/// A scripted cluster of `S` services.
+pub struct Cluster<S: Service = RegisterMap> {
+    n: u64,
+    tuning: Tuning,
+    pub nodes: BTreeMap<Id, Node<S>>,
+    pub disks: BTreeMap<Id, Disk>,
+    links: BTreeMap<(Id, LinkId), (Id, LinkId)>,
+    inflight: VecDeque<Delivery>,
+    next_accept: u64,
+    pub now: Instant,
+    drop_filters: Vec<Filter>,
+    /// Every message delivered: (from, to, message).
+    pub sent: Vec<(Id, Id, PeerMessage)>,
+    /// Events per node since its last (re)start.
+    pub events: BTreeMap<Id, Vec<NodeEvent>>,
+    /// zxid → (session, cxid) as first applied anywhere.
+    global: BTreeMap<Zxid, (i64, i32)>,
+    pub acked: Vec<(i64, i32, Zxid)>,
+    starts: u64,
+    /// Bytes each client connection received, in order.
+    pub client_inbox: BTreeMap<u64, Vec<u8>>,
+    /// Connections the server closed.
+    pub client_closed: BTreeSet<u64>,
+    client_node: BTreeMap<u64, Id>,
+    next_conn: u64,
+}
+
+/// zoo.cfg text for `n` servers.
+pub fn cfg(n: u64) -> String {
+    let mut s = String::from("tickTime=100\ninitLimit=10\nsyncLimit=5\n");
+    for i in 1..=n {
+        s.push_str(&format!("server.{i}=127.0.0.1:{}:{}\n", 2888 + i, 3888 + i));
+    }
+    s
+}
+
+impl<S: Service> Cluster<S> {
+    pub fn new(n: u64, tuning: Tuning) -> Cluster<S> {
+        let mut c = Cluster {
+            n,
+            tuning,
+            nodes: BTreeMap::new(),
+            disks: BTreeMap::new(),
+            links: BTreeMap::new(),
+            inflight: VecDeque::new(),
+            next_accept: 0,
+            now: Instant::from_millis(1),
+            drop_filters: Vec::new(),
+            sent: Vec::new(),
+            events: BTreeMap::new(),
+            global: BTreeMap::new(),
+            acked: Vec::new(),
+            starts: 0,
+            client_inbox: BTreeMap::new(),
+            client_closed: BTreeSet::new(),
+            client_node: BTreeMap::new(),
+            next_conn: 1,
+        };
+        for id in 1..=n {
+            c.disks.insert(id, Disk::default());
+            c.start(id);
+        }
+        c
+    }
+
+    pub fn start(&mut self, id: Id) {
+        let config = Config::from_zoo_cfg(&cfg(self.n))
+            .unwrap()
+            .with_my_id(id)
+            .unwrap();
+        let listing = self.disks[&id].listing();
+        let recovered =
+            DiskState::from_files(&listing).unwrap_or_else(|e| panic!("n{id} cannot recover: {e}"));
+        self.starts += 1;
+        let node: Node<S> = Node::with_state_machine(
+            config,
+            recovered,
+            1000 * self.starts + id,
+            self.now,
+            self.tuning,
+        )
+        .unwrap();
+        self.nodes.insert(id, node);
+        self.events.insert(id, Vec::new());
+        self.input(
+            id,
+            Input::WallClock {
+                unix_ms: 1_700_000_000_000,
+            },
+        );
+    }
+
+    /// Opens a client connection to server `id`.
+    pub fn connect_client(&mut self, id: Id) -> u64 {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.client_node.insert(conn, id);
+        self.input(
+            id,
+            Input::ClientConnected {
+                conn,
+                addr: format!("127.0.0.1:{}", 40000 + conn),
+            },
+        );
+        conn
+    }
+
+    /// Sends bytes on a client connection (dropped if the server closed it).
+    pub fn client_send(&mut self, conn: u64, bytes: Vec<u8>) {
+        if let Some(&id) = self.client_node.get(&conn) {
+            self.input(id, Input::ClientBytes { conn, bytes });
+        }
+    }
+
+    /// The client side hangs up.
+    pub fn client_disconnect(&mut self, conn: u64) {
+        if let Some(id) = self.client_node.remove(&conn) {
+            self.input(id, Input::ClientDisconnected { conn });
+        }
+    }
+
+    pub fn crash(&mut self, id: Id) {
+        let conns: Vec<u64> = self
+            .client_node
+            .iter()
+            .filter(|(_, n)| **n == id)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in conns {
+            self.client_node.remove(&c);
+            self.client_closed.insert(c);
+        }
+        self.nodes.remove(&id);
+        if let Some(d) = self.disks.get_mut(&id) {
+            d.crash();
+        }
+        let ends: Vec<(Id, LinkId)> = self
+            .links
+            .keys()
+            .filter(|(a, _)| *a == id)
+            .copied()
+            .collect();
+        for end in ends {
+            if let Some(other) = self.links.remove(&end) {
+                self.links.remove(&other);
+                self.inflight.push_back(Delivery {
+                    to: other.0,
+                    input: Input::PeerDisconnected { link: other.1 },
+                });
+            }
+        }
+        self.inflight.retain(|d| d.to != id);
+    }
+
+    pub fn restart(&mut self, id: Id) {
+        self.crash(id);
+        self.start(id);
+    }
+
+    pub fn input(&mut self, id: Id, input: Input) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        node.handle(self.now, input);
+        let mut outs = Vec::new();
+        while let Some(o) = node.poll_output() {
+            outs.push(o);
+        }
+        for o in outs {
+            self.output(id, o);
+        }
+    }
+
+    pub fn blocked(&self, from: Id, to: Id, msg: &PeerMessage) -> bool {
+        self.drop_filters.iter().any(|f| f(from, to, msg))
+    }
+
+    pub fn output(&mut self, id: Id, o: Output) {
+        match o {
+            Output::Dial { link, peer, .. } => {
+                let hello = PeerMessage::Heartbeat;
+                if self.nodes.contains_key(&peer)
+                    && !self.blocked(id, peer, &hello)
+                    && !self.blocked(peer, id, &hello)
+                {
+                    let acc = LinkId::Accepted(self.next_accept);
+                    self.next_accept += 1;
+                    self.links.insert((id, link), (peer, acc));
+                    self.links.insert((peer, acc), (id, link));
+                    self.inflight.push_back(Delivery {
+                        to: id,
+                        input: Input::PeerConnected { link },
+                    });
+                    self.inflight.push_back(Delivery {
+                        to: peer,
+                        input: Input::PeerAccepted { link: acc },
+                    });
+                } else {
+                    self.inflight.push_back(Delivery {
+                        to: id,
+                        input: Input::PeerDisconnected { link },
+                    });
+                }
+            }
+            Output::SendPeer { link, bytes } => {
+                let Some(&(to, tlink)) = self.links.get(&(id, link)) else {
+                    return;
+                };
+                let mut d = FrameDecoder::new(MAX_PEER_FRAME_BYTES);
+                d.push(&bytes);
+                let msg = d
+                    .next_frame()
+                    .and_then(|f| f.ok())
+                    .and_then(|p| decode_peer_message(p).ok());
+                if let Some(m) = &msg {
+                    if self.blocked(id, to, m) {
+                        return;
+                    }
+                    self.sent.push((id, to, m.clone()));
+                }
+                self.inflight.push_back(Delivery {
+                    to,
+                    input: Input::PeerBytes { link: tlink, bytes },
+                });
+            }
+            Output::ClosePeer { link } => {
+                if let Some(other) = self.links.remove(&(id, link)) {
+                    self.links.remove(&other);
+                    self.inflight.push_back(Delivery {
+                        to: other.0,
+                        input: Input::PeerDisconnected { link: other.1 },
+                    });
+                }
+            }
+            Output::Persist { seq, op } => {
+                if let Some(d) = self.disks.get_mut(&id) {
+                    d.queue.push_back((seq, op));
+                }
+            }
+            Output::SendClient { conn, bytes } => {
+                self.client_inbox.entry(conn).or_default().extend(bytes)
+            }
+            Output::CloseClient { conn } => {
+                self.client_closed.insert(conn);
+                self.client_node.remove(&conn);
+            }
+            Output::ReadClient { .. } => {}
+            Output::Event(e) => {
+                match &e {
+                    NodeEvent::TxnApplied {
+                        zxid,
+                        session_id,
+                        cxid,
+                    } => {
+                        let first = *self.global.entry(*zxid).or_insert((*session_id, *cxid));
+                        assert_eq!(
+                            first,
+                            (*session_id, *cxid),
+                            "n{id} applied a different txn at {zxid:?}"
+                        );
+                    }
+                    NodeEvent::WriteCommitted {
+                        session_id,
+                        cxid,
+                        zxid,
+                        ..
+                    } => {
+                        self.acked.push((*session_id, *cxid, *zxid));
+                    }
+                    _ => {}
+                }
+                self.events.entry(id).or_default().push(e);
+            }
+        }
+    }
+
+    /// Runs the disk of `id` until its queue is empty (unless held), acknowledging the last op.
+    pub fn run_disk(&mut self, id: Id) -> bool {
+        let Some(d) = self.disks.get_mut(&id) else {
+            return false;
+        };
+        if d.held || d.queue.is_empty() {
+            return false;
+        }
+        let mut last = 0;
+        while let Some((seq, op)) = d.queue.pop_front() {
+            d.exec(&op);
+            last = seq;
+        }
+        self.input(id, Input::Persisted { seq: last });
+        true
+    }
+
+    /// Executes only the first `k` queued ops of `id` (a crash will cut the rest).
+    pub fn run_disk_ops(&mut self, id: Id, k: usize) {
+        let d = self.disks.get_mut(&id).unwrap();
+        for _ in 0..k {
+            if let Some((_, op)) = d.queue.pop_front() {
+                d.exec(&op);
+            }
+        }
+    }
+
+    pub fn step(&mut self) {
+        if let Some(d) = self.inflight.pop_front() {
+            self.input(d.to, d.input);
+            return;
+        }
+        let ids: Vec<Id> = self.nodes.keys().copied().collect();
+        let mut progressed = false;
+        for id in &ids {
+            progressed |= self.run_disk(*id);
+        }
+        if progressed {
+            return;
+        }
+        let next = self.nodes.values().filter_map(|n| n.poll_timeout()).min();
+        let next = next.unwrap_or(self.now.plus_millis(10)).max(self.now);
+        self.now = next;
+        for id in ids {
+            if self
+                .nodes
+                .get(&id)
+                .and_then(|n| n.poll_timeout())
+                .is_some_and(|t| t <= self.now)
+            {
+                self.input(id, Input::Timeout);
+            }
+        }
+    }
+
+    pub fn run_until(&mut self, what: &str, limit_ms: u64, pred: impl Fn(&Cluster<S>) -> bool) {
+        let until = self.now.plus_millis(limit_ms);
+        for _ in 0..2_000_000 {
+            if pred(self) {
+                return;
+            }
+            if self.now > until {
+                break;
+            }
+            self.step();
+        }
+        panic!(
+            "not reached within {limit_ms} ms: {what}\n{}",
+            self.describe()
+        );
+    }
+
+    pub fn run_for(&mut self, ms: u64) {
+        let until = self.now.plus_millis(ms);
+        for _ in 0..2_000_000 {
+            if self.now >= until {
+                return;
+            }
+            self.step();
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|(id, n)| {
+                let s = n.status();
+                format!(
+                    "n{id}: {:?} leader={:?} synced={} epochs={}/{} logged={:?} applied={:?}\n",
+                    s.role,
+                    s.leader,
+                    s.synced,
+                    s.accepted_epoch,
+                    s.current_epoch,
+                    s.last_zxid,
+                    s.last_applied
+                )
+            })
+            .collect()
+    }
+
+    pub fn leader(&self) -> Option<Id> {
+        self.nodes
+            .iter()
+            .find(|(_, n)| n.status().role == Role::Leading && n.status().synced)
+            .map(|(id, _)| *id)
+    }
+
+    pub fn all_synced(&self) -> bool {
+        let Some(l) = self.leader() else { return false };
+        self.nodes
+            .values()
+            .all(|n| n.status().synced && n.status().leader == Some(l))
+    }
+
+    pub fn wait_synced(&mut self) -> Id {
+        self.run_until("every live node synced to one leader", 10_000, |c| {
+            c.all_synced()
+        });
+        self.leader().unwrap()
+    }
+
+    pub fn submit(&mut self, id: Id, session: i64, cxid: i32, key: u64, value: u64) {
+        self.input(
+            id,
+            Input::Submit {
+                session_id: session,
+                cxid,
+                kind: 0,
+                body: RegisterMap::write(key, value),
+            },
+        );
+    }
+
+    pub fn write_acked(&mut self, id: Id, session: i64, cxid: i32, key: u64, value: u64) -> Zxid {
+        self.submit(id, session, cxid, key, value);
+        self.run_until("write acknowledged", 5_000, |c| {
+            c.acked.iter().any(|a| a.0 == session && a.1 == cxid)
+        });
+        self.acked
+            .iter()
+            .find(|a| a.0 == session && a.1 == cxid)
+            .unwrap()
+            .2
+    }
+
+    pub fn applied(&self, id: Id) -> Vec<Zxid> {
+        self.events[&id]
+            .iter()
+            .filter_map(|e| match e {
+                NodeEvent::TxnApplied { zxid, .. } => Some(*zxid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every live node applied the same txns: equal digests at equal last_applied, and every
+    /// acknowledged write is applied everywhere.
+    pub fn assert_converged(&mut self) {
+        self.run_until("every node applied the same history", 10_000, |c| {
+            let s: BTreeSet<_> = c
+                .nodes
+                .values()
+                .map(|n| (n.status().last_applied, n.status().digest))
+                .collect();
+            c.all_synced() && s.len() == 1
+        });
+        let last = self.nodes.values().next().unwrap().status().last_applied;
+        for (session, cxid, z) in &self.acked {
+            assert!(
+                *z <= last,
+                "acknowledged write {session}/{cxid} at {z:?} is past {last:?}"
+            );
+            assert_eq!(
+                self.global.get(z),
+                Some(&(*session, *cxid)),
+                "acknowledged write lost or replaced"
+            );
+        }
+    }
+
+    /// A position in the message log; `since(mark)` is what was sent after it.
+    pub fn mark(&self) -> usize {
+        self.sent.len()
+    }
+
+    pub fn since(&self, mark: usize) -> &[(Id, Id, PeerMessage)] {
+        &self.sent[mark.min(self.sent.len())..]
+    }
+
+    /// Runs until `leader` starts synchronizing `id`, then holds `id`'s disk before the sync
+    /// packets arrive: they will be logged but not reach the disk.
+    pub fn hold_disk_at_sync(&mut self, leader: Id, id: Id, mark: usize) {
+        self.run_until("the leader starts syncing the learner", 10_000, |c| {
+            c.since(mark)
+                .iter()
+                .any(|(f, t, m)| *f == leader && *t == id && matches!(m, PeerMessage::SyncBegin(_)))
+        });
+        self.disks.get_mut(&id).unwrap().held = true;
+    }
+
+    pub fn newleader_acked(&self, id: Id, mark: usize) -> bool {
+        self.since(mark).iter().any(|(f, _, m)| {
+            *f == id && matches!(m, PeerMessage::Ack { zxid } if zxid.counter() == 0)
+        })
+    }
+
+    pub fn drop_when(&mut self, f: impl Fn(Id, Id, &PeerMessage) -> bool + 'static) {
+        self.drop_filters.push(Box::new(f));
+    }
+
+    pub fn isolate(&mut self, id: Id) {
+        self.drop_when(move |a, b, _| a == id || b == id);
+        // Existing links die as a partition would eventually make them.
+        let ends: Vec<(Id, LinkId)> = self
+            .links
+            .keys()
+            .filter(|(a, _)| *a == id)
+            .copied()
+            .collect();
+        for end in ends {
+            if let Some(other) = self.links.remove(&end) {
+                self.links.remove(&other);
+                self.inflight.push_back(Delivery {
+                    to: other.0,
+                    input: Input::PeerDisconnected { link: other.1 },
+                });
+                self.inflight.push_back(Delivery {
+                    to: end.0,
+                    input: Input::PeerDisconnected { link: end.1 },
+                });
+            }
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.drop_filters.clear();
+    }
+}
+
+impl Cluster<RegisterMap> {
+    /// A register's value on server `id`.
+    pub fn value(&self, id: Id, key: u64) -> Option<u64> {
+        self.nodes[&id].state_machine().get(key)
+    }
+}

@@ -1,0 +1,399 @@
+//! ZooKeeper clients against a scripted 3-server ensemble: the session handshake, reads and
+//! writes through ZAB, ephemerals, watches, multi, sync, reconnects to another server,
+//! session expiry and four-letter words — all over the real client wire protocol.
+
+mod common;
+
+use common::{Cluster, Id};
+use conclave_core::client::{
+    decode_response, encode_record_frame, encode_request, perms, Acl, ConnectRequest,
+    ConnectResponse, CreateKind, CreateRequest, DeleteRequest, ErrorCode, EventType, JuteReader,
+    JuteRecord, MultiOp, OpCode, ReplyHeader, Request, Response, SetDataRequest, WatcherEvent,
+};
+use conclave_core::node::Tuning;
+use conclave_core::server::ZkService;
+
+type Zk = Cluster<ZkService>;
+
+fn open_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: conclave_core::client::Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+/// A minimal client: frames requests, reads replies and notifications from the inbox.
+struct Client {
+    conn: u64,
+    xid: i32,
+    offset: usize,
+    session: i64,
+    passwd: Vec<u8>,
+    timeout_ms: i32,
+    events: Vec<WatcherEvent>,
+}
+
+fn next_frame(c: &Zk, client: &mut Client) -> Option<Vec<u8>> {
+    let inbox = c.client_inbox.get(&client.conn)?;
+    let rest = &inbox[client.offset..];
+    if rest.len() < 4 {
+        return None;
+    }
+    let len = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    if rest.len() < 4 + len {
+        return None;
+    }
+    client.offset += 4 + len;
+    Some(rest[4..4 + len].to_vec())
+}
+
+fn connect(c: &mut Zk, server: Id, session: i64, passwd: Vec<u8>) -> Result<Client, ()> {
+    let conn = c.connect_client(server);
+    let req = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 4000,
+        session_id: session,
+        passwd: if passwd.is_empty() {
+            vec![0; 16]
+        } else {
+            passwd
+        },
+        read_only: Some(false),
+    };
+    let mut out = Vec::new();
+    encode_record_frame(&req, &mut out);
+    c.client_send(conn, out);
+    let mut client = Client {
+        conn,
+        xid: 0,
+        offset: 0,
+        session: 0,
+        passwd: vec![],
+        timeout_ms: 0,
+        events: vec![],
+    };
+    c.run_until("connect response", 5_000, |c| {
+        c.client_inbox.get(&conn).is_some_and(|b| b.len() >= 4) || c.client_closed.contains(&conn)
+    });
+    let frame = next_frame(c, &mut client).ok_or(())?;
+    let resp = ConnectResponse::decode(&mut JuteReader::new(&frame, 1 << 20)).map_err(|_| ())?;
+    if resp.session_id == 0 {
+        return Err(());
+    }
+    client.session = resp.session_id;
+    client.passwd = resp.passwd;
+    client.timeout_ms = resp.timeout_ms;
+    Ok(client)
+}
+
+fn call(c: &mut Zk, client: &mut Client, req: Request) -> (i32, Option<Response>) {
+    client.xid += 1;
+    let xid = client.xid;
+    let op = req.op_code();
+    let mut out = Vec::new();
+    encode_request(xid, &req, &mut out);
+    c.client_send(client.conn, out);
+    let conn = client.conn;
+    for _ in 0..10_000 {
+        while let Some(frame) = next_frame(c, client) {
+            let (h, body) = ReplyHeader::split(&frame).unwrap();
+            if h.xid == -1 {
+                client
+                    .events
+                    .push(WatcherEvent::decode(&mut JuteReader::new(body, 1 << 20)).unwrap());
+                continue;
+            }
+            assert_eq!(h.xid, xid, "replies must come in request order");
+            if h.err != 0 {
+                return (h.err, None);
+            }
+            return (0, Some(decode_response(op, body, 1 << 20).unwrap()));
+        }
+        assert!(
+            !c.client_closed.contains(&conn),
+            "server closed the connection"
+        );
+        c.step();
+    }
+    panic!("no reply to xid {xid}");
+}
+
+fn create(
+    c: &mut Zk,
+    client: &mut Client,
+    path: &str,
+    data: &[u8],
+    flags: i32,
+) -> Result<String, i32> {
+    let req = Request::Create(CreateRequest {
+        kind: CreateKind::Create,
+        path: path.into(),
+        data: Some(data.to_vec()),
+        acl: open_acl(),
+        flags,
+    });
+    match call(c, client, req) {
+        (0, Some(Response::Create { path })) => Ok(path),
+        (err, _) => Err(err),
+    }
+}
+
+fn get(c: &mut Zk, client: &mut Client, path: &str, watch: bool) -> Result<Vec<u8>, i32> {
+    match call(
+        c,
+        client,
+        Request::GetData {
+            path: path.into(),
+            watch,
+        },
+    ) {
+        (0, Some(Response::GetData { data, .. })) => Ok(data.unwrap_or_default()),
+        (err, _) => Err(err),
+    }
+}
+
+fn exists(c: &mut Zk, client: &mut Client, path: &str, watch: bool) -> bool {
+    matches!(
+        call(
+            c,
+            client,
+            Request::Exists {
+                path: path.into(),
+                watch
+            }
+        ),
+        (0, _)
+    )
+}
+
+fn ensemble() -> Zk {
+    let mut c = Zk::new(
+        3,
+        Tuning {
+            snap_count: 1000,
+            ..Tuning::default()
+        },
+    );
+    c.wait_synced();
+    c
+}
+
+#[test]
+fn create_get_set_delete_round_trip_through_a_follower() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
+    assert_eq!(create(&mut c, &mut cl, "/app", b"hi", 0), Ok("/app".into()));
+    assert_eq!(
+        create(&mut c, &mut cl, "/app", b"again", 0),
+        Err(ErrorCode::NodeExists.as_i32())
+    );
+    assert_eq!(get(&mut c, &mut cl, "/app", false), Ok(b"hi".to_vec()));
+    let (err, _) = call(
+        &mut c,
+        &mut cl,
+        Request::SetData(SetDataRequest {
+            path: "/app".into(),
+            data: Some(b"v2".to_vec()),
+            version: 0,
+        }),
+    );
+    assert_eq!(err, 0);
+    let (err, _) = call(
+        &mut c,
+        &mut cl,
+        Request::SetData(SetDataRequest {
+            path: "/app".into(),
+            data: Some(b"v3".to_vec()),
+            version: 0,
+        }),
+    );
+    assert_eq!(err, ErrorCode::BadVersion.as_i32());
+    // A client of another server reads the committed value after a sync.
+    let mut other = connect(&mut c, 3, 0, vec![]).unwrap();
+    let (err, _) = call(
+        &mut c,
+        &mut other,
+        Request::Sync {
+            path: "/app".into(),
+        },
+    );
+    assert_eq!(err, 0);
+    assert_eq!(get(&mut c, &mut other, "/app", false), Ok(b"v2".to_vec()));
+    let (err, _) = call(
+        &mut c,
+        &mut cl,
+        Request::Delete(DeleteRequest {
+            path: "/app".into(),
+            version: -1,
+        }),
+    );
+    assert_eq!(err, 0);
+    assert_eq!(
+        get(&mut c, &mut cl, "/app", false),
+        Err(ErrorCode::NoNode.as_i32())
+    );
+}
+
+#[test]
+fn sequential_names_and_children() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 2, 0, vec![]).unwrap();
+    create(&mut c, &mut cl, "/q", b"", 0).unwrap();
+    assert_eq!(
+        create(&mut c, &mut cl, "/q/n-", b"", 2),
+        Ok("/q/n-0000000000".into())
+    );
+    assert_eq!(
+        create(&mut c, &mut cl, "/q/n-", b"", 2),
+        Ok("/q/n-0000000001".into())
+    );
+    match call(
+        &mut c,
+        &mut cl,
+        Request::GetChildren {
+            path: "/q".into(),
+            watch: false,
+        },
+    ) {
+        (0, Some(Response::GetChildren { mut children })) => {
+            children.sort();
+            assert_eq!(
+                children,
+                vec!["n-0000000000".to_string(), "n-0000000001".to_string()]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn ephemerals_vanish_when_the_session_closes_and_watchers_hear_it_once() {
+    let mut c = ensemble();
+    let mut owner = connect(&mut c, 1, 0, vec![]).unwrap();
+    let mut watcher = connect(&mut c, 2, 0, vec![]).unwrap();
+    assert_eq!(
+        create(&mut c, &mut owner, "/master", b"me", 1),
+        Ok("/master".into())
+    );
+    // Reads are served locally: sync first to see the write made through another server.
+    assert_eq!(
+        call(
+            &mut c,
+            &mut watcher,
+            Request::Sync {
+                path: "/master".into()
+            }
+        )
+        .0,
+        0
+    );
+    assert!(exists(&mut c, &mut watcher, "/master", true));
+    let (err, _) = call(&mut c, &mut owner, Request::CloseSession);
+    assert_eq!(err, 0);
+    c.run_until("watch fired", 5_000, |c| {
+        c.client_inbox
+            .get(&watcher.conn)
+            .is_some_and(|b| b.len() > watcher.offset)
+    });
+    // The next call's reply comes after the event; the event is delivered exactly once.
+    assert!(!exists(&mut c, &mut watcher, "/master", true));
+    assert_eq!(watcher.events.len(), 1);
+    assert_eq!(
+        (
+            watcher.events[0].event_type,
+            watcher.events[0].path.as_str()
+        ),
+        (EventType::NodeDeleted, "/master")
+    );
+    // The master-election recipe: the watcher takes over.
+    // Its own exists watch fires, before the reply to its create (watch before data).
+    assert_eq!(
+        create(&mut c, &mut watcher, "/master", b"next", 1),
+        Ok("/master".into())
+    );
+    assert_eq!(watcher.events.len(), 2);
+    assert_eq!(watcher.events[1].event_type, EventType::NodeCreated);
+}
+
+#[test]
+fn multi_is_all_or_nothing() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 3, 0, vec![]).unwrap();
+    let ops = vec![
+        MultiOp::Create(CreateRequest {
+            kind: CreateKind::Create,
+            path: "/a".into(),
+            data: Some(b"x".to_vec()),
+            acl: open_acl(),
+            flags: 0,
+        }),
+        MultiOp::Delete(DeleteRequest {
+            path: "/missing".into(),
+            version: -1,
+        }),
+    ];
+    let (err, resp) = call(&mut c, &mut cl, Request::Multi(ops));
+    assert_eq!(err, 0, "a failed multi still has header err 0");
+    assert!(matches!(resp, Some(Response::Multi(_))));
+    assert!(!exists(&mut c, &mut cl, "/a", false));
+}
+
+#[test]
+fn a_session_moves_to_another_server_with_its_password() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
+    create(&mut c, &mut cl, "/eph", b"", 1).unwrap();
+    let (session, passwd) = (cl.session, cl.passwd.clone());
+    c.client_disconnect(cl.conn);
+    let mut back = connect(&mut c, 2, session, passwd).expect("reconnect with id and password");
+    assert_eq!(back.session, session);
+    assert_eq!(
+        call(&mut c, &mut back, Request::Sync { path: "/".into() }).0,
+        0
+    );
+    assert!(
+        exists(&mut c, &mut back, "/eph", false),
+        "the ephemeral survives the move"
+    );
+    // A wrong password is refused.
+    assert!(connect(&mut c, 3, session, vec![7; 16]).is_err());
+}
+
+#[test]
+fn a_silent_session_expires_and_its_ephemerals_go() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
+    create(&mut c, &mut cl, "/lease", b"", 1).unwrap();
+    let timeout = cl.timeout_ms as u64;
+    c.client_disconnect(cl.conn);
+    // Expiry is rounded up to the next tick after the timeout.
+    c.run_for(timeout + 1000);
+    let mut observer = connect(&mut c, 3, 0, vec![]).unwrap();
+    assert_eq!(
+        call(&mut c, &mut observer, Request::Sync { path: "/".into() }).0,
+        0
+    );
+    assert!(!exists(&mut c, &mut observer, "/lease", false));
+    assert!(
+        connect(&mut c, 2, cl.session, cl.passwd.clone()).is_err(),
+        "the expired session is refused"
+    );
+}
+
+#[test]
+fn four_letter_words_answer_on_the_client_port() {
+    let mut c = ensemble();
+    for (word, expect) in [(&b"ruok"[..], "imok"), (b"srvr", "Mode: ")] {
+        let conn = c.connect_client(1);
+        c.client_send(conn, word.to_vec());
+        c.run_until("4lw answered", 1_000, |c| c.client_closed.contains(&conn));
+        let text =
+            String::from_utf8(c.client_inbox.get(&conn).cloned().unwrap_or_default()).unwrap();
+        assert!(text.contains(expect), "{word:?} -> {text:?}");
+    }
+    let _ = OpCode::Ping;
+}

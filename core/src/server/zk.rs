@@ -1,0 +1,946 @@
+//! ZooKeeper as a [`Service`]: the data tree plus everything a server does for the clients
+//! connected to it — the session handshake, per-session FIFO request processing, local reads,
+//! writes through ZAB, watches, session expiry (leader) and touches (learners).
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::client::records::ClientInfo;
+use crate::client::{
+    decode_request, encode_notification, encode_reply, AddWatchMode, ClientFrameDecoder,
+    ConnectRequest, ConnectResponse, DecodeError, ErrorCode, EventType, FourLetterWord, Frame, Id,
+    JuteReader, JuteRecord, KeeperState, OpCode, ReplyHeader, Request, RequestHeader, Response,
+    WatcherEvent, DEFAULT_MAX_BUFFER,
+};
+use crate::codec::TxnHeader;
+use crate::ids::Zxid;
+use crate::io::Role;
+use crate::server::sessions::SessionTracker;
+use crate::server::watches::{ConnId, WatchKind, Watches};
+use crate::service::{ClientEvent, Service, ServiceCx, ServiceOutput, WriteRequest};
+use crate::time::Instant;
+use crate::tree::{
+    prep, read, Caller, DataTree, PendingChanges, PrepCtx, ReadCtx, TxnResult, ZkTxn,
+};
+use crate::zab::StateMachine;
+
+/// Requests queued per connection before the server stops reading it.
+pub const MAX_QUEUED_PER_CONN: usize = 1000;
+
+/// How often the leader looks for empty containers and expired TTL nodes.
+pub const REAP_INTERVAL_MS: u64 = 1_000;
+
+/// The version string clients see (`envi`, `srvr`): a 3.9 server, so they enable 3.5+ features.
+pub const ZOOKEEPER_VERSION: &str = concat!("3.9.3-conclave-", env!("CARGO_PKG_VERSION"));
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for the ConnectRequest.
+    New,
+    /// createSession proposed; waiting for it to commit.
+    Connecting {
+        session: i64,
+        timeout_ms: i32,
+        read_only: Option<bool>,
+    },
+    /// Serving requests of `session`.
+    Ready { session: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wait {
+    /// A write with this xid is in ZAB; its commit unblocks the queue.
+    Write { xid: i32 },
+    /// A sync with this id (and xid/path to answer) is in flight.
+    Sync { id: u64, xid: i32, path: String },
+}
+
+#[derive(Debug)]
+struct Pending {
+    header: RequestHeader,
+    body: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    addr: String,
+    decoder: ClientFrameDecoder,
+    state: State,
+    auth: Vec<Id>,
+    queue: VecDeque<Pending>,
+    waiting: Option<Wait>,
+    paused: bool,
+    received: u64,
+    sent: u64,
+}
+
+fn ip_of(addr: &str) -> &str {
+    // "1.2.3.4:5" or "[::1]:5"
+    let host = match addr.rfind(':') {
+        Some(i) => &addr[..i],
+        None => addr,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// ZooKeeper's server, minus the replication (which the node does).
+#[derive(Debug, Default)]
+pub struct ZkService {
+    tree: DataTree,
+    pending: PendingChanges,
+    conns: BTreeMap<ConnId, Conn>,
+    by_session: BTreeMap<i64, ConnId>,
+    watches: Watches,
+    tracker: Option<SessionTracker>,
+    touched: BTreeMap<i64, u32>,
+    session_counter: u64,
+    next_sync: u64,
+    syncs: BTreeMap<u64, ConnId>,
+    reap_at: Option<Instant>,
+    secret: u64,
+    packets_received: u64,
+    packets_sent: u64,
+}
+
+impl StateMachine for ZkService {
+    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Vec<u8> {
+        self.tree.apply(header, body)
+    }
+    fn snapshot(&self) -> Vec<u8> {
+        self.tree.snapshot()
+    }
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.tree.restore(bytes)
+    }
+    fn digest(&self) -> u64 {
+        self.tree.digest()
+    }
+}
+
+impl ZkService {
+    /// The replicated tree (reads, 4lw, tests).
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// Client connections open on this server.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Local watch registrations.
+    pub fn watches(&self) -> &Watches {
+        &self.watches
+    }
+
+    /// Packets received from / sent to clients.
+    pub fn packet_counts(&self) -> (u64, u64) {
+        (self.packets_received, self.packets_sent)
+    }
+
+    fn password(&self, session: i64) -> Vec<u8> {
+        let a = splitmix(session as u64 ^ self.secret);
+        let b = splitmix(a ^ 0xB341_5C00);
+        let mut p = Vec::with_capacity(16);
+        p.extend_from_slice(&a.to_be_bytes());
+        p.extend_from_slice(&b.to_be_bytes());
+        p
+    }
+
+    /// ZooKeeper's session id layout: creating server's id in the top byte, then time.
+    fn new_session_id(&mut self, cx: &ServiceCx<'_>) -> i64 {
+        self.session_counter += 1;
+        let base = (((cx.wall_ms as u64) << 24) >> 8) | (cx.my_id << 56);
+        let id = base.wrapping_add(self.session_counter) as i64;
+        if id == i64::MIN {
+            id + 1
+        } else {
+            id
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.sent += 1;
+        }
+        self.packets_sent += 1;
+        cx.out.push(ServiceOutput::SendClient { conn, bytes });
+    }
+
+    fn reply(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        zxid: Zxid,
+        result: Result<Response, ErrorCode>,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let mut out = Vec::new();
+        match result {
+            Ok(resp) => encode_reply(
+                &ReplyHeader {
+                    xid,
+                    zxid: zxid.0 as i64,
+                    err: 0,
+                },
+                Some(&resp),
+                &mut out,
+            ),
+            Err(code) => encode_reply(
+                &ReplyHeader {
+                    xid,
+                    zxid: zxid.0 as i64,
+                    err: code.as_i32(),
+                },
+                None,
+                &mut out,
+            ),
+        }
+        self.send(conn, out, cx);
+    }
+
+    fn close(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
+        if let Some(c) = self.conns.remove(&conn) {
+            if let State::Ready { session } | State::Connecting { session, .. } = c.state {
+                if self.by_session.get(&session) == Some(&conn) {
+                    self.by_session.remove(&session);
+                }
+            }
+            self.watches.remove_conn(conn);
+            self.syncs.retain(|_, c| *c != conn);
+            cx.out.push(ServiceOutput::CloseClient { conn });
+        }
+    }
+
+    fn touch(&mut self, session: i64, cx: &ServiceCx<'_>) {
+        match self.tracker.as_mut() {
+            Some(t) => {
+                t.touch(session, cx.now);
+            }
+            None => {
+                let timeout = self.tree.sessions().get(&session).copied().unwrap_or(0);
+                self.touched.insert(session, timeout.max(0) as u32);
+            }
+        }
+    }
+
+    fn on_bytes(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.decoder.push(&bytes);
+        // Bounded: every frame consumes at least its 4-byte length prefix.
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let frame = match c.decoder.next_frame() {
+                None => break,
+                Some(Err(_)) => return self.close(conn, cx),
+                Some(Ok(Frame::FourLetter(w))) => {
+                    let text = self.four_letter(w, cx);
+                    self.send(conn, text.into_bytes(), cx);
+                    return self.close(conn, cx);
+                }
+                Some(Ok(Frame::Connect(b))) => Err(b.to_vec()),
+                Some(Ok(Frame::Packet(b))) => Ok(b.to_vec()),
+            };
+            self.packets_received += 1;
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.received += 1;
+            }
+            match frame {
+                Err(connect) => self.on_connect(conn, &connect, cx),
+                Ok(packet) => {
+                    let Ok((header, body)) = RequestHeader::split(&packet) else {
+                        return self.close(conn, cx);
+                    };
+                    let Some(c) = self.conns.get_mut(&conn) else {
+                        return;
+                    };
+                    if !matches!(c.state, State::Ready { .. } | State::Connecting { .. }) {
+                        return self.close(conn, cx);
+                    }
+                    c.queue.push_back(Pending {
+                        header,
+                        body: body.to_vec(),
+                    });
+                    if c.queue.len() >= MAX_QUEUED_PER_CONN && !c.paused {
+                        c.paused = true;
+                        cx.out.push(ServiceOutput::ReadClient { conn, read: false });
+                    }
+                }
+            }
+        }
+        self.process(conn, cx);
+    }
+
+    fn on_connect(&mut self, conn: ConnId, bytes: &[u8], cx: &mut ServiceCx<'_>) {
+        let max = cx.config.jute_max_buffer as usize;
+        let Ok(req) = ConnectRequest::decode(&mut JuteReader::new(bytes, max)) else {
+            return self.close(conn, cx);
+        };
+        // A server that is not serving, or behind what the client has seen, refuses silently;
+        // the client tries another server.
+        if !cx.serving || req.last_zxid_seen > cx.last_applied.0 as i64 {
+            return self.close(conn, cx);
+        }
+        let min = cx.config.min_session_timeout() as i32;
+        let maxt = cx.config.max_session_timeout() as i32;
+        let timeout_ms = req.timeout_ms.clamp(min, maxt.max(min));
+        if req.session_id == 0 {
+            let session = self.new_session_id(cx);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.state = State::Connecting {
+                    session,
+                    timeout_ms,
+                    read_only: req.read_only,
+                };
+            }
+            self.by_session.insert(session, conn);
+            cx.out.push(ServiceOutput::Write(WriteRequest {
+                session_id: session,
+                cxid: 0,
+                kind: OpCode::CreateSession.as_i32(),
+                body: timeout_ms.to_be_bytes().to_vec(),
+                auth: Vec::new(),
+            }));
+            return;
+        }
+        let valid = req.passwd == self.password(req.session_id)
+            && self.tree.sessions().contains_key(&req.session_id)
+            && self
+                .tracker
+                .as_ref()
+                .is_none_or(|t| t.is_live(req.session_id));
+        if !valid {
+            let mut out = Vec::new();
+            crate::client::encode_record_frame(&ConnectResponse::refused(&req), &mut out);
+            self.send(conn, out, cx);
+            return self.close(conn, cx);
+        }
+        // The session moves here: a connection of ours that still holds it is stale.
+        if let Some(old) = self.by_session.insert(req.session_id, conn) {
+            if old != conn {
+                self.close(old, cx);
+                self.by_session.insert(req.session_id, conn);
+            }
+        }
+        self.touch(req.session_id, cx);
+        self.accept(conn, req.session_id, timeout_ms, req.read_only, cx);
+    }
+
+    fn accept(
+        &mut self,
+        conn: ConnId,
+        session: i64,
+        timeout_ms: i32,
+        read_only: Option<bool>,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout_ms,
+            session_id: session,
+            passwd: self.password(session),
+            read_only: read_only.map(|_| false),
+        };
+        let mut out = Vec::new();
+        crate::client::encode_record_frame(&resp, &mut out);
+        self.send(conn, out, cx);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.state = State::Ready { session };
+        }
+        self.process(conn, cx);
+    }
+
+    /// Runs the connection's queue in order until a request must wait for ZAB.
+    fn process(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
+        // Bounded by the queue, which is bounded by MAX_QUEUED_PER_CONN plus one read batch.
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let State::Ready { session } = c.state else {
+                return;
+            };
+            if c.waiting.is_some() {
+                return;
+            }
+            let Some(p) = c.queue.pop_front() else { break };
+            if c.paused && c.queue.len() < MAX_QUEUED_PER_CONN / 2 {
+                c.paused = false;
+                cx.out.push(ServiceOutput::ReadClient { conn, read: true });
+            }
+            self.touch(session, cx);
+            self.execute(conn, session, p, cx);
+        }
+    }
+
+    fn execute(&mut self, conn: ConnId, session: i64, p: Pending, cx: &mut ServiceCx<'_>) {
+        let xid = p.header.xid;
+        let zxid = cx.last_applied;
+        let max = cx.config.jute_max_buffer.max(1) as usize;
+        let request = match decode_request(p.header, &p.body, max) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e {
+                    DecodeError::Unimplemented(_) => ErrorCode::Unimplemented,
+                    _ => ErrorCode::MarshallingError,
+                };
+                return self.reply(conn, xid, zxid, Err(code), cx);
+            }
+        };
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default();
+        match &request {
+            Request::Ping => self.reply(conn, xid, zxid, Ok(Response::Empty), cx),
+            Request::Auth {
+                scheme,
+                auth: bytes,
+                ..
+            } => {
+                if scheme == "digest" {
+                    let user_pass = String::from_utf8_lossy(bytes);
+                    let id = Id {
+                        scheme: String::from("digest"),
+                        id: crate::tree::digest_id(&user_pass),
+                    };
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                    }
+                    self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+                } else {
+                    self.reply(conn, xid, zxid, Err(ErrorCode::AuthFailed), cx);
+                    self.close(conn, cx);
+                }
+            }
+            Request::SetWatches {
+                relative_zxid,
+                data,
+                exist,
+                child,
+            } => {
+                self.set_watches(conn, *relative_zxid, data, exist, child, &[], &[], cx);
+                self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+            }
+            Request::SetWatches2 {
+                relative_zxid,
+                data,
+                exist,
+                child,
+                persistent,
+                persistent_recursive,
+            } => {
+                self.set_watches(
+                    conn,
+                    *relative_zxid,
+                    data,
+                    exist,
+                    child,
+                    persistent,
+                    persistent_recursive,
+                    cx,
+                );
+                self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+            }
+            Request::AddWatch { path, mode } => {
+                let kind = match mode {
+                    AddWatchMode::Persistent => WatchKind::Persistent,
+                    AddWatchMode::PersistentRecursive => WatchKind::Recursive,
+                };
+                self.watches.add(conn, path, kind);
+                self.reply(conn, xid, zxid, Ok(Response::AddWatch), cx);
+            }
+            Request::RemoveWatches { path, watcher_type }
+            | Request::CheckWatches { path, watcher_type } => {
+                let remove = matches!(request, Request::RemoveWatches { .. });
+                let found = if remove {
+                    self.watches.remove(conn, path, *watcher_type)
+                } else {
+                    self.watches.has(conn, path, *watcher_type)
+                };
+                let result = if found {
+                    Ok(Response::Empty)
+                } else {
+                    Err(ErrorCode::NoWatcher)
+                };
+                self.reply(conn, xid, zxid, result, cx);
+            }
+            Request::WhoAmI => {
+                let infos = auth
+                    .iter()
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: id.id.clone(),
+                    })
+                    .collect();
+                self.reply(conn, xid, zxid, Ok(Response::WhoAmI { clients: infos }), cx);
+            }
+            Request::Sync { path } => {
+                self.next_sync += 1;
+                let id = self.next_sync;
+                self.syncs.insert(id, conn);
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.waiting = Some(Wait::Sync {
+                        id,
+                        xid,
+                        path: path.clone(),
+                    });
+                }
+                cx.out.push(ServiceOutput::Sync { id });
+            }
+            Request::Sasl { .. } => self.reply(conn, xid, zxid, Err(ErrorCode::Unimplemented), cx),
+            Request::Exists { .. }
+            | Request::GetData { .. }
+            | Request::GetChildren { .. }
+            | Request::GetChildren2 { .. }
+            | Request::GetAllChildrenNumber { .. }
+            | Request::GetAcl { .. }
+            | Request::GetEphemerals { .. }
+            | Request::MultiRead(_) => {
+                let result = read(
+                    &request,
+                    &ReadCtx {
+                        session_id: session,
+                        caller: Caller {
+                            auth: &auth,
+                            super_digest: None,
+                        },
+                    },
+                    &self.tree,
+                );
+                match &request {
+                    // An exists watch is left whether or not the node exists.
+                    Request::Exists { path, watch: true }
+                        if matches!(result, Ok(_) | Err(ErrorCode::NoNode)) =>
+                    {
+                        self.watches.add(conn, path, WatchKind::Data)
+                    }
+                    Request::GetData { path, watch: true } if result.is_ok() => {
+                        self.watches.add(conn, path, WatchKind::Data)
+                    }
+                    Request::GetChildren { path, watch: true }
+                    | Request::GetChildren2 { path, watch: true }
+                        if result.is_ok() =>
+                    {
+                        self.watches.add(conn, path, WatchKind::Child)
+                    }
+                    _ => {}
+                }
+                self.reply(conn, xid, zxid, result, cx);
+            }
+            // Everything else changes state: it goes through ZAB, and the queue waits for it.
+            _ => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.waiting = Some(Wait::Write { xid });
+                }
+                cx.out.push(ServiceOutput::Write(WriteRequest {
+                    session_id: session,
+                    cxid: xid,
+                    kind: p.header.op,
+                    body: p.body,
+                    auth,
+                }));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn set_watches(
+        &mut self,
+        conn: ConnId,
+        relative_zxid: i64,
+        data: &[String],
+        exist: &[String],
+        child: &[String],
+        persistent: &[String],
+        recursive: &[String],
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let mut events = Vec::new();
+        for path in data {
+            match self.tree.node(path) {
+                None => events.push((EventType::NodeDeleted, path)),
+                Some(n) if n.stat.mzxid > relative_zxid => {
+                    events.push((EventType::NodeDataChanged, path))
+                }
+                Some(_) => self.watches.add(conn, path, WatchKind::Data),
+            }
+        }
+        for path in exist {
+            match self.tree.node(path) {
+                Some(_) => events.push((EventType::NodeCreated, path)),
+                None => self.watches.add(conn, path, WatchKind::Data),
+            }
+        }
+        for path in child {
+            match self.tree.node(path) {
+                None => events.push((EventType::NodeDeleted, path)),
+                Some(n) if n.stat.pzxid > relative_zxid => {
+                    events.push((EventType::NodeChildrenChanged, path))
+                }
+                Some(_) => self.watches.add(conn, path, WatchKind::Child),
+            }
+        }
+        for path in persistent {
+            self.watches.add(conn, path, WatchKind::Persistent);
+        }
+        for path in recursive {
+            self.watches.add(conn, path, WatchKind::Recursive);
+        }
+        for (event_type, path) in events {
+            self.notify(conn, event_type, path, cx.last_applied, cx);
+        }
+    }
+
+    fn notify(
+        &mut self,
+        conn: ConnId,
+        event_type: EventType,
+        path: &str,
+        zxid: Zxid,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let mut out = Vec::new();
+        encode_notification(
+            zxid.0 as i64,
+            &WatcherEvent {
+                event_type,
+                state: KeeperState::SyncConnected,
+                path: String::from(path),
+            },
+            &mut out,
+        );
+        self.send(conn, out, cx);
+    }
+
+    fn four_letter(&self, w: FourLetterWord, cx: &ServiceCx<'_>) -> String {
+        let mode = match cx.role {
+            Role::Leading if cx.config.servers.len() <= 1 => "standalone",
+            Role::Leading => "leader",
+            Role::Following => "follower",
+            Role::Observing => "observer",
+            _ => "",
+        };
+        match w {
+            FourLetterWord::Ruok => String::from("imok"),
+            FourLetterWord::Isro => String::from(if cx.serving { "rw" } else { "null" }),
+            _ if !cx.serving => String::from("This ZooKeeper instance is not currently serving requests\n"),
+            FourLetterWord::Srvr | FourLetterWord::Stat => format!(
+                "Zookeeper version: {ZOOKEEPER_VERSION}\nLatency min/avg/max: 0/0.0/0\nReceived: {}\nSent: {}\n\
+                 Connections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {mode}\nNode count: {}\n",
+                self.packets_received,
+                self.packets_sent,
+                self.conns.len(),
+                cx.last_applied.0,
+                self.tree.node_count()
+            ),
+            other => format!("{} is not executed because it is not in the whitelist.\n", other.as_str()),
+        }
+    }
+
+    /// Fires the local watches of the last applied txn.
+    fn fire_watches(&mut self, zxid: Zxid, cx: &mut ServiceCx<'_>) {
+        for t in self.tree.take_triggers() {
+            for conn in self.watches.trigger(&t.path, t.event) {
+                self.notify(conn, t.event, &t.path, zxid, cx);
+            }
+        }
+    }
+
+    fn leader_prep(&mut self, w: &WriteRequest, zxid: Zxid, time_ms: i64) -> ZkTxn {
+        if w.kind == OpCode::CreateSession.as_i32() {
+            let timeout_ms = match <[u8; 4]>::try_from(w.body.as_slice()) {
+                Ok(b) => i32::from_be_bytes(b),
+                Err(_) => {
+                    return ZkTxn::Error {
+                        code: ErrorCode::MarshallingError,
+                    }
+                }
+            };
+            if let Some(t) = self.tracker.as_mut() {
+                t.add(w.session_id, timeout_ms.max(0) as u32, Instant::ZERO);
+            }
+            return ZkTxn::CreateSession { timeout_ms };
+        }
+        // Requests of a session the leader has expired (or never knew) fail in order.
+        let live = self
+            .tracker
+            .as_ref()
+            .is_none_or(|t| t.is_live(w.session_id))
+            || w.kind == OpCode::CloseSession.as_i32()
+            || w.session_id == 0;
+        if !live {
+            return ZkTxn::Error {
+                code: ErrorCode::SessionExpired,
+            };
+        }
+        let request = if w.kind == OpCode::CloseSession.as_i32() {
+            Request::CloseSession
+        } else {
+            let header = RequestHeader {
+                xid: w.cxid,
+                op: w.kind,
+            };
+            match decode_request(header, &w.body, DEFAULT_MAX_BUFFER) {
+                Ok(r) => r,
+                Err(DecodeError::Unimplemented(_)) => {
+                    return ZkTxn::Error {
+                        code: ErrorCode::Unimplemented,
+                    }
+                }
+                Err(_) => {
+                    return ZkTxn::Error {
+                        code: ErrorCode::MarshallingError,
+                    }
+                }
+            }
+        };
+        let ctx = PrepCtx::new(w.session_id, &w.auth, zxid, time_ms);
+        match prep(&request, &ctx, &self.tree, &mut self.pending) {
+            Ok(txn) => txn,
+            Err(code) => ZkTxn::Error { code },
+        }
+    }
+
+    fn start_tracking(&mut self, cx: &ServiceCx<'_>) {
+        let mut t = SessionTracker::new(cx.config.tick_time_ms as u64);
+        // Every session gets a fresh deadline when a leader takes over (protocol reference §3.5).
+        for (id, timeout) in self.tree.sessions() {
+            t.add(*id, (*timeout).max(0) as u32, cx.now);
+        }
+        self.tracker = Some(t);
+        self.reap_at = Some(cx.now.plus_millis(REAP_INTERVAL_MS));
+    }
+}
+
+impl Service for ZkService {
+    fn prep(&mut self, w: &WriteRequest, zxid: Zxid, time_ms: i64) -> Option<(i32, Vec<u8>)> {
+        let txn = self.leader_prep(w, zxid, time_ms);
+        Some((txn.kind(), txn.encode()))
+    }
+
+    fn applied(&mut self, header: &TxnHeader, result: &[u8], cx: &mut ServiceCx<'_>) {
+        let zxid = header.zxid;
+        self.pending.applied(zxid);
+        // Watch events first: a client sees the event before any reply reflecting the change.
+        self.fire_watches(zxid, cx);
+        let result = TxnResult::decode(result);
+        let session = header.session_id;
+        match &result {
+            Some(TxnResult::CreateSession { timeout_ms }) => {
+                if let Some(t) = self.tracker.as_mut() {
+                    t.add(session, (*timeout_ms).max(0) as u32, cx.now);
+                }
+                if let Some(&conn) = self.by_session.get(&session) {
+                    if let Some(State::Connecting {
+                        timeout_ms,
+                        read_only,
+                        ..
+                    }) = self.conns.get(&conn).map(|c| c.state.clone())
+                    {
+                        self.accept(conn, session, timeout_ms, read_only, cx);
+                    }
+                }
+                return;
+            }
+            Some(TxnResult::CloseSession { .. }) => {
+                if let Some(t) = self.tracker.as_mut() {
+                    t.remove(session);
+                }
+                self.touched.remove(&session);
+                if let Some(&conn) = self.by_session.get(&session) {
+                    let asked = self
+                        .conns
+                        .get(&conn)
+                        .is_some_and(|c| c.waiting == Some(Wait::Write { xid: header.cxid }));
+                    if asked {
+                        self.reply(conn, header.cxid, zxid, Ok(Response::Empty), cx);
+                    }
+                    self.close(conn, cx);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(&conn) = self.by_session.get(&session) else {
+            return;
+        };
+        let waiting = self.conns.get(&conn).and_then(|c| c.waiting.clone());
+        if waiting != Some(Wait::Write { xid: header.cxid }) {
+            return;
+        }
+        let reply = match &result {
+            Some(r) => r.to_response(),
+            None => Err(ErrorCode::SystemError),
+        };
+        self.reply(conn, header.cxid, zxid, reply, cx);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.waiting = None;
+        }
+        self.process(conn, cx);
+    }
+
+    fn role_changed(&mut self, cx: &mut ServiceCx<'_>) {
+        self.secret = cx.config.fingerprint();
+        self.pending.clear();
+        if cx.leading() {
+            if self.tracker.is_none() {
+                self.start_tracking(cx);
+            }
+        } else {
+            self.tracker = None;
+            self.reap_at = None;
+        }
+        if !cx.serving {
+            // Like a ZooKeeper server leaving service: clients reconnect elsewhere, their
+            // sessions live on in the ensemble.
+            let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+            for conn in conns {
+                let four_letter = self.conns.get(&conn).is_some_and(|c| c.state == State::New);
+                if !four_letter {
+                    self.close(conn, cx);
+                }
+            }
+        }
+    }
+
+    fn client(&mut self, event: ClientEvent, cx: &mut ServiceCx<'_>) {
+        match event {
+            ClientEvent::Connected { conn, addr } => {
+                let ip = String::from(ip_of(&addr));
+                let limit = cx.config.max_client_cnxns as usize;
+                let same_ip = self.conns.values().filter(|c| ip_of(&c.addr) == ip).count();
+                if limit > 0 && same_ip >= limit {
+                    cx.out.push(ServiceOutput::CloseClient { conn });
+                    return;
+                }
+                self.secret = cx.config.fingerprint();
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        addr,
+                        decoder: ClientFrameDecoder::new(cx.config.jute_max_buffer.max(1) as usize),
+                        state: State::New,
+                        auth: alloc::vec![Id {
+                            scheme: String::from("ip"),
+                            id: ip
+                        }],
+                        queue: VecDeque::new(),
+                        waiting: None,
+                        paused: false,
+                        received: 0,
+                        sent: 0,
+                    },
+                );
+            }
+            ClientEvent::Bytes { conn, bytes } => self.on_bytes(conn, bytes, cx),
+            ClientEvent::Disconnected { conn } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    if let State::Ready { session } | State::Connecting { session, .. } = c.state {
+                        if self.by_session.get(&session) == Some(&conn) {
+                            self.by_session.remove(&session);
+                        }
+                    }
+                    self.watches.remove_conn(conn);
+                    self.syncs.retain(|_, c| *c != conn);
+                }
+            }
+        }
+    }
+
+    fn sync_done(&mut self, id: u64, cx: &mut ServiceCx<'_>) {
+        let Some(conn) = self.syncs.remove(&id) else {
+            return;
+        };
+        let Some(Wait::Sync { xid, path, .. }) =
+            self.conns.get(&conn).and_then(|c| c.waiting.clone())
+        else {
+            return;
+        };
+        self.reply(conn, xid, cx.last_applied, Ok(Response::Sync { path }), cx);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.waiting = None;
+        }
+        self.process(conn, cx);
+    }
+
+    fn touched(&mut self, sessions: &[(i64, u32)], cx: &mut ServiceCx<'_>) {
+        if let Some(t) = self.tracker.as_mut() {
+            for (id, _) in sessions {
+                t.touch(*id, cx.now);
+            }
+        }
+    }
+
+    fn take_touches(&mut self) -> Vec<(i64, u32)> {
+        core::mem::take(&mut self.touched).into_iter().collect()
+    }
+
+    fn on_timer(&mut self, cx: &mut ServiceCx<'_>) {
+        if !cx.leading() {
+            return;
+        }
+        let expired = self
+            .tracker
+            .as_mut()
+            .map(|t| t.expire(cx.now))
+            .unwrap_or_default();
+        for session in expired {
+            cx.out
+                .push(ServiceOutput::Event(crate::io::NodeEvent::SessionExpired {
+                    session_id: session,
+                }));
+            cx.out.push(ServiceOutput::Write(WriteRequest {
+                session_id: session,
+                cxid: 0,
+                kind: OpCode::CloseSession.as_i32(),
+                body: Vec::new(),
+                auth: Vec::new(),
+            }));
+        }
+        if self.reap_at.is_some_and(|t| t <= cx.now) {
+            self.reap_at = Some(cx.now.plus_millis(REAP_INTERVAL_MS));
+            let mut doomed = self.tree.containers_to_delete();
+            doomed.extend(self.tree.expired_ttls(cx.wall_ms));
+            for path in doomed {
+                let mut body = Vec::new();
+                Request::Delete(crate::client::DeleteRequest { path, version: -1 })
+                    .encode_body(&mut crate::client::JuteWriter::new(&mut body));
+                cx.out.push(ServiceOutput::Write(WriteRequest {
+                    session_id: 0,
+                    cxid: 0,
+                    kind: OpCode::Delete.as_i32(),
+                    body,
+                    auth: alloc::vec![Id {
+                        scheme: String::from("super"),
+                        id: String::new()
+                    }],
+                }));
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let expiry = self.tracker.as_ref().and_then(|t| t.next_expiry());
+        match (expiry, self.reap_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
