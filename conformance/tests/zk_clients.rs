@@ -387,7 +387,15 @@ fn a_silent_session_expires_and_its_ephemerals_go() {
 #[test]
 fn four_letter_words_answer_on_the_client_port() {
     let mut c = ensemble();
-    for (word, expect) in [(&b"ruok"[..], "imok"), (b"srvr", "Mode: ")] {
+    for (word, expect) in [
+        (&b"ruok"[..], "imok"),
+        (b"srvr", "Mode: follower"),
+        (b"mntr", "zk_server_state\tfollower"),
+        (b"envi", "zookeeper.version=3.9"),
+        (b"isro", "rw"),
+        (b"conf", "serverId=1"),
+        (b"wchs", "Total watches:0"),
+    ] {
         let conn = c.connect_client(1);
         c.client_send(conn, word.to_vec());
         c.run_until("4lw answered", 1_000, |c| c.client_closed.contains(&conn));

@@ -228,7 +228,8 @@ impl Summary {
     /// The rounding is done on the exact quotient, where Java rounds the nearest `double`;
     /// the two differ only when `sum/count` is a 5-decimal tie that a `double` cannot hold
     /// exactly, by one unit in the fourth decimal. The digits are JDK 19+'s (shortest
-    /// round-trip); older JDKs occasionally print one digit more.
+    /// round-trip); older JDKs occasionally print one digit more. Averages beyond 2^53 / 10^4 ms
+    /// (centuries) print exact digits where Java would print a rounded `double`.
     pub fn avg(&self) -> String {
         if self.count == 0 {
             return String::from("0.0");

@@ -630,28 +630,88 @@ impl ZkService {
     }
 
     fn four_letter(&self, w: FourLetterWord, cx: &ServiceCx<'_>) -> String {
-        let mode = match cx.role {
-            Role::Leading if cx.config.servers.len() <= 1 => "standalone",
-            Role::Leading => "leader",
-            Role::Following => "follower",
-            Role::Observing => "observer",
-            _ => "",
+        use crate::server::fourlw::{
+            self, QuorumInfo, Role as FlRole, ServerSnapshot, WatchSummary, Whitelist,
         };
-        match w {
-            FourLetterWord::Ruok => String::from("imok"),
-            FourLetterWord::Isro => String::from(if cx.serving { "rw" } else { "null" }),
-            _ if !cx.serving => String::from("This ZooKeeper instance is not currently serving requests\n"),
-            FourLetterWord::Srvr | FourLetterWord::Stat => format!(
-                "Zookeeper version: {ZOOKEEPER_VERSION}\nLatency min/avg/max: 0/0.0/0\nReceived: {}\nSent: {}\n\
-                 Connections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {mode}\nNode count: {}\n",
-                self.packets_received,
-                self.packets_sent,
-                self.conns.len(),
-                cx.last_applied.0,
-                self.tree.node_count()
+        let whitelist = Whitelist::parse(&cx.config.four_letter_words);
+        let voters = cx.config.voters().count().max(1);
+        let quorum = QuorumInfo {
+            peer_state: match cx.role {
+                Role::Leading => "leading - broadcast",
+                Role::Following => "following - broadcast",
+                Role::Observing => "observing - broadcast",
+                _ => "looking",
+            },
+            quorum_size: voters / 2 + 1,
+        };
+        let role = match cx.role {
+            _ if cx.config.servers.len() <= 1 => FlRole::Standalone,
+            Role::Leading => FlRole::Leader {
+                quorum,
+                stats: Default::default(),
+            },
+            Role::Observing => FlRole::Observer {
+                quorum,
+                master_id: None,
+            },
+            _ => FlRole::Follower {
+                quorum,
+                synced_observers: 0,
+            },
+        };
+        let conf: Vec<(&str, String)> = alloc::vec![
+            (
+                "clientPort",
+                format!("{}", cx.config.client_port.unwrap_or(0))
             ),
-            other => format!("{} is not executed because it is not in the whitelist.\n", other.as_str()),
-        }
+            ("dataDir", cx.config.data_dir.clone().unwrap_or_default()),
+            ("tickTime", format!("{}", cx.config.tick_time_ms)),
+            ("maxClientCnxns", format!("{}", cx.config.max_client_cnxns)),
+            (
+                "minSessionTimeout",
+                format!("{}", cx.config.min_session_timeout())
+            ),
+            (
+                "maxSessionTimeout",
+                format!("{}", cx.config.max_session_timeout())
+            ),
+            ("serverId", format!("{}", cx.my_id)),
+            ("initLimit", format!("{}", cx.config.init_limit_ticks)),
+            ("syncLimit", format!("{}", cx.config.sync_limit_ticks)),
+            ("electionAlg", format!("{}", cx.config.election_alg)),
+        ];
+        let membership = cx.config.ensemble_text();
+        let env: Vec<(&str, String)> =
+            alloc::vec![("zookeeper.version", String::from(ZOOKEEPER_VERSION))];
+        let ephemerals: usize = self
+            .tree
+            .sessions()
+            .keys()
+            .map(|s| self.tree.ephemerals(*s).count())
+            .sum();
+        let snap = ServerSnapshot {
+            version: ZOOKEEPER_VERSION,
+            serving: cx.serving,
+            role,
+            last_zxid: cx.last_applied.0,
+            node_count: self.tree.node_count(),
+            packets_received: self.packets_received,
+            packets_sent: self.packets_sent,
+            alive_connections: self.conns.len(),
+            watch_count: self.watches.count(),
+            watch_summary: WatchSummary {
+                connections: self.watches.connections(),
+                paths: self.watches.paths(),
+                total: self.watches.count(),
+            },
+            ephemerals_count: ephemerals,
+            global_sessions: self.tree.sessions().len(),
+            conf: &conf,
+            membership: Some(&membership),
+            env: &env,
+            ..ServerSnapshot::default()
+        };
+        fourlw::render(w, &snap, &whitelist)
     }
 
     /// Fires the local watches of the last applied txn.
