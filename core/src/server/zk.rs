@@ -733,9 +733,7 @@ impl ZkService {
                     }
                 }
             };
-            if let Some(t) = self.tracker.as_mut() {
-                t.add(w.session_id, timeout_ms.max(0) as u32, Instant::ZERO);
-            }
+            // The tracker starts timing the session when the txn is applied.
             return ZkTxn::CreateSession { timeout_ms };
         }
         // Requests of a session the leader has expired (or never knew) fail in order.
