@@ -1,5 +1,5 @@
 //! The chaos phase's fault schedule: one action every ~`chaos_mean_gap_ms`, drawn from the
-//! seed's chaos stream. Crashes come with their restart, partitions with their healing, so
+//! seed's chaos stream. Crashes come with their restart, partitions and pauses with their end, so
 //! the cluster keeps churning instead of ratcheting down to nothing.
 
 use std::fmt;
@@ -45,6 +45,14 @@ pub(crate) enum Fault {
     },
     /// End every partition now.
     HealPartitions,
+    /// Freeze a server process (GC pause, SIGSTOP, VM steal) for `duration` ns: no input and
+    /// no timer reaches it meanwhile; what arrived is delivered, late, when it resumes.
+    Pause {
+        /// Who.
+        node: ServerId,
+        /// How long, ns.
+        duration: u64,
+    },
     /// Segments `from` → `to` take `extra` ns longer for `duration` ns.
     Slow {
         /// Sender.
@@ -78,6 +86,9 @@ impl fmt::Display for Fault {
                 Ok(())
             }
             Fault::HealPartitions => write!(f, "heal all partitions"),
+            Fault::Pause { node, duration } => {
+                write!(f, "pause n{node} for {}ms", duration / MS)
+            }
             Fault::Slow {
                 from,
                 to,
@@ -124,7 +135,7 @@ fn cut(a: &[ServerId], b: &[ServerId], both_ways: bool) -> Vec<(ServerId, Server
 /// Draws the next action among `ids`; `up` are the servers currently running.
 pub(crate) fn draw(rng: &mut Prng, ids: &[ServerId], up: &[ServerId]) -> Fault {
     let roll = rng.below(100);
-    if roll < 30 && !up.is_empty() {
+    if roll < 25 && !up.is_empty() {
         let node = up[rng.below(up.len() as u64) as usize];
         let mode = if rng.chance(500_000) {
             CrashMode::Process
@@ -137,7 +148,7 @@ pub(crate) fn draw(rng: &mut Prng, ids: &[ServerId], up: &[ServerId]) -> Fault {
             restart_after: rng.range_inclusive(300 * MS, 4_000 * MS),
         };
     }
-    if roll < 65 {
+    if roll < 55 {
         let order = shuffled(rng, ids);
         let heal_after = rng.range_inclusive(500 * MS, 5_000 * MS);
         let (kind, split) = match rng.below(3) {
@@ -158,8 +169,14 @@ pub(crate) fn draw(rng: &mut Prng, ids: &[ServerId], up: &[ServerId]) -> Fault {
             heal_after,
         };
     }
-    if roll < 75 {
+    if roll < 65 {
         return Fault::HealPartitions;
+    }
+    if roll < 80 && !up.is_empty() {
+        return Fault::Pause {
+            node: up[rng.below(up.len() as u64) as usize],
+            duration: rng.range_inclusive(100 * MS, 3_000 * MS),
+        };
     }
     let from = ids[rng.below(ids.len() as u64) as usize];
     let others: Vec<ServerId> = ids.iter().copied().filter(|&x| x != from).collect();

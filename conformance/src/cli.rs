@@ -1,6 +1,6 @@
 //! The `sim` binary's command line, parsed by hand.
 
-use crate::options::{FaultOptions, LIVENESS_BOUND_MS};
+use crate::options::{FaultOptions, Workload, LIVENESS_BOUND_MS, SOAK_SIM_SECS};
 use crate::runner::Batch;
 
 /// `--help` text.
@@ -17,14 +17,21 @@ OPTIONS:
     --observers O     observers added to the voters, 0..=9 (default 0)
     --sim-secs T      simulated seconds per seed, > 0 (default 30); faults stop and
                       crashed servers restart at 70% of T, leaving at least 10 s
-    --no-faults       no crashes, partitions, slow spells, message or disk faults
+    --no-faults       no crashes, partitions, pauses, slow spells, clock drift,
+                      message or disk faults
+    --workload W      zab (default): 3-8 clients submit writes, most seeds start
+                      from empty data directories; election: no client, every
+                      server starts from a random pre-history
+    --soak            a long run: --sim-secs defaults to 600
     --jobs J          worker threads (default: available parallelism)
     --verbose         print every node event and fault of each seed, with its time
     -h, --help        this text
 
 OUTPUT:
     One `VIOLATION seed=S nodes=K t=...: <invariant>: <detail>` line and one
-    `reproduce: ...` line per failing seed (in seed order), a liveness summary,
+    `reproduce: ...` line per failing seed (in seed order), a liveness summary
+    (heal -> all synced; heal -> first acknowledged write), a workload line
+        zab: committed_txns=C acked_writes=A submitted=S ...
     and finally
         sim: seeds=N violations=V sim_secs=X cpu_secs=Y speed=Zx
     where sim_secs is the simulated time summed over seeds, cpu_secs is the
@@ -55,6 +62,10 @@ pub struct Args {
     pub jobs: Option<usize>,
     /// `--verbose`.
     pub verbose: bool,
+    /// `--workload`.
+    pub workload: Workload,
+    /// `--soak`.
+    pub soak: bool,
 }
 
 impl Default for Args {
@@ -68,6 +79,8 @@ impl Default for Args {
             no_faults: false,
             jobs: None,
             verbose: false,
+            workload: Workload::Zab,
+            soak: false,
         }
     }
 }
@@ -91,6 +104,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, 
 /// Parses the arguments after the program name (`--flag value` or `--flag=value`).
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut out = Args::default();
+    let mut sim_secs = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -104,16 +118,32 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--first-seed" => out.first_seed = number(&flag, value())?,
             "--nodes" => out.nodes = Some(number(&flag, value())?),
             "--observers" => out.observers = number(&flag, value())?,
-            "--sim-secs" => out.sim_secs = number(&flag, value())?,
+            "--sim-secs" => sim_secs = Some(number(&flag, value())?),
             "--jobs" => out.jobs = Some(number(&flag, value())?),
-            "--no-faults" | "--verbose" if inline.is_some() => {
+            "--workload" => {
+                out.workload = match value().as_deref() {
+                    Some("zab") => Workload::Zab,
+                    Some("election") => Workload::Election,
+                    Some(other) => {
+                        return Err(format!("--workload must be zab or election, not `{other}`"))
+                    }
+                    None => return Err(format!("{flag} needs a value")),
+                }
+            }
+            "--no-faults" | "--verbose" | "--soak" if inline.is_some() => {
                 return Err(format!("{flag} takes no value"))
             }
             "--no-faults" => out.no_faults = true,
+            "--soak" => out.soak = true,
             "--verbose" => out.verbose = true,
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
+    out.sim_secs = sim_secs.unwrap_or(if out.soak {
+        SOAK_SIM_SECS
+    } else {
+        Args::default().sim_secs
+    });
     if out.seeds == 0 {
         return Err(String::from("--seeds must be at least 1"));
     }
@@ -162,6 +192,7 @@ impl Args {
             jobs: self.jobs.unwrap_or(default_jobs),
             verbose: self.verbose,
             liveness_bound_ms: LIVENESS_BOUND_MS,
+            workload: self.workload,
         }
     }
 }
@@ -173,6 +204,7 @@ pub fn reproduce_line(
     observers: usize,
     sim_ms: u64,
     faults: bool,
+    workload: Workload,
 ) -> String {
     let mut line = format!(
         "reproduce: cargo run --release -p conclave-conformance --bin sim -- --seeds 1 --first-seed {seed} \
@@ -184,6 +216,9 @@ pub fn reproduce_line(
     }
     if !faults {
         line.push_str(" --no-faults");
+    }
+    if workload != Workload::Zab {
+        line.push_str(&format!(" --workload {}", workload.name()));
     }
     line
 }
@@ -233,6 +268,15 @@ mod tests {
             (5, 9, Some(7), 2500, true, Some(3))
         );
         assert_eq!(run(&["--help"]), Ok(Command::Help));
+        let Ok(Command::Run(a)) = run(&["--soak", "--workload", "election"]) else {
+            panic!("parse failed");
+        };
+        assert_eq!((a.sim_ms(), a.workload), (600_000, Workload::Election));
+        let Ok(Command::Run(a)) = run(&["--sim-secs", "5", "--soak"]) else {
+            panic!("parse failed");
+        };
+        assert_eq!(a.sim_ms(), 5_000);
+        assert!(run(&["--workload", "chaos"]).is_err());
     }
 
     #[test]
@@ -251,9 +295,10 @@ mod tests {
 
     #[test]
     fn reproduce_lines_round_trip() {
-        let line = reproduce_line(42, 5, 1, 20_000, false);
+        let line = reproduce_line(42, 5, 1, 20_000, false, Workload::Election);
         assert!(line.ends_with(
-            "--seeds 1 --first-seed 42 --nodes 5 --sim-secs 20 --observers 1 --no-faults"
+            "--seeds 1 --first-seed 42 --nodes 5 --sim-secs 20 --observers 1 --no-faults \
+             --workload election"
         ));
         let args: Vec<String> = line
             .split(" -- ")
@@ -266,8 +311,15 @@ mod tests {
             panic!("reproduce line does not parse")
         };
         assert_eq!(
-            (a.first_seed, a.nodes, a.observers, a.sim_ms(), a.no_faults),
-            (42, Some(5), 1, 20_000, true)
+            (
+                a.first_seed,
+                a.nodes,
+                a.observers,
+                a.sim_ms(),
+                a.no_faults,
+                a.workload
+            ),
+            (42, Some(5), 1, 20_000, true, Workload::Election)
         );
     }
 }

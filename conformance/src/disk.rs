@@ -1,14 +1,37 @@
-//! One server's disk: the durable epoch files and last zxid, plus the writes in flight.
+//! One server's data directory: named files, each with a durable (synced) part and the bytes
+//! appended since its last `Sync`, plus the ops in flight on the one disk thread.
 //!
-//! Writes complete in `seq` order after a latency (0.2–5 ms, one in twenty takes 50 ms) and
-//! are acknowledged cumulatively: when several complete at the same instant only the
-//! highest `seq` is reported. A crash keeps a random prefix of the unacknowledged writes —
-//! each `WriteEpochs` is atomic (temp file + rename), so a write is all there or absent.
+//! **Timing.** Ops complete in `seq` order after a latency (0.2–5 ms, one in twenty takes
+//! 50 ms) and are acknowledged cumulatively: when several complete at the same instant only
+//! the highest `seq` is reported.
+//!
+//! **Semantics.** `Append` adds to the file's pending bytes; `Sync` makes them durable.
+//! `Create`, `Truncate`, `Rename`, `Remove` and `WriteEpochs` are metadata operations that are
+//! atomic and durable as soon as they execute (a simplification: a real file system needs a
+//! directory fsync for that, which the core's ops imply — `WriteEpochs` is "temp file, fsync,
+//! rename, fsync dir" in one op). `Truncate` to a length inside the synced part cuts it (and
+//! drops the pending bytes); a length inside the pending part cuts only the pending bytes.
+//!
+//! **Crash.** The disk thread was somewhere in its queue: a random prefix of the
+//! not-yet-acknowledged ops executed (an executed `Sync` is durable even though the process
+//! never heard of it), the rest is lost. Then each file's unsynced bytes are resolved: after a
+//! process crash (kill -9) the page cache survives and they are kept whole; after a machine
+//! crash each file independently keeps them whole, drops them, or keeps a *torn* prefix,
+//! possibly followed by a few garbage bytes (a sector written half-way): 1/4, 1/4, 1/2.
+//!
+//! **Failure.** An op that fails (`PersistFailed`) stops the disk thread of that incarnation:
+//! the ops queued behind it, and any the process issues before it hears of the failure, never
+//! run (a real adapter must not carry on writing after an fsync error: that would leave holes).
+//!
+//! An op on a file that does not exist (other than `Remove`, which is idempotent) is an op the
+//! core asked for that no file system could carry out: it is reported as a violation.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
+use conclave_core::codec::epochs::{encode_epoch, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use conclave_core::recovery::{DiskState, RecoveryError};
 use conclave_core::rng::Prng;
-use conclave_core::{Input, PersistOp, Recovered};
+use conclave_core::{Input, PersistOp};
 
 const NS_PER_MS: u64 = 1_000_000;
 
@@ -20,32 +43,95 @@ struct Pending {
     fails: bool,
 }
 
+/// One file: what an fsync made durable, and what was appended since.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct File {
+    /// Durable bytes.
+    pub(crate) synced: Vec<u8>,
+    /// Appended since the last `Sync` of this file (lost, kept or torn by a machine crash).
+    pub(crate) pending: Vec<u8>,
+}
+
+/// What a crash did to the unsynced data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CrashDamage {
+    /// Unacknowledged ops that executed before the crash.
+    pub(crate) executed: usize,
+    /// Unacknowledged ops lost.
+    pub(crate) lost: usize,
+    /// Files whose unsynced bytes were kept whole.
+    pub(crate) kept: usize,
+    /// Files whose unsynced bytes were dropped.
+    pub(crate) dropped: usize,
+    /// Files whose unsynced bytes were torn (prefix kept, maybe garbage after it).
+    pub(crate) torn: usize,
+}
+
 /// The disk model of one server (it survives crashes; the process does not).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Disk {
-    durable: Recovered,
-    pending: VecDeque<Pending>,
+    files: BTreeMap<String, File>,
+    queue: VecDeque<Pending>,
     last_done: u64,
+    /// An op of the running incarnation failed: the adapter stops executing its ops (the
+    /// process halts once it hears of it; ops it issues before that never run).
+    failed: bool,
+    /// Torn tails (file names) left by machine crashes, ever: for tests and reports.
+    pub(crate) torn_files: u64,
 }
 
 impl Disk {
-    /// A disk holding `durable`.
-    pub(crate) fn new(durable: Recovered) -> Disk {
+    /// A disk holding `files` (all durable).
+    pub(crate) fn with_files(files: Vec<(String, Vec<u8>)>) -> Disk {
         Disk {
-            durable,
-            pending: VecDeque::new(),
-            last_done: 0,
+            files: files
+                .into_iter()
+                .map(|(name, synced)| {
+                    (
+                        name,
+                        File {
+                            synced,
+                            pending: Vec::new(),
+                        },
+                    )
+                })
+                .collect(),
+            ..Disk::default()
         }
     }
 
-    /// What a process starting now would recover.
-    pub(crate) fn durable(&self) -> Recovered {
-        self.durable
+    /// The data directory as a starting process lists it: every file, durable bytes followed
+    /// by whatever unsynced bytes are still there (none after a crash was resolved).
+    pub(crate) fn listing(&self) -> Vec<(String, Vec<u8>)> {
+        self.files
+            .iter()
+            .map(|(name, f)| {
+                let mut bytes = f.synced.clone();
+                bytes.extend_from_slice(&f.pending);
+                (name.clone(), bytes)
+            })
+            .collect()
     }
 
-    /// Queues a write; returns when it completes (ns), for the caller to schedule.
+    /// What a process starting now recovers.
+    pub(crate) fn recover(&self) -> Result<DiskState, RecoveryError> {
+        DiskState::from_files(&self.listing())
+    }
+
+    /// The files, by name (for tests).
+    #[cfg(test)]
+    pub(crate) fn file(&self, name: &str) -> Option<&File> {
+        self.files.get(name)
+    }
+
+    /// Bytes appended but not yet synced, over every file.
+    pub(crate) fn unsynced_bytes(&self) -> u64 {
+        self.files.values().map(|f| f.pending.len() as u64).sum()
+    }
+
+    /// Queues an op; returns when it completes (ns), for the caller to schedule.
     ///
-    /// With `fail_ppm` chance the write will fail instead (`PersistFailed`).
+    /// With `fail_ppm` chance the op will fail instead (`PersistFailed`).
     pub(crate) fn submit(
         &mut self,
         now: u64,
@@ -59,11 +145,14 @@ impl Disk {
         } else {
             rng.range_inclusive(200_000, 5 * NS_PER_MS)
         };
-        // One disk thread: writes finish in order.
+        // One disk thread: ops finish in order.
         let done_at = self.last_done.max(now + latency);
         self.last_done = done_at;
         let fails = fail_ppm > 0 && rng.chance(fail_ppm);
-        self.pending.push_back(Pending {
+        if self.failed {
+            return done_at;
+        }
+        self.queue.push_back(Pending {
             seq,
             op,
             done_at,
@@ -72,11 +161,13 @@ impl Disk {
         done_at
     }
 
-    /// Completes every write due by `now`; returns what to tell the node, in order.
-    pub(crate) fn complete(&mut self, now: u64, out: &mut Vec<Input>) {
+    /// Completes every op due by `now`; pushes what to tell the node, in order.
+    ///
+    /// `Err` when the core asked for an op no file system could carry out.
+    pub(crate) fn complete(&mut self, now: u64, out: &mut Vec<Input>) -> Result<(), String> {
         let mut acked = None;
-        while self.pending.front().is_some_and(|p| p.done_at <= now) {
-            let Some(p) = self.pending.pop_front() else {
+        while self.queue.front().is_some_and(|p| p.done_at <= now) {
+            let Some(p) = self.queue.pop_front() else {
                 break;
             };
             if p.fails {
@@ -87,89 +178,255 @@ impl Disk {
                     seq: p.seq,
                     error: String::from("simulated EIO from fsync"),
                 });
-                // The process stops serving: nothing after the failed write reaches the disk.
-                self.pending.clear();
-                return;
+                // The process stops serving: nothing after the failed op reaches the disk,
+                // including ops it issues before it learns of the failure.
+                self.queue.clear();
+                self.failed = true;
+                return Ok(());
             }
-            self.apply(&p.op);
+            self.execute(&p.op)
+                .map_err(|why| format!("persist op {} {:?}: {why}", p.seq, p.op))?;
             acked = Some(p.seq);
         }
         if let Some(seq) = acked {
             out.push(Input::Persisted { seq });
         }
+        Ok(())
     }
 
-    /// The process died: a random prefix of the unacknowledged writes made it to disk.
-    ///
-    /// Returns how many of them survived.
-    pub(crate) fn crash(&mut self, rng: &mut Prng) -> usize {
-        let keep = rng.below(self.pending.len() as u64 + 1) as usize;
-        // The queue dies with the process: the next incarnation's writes start afresh.
+    /// The process died (`machine`: the whole machine lost power). See the module docs.
+    pub(crate) fn crash(&mut self, rng: &mut Prng, machine: bool) -> CrashDamage {
+        let mut damage = CrashDamage::default();
+        let in_flight = self.queue.len();
+        let ran = rng.below(in_flight as u64 + 1) as usize;
+        // The queue dies with the process: the next incarnation's ops start afresh.
         self.last_done = 0;
-        let survivors: Vec<Pending> = self.pending.drain(..).take(keep).collect();
-        for p in &survivors {
-            if p.fails {
+        self.failed = false;
+        let ops: Vec<Pending> = self.queue.drain(..).collect();
+        for p in ops.iter().take(ran) {
+            if p.fails || self.execute(&p.op).is_err() {
                 break;
             }
-            self.apply(&p.op);
+            damage.executed += 1;
         }
-        survivors.iter().take_while(|p| !p.fails).count()
-    }
-
-    fn apply(&mut self, op: &PersistOp) {
-        match op {
-            PersistOp::WriteEpochs { accepted, current } => {
-                self.durable.accepted_epoch = *accepted;
-                self.durable.current_epoch = *current;
+        damage.lost = in_flight - damage.executed;
+        for f in self.files.values_mut() {
+            if f.pending.is_empty() {
+                continue;
+            }
+            let pending = std::mem::take(&mut f.pending);
+            if !machine {
+                f.synced.extend_from_slice(&pending);
+                damage.kept += 1;
+                continue;
+            }
+            match rng.below(4) {
+                0 => {
+                    f.synced.extend_from_slice(&pending);
+                    damage.kept += 1;
+                }
+                1 => damage.dropped += 1,
+                _ => {
+                    let keep = rng.below(pending.len() as u64) as usize;
+                    f.synced.extend_from_slice(&pending[..keep]);
+                    if rng.chance(500_000) {
+                        for _ in 0..rng.range_inclusive(1, 16) {
+                            f.synced.push(rng.next_u64() as u8);
+                        }
+                    }
+                    damage.torn += 1;
+                    self.torn_files += 1;
+                }
             }
         }
+        damage
+    }
+
+    fn existing(&mut self, name: &str) -> Result<&mut File, String> {
+        self.files
+            .get_mut(name)
+            .ok_or_else(|| format!("{name} does not exist"))
+    }
+
+    fn execute(&mut self, op: &PersistOp) -> Result<(), String> {
+        match op {
+            PersistOp::WriteEpochs { accepted, current } => {
+                for (name, epoch) in [
+                    (ACCEPTED_EPOCH_FILE, *accepted),
+                    (CURRENT_EPOCH_FILE, *current),
+                ] {
+                    self.files.insert(
+                        name.to_string(),
+                        File {
+                            synced: encode_epoch(epoch),
+                            pending: Vec::new(),
+                        },
+                    );
+                }
+            }
+            PersistOp::Create { file } => {
+                self.files.insert(file.clone(), File::default());
+            }
+            PersistOp::Append { file, bytes } => {
+                self.existing(file)?.pending.extend_from_slice(bytes);
+            }
+            PersistOp::Sync { file } => {
+                let f = self.existing(file)?;
+                let pending = std::mem::take(&mut f.pending);
+                f.synced.extend_from_slice(&pending);
+            }
+            PersistOp::Truncate { file, len } => {
+                let f = self.existing(file)?;
+                let len = *len as usize;
+                if len <= f.synced.len() {
+                    f.synced.truncate(len);
+                    f.pending.clear();
+                } else if len <= f.synced.len() + f.pending.len() {
+                    f.pending.truncate(len - f.synced.len());
+                } else {
+                    // Extending with zeros, as ftruncate does; durable like the rest of it.
+                    f.synced.extend_from_slice(&f.pending);
+                    f.pending.clear();
+                    f.synced.resize(len, 0);
+                }
+            }
+            PersistOp::Rename { from, to } => {
+                let f = self
+                    .files
+                    .remove(from)
+                    .ok_or_else(|| format!("{from} does not exist"))?;
+                self.files.insert(to.clone(), f);
+            }
+            PersistOp::Remove { file } => {
+                self.files.remove(file);
+            }
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conclave_core::Zxid;
 
-    fn op(a: u32, c: u32) -> PersistOp {
-        PersistOp::WriteEpochs {
-            accepted: a,
-            current: c,
+    fn append(file: &str, bytes: &[u8]) -> PersistOp {
+        PersistOp::Append {
+            file: file.to_string(),
+            bytes: bytes.to_vec(),
         }
     }
 
-    #[test]
-    fn in_order_cumulative_acks() {
-        let mut d = Disk::new(Recovered::empty());
+    fn run(d: &mut Disk, ops: Vec<PersistOp>) -> Vec<Input> {
         let mut rng = Prng::new(1);
-        let t1 = d.submit(0, 1, op(1, 0), &mut rng, 0);
-        let t2 = d.submit(0, 2, op(1, 1), &mut rng, 0);
-        assert!(t2 >= t1);
+        let mut at = 0;
+        for (i, op) in ops.into_iter().enumerate() {
+            at = d.submit(0, i as u64 + 1, op, &mut rng, 0);
+        }
         let mut out = Vec::new();
-        d.complete(t2, &mut out);
-        assert_eq!(out, vec![Input::Persisted { seq: 2 }]);
-        assert_eq!(d.durable().current_epoch, 1);
+        d.complete(at, &mut out).expect("valid ops");
+        out
     }
 
     #[test]
-    fn crash_keeps_a_prefix() {
-        let start = Recovered {
-            accepted_epoch: 1,
-            current_epoch: 1,
-            last_zxid: Zxid::new(1, 3),
-        };
-        for seed in 0..50 {
-            let mut d = Disk::new(start);
-            let mut rng = Prng::new(seed);
-            d.submit(0, 1, op(2, 1), &mut rng, 0);
-            d.submit(0, 2, op(2, 2), &mut rng, 0);
-            let kept = d.crash(&mut rng);
-            let expect = [(1, 1), (2, 1), (2, 2)][kept];
-            assert_eq!(
-                (d.durable().accepted_epoch, d.durable().current_epoch),
-                expect
-            );
-            assert_eq!(d.durable().last_zxid, Zxid::new(1, 3));
+    fn in_order_cumulative_acks_and_epoch_files() {
+        let mut d = Disk::default();
+        let out = run(
+            &mut d,
+            vec![
+                PersistOp::WriteEpochs {
+                    accepted: 1,
+                    current: 0,
+                },
+                PersistOp::WriteEpochs {
+                    accepted: 2,
+                    current: 1,
+                },
+            ],
+        );
+        assert_eq!(out, vec![Input::Persisted { seq: 2 }]);
+        let s = d.recover().expect("recovers");
+        assert_eq!((s.accepted_epoch, s.current_epoch), (2, 1));
+    }
+
+    #[test]
+    fn append_is_pending_until_sync() {
+        let mut d = Disk::default();
+        run(
+            &mut d,
+            vec![
+                PersistOp::Create {
+                    file: "a".to_string(),
+                },
+                append("a", b"xy"),
+                PersistOp::Sync {
+                    file: "a".to_string(),
+                },
+                append("a", b"z"),
+            ],
+        );
+        let f = d.file("a").expect("created");
+        assert_eq!(
+            (f.synced.as_slice(), f.pending.as_slice()),
+            (&b"xy"[..], &b"z"[..])
+        );
+        // Machine crashes: the unsynced byte is kept, dropped or torn (to nothing here).
+        let mut outcomes = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let mut c = d.clone();
+            c.crash(&mut Prng::new(seed), true);
+            let f = c.file("a").expect("still there");
+            assert!(f.pending.is_empty());
+            assert!(f.synced.starts_with(b"xy"));
+            outcomes.insert(f.synced.len().min(3));
         }
+        assert_eq!(outcomes.len(), 2, "kept and lost both happen");
+        // A process crash keeps the page cache.
+        let mut c = d.clone();
+        c.crash(&mut Prng::new(1), false);
+        assert_eq!(c.file("a").map(|f| f.synced.clone()), Some(b"xyz".to_vec()));
+    }
+
+    #[test]
+    fn truncate_rename_remove() {
+        let mut d = Disk::default();
+        run(
+            &mut d,
+            vec![
+                PersistOp::Create {
+                    file: "a".to_string(),
+                },
+                append("a", b"abcdef"),
+                PersistOp::Sync {
+                    file: "a".to_string(),
+                },
+                append("a", b"gh"),
+                PersistOp::Truncate {
+                    file: "a".to_string(),
+                    len: 3,
+                },
+                PersistOp::Rename {
+                    from: "a".to_string(),
+                    to: "b".to_string(),
+                },
+            ],
+        );
+        assert!(d.file("a").is_none());
+        assert_eq!(d.file("b").map(|f| f.synced.clone()), Some(b"abc".to_vec()));
+        run(
+            &mut d,
+            vec![PersistOp::Remove {
+                file: "b".to_string(),
+            }],
+        );
+        assert!(d.file("b").is_none());
+    }
+
+    #[test]
+    fn op_on_a_missing_file_is_reported() {
+        let mut d = Disk::default();
+        let mut rng = Prng::new(1);
+        let at = d.submit(0, 1, append("nope", b"x"), &mut rng, 0);
+        let mut out = Vec::new();
+        assert!(d.complete(at, &mut out).is_err());
     }
 }

@@ -3,8 +3,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use conclave_core::codec::epochs::{encode_epoch, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use conclave_core::codec::log::{encode_log_record, log_file_name, LOG_HEADER};
+use conclave_core::codec::snapshot::{encode_snapshot, snapshot_file_name};
+use conclave_core::codec::{Txn, TxnHeader};
 use conclave_core::rng::Prng;
-use conclave_core::{Config, Recovered, ServerId, Zxid};
+use conclave_core::zab::{RegisterMap, StateMachine};
+use conclave_core::{Config, ServerId, Zxid};
 
 /// tickTime of the generated `zoo.cfg`, ms.
 pub const TICK_TIME_MS: u32 = 200;
@@ -70,26 +75,64 @@ impl Ensemble {
     }
 }
 
-/// A plausible random starting disk: `epoch(last_zxid) <= current_epoch <= accepted_epoch`.
+/// The txn every pre-history holds at `zxid`: the same bytes on every server that has it, so
+/// two servers never disagree about a zxid they were both given. Session 0 is reserved for
+/// pre-history (clients are 1..).
+pub fn pre_history_txn(zxid: Zxid) -> Txn {
+    Txn {
+        header: TxnHeader {
+            zxid,
+            session_id: 0,
+            cxid: pre_history_cxid(zxid),
+            time_ms: 0,
+            kind: 0,
+        },
+        body: RegisterMap::write(u64::from(zxid.counter() % 8), zxid.0),
+    }
+}
+
+/// The cxid of the pre-history txn at `zxid`.
+pub fn pre_history_cxid(zxid: Zxid) -> i32 {
+    (zxid.epoch() * 1_000 + zxid.counter()) as i32
+}
+
+/// A plausible random starting data directory: `epoch(last_zxid) <= currentEpoch <=
+/// acceptedEpoch`, `snapshot.0` (the empty state) and one log segment holding counters
+/// `1..=c` of one epoch, each txn being [`pre_history_txn`].
 ///
 /// currentEpoch in 0..=2, acceptedEpoch up to two above it, the last zxid in an epoch no
 /// later than currentEpoch with a counter below 20: enough spread that the election order
 /// (epoch, zxid, id) is exercised on every component.
-pub fn random_disk(rng: &mut Prng) -> Recovered {
+pub fn random_disk(rng: &mut Prng) -> Vec<(String, Vec<u8>)> {
     let current_epoch = rng.below(3) as u32;
     let accepted_epoch = current_epoch + rng.below(3) as u32;
     let zxid_epoch = rng.below(current_epoch as u64 + 1) as u32;
     let counter = rng.below(20) as u32;
-    Recovered {
-        accepted_epoch,
-        current_epoch,
-        last_zxid: Zxid::new(zxid_epoch, counter),
+    let mut files = vec![
+        (
+            ACCEPTED_EPOCH_FILE.to_string(),
+            encode_epoch(accepted_epoch),
+        ),
+        (CURRENT_EPOCH_FILE.to_string(), encode_epoch(current_epoch)),
+    ];
+    let mut snap = Vec::new();
+    encode_snapshot(Zxid::ZERO, &RegisterMap::default().snapshot(), &mut snap);
+    files.push((snapshot_file_name(Zxid::ZERO), snap));
+    if counter > 0 {
+        let first = Zxid::new(zxid_epoch, 1);
+        let mut log = LOG_HEADER.to_vec();
+        for c in 1..=counter {
+            encode_log_record(&pre_history_txn(Zxid::new(zxid_epoch, c)), &mut log);
+        }
+        files.push((log_file_name(first), log));
     }
+    files
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use conclave_core::recovery::DiskState;
 
     #[test]
     fn generated_cfg_parses_with_observers() {
@@ -103,9 +146,11 @@ mod tests {
     #[test]
     fn random_disks_are_consistent() {
         let mut rng = Prng::new(3);
-        for _ in 0..1000 {
-            let d = random_disk(&mut rng);
+        for _ in 0..300 {
+            let d = DiskState::from_files(&random_disk(&mut rng)).expect("recoverable");
             assert!(d.last_zxid.epoch() <= d.current_epoch && d.current_epoch <= d.accepted_epoch);
+            assert!(d.snapshot.is_some());
+            assert_eq!(d.txns.len() as u32, d.last_zxid.counter());
         }
     }
 }

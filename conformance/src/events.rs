@@ -30,6 +30,14 @@ pub(crate) enum Event {
         /// The incarnation that crashed.
         inc: u64,
     },
+    /// Restart `node` if still down since the crash of incarnation `inc`, even after healing
+    /// (a crash a test asked for).
+    RestartAlways {
+        /// Which server.
+        node: ServerId,
+        /// The incarnation that crashed.
+        inc: u64,
+    },
     /// End one partition.
     HealPartition {
         /// The partition's id.
@@ -37,6 +45,43 @@ pub(crate) enum Event {
     },
     /// `heal_at`: end every fault, restart every crashed server.
     Heal,
+    /// A paused incarnation resumes (if still paused).
+    Resume {
+        /// Which server.
+        node: ServerId,
+        /// The incarnation that was paused.
+        inc: u64,
+    },
+    /// Power loss at `node` while its disk has ops in flight.
+    CrashMidWrite {
+        /// Which server.
+        node: ServerId,
+        /// The incarnation to crash.
+        inc: u64,
+        /// Downtime before the restart, ns.
+        down: u64,
+    },
+    /// Hand incarnation `inc` of `node` the next `WallClock` reading (every simulated second).
+    WallTick {
+        /// Which server.
+        node: ServerId,
+        /// The incarnation.
+        inc: u64,
+    },
+    /// A client is ready to submit its next write.
+    ClientReady {
+        /// The client (its session id).
+        client: usize,
+    },
+    /// A client gives up waiting for write `cxid`.
+    ClientTimeout {
+        /// The client.
+        client: usize,
+        /// The write it waits for.
+        cxid: i32,
+    },
+    /// The client workload's progress deadline (`heal_at + progress bound`).
+    ProgressDeadline,
     /// `heal_at + bound`: the liveness deadline.
     LivenessDeadline,
 }

@@ -1,9 +1,28 @@
 //! What the invariants remember about each server, built from its events as they are
-//! drained (and from the simulator's disk model, for what was durable when).
+//! drained (and from the server's status, for where its history stood when it began looking).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use conclave_core::{NodeEvent, Recovered, Role, ServerId, Zxid};
+use conclave_core::{NodeEvent, Role, ServerId, Status, Zxid};
+
+/// Where a server's history stands: what its initial vote is built from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// currentEpoch (the node's memory follows the durable file, never the other way round).
+    pub current_epoch: u32,
+    /// Last logged zxid.
+    pub last_zxid: Zxid,
+}
+
+impl Position {
+    /// The position in a status.
+    pub fn of(status: &Status) -> Position {
+        Position {
+            current_epoch: status.current_epoch,
+            last_zxid: status.last_zxid,
+        }
+    }
+}
 
 /// The remembered past of one server, across all its incarnations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -12,7 +31,7 @@ pub struct NodeHistory {
     pub alive: bool,
     /// The process is in a looking period (started looking and has not decided since).
     pub looking: bool,
-    /// Durable (currentEpoch, last zxid) when the current looking period began.
+    /// (currentEpoch, last logged zxid) when the current looking period began.
     pub looking_start: (u32, Zxid),
     /// Votes cast during the current looking period: (round, peer epoch, zxid, leader).
     pub votes_this_period: BTreeSet<(u64, u32, Zxid, ServerId)>,
@@ -21,6 +40,10 @@ pub struct NodeHistory {
     pub votes: BTreeSet<(u64, ServerId)>,
     /// The leader of its latest `Elected` (kept across restarts, for the same reason).
     pub latest_elected: Option<ServerId>,
+    /// When it last decided for each leader (`Elected`), ns, across incarnations.
+    pub elected_at: BTreeMap<ServerId, u64>,
+    /// When its current (or latest) looking period began, ns.
+    pub looking_since_ns: u64,
     /// Every (leader, peer epoch) it ever announced as decided: the vote of each `Elected`,
     /// and the epoch it then advertises once synced (`FollowerSynced`, `LeaderEstablished`).
     /// These are what its out-of-election notifications carry.
@@ -40,12 +63,13 @@ impl History {
         History::default()
     }
 
-    /// A process of `node` started from `durable`: it is looking, from that state.
-    pub fn started(&mut self, node: ServerId, durable: &Recovered) {
+    /// A process of `node` started at `pos`: it is looking, from that state.
+    pub fn started(&mut self, now_ns: u64, node: ServerId, pos: Position) {
         let h = self.nodes.entry(node).or_default();
         h.alive = true;
         h.looking = true;
-        h.looking_start = (durable.current_epoch, durable.last_zxid);
+        h.looking_since_ns = now_ns;
+        h.looking_start = (pos.current_epoch, pos.last_zxid);
         h.votes_this_period.clear();
     }
 
@@ -57,15 +81,17 @@ impl History {
         h.votes_this_period.clear();
     }
 
-    /// Records an event `node` emitted, `durable` being its disk at that moment.
-    pub fn record(&mut self, node: ServerId, ev: &NodeEvent, durable: &Recovered) {
+    /// Records an event `node` emitted, `pos` being where its history stood (only read for
+    /// `RoleChanged { to: Looking }`).
+    pub fn record(&mut self, now_ns: u64, node: ServerId, ev: &NodeEvent, pos: Position) {
         let h = self.nodes.entry(node).or_default();
         match ev {
             NodeEvent::RoleChanged {
                 to: Role::Looking, ..
             } => {
                 h.looking = true;
-                h.looking_start = (durable.current_epoch, durable.last_zxid);
+                h.looking_since_ns = now_ns;
+                h.looking_start = (pos.current_epoch, pos.last_zxid);
                 h.votes_this_period.clear();
             }
             NodeEvent::RoleChanged { .. } => h.looking = false,
@@ -78,6 +104,7 @@ impl History {
             }
             NodeEvent::Elected { leader, vote, .. } => {
                 h.latest_elected = Some(*leader);
+                h.elected_at.insert(*leader, now_ns);
                 h.advertised.insert((*leader, vote.peer_epoch));
             }
             NodeEvent::FollowerSynced { leader, epoch } => {
@@ -106,6 +133,19 @@ impl History {
     /// The leader of `node`'s latest `Elected`.
     pub fn latest_elected(&self, node: ServerId) -> Option<ServerId> {
         self.nodes.get(&node).and_then(|h| h.latest_elected)
+    }
+
+    /// Whether `node` decided for `leader` at or after `since_ns`.
+    pub fn elected_since(&self, node: ServerId, leader: ServerId, since_ns: u64) -> bool {
+        self.nodes
+            .get(&node)
+            .and_then(|h| h.elected_at.get(&leader))
+            .is_some_and(|&t| t >= since_ns)
+    }
+
+    /// When `node`'s latest looking period began, ns.
+    pub fn looking_since_ns(&self, node: ServerId) -> u64 {
+        self.nodes.get(&node).map_or(0, |h| h.looking_since_ns)
     }
 
     /// Whether `node` ever announced that it follows (or leads) `leader` in `epoch`.

@@ -2,9 +2,10 @@
 //!
 //! The deterministic simulator for `conclave-core`: N [`conclave_core::Node`]s driven by a
 //! virtual clock, a model of TCP connections (latency, jitter, slow spells, partitions,
-//! resets, duplicated / corrupted / split writes), a model of the disk (ordered, cumulative
-//! acknowledgements; a crash keeps a random prefix of the unacknowledged writes) and a fault
-//! schedule, all drawn from one master seed. Safety invariants (one file each under
+//! resets, duplicated / corrupted / split writes), a model of each data directory (files with
+//! synced and unsynced bytes; ordered, cumulative acknowledgements; a machine crash keeps,
+//! drops or tears unsynced bytes), simulated clients submitting writes, per-machine clock
+//! drift, process pauses and a fault schedule, all drawn from one master seed. Safety invariants (one file each under
 //! [`invariants`]) are checked after every step; once the faults heal, a liveness bound must
 //! hold. The same seed always yields the same trace, byte for byte ([`Simulation::trace_hash`]).
 //!
@@ -15,6 +16,7 @@
 
 mod chaos;
 pub mod cli;
+mod clock;
 pub mod cpu_time;
 mod disk;
 pub mod ensemble;
@@ -31,8 +33,9 @@ pub mod runner;
 pub mod simulation;
 mod trace;
 pub mod violation;
+pub mod workload;
 
-pub use options::{FaultOptions, SimOptions};
+pub use options::{FaultOptions, SimOptions, Workload};
 pub use report::RunReport;
 pub use simulation::Simulation;
 pub use violation::Violation;

@@ -1,6 +1,7 @@
 //! What one seed's run produced.
 
 use crate::violation::Violation;
+use crate::workload::WorkloadStats;
 
 /// The outcome of one simulation run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,6 +24,22 @@ pub struct RunReport {
     pub settle_ms: Option<u64>,
     /// Time of the first `LeaderEstablished`, ms.
     pub first_leader_ms: Option<u64>,
+    /// From `heal_at` to the first write acknowledged after it, ms.
+    pub progress_ms: Option<u64>,
+    /// Distinct txns committed (applied by at least one server).
+    pub committed_txns: u64,
+    /// `WriteCommitted` events (client acknowledgements).
+    pub acked_writes: u64,
+    /// The client workload's counters.
+    pub workload: WorkloadStats,
+    /// `SnapshotTaken` events, all servers.
+    pub snapshots: u64,
+    /// Process pauses injected.
+    pub pauses: u64,
+    /// Files left with a torn tail by machine crashes.
+    pub torn_tails: u64,
+    /// Times a server's applied state moved back to an older snapshot (SNAP sync).
+    pub backward_resets: u64,
     /// Events processed (network, disk, timers, chaos).
     pub steps: u64,
     /// `Elected` events, all nodes.

@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use crate::options::{FaultOptions, SimOptions};
+use crate::options::{FaultOptions, SimOptions, Workload};
 use crate::report::RunReport;
 use crate::simulation::{Simulation, SIMULATOR};
 use crate::violation::Violation;
@@ -33,6 +33,8 @@ pub struct Batch {
     pub verbose: bool,
     /// The liveness bound after healing, ms.
     pub liveness_bound_ms: u64,
+    /// What drives the cluster.
+    pub workload: Workload,
 }
 
 /// The cluster size used for `seed` when none is given: 3, 5, 7, 3, 5, …
@@ -48,6 +50,7 @@ impl Batch {
             verbose: self.verbose,
             observers: self.observers,
             liveness_bound_ms: self.liveness_bound_ms,
+            workload: self.workload,
             ..SimOptions::new(
                 seed,
                 self.voters.unwrap_or_else(|| voters_for_seed(seed)),

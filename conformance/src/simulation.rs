@@ -2,20 +2,27 @@
 
 use std::mem;
 
+use conclave_core::codec::snapshot::parse_snapshot_file_name;
+use conclave_core::node::Tuning;
 use conclave_core::rng::Prng;
-use conclave_core::{Input, Instant, Node, NodeEvent, Output, Recovered, ServerId, Status};
+use conclave_core::{
+    Input, Instant, Node, NodeEvent, Output, PersistOp, Recovered, Role, ServerId, Status, Zxid,
+};
 
 use crate::chaos::{self, Fault};
+use crate::clock::Clock;
 use crate::disk::Disk;
-use crate::ensemble::{random_disk, Ensemble};
+use crate::ensemble::{pre_history_cxid, random_disk, Ensemble};
 use crate::events::Event;
-use crate::invariants::{serving_leader, Invariants, Liveness};
+use crate::history::Position;
+use crate::invariants::{serving_leader, Broken, Invariants, Liveness};
 use crate::network::{CrashMode, Network};
-use crate::options::SimOptions;
+use crate::options::{SimOptions, Workload, CLIENT_TIMEOUT_MS, QUIESCE_MS};
 use crate::queue::EventQueue;
 use crate::report::RunReport;
 use crate::trace::Trace;
 use crate::violation::Violation;
+use crate::workload::{Clients, Outcome, WorkloadStats};
 
 const MS: u64 = 1_000_000;
 
@@ -26,6 +33,21 @@ const MAX_STEPS_PER_INSTANT: u64 = 1_000_000;
 /// Name under which simulator-level failures (stuck clock, core panic) are reported.
 pub const SIMULATOR: &str = "simulator";
 
+/// Name under which a data directory the core cannot restart from is reported: the core must
+/// always be able to recover from what it wrote, whatever a crash did to unsynced bytes.
+pub const RECOVERY: &str = "recovery";
+
+/// Name under which a `Persist` op no file system could carry out (appending to, syncing,
+/// truncating or renaming a file that does not exist) is reported.
+pub const PERSIST_OP: &str = "persist_op";
+
+/// How often each server is handed a fresh `WallClock` reading, ns.
+const WALL_TICK_NS: u64 = 1_000 * MS;
+
+/// Fraction of `zab`-workload seeds (per million) whose servers start from a random
+/// pre-history instead of empty data directories.
+const PRE_HISTORY_PPM: u32 = 250_000;
+
 struct Slot {
     id: ServerId,
     /// 0 before the first start; +1 on every (re)start.
@@ -35,6 +57,13 @@ struct Slot {
     timeout: Option<u64>,
     disk: Disk,
     initial: Recovered,
+    clock: Clock,
+    /// Frozen: inputs wait in `backlog`, timers do not fire.
+    paused: bool,
+    /// A machine crash waits for the next persist op (then strikes while it is in flight);
+    /// the value is the downtime, ns.
+    crash_on_write: Option<u64>,
+    backlog: Vec<Input>,
 }
 
 /// A deterministic run of one ensemble under one master seed.
@@ -66,7 +95,25 @@ pub struct Simulation {
     establishments: u64,
     crashes: u64,
     partitions: u64,
+    pauses: u64,
+    snapshots: u64,
     first_leader_ns: Option<u64>,
+    tuning: Tuning,
+    clients: Option<Clients>,
+    /// A `TxnApplied` or a snapshot install was drained: compare status with the sequence.
+    applied_in_drain: bool,
+}
+
+/// Draws the core's tunables for one run: small, so logs roll, snapshots are taken and
+/// purged, and lagging learners need SNAP sync.
+fn draw_tuning(rng: &mut Prng) -> Tuning {
+    Tuning {
+        commit_log_count: rng.range_inclusive(20, 100) as usize,
+        log_segment_bytes: rng.range_inclusive(4_096, 16_384),
+        snap_count: rng.range_inclusive(30, 200),
+        snap_retain: rng.range_inclusive(2, 3) as usize,
+        max_pending_writes: Tuning::default().max_pending_writes,
+    }
 }
 
 impl Simulation {
@@ -84,17 +131,44 @@ impl Simulation {
         let node_seeds = Prng::new(master.next_u64());
         let mut chaos_rng = Prng::new(master.next_u64());
         let disk_rng = Prng::new(master.next_u64());
-        let slots = ids
+        let mut tuning_rng = Prng::new(master.next_u64());
+        let mut clock_rng = Prng::new(master.next_u64());
+        let mut client_rng = Prng::new(master.next_u64());
+        let tuning = draw_tuning(&mut tuning_rng);
+        let pre_history = match opts.workload {
+            Workload::Election => true,
+            Workload::Zab => tuning_rng.chance(PRE_HISTORY_PPM),
+        };
+        let mut pre_history_txns = Vec::new();
+        let slots: Vec<Slot> = ids
             .iter()
             .map(|&id| {
-                let initial = random_disk(&mut disk_init);
+                let files = if pre_history {
+                    random_disk(&mut disk_init)
+                } else {
+                    Vec::new()
+                };
+                let disk = Disk::with_files(files);
+                let initial = disk.recover().unwrap_or_else(|e| {
+                    panic!("the generated pre-history of n{id} does not recover: {e}")
+                });
+                pre_history_txns.extend(initial.txns.iter().map(|t| t.header.zxid));
+                let clock = if opts.faults.enabled {
+                    Clock::drawn(&mut clock_rng)
+                } else {
+                    Clock::exact()
+                };
                 Slot {
                     id,
                     inc: 0,
                     node: None,
                     timeout: None,
-                    disk: Disk::new(initial),
+                    disk,
                     initial,
+                    clock,
+                    paused: false,
+                    crash_on_write: None,
+                    backlog: Vec::new(),
                 }
             })
             .collect();
@@ -106,8 +180,30 @@ impl Simulation {
             opts.verbose,
         );
         let heal_at = opts.heal_at_ms() * MS;
-        let invariants = Invariants::new(&ensemble.voters, heal_at, opts.liveness_bound_ms);
+        let end_at = opts.sim_ms * MS;
+        let mut invariants = Invariants::new(
+            &ensemble.voters,
+            heal_at,
+            opts.liveness_bound_ms,
+            opts.progress_bound_ms(),
+        );
+        for z in pre_history_txns {
+            invariants.on_submit(0, pre_history_cxid(z));
+        }
         let mut queue = EventQueue::default();
+        let clients = (opts.workload == Workload::Zab).then(|| {
+            let count = client_rng.range_inclusive(3, 8) as usize;
+            let mut clients =
+                Clients::new(count, client_rng, end_at.saturating_sub(QUIESCE_MS * MS));
+            for client in 0..count {
+                let at = 100 * MS + clients.gap();
+                queue.push(at, Event::ClientReady { client });
+            }
+            clients
+        });
+        if let Some(t) = invariants.liveness.progress_deadline_ns() {
+            queue.push(t, Event::ProgressDeadline);
+        }
         for &id in &ids {
             queue.push(
                 starts.range_inclusive(0, 50 * MS),
@@ -123,7 +219,7 @@ impl Simulation {
         queue.push(heal_at, Event::Heal);
         queue.push(invariants.liveness.deadline_ns(), Event::LivenessDeadline);
         Simulation {
-            end_at: opts.sim_ms * MS,
+            end_at,
             trace: Trace::new(opts.verbose),
             opts,
             ensemble,
@@ -149,8 +245,52 @@ impl Simulation {
             establishments: 0,
             crashes: 0,
             partitions: 0,
+            pauses: 0,
+            snapshots: 0,
             first_leader_ns: None,
+            tuning,
+            clients,
+            applied_in_drain: false,
         }
+    }
+
+    /// The core tunables drawn for this run.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
+    }
+
+    /// The client workload's counters (zero without a workload).
+    pub fn workload_stats(&self) -> WorkloadStats {
+        self.clients.as_ref().map(|c| c.stats).unwrap_or_default()
+    }
+
+    /// Distinct txns committed (applied by some server) so far.
+    pub fn committed_txns(&self) -> u64 {
+        self.invariants.committed_txns()
+    }
+
+    /// The incarnation of `id` (0 before its first start; +1 per restart).
+    pub fn incarnation(&self, id: ServerId) -> u64 {
+        self.slot(id).map_or(0, |s| s.inc)
+    }
+
+    /// Torn tails left on `id`'s disk by machine crashes so far.
+    pub fn torn_files(&self, id: ServerId) -> u64 {
+        self.slot(id).map_or(0, |s| s.disk.torn_files)
+    }
+
+    /// Bytes on `id`'s disk that were appended but not synced yet.
+    pub fn unsynced_bytes(&self, id: ServerId) -> u64 {
+        self.slot(id).map_or(0, |s| s.disk.unsynced_bytes())
+    }
+
+    /// Crashes `id` now as a machine crash (power loss) and restarts it `down_ns` later.
+    /// For tests: the chaos schedule does this on its own.
+    pub fn crash_machine(&mut self, id: ServerId, down_ns: u64) {
+        let inc = self.incarnation(id);
+        self.crash(id, CrashMode::Machine);
+        self.queue
+            .push(self.now + down_ns, Event::RestartAlways { node: id, inc });
     }
 
     /// The options of this run.
@@ -185,7 +325,7 @@ impl Simulation {
 
     /// What `id`'s disk held when the run began.
     pub fn initial_disk(&self, id: ServerId) -> Option<Recovered> {
-        self.slot(id).map(|s| s.initial)
+        self.slot(id).map(|s| s.initial.clone())
     }
 
     /// The status of `id`, if its process is running.
@@ -223,6 +363,7 @@ impl Simulation {
     fn next_timer(&self) -> Option<(u64, ServerId)> {
         self.slots
             .iter()
+            .filter(|s| !s.paused)
             .filter_map(|s| s.timeout.map(|t| (t, s.id)))
             .min()
     }
@@ -314,6 +455,14 @@ impl Simulation {
             trace_hash: self.trace.hash(),
             settle_ms: self.invariants.liveness.settle_ms(),
             first_leader_ms: self.first_leader_ns.map(|t| t / MS),
+            progress_ms: self.invariants.liveness.progress_ms(),
+            committed_txns: self.invariants.committed_txns(),
+            acked_writes: self.invariants.acked_writes(),
+            workload: self.workload_stats(),
+            snapshots: self.snapshots,
+            pauses: self.pauses,
+            torn_tails: self.slots.iter().map(|s| s.disk.torn_files).sum(),
+            backward_resets: self.invariants.agreement.backward_resets,
             steps: self.steps,
             elections: self.elections,
             establishments: self.establishments,
@@ -335,6 +484,8 @@ impl Simulation {
             let statuses = self.statuses();
             if let Err(why) = self.invariants.liveness.finish(self.now, &statuses) {
                 self.fail(None, Liveness::NAME, why);
+            } else if let Err(b) = self.invariants.finish(&statuses) {
+                self.fail(None, b.invariant, b.detail);
             }
         }
     }
@@ -389,16 +540,66 @@ impl Simulation {
                 let slot = &mut self.slots[node as usize - 1];
                 if slot.inc == inc && slot.node.is_some() {
                     let mut inputs = Vec::new();
-                    slot.disk.complete(self.now, &mut inputs);
+                    if let Err(why) = slot.disk.complete(self.now, &mut inputs) {
+                        self.fail(Some(node), PERSIST_OP, why);
+                        return;
+                    }
                     for input in inputs {
                         self.deliver(node, inc, input);
                     }
+                }
+            }
+            Event::Resume { node, inc } => self.resume(node, inc),
+            Event::CrashMidWrite { node, inc, down } => {
+                let slot = &self.slots[node as usize - 1];
+                if !self.healed && slot.inc == inc && slot.node.is_some() {
+                    self.trace.note(
+                        self.now,
+                        format_args!("fault: power loss at n{node} mid-write"),
+                    );
+                    self.crash(node, CrashMode::Machine);
+                    let at = self.now + down;
+                    if at < self.heal_at {
+                        self.queue.push(at, Event::Restart { node, inc });
+                    }
+                }
+            }
+            Event::WallTick { node, inc } => {
+                let slot = &self.slots[node as usize - 1];
+                if slot.inc == inc && slot.node.is_some() {
+                    if !slot.paused {
+                        let unix_ms = slot.clock.unix_ms(self.now);
+                        self.deliver(node, inc, Input::WallClock { unix_ms });
+                    }
+                    self.queue
+                        .push(self.now + WALL_TICK_NS, Event::WallTick { node, inc });
+                }
+            }
+            Event::ClientReady { client } => self.client_ready(client),
+            Event::ClientTimeout { client, cxid } => {
+                let retry = self
+                    .clients
+                    .as_mut()
+                    .is_some_and(|c| c.timed_out(client, cxid));
+                if retry {
+                    self.client_next(client);
+                }
+            }
+            Event::ProgressDeadline => {
+                if let Err(why) = self.invariants.liveness.check_progress(self.now) {
+                    self.fail(None, Liveness::NAME, why);
                 }
             }
             Event::Chaos => self.chaos(),
             Event::Restart { node, inc } => {
                 let slot = &self.slots[node as usize - 1];
                 if !self.healed && slot.inc == inc && slot.node.is_none() {
+                    self.start(node);
+                }
+            }
+            Event::RestartAlways { node, inc } => {
+                let slot = &self.slots[node as usize - 1];
+                if slot.inc == inc && slot.node.is_none() {
                     self.start(node);
                 }
             }
@@ -424,7 +625,79 @@ impl Simulation {
         for id in down {
             self.start(id);
         }
+        for slot in &mut self.slots {
+            slot.crash_on_write = None;
+        }
+        let paused: Vec<(ServerId, u64)> = self
+            .slots
+            .iter()
+            .filter(|s| s.paused)
+            .map(|s| (s.id, s.inc))
+            .collect();
+        for (id, inc) in paused {
+            self.resume(id, inc);
+        }
         self.dirty = true;
+    }
+
+    /// Ends a pause: the inputs that arrived meanwhile are delivered now, in order.
+    fn resume(&mut self, id: ServerId, inc: u64) {
+        let slot = &mut self.slots[id as usize - 1];
+        if slot.inc != inc || !slot.paused {
+            return;
+        }
+        slot.paused = false;
+        let backlog = mem::take(&mut slot.backlog);
+        self.trace.note(
+            self.now,
+            format_args!("resume n{id}#{inc}: {} late input(s)", backlog.len()),
+        );
+        let unix_ms = slot.clock.unix_ms(self.now);
+        self.deliver(id, inc, Input::WallClock { unix_ms });
+        for input in backlog {
+            if self.finished {
+                return;
+            }
+            self.deliver(id, inc, input);
+        }
+    }
+
+    fn client_ready(&mut self, client: usize) {
+        let live: Vec<(ServerId, u64)> = self
+            .slots
+            .iter()
+            .filter(|s| s.node.is_some())
+            .map(|s| (s.id, s.inc))
+            .collect();
+        let Some(clients) = self.clients.as_mut() else {
+            return;
+        };
+        match clients.submit(client, self.now, &live) {
+            Err(()) => {}
+            Ok(None) => {
+                let at = self.now + clients.gap();
+                self.queue.push(at, Event::ClientReady { client });
+            }
+            Ok(Some(sub)) => {
+                self.invariants.on_submit(sub.session_id, sub.cxid);
+                self.queue.push(
+                    self.now + CLIENT_TIMEOUT_MS * MS,
+                    Event::ClientTimeout {
+                        client,
+                        cxid: sub.cxid,
+                    },
+                );
+                self.deliver(sub.server, sub.inc, sub.input);
+            }
+        }
+    }
+
+    /// `client` is free again: it submits its next write after a think time.
+    fn client_next(&mut self, client: usize) {
+        if let Some(clients) = self.clients.as_mut() {
+            let at = self.now + clients.gap();
+            self.queue.push(at, Event::ClientReady { client });
+        }
     }
 
     fn chaos(&mut self) {
@@ -446,7 +719,13 @@ impl Simulation {
                 mode,
                 restart_after,
             } => {
-                let inc = self.slots[node as usize - 1].inc;
+                let slot = &mut self.slots[node as usize - 1];
+                let inc = slot.inc;
+                if mode == CrashMode::Machine && self.chaos_rng.chance(500_000) {
+                    // Power loss in the middle of a write: wait for the server's next op.
+                    slot.crash_on_write = Some(restart_after);
+                    return self.schedule_chaos();
+                }
                 self.crash(node, mode);
                 let at = self.now + restart_after;
                 if at < self.heal_at {
@@ -462,6 +741,16 @@ impl Simulation {
                     .push(self.now + heal_after, Event::HealPartition { id });
             }
             Fault::HealPartitions => self.network.heal_partitions(),
+            Fault::Pause { node, duration } => {
+                let slot = &mut self.slots[node as usize - 1];
+                if slot.node.is_some() && !slot.paused {
+                    slot.paused = true;
+                    self.pauses += 1;
+                    let inc = slot.inc;
+                    self.queue
+                        .push(self.now + duration, Event::Resume { node, inc });
+                }
+            }
             Fault::Slow {
                 from,
                 to,
@@ -471,6 +760,10 @@ impl Simulation {
                 .network
                 .slow_spell(from, to, self.now + duration, extra),
         }
+        self.schedule_chaos();
+    }
+
+    fn schedule_chaos(&mut self) {
         let next =
             self.now + chaos::next_gap(&mut self.chaos_rng, self.opts.faults.chaos_mean_gap_ms);
         if next < self.heal_at {
@@ -492,34 +785,84 @@ impl Simulation {
         let now = self.now;
         let slot = &mut self.slots[idx];
         slot.inc += 1;
+        slot.paused = false;
+        slot.crash_on_write = None;
+        slot.backlog.clear();
         let inc = slot.inc;
-        let durable = slot.disk.durable();
+        let local_now = Instant::from_nanos(slot.clock.local(now));
+        let recovered = match slot.disk.recover() {
+            Ok(r) => r,
+            Err(e) => {
+                let files: Vec<String> = slot
+                    .disk
+                    .listing()
+                    .iter()
+                    .map(|(n, b)| format!("{n}({}B)", b.len()))
+                    .collect();
+                self.fail(
+                    Some(id),
+                    RECOVERY,
+                    format!(
+                        "n{id}#{inc} cannot restart from its data directory: {e} [files: {}]",
+                        files.join(" ")
+                    ),
+                );
+                return;
+            }
+        };
+        let summary = format!(
+            "accepted={} current={} last_zxid={} snapshot={} txns={} segments={} torn={}",
+            recovered.accepted_epoch,
+            recovered.current_epoch,
+            recovered.last_zxid,
+            recovered
+                .snapshot
+                .as_ref()
+                .map_or(String::from("none"), |s| s.zxid.to_string()),
+            recovered.txns.len(),
+            recovered.logs.len(),
+            recovered.report.torn.len(),
+        );
         let config = self.ensemble.configs[&id].clone();
-        let node = match Node::new(config, durable, seed, Instant::from_nanos(now)) {
+        let node = match Node::with_state_machine(config, recovered, seed, local_now, self.tuning) {
             Ok(node) => node,
             Err(e) => {
                 self.fail(
                     Some(id),
                     SIMULATOR,
-                    format!("Node::new rejected the generated config: {e}"),
+                    format!("Node::with_state_machine rejected n{id}#{inc}: {e}"),
                 );
                 return;
             }
         };
+        let status = node.status();
+        let clock = self.slots[idx].clock;
         self.slots[idx].node = Some(node);
         self.trace.note(
             now,
             format_args!(
-                "start n{id}#{inc} from accepted={} current={} last_zxid={}",
-                durable.accepted_epoch, durable.current_epoch, durable.last_zxid
+                "start n{id}#{inc} from {summary}; clock {}",
+                clock.describe()
             ),
         );
         self.network.host_started(now, id, inc, &mut self.queue);
-        self.invariants.on_start(id, &durable);
+        if let Err(b) = self.invariants.on_start(now, &status) {
+            self.fail(Some(id), b.invariant, b.detail);
+            return;
+        }
         self.dirty = true;
         self.current = Some(id);
         self.drain(idx);
         self.current = None;
+        self.deliver(
+            id,
+            inc,
+            Input::WallClock {
+                unix_ms: clock.unix_ms(now),
+            },
+        );
+        self.queue
+            .push(now + WALL_TICK_NS, Event::WallTick { node: id, inc });
     }
 
     fn crash(&mut self, id: ServerId, mode: CrashMode) {
@@ -529,8 +872,12 @@ impl Simulation {
             return;
         }
         slot.timeout = None;
+        slot.paused = false;
+        slot.backlog.clear();
         let inc = slot.inc;
-        let kept = slot.disk.crash(&mut self.disk_rng);
+        let damage = slot
+            .disk
+            .crash(&mut self.disk_rng, mode == CrashMode::Machine);
         self.network.crash(self.now, id, mode, &mut self.queue);
         self.invariants.on_crash(id);
         self.crashes += 1;
@@ -538,9 +885,19 @@ impl Simulation {
         self.trace.note(
             self.now,
             format_args!(
-                "crash n{id}#{inc} ({mode:?}); {kept} unacknowledged write(s) reached the disk"
+                "crash n{id}#{inc} ({mode:?}); of the unacknowledged ops {} executed, {} lost; \
+                 unsynced bytes: {} file(s) kept, {} dropped, {} torn",
+                damage.executed, damage.lost, damage.kept, damage.dropped, damage.torn
             ),
         );
+        let abandoned = self
+            .clients
+            .as_mut()
+            .map(|c| c.server_died(id, inc))
+            .unwrap_or_default();
+        for client in abandoned {
+            self.client_next(client);
+        }
     }
 
     /// Hands `input` to incarnation `inc` of `id` (dropped if that incarnation is gone).
@@ -551,6 +908,14 @@ impl Simulation {
         if slot.inc != inc {
             return;
         }
+        if slot.node.is_none() {
+            return;
+        }
+        if slot.paused {
+            slot.backlog.push(input);
+            return;
+        }
+        let local_now = Instant::from_nanos(slot.clock.local(now));
         let Some(node) = slot.node.as_mut() else {
             return;
         };
@@ -562,7 +927,7 @@ impl Simulation {
             }
         }
         self.current = Some(id);
-        node.handle(Instant::from_nanos(now), input);
+        node.handle(local_now, input);
         self.drain(idx);
         self.current = None;
     }
@@ -578,12 +943,24 @@ impl Simulation {
         while let Some(o) = node.poll_output() {
             outs.push(o);
         }
-        slot.timeout = node.poll_timeout().map(Instant::as_nanos);
+        let clock = slot.clock;
+        slot.timeout = node
+            .poll_timeout()
+            .map(|t| clock.global(t.as_nanos()).max(self.now));
+        self.applied_in_drain = false;
         for o in outs.drain(..) {
             self.trace.output(self.now, id, &o);
             self.carry_out(idx, id, inc, o);
         }
         self.outputs = outs;
+        if self.applied_in_drain && !self.finished {
+            self.applied_in_drain = false;
+            if let Some(status) = self.slots[idx].node.as_ref().map(Node::status) {
+                if let Err(b) = self.invariants.on_drained(&status) {
+                    self.fail(Some(id), b.invariant, b.detail);
+                }
+            }
+        }
     }
 
     fn carry_out(&mut self, idx: usize, id: ServerId, inc: u64, out: Output) {
@@ -602,6 +979,13 @@ impl Simulation {
             }
             Output::ClosePeer { link } => self.network.close(now, id, link, &mut self.queue),
             Output::Persist { seq, op } => {
+                // A learner installing the leader's snapshot (SNAP sync) writes it straight
+                // under its final name; its state is now the snapshot's.
+                if let PersistOp::Create { file } = &op {
+                    if let Some(zxid) = parse_snapshot_file_name(file) {
+                        self.snapshot_installed(id, zxid);
+                    }
+                }
                 let fail_ppm = if self.opts.faults.enabled && !self.healed {
                     self.opts.faults.persist_fail_ppm
                 } else {
@@ -611,8 +995,35 @@ impl Simulation {
                     .disk
                     .submit(now, seq, op, &mut self.disk_rng, fail_ppm);
                 self.queue.push(at, Event::DiskDone { node: id, inc });
+                if let Some(down) = self.slots[idx].crash_on_write.take() {
+                    if !self.healed {
+                        let strike = self.disk_rng.range_inclusive(now, at.max(now + 1) - 1);
+                        self.queue.push(
+                            strike,
+                            Event::CrashMidWrite {
+                                node: id,
+                                inc,
+                                down,
+                            },
+                        );
+                    }
+                }
             }
             Output::Event(ev) => self.on_node_event(idx, id, ev),
+            // The simulator opens no client connection (its clients submit through
+            // `Input::Submit`), so these never come; hashed in the trace if they do.
+            Output::SendClient { .. } | Output::CloseClient { .. } | Output::ReadClient { .. } => {}
+        }
+    }
+
+    fn snapshot_installed(&mut self, id: ServerId, zxid: Zxid) {
+        self.applied_in_drain = true;
+        self.trace.note(
+            self.now,
+            format_args!("n{id} installs a snapshot at {zxid}"),
+        );
+        if let Err(b) = self.invariants.on_snapshot_loaded(id, zxid) {
+            self.fail(Some(id), b.invariant, b.detail);
         }
     }
 
@@ -624,6 +1035,22 @@ impl Simulation {
                 self.first_leader_ns.get_or_insert(self.now);
             }
             NodeEvent::Halted { .. } => self.halted.push(id),
+            NodeEvent::TxnApplied { .. } => self.applied_in_drain = true,
+            NodeEvent::SnapshotTaken { .. } => self.snapshots += 1,
+            NodeEvent::WriteCommitted {
+                session_id, cxid, ..
+            } => self.client_answered(id, *session_id, *cxid, Outcome::Committed),
+            NodeEvent::WriteFailed {
+                session_id,
+                cxid,
+                reason,
+            } => {
+                let outcome = match reason {
+                    conclave_core::io::WriteFailure::Unknown => Outcome::Unknown,
+                    _ => Outcome::Rejected,
+                };
+                self.client_answered(id, *session_id, *cxid, outcome);
+            }
             _ => {}
         }
         if matches!(
@@ -637,9 +1064,35 @@ impl Simulation {
         ) {
             self.dirty = true;
         }
-        let durable = self.slots[idx].disk.durable();
-        if let Err(b) = self.invariants.on_event(self.now, id, &ev, &durable) {
-            self.fail(Some(id), b.invariant, b.detail);
+        let needs_status = matches!(
+            ev,
+            NodeEvent::LeaderEstablished { .. }
+                | NodeEvent::RoleChanged {
+                    to: Role::Looking,
+                    ..
+                }
+        );
+        let status = if needs_status {
+            self.slots[idx].node.as_ref().map(Node::status)
+        } else {
+            None
+        };
+        let pos = status.as_ref().map(Position::of).unwrap_or_default();
+        if let Err(Broken { invariant, detail }) =
+            self.invariants
+                .on_event(self.now, id, &ev, pos, status.as_ref())
+        {
+            self.fail(Some(id), invariant, detail);
+        }
+    }
+
+    fn client_answered(&mut self, server: ServerId, session_id: i64, cxid: i32, outcome: Outcome) {
+        let done = self
+            .clients
+            .as_mut()
+            .and_then(|c| c.answered(server, session_id, cxid, outcome));
+        if let Some(client) = done {
+            self.client_next(client);
         }
     }
 }

@@ -68,6 +68,11 @@ impl Trace {
             Input::PeerDisconnected { .. } => 4,
             Input::Persisted { .. } => 5,
             Input::PersistFailed { .. } => 6,
+            Input::WallClock { .. } => 7,
+            Input::Submit { .. } => 8,
+            Input::ClientConnected { .. } => 9,
+            Input::ClientBytes { .. } => 10,
+            Input::ClientDisconnected { .. } => 11,
         };
         self.head(now, node, tag);
         self.hash.write_u64(inc);
@@ -85,6 +90,27 @@ impl Trace {
                 self.hash.write_u64(*seq);
                 self.hash.write_bytes(error.as_bytes());
             }
+            Input::WallClock { unix_ms } => self.hash.write_u64(*unix_ms as u64),
+            Input::Submit {
+                session_id,
+                cxid,
+                kind,
+                body,
+            } => {
+                self.hash.write_u64(*session_id as u64);
+                self.hash.write_u64(*cxid as u64);
+                self.hash.write_u64(*kind as u64);
+                self.hash.write_bytes(body);
+            }
+            Input::ClientConnected { conn, addr } => {
+                self.hash.write_u64(*conn);
+                self.hash.write_bytes(addr.as_bytes());
+            }
+            Input::ClientBytes { conn, bytes } => {
+                self.hash.write_u64(*conn);
+                self.hash.write_bytes(bytes);
+            }
+            Input::ClientDisconnected { conn } => self.hash.write_u64(*conn),
         }
     }
 
@@ -106,14 +132,31 @@ impl Trace {
                 self.head(now, node, 12);
                 self.link(*link);
             }
-            Output::Persist {
-                seq,
-                op: PersistOp::WriteEpochs { accepted, current },
-            } => {
+            Output::Persist { seq, op } => {
                 self.head(now, node, 13);
                 self.hash.write_u64(*seq);
-                self.hash.write_u64(u64::from(*accepted));
-                self.hash.write_u64(u64::from(*current));
+                self.persist_op(op);
+                if let Some(log) = &mut self.log {
+                    log.push(format!(
+                        "{} n{node} persist #{seq} {}",
+                        secs(now),
+                        describe(op)
+                    ));
+                }
+            }
+            Output::SendClient { conn, bytes } => {
+                self.head(now, node, 15);
+                self.hash.write_u64(*conn);
+                self.hash.write_bytes(bytes);
+            }
+            Output::CloseClient { conn } => {
+                self.head(now, node, 16);
+                self.hash.write_u64(*conn);
+            }
+            Output::ReadClient { conn, read } => {
+                self.head(now, node, 17);
+                self.hash.write_u64(*conn);
+                self.hash.write_u8(u8::from(*read));
             }
             Output::Event(ev) => {
                 self.head(now, node, 14);
@@ -122,6 +165,43 @@ impl Trace {
                 if let Some(log) = &mut self.log {
                     log.push(format!("{} n{node} {ev:?}", secs(now)));
                 }
+            }
+        }
+    }
+
+    fn persist_op(&mut self, op: &PersistOp) {
+        match op {
+            PersistOp::WriteEpochs { accepted, current } => {
+                self.hash.write_u8(0);
+                self.hash.write_u64(u64::from(*accepted));
+                self.hash.write_u64(u64::from(*current));
+            }
+            PersistOp::Create { file } => {
+                self.hash.write_u8(1);
+                self.hash.write_bytes(file.as_bytes());
+            }
+            PersistOp::Append { file, bytes } => {
+                self.hash.write_u8(2);
+                self.hash.write_bytes(file.as_bytes());
+                self.hash.write_bytes(bytes);
+            }
+            PersistOp::Sync { file } => {
+                self.hash.write_u8(3);
+                self.hash.write_bytes(file.as_bytes());
+            }
+            PersistOp::Truncate { file, len } => {
+                self.hash.write_u8(4);
+                self.hash.write_bytes(file.as_bytes());
+                self.hash.write_u64(*len);
+            }
+            PersistOp::Rename { from, to } => {
+                self.hash.write_u8(5);
+                self.hash.write_bytes(from.as_bytes());
+                self.hash.write_bytes(to.as_bytes());
+            }
+            PersistOp::Remove { file } => {
+                self.hash.write_u8(6);
+                self.hash.write_bytes(file.as_bytes());
             }
         }
     }
@@ -161,6 +241,14 @@ impl Trace {
         if let Some(log) = &mut self.log {
             log.push(format!("{} sim {what}", secs(now)));
         }
+    }
+}
+
+/// A short description of a persist op (appended bytes are summarised by their length).
+fn describe(op: &PersistOp) -> String {
+    match op {
+        PersistOp::Append { file, bytes } => format!("Append {file} +{}B", bytes.len()),
+        other => format!("{other:?}"),
     }
 }
 

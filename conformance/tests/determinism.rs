@@ -1,7 +1,7 @@
 //! Same seed, same run, byte for byte; different seeds, different runs.
 
 use conclave_conformance::runner::{run_seeds, Batch, RunnerEvent};
-use conclave_conformance::{FaultOptions, RunReport, SimOptions, Simulation};
+use conclave_conformance::{FaultOptions, RunReport, SimOptions, Simulation, Workload};
 
 fn run(opts: SimOptions) -> RunReport {
     Simulation::new(opts).run()
@@ -46,6 +46,14 @@ fn verbose_logging_does_not_change_the_run() {
 }
 
 #[test]
+fn election_workload_is_deterministic_too() {
+    let opts = SimOptions::new(5, 5, 8_000).with_workload(Workload::Election);
+    let (a, b) = (run(opts.clone()), run(opts));
+    assert_eq!(a, b);
+    assert_eq!(a.acked_writes, 0, "no client in the election workload");
+}
+
+#[test]
 fn different_seeds_differ() {
     let hashes: Vec<u64> = (1..=4)
         .map(|seed| run(SimOptions::new(seed, 3, 5_000)).trace_hash)
@@ -76,6 +84,7 @@ fn thread_count_does_not_change_results() {
             jobs,
             verbose: false,
             liveness_bound_ms: conclave_conformance::options::LIVENESS_BOUND_MS,
+            workload: Workload::Zab,
         };
         let mut out = Vec::new();
         run_seeds(&batch, |ev| {

@@ -17,6 +17,15 @@ struct Settle {
     max: Option<(u64, u64, usize)>,
 }
 
+/// The `p`-th percentile of `samples` (sorted in place); 0 when empty.
+fn percentile(samples: &mut [u64], p: usize) -> u64 {
+    if samples.is_empty() {
+        return 0;
+    }
+    samples.sort_unstable();
+    samples[(samples.len() - 1) * p / 100]
+}
+
 fn main() -> ExitCode {
     let args = match cli::parse(std::env::args().skip(1)) {
         Ok(Command::Run(args)) => args,
@@ -37,6 +46,12 @@ fn main() -> ExitCode {
     let mut progress = Progress::new(batch.seeds, std::io::stderr().is_terminal());
     let (mut violations, mut sim_ns) = (0u64, 0u128);
     let mut settle = Settle::default();
+    let mut progress_stats = Settle::default();
+    let mut progress_samples: Vec<u64> = Vec::new();
+    let mut settle_samples: Vec<u64> = Vec::new();
+    let (mut committed, mut acked, mut submitted, mut rejected, mut unknown) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut snapshots, mut torn, mut pauses, mut backward) = (0u64, 0u64, 0u64, 0u64);
     runner::run_seeds(&batch, |ev| match ev {
         RunnerEvent::Finished { done, violations } => progress.update(done, violations),
         RunnerEvent::Report(r) => {
@@ -53,7 +68,25 @@ fn main() -> ExitCode {
                     println!("{line}");
                 }
             }
+            committed += r.committed_txns;
+            acked += r.acked_writes;
+            submitted += r.workload.submitted;
+            rejected += r.workload.rejected;
+            unknown += r.workload.unknown;
+            snapshots += r.snapshots;
+            torn += r.torn_tails;
+            pauses += r.pauses;
+            backward += r.backward_resets;
+            if let Some(ms) = r.progress_ms {
+                progress_samples.push(ms);
+                progress_stats.count += 1;
+                progress_stats.sum_ms += ms;
+                if progress_stats.max.is_none_or(|(m, _, _)| ms > m) {
+                    progress_stats.max = Some((ms, r.seed, r.voters));
+                }
+            }
             if let Some(ms) = r.settle_ms {
+                settle_samples.push(ms);
                 settle.count += 1;
                 settle.sum_ms += ms;
                 if settle.max.is_none_or(|(m, _, _)| ms > m) {
@@ -65,7 +98,14 @@ fn main() -> ExitCode {
                 println!("VIOLATION seed={} nodes={} {v}", r.seed, r.voters);
                 println!(
                     "{}",
-                    cli::reproduce_line(r.seed, r.voters, r.observers, batch.sim_ms, r.faults)
+                    cli::reproduce_line(
+                        r.seed,
+                        r.voters,
+                        r.observers,
+                        batch.sim_ms,
+                        r.faults,
+                        batch.workload
+                    )
                 );
             }
         }
@@ -79,13 +119,32 @@ fn main() -> ExitCode {
     if let Some((max, seed, voters)) = settle.max {
         println!(
             "liveness: {} of {} seeds settled after healing; heal->all-synced max={max}ms (seed {seed}, {voters} voters) \
-             mean={}ms bound={}ms",
+             mean={}ms p50={}ms p99={}ms bound={}ms",
             settle.count,
             batch.seeds,
             settle.sum_ms / settle.count.max(1),
+            percentile(&mut settle_samples, 50),
+            percentile(&mut settle_samples, 99),
             conclave_conformance::options::LIVENESS_BOUND_MS
         );
     }
+    if let Some((max, seed, voters)) = progress_stats.max {
+        println!(
+            "progress: {} of {} seeds acknowledged a write after healing; heal->first-ack max={max}ms (seed {seed}, \
+             {voters} voters) mean={}ms p50={}ms p99={}ms bound={}ms",
+            progress_stats.count,
+            batch.seeds,
+            progress_stats.sum_ms / progress_stats.count.max(1),
+            percentile(&mut progress_samples, 50),
+            percentile(&mut progress_samples, 99),
+            conclave_conformance::options::PROGRESS_BOUND_MS
+        );
+    }
+    println!(
+        "{}: committed_txns={committed} acked_writes={acked} submitted={submitted} rejected={rejected} \
+         unknown={unknown} snapshots={snapshots} torn_tails={torn} pauses={pauses} backward_snap_resets={backward}",
+        batch.workload.name()
+    );
     let sim_secs = sim_ns as f64 / 1e9;
     println!(
         "sim: seeds={} violations={violations} sim_secs={sim_secs:.1} cpu_secs={cpu_secs:.2} speed={:.0}x",

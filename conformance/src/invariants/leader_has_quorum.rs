@@ -20,7 +20,12 @@
 //!   FOLLOWERINFO within initLimit) is what protects Zab from such a stale count, and the
 //!   `LeaderEstablished` check below holds it to the strict form.
 //! * `LeaderEstablished { quorum }`: a quorum of voters, including me, and every other member's
-//!   latest `Elected` names me.
+//!   latest `Elected` names me — or it decided to follow me during my current term (at or
+//!   after the start of my latest looking period) and moved on since: a leader whose process
+//!   was paused handles, late, acknowledgements sent before its followers gave up on it
+//!   (ZooKeeper's `waitForNewLeaderAck` counts them too). Such a stale establishment is safe —
+//!   those followers adopted this epoch's history before leaving, and promised a later epoch,
+//!   so the zombie can commit nothing new — and `leader_holds_committed` checks what it holds.
 
 use std::collections::BTreeSet;
 
@@ -70,11 +75,15 @@ impl LeaderHasQuorum {
                 if !quorum.contains(&cx.node) {
                     return Err(format!("n{} established epoch {epoch} with a quorum {quorum:?} that excludes itself", cx.node));
                 }
+                let term = cx.history.looking_since_ns(cx.node);
                 for &m in quorum.iter().filter(|&&m| m != cx.node) {
-                    if cx.history.latest_elected(m) != Some(cx.node) {
+                    let follows = cx.history.latest_elected(m) == Some(cx.node);
+                    if !follows && !cx.history.elected_since(m, cx.node, term) {
                         return Err(format!(
-                            "n{} established epoch {epoch} counting n{m}, whose latest Elected is {:?}",
+                            "n{} established epoch {epoch} counting n{m}, which did not decide to follow it \
+                             since its term began at {:.3}s (latest Elected: {:?})",
                             cx.node,
+                            term as f64 / 1e9,
                             cx.history.latest_elected(m)
                         ));
                     }

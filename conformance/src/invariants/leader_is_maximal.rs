@@ -6,8 +6,9 @@
 //! Source: FLE's `totalOrderPredicate` (a server only adopts a vote that beats its own,
 //! ordered by epoch, then zxid, then id) and Zab's requirement that the prospective leader
 //! holds the most recent history of its quorum (Zab paper §IV-A; ZooKeeper's
-//! `Leader.waitForEpochAck` rejects a follower "ahead of the leader"). The durable values
-//! come from the simulator's disk model, so a vote built from stale memory shows up here.
+//! `Leader.waitForEpochAck` rejects a follower "ahead of the leader"). The starting state is
+//! the server's status (currentEpoch, which follows the durable file, and last logged zxid)
+//! when it began looking.
 
 use conclave_core::NodeEvent;
 

@@ -3,24 +3,36 @@
 //! Each checker sees the event *before* it is added to the shared [`History`], so "earlier"
 //! in a property means strictly earlier in the trace.
 
+mod acked_writes_durable;
+mod agreement_total_order;
+mod committed_never_change;
 mod followers_follow_leader;
+mod integrity;
 mod leader_has_quorum;
+mod leader_holds_committed;
 mod leader_is_maximal;
 mod liveness;
 mod one_leader_per_epoch;
+mod primary_order;
 
 use std::collections::BTreeSet;
 
 use conclave_core::quorum::{Majority, QuorumVerifier};
-use conclave_core::{NodeEvent, Recovered, ServerId};
+use conclave_core::{NodeEvent, ServerId, Status, Zxid};
 
+pub use acked_writes_durable::AckedWritesDurable;
+pub use agreement_total_order::AgreementTotalOrder;
+pub use committed_never_change::CommittedNeverChange;
 pub use followers_follow_leader::FollowersFollowLeader;
+pub use integrity::Integrity;
 pub use leader_has_quorum::LeaderHasQuorum;
+pub use leader_holds_committed::LeaderHoldsCommitted;
 pub use leader_is_maximal::LeaderIsMaximal;
 pub use liveness::{serving_leader, Liveness};
 pub use one_leader_per_epoch::OneLeaderPerEpoch;
+pub use primary_order::PrimaryOrder;
 
-use crate::history::History;
+use crate::history::{History, Position};
 
 /// What a checker may look at besides the event itself.
 #[derive(Clone, Copy, Debug)]
@@ -61,13 +73,31 @@ pub struct Invariants {
     leader_has_quorum: LeaderHasQuorum,
     leader_is_maximal: LeaderIsMaximal,
     followers_follow_leader: FollowersFollowLeader,
+    integrity: Integrity,
+    /// The global commit sequence and each server's place in it.
+    pub agreement: AgreementTotalOrder,
+    primary_order: PrimaryOrder,
+    acked: AckedWritesDurable,
+    committed: CommittedNeverChange,
+    leader_holds_committed: LeaderHoldsCommitted,
     /// The liveness checker (driven by the simulator with node statuses).
     pub liveness: Liveness,
 }
 
+fn broken(invariant: &'static str) -> impl Fn(String) -> Broken {
+    move |detail| Broken { invariant, detail }
+}
+
 impl Invariants {
     /// Checkers for an ensemble of `voters`, healing at `heal_at_ns`, with the liveness bound.
-    pub fn new(voters: &[ServerId], heal_at_ns: u64, liveness_bound_ms: u64) -> Invariants {
+    ///
+    /// `progress_bound_ms`: after healing, a write must commit within it (`None`: no workload).
+    pub fn new(
+        voters: &[ServerId],
+        heal_at_ns: u64,
+        liveness_bound_ms: u64,
+        progress_bound_ms: Option<u64>,
+    ) -> Invariants {
         Invariants {
             history: History::new(),
             quorum: Majority::new(voters.iter().copied()),
@@ -75,8 +105,107 @@ impl Invariants {
             leader_has_quorum: LeaderHasQuorum,
             leader_is_maximal: LeaderIsMaximal,
             followers_follow_leader: FollowersFollowLeader,
-            liveness: Liveness::new(heal_at_ns, liveness_bound_ms),
+            integrity: Integrity::default(),
+            agreement: AgreementTotalOrder::default(),
+            primary_order: PrimaryOrder::default(),
+            acked: AckedWritesDurable::default(),
+            committed: CommittedNeverChange::default(),
+            leader_holds_committed: LeaderHoldsCommitted::default(),
+            liveness: Liveness::new(heal_at_ns, liveness_bound_ms, progress_bound_ms),
         }
+    }
+
+    /// Acknowledged writes so far.
+    pub fn acked_writes(&self) -> u64 {
+        self.acked.count()
+    }
+
+    /// Distinct txns committed (applied somewhere) so far.
+    pub fn committed_txns(&self) -> u64 {
+        self.committed.len() as u64
+    }
+
+    /// A client submitted `(session_id, cxid)` (or the pre-history holds it).
+    pub fn on_submit(&mut self, session_id: i64, cxid: i32) {
+        self.integrity.submitted(session_id, cxid);
+    }
+
+    /// `node`'s state was loaded from a snapshot at `zxid` (start, or SNAP sync).
+    pub fn on_snapshot_loaded(&mut self, node: ServerId, zxid: Zxid) -> Result<(), Broken> {
+        self.primary_order.reset(node, zxid);
+        self.agreement
+            .reset(node, zxid)
+            .map_err(broken(AgreementTotalOrder::NAME))
+    }
+
+    /// `node` was drained; `status` is its state now.
+    pub fn on_drained(&mut self, status: &Status) -> Result<(), Broken> {
+        let node = status.my_id;
+        if self.agreement.cursor(node) != Some(status.last_applied) {
+            self.on_snapshot_loaded(node, status.last_applied)?;
+        }
+        self.agreement
+            .state(node, status.last_applied, status.digest)
+            .map_err(broken(AgreementTotalOrder::NAME))
+    }
+
+    /// The run ends after its liveness phase: the end-of-run checks.
+    pub fn finish(&mut self, statuses: &[Status]) -> Result<(), Broken> {
+        self.acked
+            .finish(statuses)
+            .map_err(broken(AckedWritesDurable::NAME))
+    }
+
+    fn on_replication_event(
+        &mut self,
+        now_ns: u64,
+        node: ServerId,
+        ev: &NodeEvent,
+        status: Option<&Status>,
+    ) -> Result<(), Broken> {
+        match ev {
+            NodeEvent::TxnApplied {
+                zxid,
+                session_id,
+                cxid,
+            } => {
+                let (z, s, c) = (*zxid, *session_id, *cxid);
+                self.integrity
+                    .applied(node, z, s, c)
+                    .map_err(broken(Integrity::NAME))?;
+                self.committed
+                    .applied(now_ns, node, z, s, c)
+                    .map_err(broken(CommittedNeverChange::NAME))?;
+                self.primary_order
+                    .applied(node, z)
+                    .map_err(broken(PrimaryOrder::NAME))?;
+                self.agreement
+                    .applied(node, z, s, c)
+                    .map_err(broken(AgreementTotalOrder::NAME))?;
+                self.leader_holds_committed.applied(node, z);
+            }
+            NodeEvent::WriteCommitted {
+                session_id,
+                cxid,
+                zxid,
+                ..
+            } => {
+                self.liveness.write_committed(now_ns);
+                let committed = self.agreement.txn_at(*zxid);
+                self.acked
+                    .acknowledged(now_ns, node, *zxid, *session_id, *cxid, committed)
+                    .map_err(broken(AckedWritesDurable::NAME))?;
+            }
+            NodeEvent::LeaderEstablished { epoch, .. } => {
+                if let Some(st) = status {
+                    self.leader_holds_committed
+                        .established(*epoch, st)
+                        .map_err(broken(LeaderHoldsCommitted::NAME))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The shared history.
@@ -84,24 +213,33 @@ impl Invariants {
         &self.history
     }
 
-    /// A process of `node` started from `durable`.
-    pub fn on_start(&mut self, node: ServerId, durable: &Recovered) {
-        self.history.started(node, durable);
+    /// A process of `node` started; `status` is its state right after `Node::new`.
+    pub fn on_start(&mut self, now_ns: u64, status: &Status) -> Result<(), Broken> {
+        self.history
+            .started(now_ns, status.my_id, Position::of(status));
+        self.on_snapshot_loaded(status.my_id, status.last_applied)?;
+        self.on_drained(status)
     }
 
     /// The process of `node` died.
     pub fn on_crash(&mut self, node: ServerId) {
         self.history.crashed(node);
+        self.agreement.stopped(node);
     }
 
     /// Checks one event of `node` against every safety property, then records it.
+    ///
+    /// `pos` is where `node`'s history stands (read for `RoleChanged { to: Looking }`);
+    /// `status` its status (read for `LeaderEstablished`).
     pub fn on_event(
         &mut self,
         now_ns: u64,
         node: ServerId,
         ev: &NodeEvent,
-        durable: &Recovered,
+        pos: Position,
+        status: Option<&Status>,
     ) -> Result<(), Broken> {
+        self.on_replication_event(now_ns, node, ev, status)?;
         let cx = EventContext {
             now_ns,
             node,
@@ -121,7 +259,7 @@ impl Invariants {
         self.followers_follow_leader
             .check(&cx, ev)
             .map_err(fail(FollowersFollowLeader::NAME))?;
-        self.history.record(node, ev, durable);
+        self.history.record(now_ns, node, ev, pos);
         Ok(())
     }
 }
@@ -135,8 +273,7 @@ mod tests {
     use conclave_core::election::Vote;
     use conclave_core::{Role, Status, Zxid};
 
-    const DISK: Recovered = Recovered {
-        accepted_epoch: 1,
+    const DISK: Position = Position {
         current_epoch: 1,
         last_zxid: Zxid(0x1_0000_0003),
     };
@@ -152,7 +289,7 @@ mod tests {
 
     fn cast(inv: &mut Invariants, node: ServerId, round: u64, v: Vote) {
         let ev = NodeEvent::VoteCast { round, vote: v };
-        inv.on_event(0, node, &ev, &DISK)
+        inv.on_event(0, node, &ev, DISK, None)
             .expect("a vote is always fine");
     }
 
@@ -168,9 +305,9 @@ mod tests {
 
     /// Three voters that all start looking from `DISK`.
     fn three() -> Invariants {
-        let mut inv = Invariants::new(&[1, 2, 3], 0, 6_000);
+        let mut inv = Invariants::new(&[1, 2, 3], 0, 6_000, None);
         for n in 1..=3 {
-            inv.on_start(n, &DISK);
+            inv.history.started(0, n, DISK);
         }
         inv
     }
@@ -180,18 +317,19 @@ mod tests {
         let v = vote(1, 1);
         cast(inv, 1, 1, v);
         cast(inv, 2, 1, v);
-        inv.on_event(1, 1, &elected(v, &[1, 2]), &DISK)
+        inv.on_event(1, 1, &elected(v, &[1, 2]), DISK, None)
             .expect("healthy election");
-        inv.on_event(1, 2, &elected(v, &[1, 2]), &DISK)
+        inv.on_event(1, 2, &elected(v, &[1, 2]), DISK, None)
             .expect("healthy follower");
         let est = NodeEvent::LeaderEstablished {
             epoch,
             quorum: vec![1, 2],
         };
-        inv.on_event(2, 1, &est, &DISK)
+        inv.on_event(2, 1, &est, DISK, None)
             .expect("healthy establishment");
         let synced = NodeEvent::FollowerSynced { leader: 1, epoch };
-        inv.on_event(3, 2, &synced, &DISK).expect("healthy sync");
+        inv.on_event(3, 2, &synced, DISK, None)
+            .expect("healthy sync");
     }
 
     fn broken(r: Result<(), Broken>) -> &'static str {
@@ -213,7 +351,7 @@ mod tests {
             quorum: vec![2, 3],
         };
         assert_eq!(
-            broken(inv.on_event(9, 3, &est, &DISK)),
+            broken(inv.on_event(9, 3, &est, DISK, None)),
             OneLeaderPerEpoch::NAME
         );
     }
@@ -224,7 +362,7 @@ mod tests {
         let v = vote(1, 1);
         cast(&mut inv, 1, 1, v);
         assert_eq!(
-            broken(inv.on_event(1, 1, &elected(v, &[1]), &DISK)),
+            broken(inv.on_event(1, 1, &elected(v, &[1]), DISK, None)),
             LeaderHasQuorum::NAME
         );
     }
@@ -236,7 +374,7 @@ mod tests {
         cast(&mut inv, 1, 1, v);
         cast(&mut inv, 2, 1, vote(2, 1));
         assert_eq!(
-            broken(inv.on_event(1, 1, &elected(v, &[1, 2]), &DISK)),
+            broken(inv.on_event(1, 1, &elected(v, &[1, 2]), DISK, None)),
             LeaderHasQuorum::NAME
         );
     }
@@ -247,34 +385,33 @@ mod tests {
         let v = vote(1, 1);
         cast(&mut inv, 1, 1, v);
         cast(&mut inv, 2, 1, v);
-        inv.on_event(1, 1, &elected(v, &[1, 2]), &DISK)
+        inv.on_event(1, 1, &elected(v, &[1, 2]), DISK, None)
             .expect("healthy election");
         let est = NodeEvent::LeaderEstablished {
             epoch: 2,
             quorum: vec![1, 3],
         };
         assert_eq!(
-            broken(inv.on_event(2, 1, &est, &DISK)),
+            broken(inv.on_event(2, 1, &est, DISK, None)),
             LeaderHasQuorum::NAME
         );
     }
 
     #[test]
     fn leader_behind_a_looking_supporter() {
-        let mut inv = Invariants::new(&[1, 2, 3], 0, 6_000);
-        inv.on_start(1, &DISK);
+        let mut inv = Invariants::new(&[1, 2, 3], 0, 6_000, None);
+        inv.history.started(0, 1, DISK);
         // n2 starts looking with a later epoch than the vote it will (wrongly) adopt.
-        let ahead = Recovered {
+        let ahead = Position {
             current_epoch: 3,
-            accepted_epoch: 3,
             last_zxid: Zxid::new(3, 1),
         };
-        inv.on_start(2, &ahead);
+        inv.history.started(0, 2, ahead);
         let v = vote(1, 1);
         cast(&mut inv, 1, 1, v);
         cast(&mut inv, 2, 1, v);
         assert_eq!(
-            broken(inv.on_event(1, 1, &elected(v, &[1, 2]), &DISK)),
+            broken(inv.on_event(1, 1, &elected(v, &[1, 2]), DISK, None)),
             LeaderIsMaximal::NAME
         );
     }
@@ -287,7 +424,7 @@ mod tests {
             epoch: 4,
         };
         assert_eq!(
-            broken(inv.on_event(3, 2, &synced, &DISK)),
+            broken(inv.on_event(3, 2, &synced, DISK, None)),
             FollowersFollowLeader::NAME
         );
     }
@@ -301,6 +438,9 @@ mod tests {
             accepted_epoch: 1,
             current_epoch: 1,
             last_zxid: Zxid::ZERO,
+            last_committed: Zxid::ZERO,
+            last_applied: Zxid::ZERO,
+            digest: 0,
             round: 1,
             peers_up: Vec::new(),
         }
@@ -317,7 +457,7 @@ mod tests {
         let mut lagging = good.clone();
         lagging[2].synced = false;
         assert!(serving_leader(&lagging).is_err());
-        let mut live = Liveness::new(1_000_000_000, 2_000);
+        let mut live = Liveness::new(1_000_000_000, 2_000, None);
         assert!(
             live.check(1_500_000_000, &lagging).is_ok(),
             "before the deadline"
@@ -326,12 +466,124 @@ mod tests {
             live.check(3_000_000_001, &lagging).is_err(),
             "after the deadline"
         );
-        let mut live = Liveness::new(1_000_000_000, 2_000);
+        let mut live = Liveness::new(1_000_000_000, 2_000, None);
         assert!(live.check(1_500_000_000, &good).is_ok());
         assert_eq!(live.settle_ms(), Some(500));
         assert!(
             live.finish(9_000_000_000, &lagging).is_err(),
             "settled, then lost"
+        );
+    }
+
+    fn applied(z: Zxid, session_id: i64, cxid: i32) -> NodeEvent {
+        NodeEvent::TxnApplied {
+            zxid: z,
+            session_id,
+            cxid,
+        }
+    }
+
+    /// Three running servers at zxid 0; client 1 submitted cxids 1..=5.
+    fn replicating() -> Invariants {
+        let mut inv = Invariants::new(&[1, 2, 3], 0, 6_000, Some(8_000));
+        for n in 1..=3 {
+            let mut st = status(n, Role::Looking, None, false);
+            st.digest = 7;
+            inv.on_start(0, &st).expect("fresh start");
+        }
+        for c in 1..=5 {
+            inv.on_submit(1, c);
+        }
+        inv
+    }
+
+    fn apply(inv: &mut Invariants, node: ServerId, z: Zxid, c: i32) -> Result<(), Broken> {
+        inv.on_event(0, node, &applied(z, 1, c), Position::default(), None)
+    }
+
+    #[test]
+    fn replication_invariants_fire_on_broken_traces() {
+        let z = |c| Zxid::new(1, c);
+        // Healthy: both apply the same prefix.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        apply(&mut inv, 1, z(2), 2).expect("second");
+        apply(&mut inv, 2, z(1), 1).expect("follower prefix");
+        // Integrity: nobody submitted cxid 9.
+        assert_eq!(broken(apply(&mut inv, 1, z(3), 9)), Integrity::NAME);
+        // Committed txns never change: zxid 2 as another txn.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        apply(&mut inv, 1, z(2), 2).expect("second");
+        apply(&mut inv, 2, z(1), 1).expect("prefix");
+        assert_eq!(
+            broken(apply(&mut inv, 2, z(2), 3)),
+            CommittedNeverChange::NAME
+        );
+        // Agreement: a gap (n2 skips zxid 2).
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        apply(&mut inv, 1, z(2), 2).expect("second");
+        apply(&mut inv, 1, z(3), 3).expect("third");
+        apply(&mut inv, 2, z(1), 1).expect("prefix");
+        assert_eq!(
+            broken(apply(&mut inv, 2, z(3), 3)),
+            AgreementTotalOrder::NAME
+        );
+        // Agreement: different digests at the same last_applied.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        let mut st = status(1, Role::Leading, Some(1), true);
+        st.last_applied = z(1);
+        st.digest = 1;
+        inv.on_drained(&st).expect("first digest");
+        apply(&mut inv, 2, z(1), 1).expect("prefix");
+        st.my_id = 2;
+        st.digest = 2;
+        assert_eq!(broken(inv.on_drained(&st)), AgreementTotalOrder::NAME);
+        // Primary order: zxids go back within one sequence.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(2), 2).expect("first");
+        assert_eq!(broken(apply(&mut inv, 1, z(1), 1)), PrimaryOrder::NAME);
+        // Acknowledged write at a zxid that holds another txn.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        let ack = NodeEvent::WriteCommitted {
+            session_id: 1,
+            cxid: 2,
+            zxid: z(1),
+            result: Vec::new(),
+        };
+        assert_eq!(
+            broken(inv.on_event(0, 1, &ack, Position::default(), None)),
+            AckedWritesDurable::NAME
+        );
+        // Acknowledged, but a synced server ends the run without it.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        let ack = NodeEvent::WriteCommitted {
+            session_id: 1,
+            cxid: 1,
+            zxid: z(1),
+            result: Vec::new(),
+        };
+        inv.on_event(0, 1, &ack, Position::default(), None)
+            .expect("a good ack");
+        let lagging = status(2, Role::Following, Some(1), true);
+        assert_eq!(broken(inv.finish(&[lagging])), AckedWritesDurable::NAME);
+        // A leader of epoch 2 that lacks a txn committed in epoch 1.
+        let mut inv = replicating();
+        apply(&mut inv, 1, z(1), 1).expect("first");
+        let mut st = status(3, Role::Leading, Some(3), true);
+        st.last_zxid = Zxid::ZERO;
+        let est = NodeEvent::LeaderEstablished {
+            epoch: 2,
+            quorum: vec![2, 3],
+        };
+        let r = inv.on_event(0, 3, &est, Position::default(), Some(&st));
+        assert_eq!(
+            r.expect_err("should fire").invariant,
+            LeaderHoldsCommitted::NAME
         );
     }
 }

@@ -2,7 +2,7 @@
 //! acknowledgements a test can hold back, crashes that drop unsynced bytes, message filters,
 //! and client connections. Deterministic; every scenario says which interleaving it forces.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
