@@ -942,9 +942,21 @@ impl<S: Service> Node<S> {
     }
 
     fn on_peer_message(&mut self, now: Instant, peer: ServerId, msg: PeerMessage) {
+        if let Activity::Leading(l) = &mut self.activity {
+            l.heard(peer, now);
+        }
         match msg {
             PeerMessage::Notification(n) => {
                 self.metrics.notifications_received += 1;
+                // A learner of ours looking again has left us: its notifications from before it
+                // chose us arrived before its FOLLOWERINFO on this FIFO link.
+                if n.state == PeerState::Looking && matches!(self.activity, Activity::Leading(_)) {
+                    self.with_ctx(now, |activity, ctx| {
+                        if let Activity::Leading(l) = activity {
+                            l.on_peer_down(peer, ctx);
+                        }
+                    });
+                }
                 // Our leader looking again, in a round after the one we followed it in, has
                 // stepped down: do not wait for the silence timeout.
                 if let Activity::Learning(l) = &self.activity {
@@ -1010,15 +1022,15 @@ impl<S: Service> Node<S> {
                 if m == PeerMessage::Ping {
                     if let Activity::Learning(l) = &self.activity {
                         if l.leader() == peer {
+                            // Always answer, even with nothing touched: the leader counts
+                            // silent learners as gone.
                             let sessions = self.sm.take_touches();
-                            if !sessions.is_empty() {
-                                self.transport.send(
-                                    now,
-                                    peer,
-                                    &PeerMessage::Touch { sessions },
-                                    &mut self.link_buf,
-                                );
-                            }
+                            self.transport.send(
+                                now,
+                                peer,
+                                &PeerMessage::Touch { sessions },
+                                &mut self.link_buf,
+                            );
                         }
                     }
                 }
@@ -1095,8 +1107,13 @@ impl<S: Service> Node<S> {
                         } else {
                             Role::Observing
                         });
-                        let learner =
-                            Learner::new(now, d.vote.leader, self.observer, d.round, timing);
+                        let learner = Learner::new(
+                            now,
+                            d.vote.leader,
+                            self.observer,
+                            self.generation,
+                            timing,
+                        );
                         self.activity = Activity::Learning(learner);
                         if self.transport.is_up(d.vote.leader) {
                             let accepted = self.accepted_epoch;

@@ -381,7 +381,26 @@ impl DiskState {
             if let Some(&(z, _)) = index.last() {
                 last_logged = Some((z, name));
             }
+            let is_last = Some(first) == newest;
+            let had_torn = scanned.torn.is_some();
             report.torn.extend(scanned.torn);
+            // Anything past the valid data of the newest segment (zero padding, a torn length
+            // prefix that reads as zeros, an empty file) must be cut before appending again:
+            // report it as a torn tail so the node truncates or removes it.
+            if is_last && !had_torn && (bytes.len() as u64) > scanned.valid_len {
+                report.torn.push(TornTail {
+                    file: name.to_string(),
+                    offset: scanned.valid_len,
+                    dropped_bytes: bytes.len() as u64 - scanned.valid_len,
+                });
+            }
+            if is_last && bytes.is_empty() {
+                report.torn.push(TornTail {
+                    file: name.to_string(),
+                    offset: 0,
+                    dropped_bytes: 0,
+                });
+            }
             segments.push(LogSegment {
                 name: name.to_string(),
                 first_zxid: first,

@@ -685,3 +685,38 @@ proptest! {
         }
     }
 }
+
+/// Found by the simulator (seeds 123, 1691): a torn length prefix reads as zeros, which looks
+/// like padding. Whatever follows the valid data of the newest segment is reported, so the node
+/// cuts it before appending (otherwise the next start sees a frame after "zero padding").
+#[test]
+fn bytes_after_the_valid_data_of_the_newest_segment_are_reported_torn() {
+    let mut dir = healthy();
+    let (name, mut bytes) = dir.pop().unwrap();
+    let valid = bytes.len() as u64;
+    bytes.extend_from_slice(&[0, 0, 0]);
+    dir.push((name.clone(), bytes));
+    let state = DiskState::from_files(&dir).unwrap();
+    assert_eq!(
+        state.report.torn,
+        vec![TornTail {
+            file: name,
+            offset: valid,
+            dropped_bytes: 3
+        }]
+    );
+}
+
+/// Found by the simulator (seeds 43, 50, 1779): a crash right after creating a segment leaves
+/// an empty file; it is reported (offset 0) so the node removes it.
+#[test]
+fn an_empty_newest_segment_is_reported_for_removal() {
+    let mut dir = healthy();
+    dir.push(("log.200000003".to_string(), Vec::new()));
+    let state = DiskState::from_files(&dir).unwrap();
+    assert!(state
+        .report
+        .torn
+        .iter()
+        .any(|t| t.file == "log.200000003" && t.offset == 0));
+}

@@ -52,9 +52,9 @@ pub enum PeerMessage {
         accepted_epoch: u32,
         /// True for an observer, whose acks never count.
         observer: bool,
-        /// The election round in which the learner chose this leader: a resend carries the
-        /// same round, a new attempt a higher one.
-        round: u64,
+        /// Identifies this attempt to join: a resend carries the same value, a new attempt
+        /// (after stepping down, even towards the same leader in the same round) another.
+        attempt: u64,
     },
     /// Leader → learner: the new epoch (LEADERINFO).
     LeaderInfo {
@@ -209,11 +209,11 @@ mod tests {
                 PeerMessage::Notification(Notification { state, vote, round })
             }),
             (any::<u32>(), any::<bool>(), any::<u64>()).prop_map(
-                |(accepted_epoch, observer, round)| {
+                |(accepted_epoch, observer, attempt)| {
                     PeerMessage::FollowerInfo {
                         accepted_epoch,
                         observer,
-                        round,
+                        attempt,
                     }
                 }
             ),

@@ -33,7 +33,8 @@ enum Stage {
 
 #[derive(Clone, Debug)]
 struct Handle {
-    round: u64,
+    attempt: u64,
+    last_heard: Instant,
     observer: bool,
     stage: Stage,
     last_zxid: Zxid,
@@ -136,6 +137,18 @@ impl Leader {
             for id in self.learners.keys() {
                 ctx.out.push(ZabOutput::Send(*id, PeerMessage::Ping));
             }
+            // And the leader times out on silent learners: each answers every PING, so one
+            // silent for syncLimit has left us (or is gone), even if its link is still up.
+            let limit = self.sync_limit_ms;
+            let silent: Vec<ServerId> = self
+                .learners
+                .iter()
+                .filter(|(_, h)| h.last_heard.plus_millis(limit) <= ctx.now)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in silent {
+                self.on_peer_down(id, ctx);
+            }
         }
         if !self.established {
             if self.deadline.is_some_and(|d| d <= ctx.now) {
@@ -171,8 +184,8 @@ impl Leader {
             PeerMessage::FollowerInfo {
                 accepted_epoch,
                 observer,
-                round,
-            } => self.on_follower_info(from, accepted_epoch, observer, round, ctx),
+                attempt,
+            } => self.on_follower_info(from, accepted_epoch, observer, attempt, ctx),
             PeerMessage::AckEpoch {
                 current_epoch,
                 last_zxid,
@@ -187,11 +200,15 @@ impl Leader {
         from: ServerId,
         accepted: u32,
         observer: bool,
-        round: u64,
+        attempt: u64,
         ctx: &mut Ctx<'_>,
     ) {
         // A resend of the same attempt (the learner retries until LEADERINFO arrives).
-        if self.learners.get(&from).is_some_and(|h| h.round == round) {
+        if self
+            .learners
+            .get(&from)
+            .is_some_and(|h| h.attempt == attempt)
+        {
             return;
         }
         if self.epoch.is_some_and(|e| accepted > e) {
@@ -206,7 +223,8 @@ impl Leader {
         self.learners.insert(
             from,
             Handle {
-                round,
+                attempt,
+                last_heard: ctx.now,
                 observer,
                 stage: Stage::Info,
                 last_zxid: Zxid::ZERO,
@@ -283,15 +301,26 @@ impl Leader {
         }
         if self.current_durable {
             self.synchronize(from, ctx);
-        } else if !self.current_pending && ctx.quorum.is_quorum(&self.electing) {
-            if let Some(epoch) = self.epoch {
-                self.current_pending = true;
-                ctx.out.push(ZabOutput::PersistEpochs {
-                    accepted: epoch,
-                    current: epoch,
-                    then: AfterPersist::LeaderEpochCurrent,
-                });
-            }
+        } else {
+            self.check_epoch_ack_quorum(ctx);
+        }
+    }
+
+    /// Once a quorum acknowledged the epoch (and our promise is durable), adopt it.
+    fn check_epoch_ack_quorum(&mut self, ctx: &mut Ctx<'_>) {
+        if self.current_pending || self.current_durable || !self.epoch_durable {
+            return;
+        }
+        if !ctx.quorum.is_quorum(&self.electing) {
+            return;
+        }
+        if let Some(epoch) = self.epoch {
+            self.current_pending = true;
+            ctx.out.push(ZabOutput::PersistEpochs {
+                accepted: epoch,
+                current: epoch,
+                then: AfterPersist::LeaderEpochCurrent,
+            });
         }
     }
 
@@ -304,6 +333,8 @@ impl Leader {
                 for id in waiting {
                     self.send_leader_info(id, ctx);
                 }
+                // A single voter is its own ACKEPOCH quorum (standalone).
+                self.check_epoch_ack_quorum(ctx);
             }
             AfterPersist::LeaderEpochCurrent => {
                 self.current_durable = true;
@@ -525,6 +556,13 @@ impl Leader {
                 ctx.out
                     .push(ZabOutput::Send(*id, PeerMessage::Commit { zxid: after }));
             }
+        }
+    }
+
+    /// Anything from a learner proves it alive.
+    pub fn heard(&mut self, from: ServerId, now: Instant) {
+        if let Some(h) = self.learners.get_mut(&from) {
+            h.last_heard = now;
         }
     }
 

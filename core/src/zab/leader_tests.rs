@@ -28,7 +28,7 @@ fn info(accepted_epoch: u32) -> PeerMessage {
     PeerMessage::FollowerInfo {
         accepted_epoch,
         observer: false,
-        round: 1,
+        attempt: 1,
     }
 }
 
@@ -364,7 +364,7 @@ fn observers_get_inform_and_never_count() {
         PeerMessage::FollowerInfo {
             accepted_epoch: 1,
             observer: true,
-            round: 1,
+            attempt: 1,
         },
         &mut w.ctx(),
     );
@@ -468,7 +468,7 @@ fn observers_never_count_towards_discovery_quorums() {
         PeerMessage::FollowerInfo {
             accepted_epoch: 1,
             observer: true,
-            round: 1,
+            attempt: 1,
         },
         &mut w.ctx(),
     );
@@ -478,7 +478,7 @@ fn observers_never_count_towards_discovery_quorums() {
         PeerMessage::FollowerInfo {
             accepted_epoch: 1,
             observer: true,
-            round: 1,
+            attempt: 1,
         },
         &mut w.ctx(),
     );
@@ -519,6 +519,8 @@ fn a_follower_sitting_on_a_proposal_past_sync_limit_is_dropped() {
     };
     l.propose(header, vec![1], &mut w.ctx()).unwrap();
     w.take();
+    // It answers pings (alive) but never acknowledges the proposal.
+    l.heard(2, ms(900));
     w.now = ms(1000);
     l.on_timer(&mut w.ctx());
     assert!(w.take().contains(&ZabOutput::DropPeer(2)));
@@ -629,4 +631,38 @@ fn zookeeper_4685_proposal_ack_before_newleader_ack_is_ignored() {
     // Leader + an unsynced learner is no quorum: nothing commits, nobody steps down.
     assert_eq!(w.take(), vec![]);
     assert_eq!(l.outstanding(), 1);
+}
+
+/// Found by the tokio adapter: a single voter (standalone) must establish on its own.
+#[test]
+fn a_single_voter_establishes_alone() {
+    let mut w = World::new(&[txn(1, 1)]);
+    w.q = Majority::new([3]);
+    let mut l = Leader::new(3, h(1, 1, Zxid::new(1, 1)), TIMING, &mut w.ctx());
+    assert_eq!(
+        w.take(),
+        vec![ZabOutput::PersistEpochs {
+            accepted: 2,
+            current: 1,
+            then: AfterPersist::LeaderEpochAccepted
+        }]
+    );
+    l.on_persisted(AfterPersist::LeaderEpochAccepted, &mut w.ctx());
+    assert_eq!(
+        w.take(),
+        vec![ZabOutput::PersistEpochs {
+            accepted: 2,
+            current: 2,
+            then: AfterPersist::LeaderEpochCurrent
+        }]
+    );
+    l.on_persisted(AfterPersist::LeaderEpochCurrent, &mut w.ctx());
+    assert_eq!(
+        w.take(),
+        vec![ZabOutput::Established {
+            epoch: 2,
+            quorum: vec![3]
+        }]
+    );
+    assert_eq!(w.log.last_committed(), Zxid::new(1, 1));
 }

@@ -35,7 +35,7 @@ enum Stage {
 pub struct Learner {
     leader: ServerId,
     observer: bool,
-    round: u64,
+    attempt: u64,
     timing: Timing,
     stage: Stage,
     deadline: Option<Instant>,
@@ -45,18 +45,19 @@ pub struct Learner {
 }
 
 impl Learner {
-    /// Starts following `leader`, chosen in election `round`.
+    /// Starts following `leader`; `attempt` must differ from any earlier attempt of this
+    /// server still known to that leader (the node passes its role generation).
     pub fn new(
         now: Instant,
         leader: ServerId,
         observer: bool,
-        round: u64,
+        attempt: u64,
         timing: Timing,
     ) -> Learner {
         Learner {
             leader,
             observer,
-            round,
+            attempt,
             timing,
             stage: Stage::Connecting,
             deadline: Some(now.plus_millis(timing.init_limit_ms)),
@@ -113,7 +114,7 @@ impl Learner {
             PeerMessage::FollowerInfo {
                 accepted_epoch,
                 observer: self.observer,
-                round: self.round,
+                attempt: self.attempt,
             },
         ));
     }
@@ -249,7 +250,11 @@ impl Learner {
                 }
                 ctx.log.commit(zxid);
             }
-            (Stage::Acked(_) | Stage::UpToDate(_), PeerMessage::Inform(txn)) => {
+            // The leader informs observers from the moment it sent NEWLEADER.
+            (
+                Stage::NewLeader(_) | Stage::Acked(_) | Stage::UpToDate(_),
+                PeerMessage::Inform(txn),
+            ) => {
                 let z = txn.header.zxid;
                 self.log_txn(txn, ctx);
                 ctx.log.commit(z);
@@ -280,6 +285,15 @@ impl Learner {
                 });
             }
             (Stage::UpToDate(_), _) => {}
+            // Broadcast traffic of an earlier attempt, still in flight while we start over:
+            // the leader resets our handle when it sees this attempt's FOLLOWERINFO.
+            (
+                Stage::Connecting | Stage::InfoSent,
+                PeerMessage::Proposal(_)
+                | PeerMessage::Commit { .. }
+                | PeerMessage::Inform(_)
+                | PeerMessage::UpToDate,
+            ) => {}
             // A resent LEADERINFO for the epoch we are already syncing to.
             (
                 Stage::Syncing(e) | Stage::NewLeader(e) | Stage::Acked(e),
@@ -293,8 +307,6 @@ impl Learner {
                 | PeerMessage::SyncBegin(_)
                 | PeerMessage::SnapChunk(_)
                 | PeerMessage::SnapEnd
-                | PeerMessage::Proposal(_)
-                | PeerMessage::Commit { .. }
                 | PeerMessage::Inform(_),
             ) => self.protocol("ZAB message out of order", ctx),
             _ => {}

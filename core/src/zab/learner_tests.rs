@@ -112,7 +112,7 @@ fn learner_introduces_itself_and_retries_until_the_leader_answers() {
     let hello = PeerMessage::FollowerInfo {
         accepted_epoch: 1,
         observer: false,
-        round: 4,
+        attempt: 4,
     };
     assert_eq!(w.sends(), vec![hello.clone()]);
     w.now = ms(100);
