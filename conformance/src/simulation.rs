@@ -2,11 +2,10 @@
 
 use std::mem;
 
-use conclave_core::codec::snapshot::parse_snapshot_file_name;
 use conclave_core::node::Tuning;
 use conclave_core::rng::Prng;
 use conclave_core::{
-    Input, Instant, Node, NodeEvent, Output, PersistOp, Recovered, Role, ServerId, Status, Zxid,
+    Input, Instant, Node, NodeEvent, Output, Recovered, Role, ServerId, Status, Zxid,
 };
 
 use crate::chaos::{self, Fault};
@@ -979,13 +978,6 @@ impl Simulation {
             }
             Output::ClosePeer { link } => self.network.close(now, id, link, &mut self.queue),
             Output::Persist { seq, op } => {
-                // A learner installing the leader's snapshot (SNAP sync) writes it straight
-                // under its final name; its state is now the snapshot's.
-                if let PersistOp::Create { file } = &op {
-                    if let Some(zxid) = parse_snapshot_file_name(file) {
-                        self.snapshot_installed(id, zxid);
-                    }
-                }
                 let fail_ppm = if self.opts.faults.enabled && !self.healed {
                     self.opts.faults.persist_fail_ppm
                 } else {
@@ -1037,6 +1029,7 @@ impl Simulation {
             NodeEvent::Halted { .. } => self.halted.push(id),
             NodeEvent::TxnApplied { .. } => self.applied_in_drain = true,
             NodeEvent::SnapshotTaken { .. } => self.snapshots += 1,
+            NodeEvent::SnapshotInstalled { zxid } => self.snapshot_installed(id, *zxid),
             NodeEvent::WriteCommitted {
                 session_id, cxid, ..
             } => self.client_answered(id, *session_id, *cxid, Outcome::Committed),

@@ -102,7 +102,6 @@ fn observers_end_observing_and_synced() {
 /// write steps down ("ZAB message out of order"), then is ignored by the leader when it comes
 /// back in the same round (FOLLOWERINFO taken for a resend): it never syncs while clients write.
 #[test]
-#[ignore = "core bug: observers never sync under a write workload (INFORM before ACK of NEWLEADER)"]
 fn observers_sync_while_clients_write() {
     let failures: Vec<String> = [(3, 1), (5, 2)]
         .into_iter()

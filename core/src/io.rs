@@ -306,6 +306,11 @@ pub enum NodeEvent {
         /// The session.
         session_id: i64,
     },
+    /// The state was replaced by the leader's snapshot at `zxid` (SNAP sync).
+    SnapshotInstalled {
+        /// The zxid the snapshot reflects.
+        zxid: Zxid,
+    },
     /// A snapshot of the applied state is durable.
     SnapshotTaken {
         /// The zxid it reflects.

@@ -1166,6 +1166,10 @@ impl<S: Service> Node<S> {
                     .push_back(Output::Event(NodeEvent::FollowerSynced { leader, epoch }));
                 self.with_service(now, |s, cx| s.role_changed(cx));
             }
+            ZabOutput::SnapshotInstalled(zxid) => {
+                self.out
+                    .push_back(Output::Event(NodeEvent::SnapshotInstalled { zxid }));
+            }
             ZabOutput::DropPeer(peer) => {
                 self.transport
                     .drop_peer(now, peer, &mut self.rng, &mut self.link_buf);

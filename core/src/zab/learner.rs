@@ -218,19 +218,29 @@ impl Learner {
                 if ctx.sm.restore(&state).is_err() {
                     return self.protocol("undecodable snapshot", ctx);
                 }
+                // Install it so that a crash at any point leaves a consistent directory
+                // (ZOOKEEPER-3642): cut our log back to the snapshot point, write the snapshot
+                // under a temporary name and rename it into place, and only then drop the old
+                // segments. The snapshot is durable before NEWLEADER is acknowledged
+                // (ZOOKEEPER-3104): ops run in order, and the ack waits for the epoch write.
                 let mut ops = Vec::new();
-                ctx.log.reset_to_snapshot(zxid, &mut ops);
-                // The snapshot must be durable before NEWLEADER is acknowledged (ZOOKEEPER-3104);
-                // our log sync before the epoch write covers it, as ops run in order.
+                ctx.log.cut_files_after(zxid, &mut ops);
                 let name = snapshot_file_name(zxid);
+                let tmp = alloc::format!("{name}.tmp");
                 let mut bytes = Vec::new();
                 encode_snapshot(zxid, &state, &mut bytes);
-                ops.push(PersistOp::Create { file: name.clone() });
+                ops.push(PersistOp::Create { file: tmp.clone() });
                 ops.push(PersistOp::Append {
-                    file: name.clone(),
+                    file: tmp.clone(),
                     bytes,
                 });
-                ops.push(PersistOp::Sync { file: name });
+                ops.push(PersistOp::Sync { file: tmp.clone() });
+                ops.push(PersistOp::Rename {
+                    from: tmp,
+                    to: name,
+                });
+                ctx.log.reset_to_snapshot(zxid, &mut ops);
+                ctx.out.push(ZabOutput::SnapshotInstalled(zxid));
                 for op in ops {
                     ctx.persist(op);
                 }

@@ -4,6 +4,7 @@ use super::*;
 use crate::codec::TxnHeader;
 use crate::quorum::Majority;
 use crate::zab::{RegisterMap, ReplicaLog, StateMachine};
+use alloc::string::String;
 use alloc::vec;
 
 fn ms(t: u64) -> Instant {
@@ -309,22 +310,22 @@ fn snap_replaces_state_and_log_and_writes_the_snapshot_file() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        ops[0],
-        PersistOp::Remove {
-            file: "log.100000001".into()
-        }
-    );
-    assert_eq!(
-        ops[1],
-        PersistOp::Create {
-            file: "snapshot.200000005".into()
-        }
-    );
+    // The snapshot is in place (temp, sync, rename) before the old segments go (ZOOKEEPER-3642).
+    let tmp = String::from("snapshot.200000005.tmp");
+    assert_eq!(ops[0], PersistOp::Create { file: tmp.clone() });
+    assert!(matches!(&ops[1], PersistOp::Append { file, .. } if *file == tmp));
+    assert_eq!(ops[2], PersistOp::Sync { file: tmp.clone() });
     assert_eq!(
         ops[3],
-        PersistOp::Sync {
-            file: "snapshot.200000005".into()
+        PersistOp::Rename {
+            from: tmp,
+            to: "snapshot.200000005".into()
+        }
+    );
+    assert_eq!(
+        ops[4],
+        PersistOp::Remove {
+            file: "log.100000001".into()
         }
     );
 }

@@ -302,6 +302,19 @@ impl ReplicaLog {
         if to >= self.last_logged {
             return Ok(());
         }
+        self.cut_files_after(to, ops);
+        while self.tail.back().is_some_and(|t| t.header.zxid > to) {
+            self.tail.pop_back();
+        }
+        self.last_logged = to;
+        self.last_durable = self.last_durable.min(to);
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Cuts the segment files after `to` (truncating the one holding it, removing later ones)
+    /// without touching what memory knows: the first step of TRUNC and of installing a SNAP.
+    pub fn cut_files_after(&mut self, to: Zxid, ops: &mut Vec<PersistOp>) {
         while let Some(seg) = self.segments.last_mut() {
             if seg.first > to {
                 ops.push(PersistOp::Remove {
@@ -309,6 +322,9 @@ impl ReplicaLog {
                 });
                 self.segments.pop();
                 continue;
+            }
+            if seg.index.last().is_none_or(|(z, _)| *z <= to) {
+                break;
             }
             let keep = seg.index.iter().take_while(|(z, _)| *z <= to).count();
             seg.index.truncate(keep);
@@ -323,13 +339,6 @@ impl ReplicaLog {
             });
             break;
         }
-        while self.tail.back().is_some_and(|t| t.header.zxid > to) {
-            self.tail.pop_back();
-        }
-        self.last_logged = to;
-        self.last_durable = self.last_durable.min(to);
-        self.dirty = false;
-        Ok(())
     }
 
     /// Replaces the whole history by a snapshot at `zxid` (SNAP sync): every segment goes,

@@ -164,7 +164,9 @@ fn truncation_cuts_records_and_removes_later_segments_but_never_committed_ones()
         })
     );
     ops.clear();
-    log.truncate_after(first_seg_last, &mut ops).unwrap();
+    // Cut one record into the first segment: it is truncated, the later ones removed.
+    let to = Zxid(first_seg_last.0 - 1);
+    log.truncate_after(to, &mut ops).unwrap();
     let seg0 = log.segments()[0].clone();
     assert_eq!(log.segments().len(), 1);
     assert_eq!(
@@ -183,7 +185,7 @@ fn truncation_cuts_records_and_removes_later_segments_but_never_committed_ones()
             PersistOp::Sync { file: seg0.name },
         ]
     );
-    assert_eq!(log.last_logged(), first_seg_last);
+    assert_eq!(log.last_logged(), to);
     // Appending continues after the cut.
     log.append(txn(2, 1), &mut Vec::new()).unwrap();
 }

@@ -123,6 +123,8 @@ pub enum ZabOutput {
         /// The epoch.
         epoch: u32,
     },
+    /// The learner's state was replaced by the leader's snapshot at this zxid (SNAP).
+    SnapshotInstalled(Zxid),
     /// Close the link to a learner that stopped acknowledging.
     DropPeer(ServerId),
     /// Give up; look for a leader again.
