@@ -1,0 +1,218 @@
+//! `conclave`: a ZooKeeper-compatible coordination server (serve, ensemble, inspect).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use conclave_tokio::{
+    connect_string, start_ensemble, start_from_cfg, EnsemblePorts, MemberOptions,
+};
+
+/// Conclave: a ZooKeeper-compatible coordination service.
+#[derive(Parser, Debug)]
+#[command(name = "conclave", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one member from a zoo.cfg (a drop-in for ZooKeeper's QuorumPeerMain).
+    Serve {
+        /// The zoo.cfg file.
+        zoo_cfg: PathBuf,
+    },
+    /// Write and run an ensemble on 127.0.0.1 in this process, until Ctrl-C.
+    ///
+    /// Member i (1-based) listens for clients on base+i-1, for peers on base+1000+i
+    /// (quorum port base+2000+i is configured but unused), metrics on base+3000+i and the
+    /// admin server on base+4000+i. Files: <dir>/member-<i>/zoo.cfg and
+    /// <dir>/member-<i>/data; re-running keeps the data.
+    Ensemble {
+        /// Number of members.
+        #[arg(long, default_value_t = 3)]
+        nodes: u16,
+        /// Where the members' configs and data live.
+        #[arg(long, default_value = "./conclave-data")]
+        dir: PathBuf,
+        /// The first client port.
+        #[arg(long, default_value_t = 2181)]
+        base_port: u16,
+        /// tickTime in ms.
+        #[arg(long, default_value_t = 2000)]
+        tick_time: u32,
+    },
+    /// Print the log records, snapshots and epoch files of a data directory.
+    Inspect {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .init();
+}
+
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}
+
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+async fn serve(zoo_cfg: PathBuf) -> Result<(), String> {
+    let mut member = start_from_cfg(&zoo_cfg, MemberOptions::default()).await?;
+    if let Some(a) = member.addrs.metrics {
+        tracing::info!("metrics on http://{a}/metrics");
+    }
+    if let Some(a) = member.addrs.admin {
+        tracing::info!("admin server on http://{a}/commands");
+    }
+    let stop = member.stopper();
+    tokio::select! {
+        r = member.wait() => r,
+        sig = shutdown_signal() => {
+            tracing::info!("{sig} received, shutting down");
+            let _ = stop.send(true);
+            match tokio::time::timeout(SHUTDOWN_GRACE, member.wait()).await {
+                Ok(r) => r,
+                Err(_) => Err("shutdown did not complete in time".to_string()),
+            }
+        }
+    }
+}
+
+async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(), String> {
+    if nodes == 0 || base.checked_add(4000 + nodes).is_none() {
+        return Err("--nodes must be >= 1 and --base-port + 4000 + nodes must fit a port".into());
+    }
+    let ports: Vec<_> = (1..=nodes).map(|i| EnsemblePorts::of(base, i)).collect();
+    let members = start_ensemble(&dir, tick_ms, &ports, MemberOptions::default()).await?;
+    println!("connect string: {}", connect_string(&members));
+    for m in &members {
+        println!(
+            "member {}: client {} metrics {} admin {}",
+            m.id,
+            m.addrs.client,
+            m.addrs
+                .metrics
+                .map_or("-".into(), |a| format!("http://{a}/metrics")),
+            m.addrs
+                .admin
+                .map_or("-".into(), |a| format!("http://{a}/commands"))
+        );
+    }
+    let mut last_leader = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let sig = shutdown_signal();
+    tokio::pin!(sig);
+    loop {
+        tokio::select! {
+            s = &mut sig => {
+                println!("{s} received, stopping the ensemble");
+                break;
+            }
+            _ = tick.tick() => {
+                let leader = members.iter().find(|m| {
+                    let s = m.stats();
+                    s.role == conclave_core::Role::Leading && s.synced
+                }).map(|m| m.id);
+                if leader.is_some() && leader != last_leader {
+                    println!("member {} leads", leader.unwrap_or(0));
+                    last_leader = leader;
+                }
+            }
+        }
+    }
+    let stops = members.into_iter().map(|m| m.stop());
+    let all = async {
+        for s in stops {
+            s.await?;
+        }
+        Ok::<(), String>(())
+    };
+    tokio::time::timeout(SHUTDOWN_GRACE, all)
+        .await
+        .map_err(|_| "shutdown did not complete in time".to_string())?
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Inspect { data_dir } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match conclave_tokio::inspect::inspect(&data_dir, &mut out) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => {
+                    drop(out);
+                    eprintln!("{}: damaged files found (see above)", data_dir.display());
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    drop(out);
+                    eprintln!("conclave inspect: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        cmd => {
+            init_tracing();
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = rt.block_on(async move {
+                match cmd {
+                    Command::Serve { zoo_cfg } => serve(zoo_cfg).await,
+                    Command::Ensemble {
+                        nodes,
+                        dir,
+                        base_port,
+                        tick_time,
+                    } => ensemble(nodes, dir, base_port, tick_time).await,
+                    Command::Inspect { .. } => unreachable!(),
+                }
+            });
+            rt.shutdown_timeout(Duration::from_secs(1));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("conclave: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Helpers shared by the end-to-end tests: temp dirs, free ports, bounded waits, child
+//! processes, a tiny HTTP GET.
+#![allow(dead_code, missing_docs, unreachable_pub)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use conclave_tokio::EnsemblePorts;
+use zookeeper_client as zk;
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("conclave-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A port that was free a moment ago (bind port 0, read it, release it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn free_ports(n: usize) -> Vec<EnsemblePorts> {
+    (0..n)
+        .map(|_| EnsemblePorts {
+            client: free_port(),
+            election: free_port(),
+            quorum: free_port(),
+            metrics: free_port(),
+            admin: free_port(),
+        })
+        .collect()
+}
+
+pub fn connect_string(ports: &[EnsemblePorts]) -> String {
+    ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{}", p.client))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub const TICK_MS: u32 = 500;
+
+pub async fn connect(cluster: &str) -> zk::Client {
+    tokio::time::timeout(
+        Duration::from_secs(15),
+        zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(6))
+            .with_connection_timeout(Duration::from_secs(2))
+            .connect(cluster),
+    )
+    .await
+    .expect("connect timed out")
+    .expect("connect failed")
+}
+
+pub fn persistent() -> zk::CreateOptions<'static> {
+    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
+}
+
+/// `GET path` on 127.0.0.1:port; the body, if the answer was 200.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_secs(1),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+}
+
+/// Child processes of the built `conclave` binary, killed on drop.
+pub struct Procs {
+    pub children: Vec<Option<Child>>,
+    pub cfgs: Vec<PathBuf>,
+    pub logs: Vec<PathBuf>,
+}
+
+impl Procs {
+    pub fn spawn_all(cfgs: Vec<PathBuf>, dir: &Path) -> Procs {
+        let logs = (0..cfgs.len())
+            .map(|i| dir.join(format!("member-{}.log", i + 1)))
+            .collect();
+        let mut p = Procs {
+            children: Vec::new(),
+            cfgs,
+            logs,
+        };
+        for i in 0..p.cfgs.len() {
+            let c = p.spawn(i);
+            p.children.push(Some(c));
+        }
+        p
+    }
+
+    pub fn spawn(&self, i: usize) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.logs[i])
+            .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .arg("serve")
+            .arg(&self.cfgs[i])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawning conclave")
+    }
+
+    pub fn restart(&mut self, i: usize) {
+        let c = self.spawn(i);
+        self.children[i] = Some(c);
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait (bounded); the exit status.
+    pub fn terminate(&mut self, i: usize, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut c = self.children[i].take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(&self.logs[i]).unwrap_or_default()
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Polls `admin` ports for the member whose `/commands/leader` says `is_leader: true`.
+pub fn leader_by_http(admin_ports: &[(usize, u16)], within: Duration) -> Option<usize> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        for &(i, port) in admin_ports {
+            if let Some(body) = http_get(port, "/commands/leader") {
+                if body.contains("\"is_leader\":true") {
+                    return Some(i);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    None
+}
+
+/// Creates `path`, retrying through connection loss until `within` passes. NodeExists after
+/// a lost reply counts as done (the first attempt committed). Returns true once acked.
+pub async fn create_retrying(client: &zk::Client, path: &str, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut attempted = false;
+    while tokio::time::Instant::now() < deadline {
+        let left = deadline - tokio::time::Instant::now();
+        match tokio::time::timeout(left, client.create(path, b"v", &persistent())).await {
+            Ok(Ok(_)) => return true,
+            Ok(Err(zk::Error::NodeExists)) if attempted => return true,
+            Ok(Err(_)) | Err(_) => {
+                attempted = true;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    false
+}

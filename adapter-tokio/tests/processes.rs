@@ -1,0 +1,194 @@
+//! Members as child processes of the built `conclave` binary: kill -9 the leader, SIGTERM
+//! and restart from disk, `conclave inspect`.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use conclave_tokio::setup::write_ensemble;
+use zookeeper_client as zk;
+
+const T: Duration = Duration::from_secs(10);
+
+fn admin_ports(ports: &[conclave_tokio::EnsemblePorts], alive: &[usize]) -> Vec<(usize, u16)> {
+    alive.iter().map(|&i| (i, ports[i].admin)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_leader_loses_no_acknowledged_write() {
+    let dir = TempDir::new("kill");
+    let ports = free_ports(3);
+    let cfgs = write_ensemble(&dir.0, TICK_MS, &ports).unwrap();
+    let started = Instant::now();
+    let mut procs = Procs::spawn_all(cfgs, &dir.0);
+    let all = admin_ports(&ports, &[0, 1, 2]);
+    let leader = tokio::task::spawn_blocking(move || leader_by_http(&all, T))
+        .await
+        .unwrap()
+        .expect("a leader");
+    let cluster = common::connect_string(&ports);
+    let client = connect(&cluster).await;
+    assert!(create_retrying(&client, "/k", T).await);
+    eprintln!("processes: start -> first write {:?}", started.elapsed());
+    let mut acked = Vec::new();
+    for i in 0..50 {
+        let p = format!("/k/before-{i}");
+        if create_retrying(&client, &p, T).await {
+            acked.push(p);
+        }
+    }
+    assert_eq!(acked.len(), 50);
+
+    // kill -9 the leader; writes must resume on the survivors.
+    let killed_at = Instant::now();
+    procs.kill(leader);
+    assert!(
+        create_retrying(&client, "/k/after-kill", Duration::from_secs(20)).await,
+        "writes did not resume after the leader was killed"
+    );
+    let took = killed_at.elapsed();
+    eprintln!("processes: kill leader -> first successful write {took:?}");
+    acked.push("/k/after-kill".to_string());
+    let alive: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let survivors = admin_ports(&ports, &alive);
+    let new_leader = tokio::task::spawn_blocking(move || leader_by_http(&survivors, T))
+        .await
+        .unwrap()
+        .expect("a new leader");
+    assert_ne!(new_leader, leader);
+    for i in 0..20 {
+        let p = format!("/k/after-{i}");
+        if create_retrying(&client, &p, T).await {
+            acked.push(p);
+        }
+    }
+    // Every acknowledged create is still there, read through a fresh session on each survivor.
+    for &i in &alive {
+        let c = connect(&format!("127.0.0.1:{}", ports[i].client)).await;
+        tokio::time::timeout(T, c.sync("/")).await.unwrap().unwrap();
+        let kids = tokio::time::timeout(T, c.list_children("/k"))
+            .await
+            .unwrap()
+            .unwrap();
+        for p in &acked {
+            let name = p.strip_prefix("/k/").unwrap_or(p);
+            assert!(
+                p == "/k" || kids.iter().any(|k| k == name),
+                "acked {p} missing on member {}",
+                i + 1
+            );
+        }
+    }
+    // The killed member comes back and catches up.
+    procs.restart(leader);
+    let c = connect(&format!("127.0.0.1:{}", ports[leader].client)).await;
+    let deadline = Instant::now() + T;
+    loop {
+        if let Ok(Ok(kids)) = tokio::time::timeout(T, c.list_children("/k")).await {
+            if kids.len() + 1 >= acked.len() {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "restarted member did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = procs.log(leader);
+    assert!(
+        log.contains("LEADER ELECTION TOOK"),
+        "greppable election line missing:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_then_restart_keeps_data_and_inspect_prints_it() {
+    let dir = TempDir::new("term");
+    let ports = free_ports(3);
+    let cfgs = write_ensemble(&dir.0, TICK_MS, &ports).unwrap();
+    let mut procs = Procs::spawn_all(cfgs.clone(), &dir.0);
+    let cluster = common::connect_string(&ports);
+    let client = connect(&cluster).await;
+    assert!(create_retrying(&client, "/durable", T).await);
+    let seq = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+    for _ in 0..10 {
+        tokio::time::timeout(T, client.create("/durable/s-", b"x", &seq))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    drop(client);
+    for i in 0..3 {
+        let t = Instant::now();
+        let st = procs
+            .terminate(i, Duration::from_secs(10))
+            .expect("member exits within 10 s of SIGTERM");
+        assert!(st.success(), "member {} exited with {st}", i + 1);
+        eprintln!("member {} exited {:?} after SIGTERM", i + 1, t.elapsed());
+    }
+    for i in 0..3 {
+        procs.restart(i);
+    }
+    let client = connect(&cluster).await;
+    let kids = tokio::time::timeout(T, client.list_children("/durable"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kids.len(), 10);
+    drop(client);
+    for i in 0..3 {
+        procs.terminate(i, Duration::from_secs(10));
+    }
+
+    // inspect: records printed, exit 0.
+    let data = dir.0.join("member-1").join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .arg("inspect")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "inspect failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("create /durable/s-"), "{text}");
+    assert!(text.contains("createSession"), "{text}");
+    assert!(text.contains("recovery: OK"), "{text}");
+    assert!(text.contains("== acceptedEpoch: "), "{text}");
+}
+
+#[test]
+fn serve_refuses_a_corrupt_log_without_touching_it() {
+    let dir = TempDir::new("corrupt");
+    let data = dir.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (port, metrics) = (free_port(), free_port());
+    let cfg = dir.0.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=500\ndataDir={}\nclientPort={port}\nadmin.enableServer=false\nmetricsProvider.httpPort={metrics}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    // A log segment without any snapshot: recovery must refuse (ZOOKEEPER-2325).
+    std::fs::write(data.join("log.100000001"), b"CNLG\x01\0\0\0garbage").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .arg("serve")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("log.100000001"), "{err}");
+    assert_eq!(
+        std::fs::read(data.join("log.100000001")).unwrap(),
+        b"CNLG\x01\0\0\0garbage"
+    );
+}
