@@ -917,6 +917,7 @@ impl<S: Service> Node<S> {
                     Activity::Looking if self.quorum.is_voter(peer) || self.observer => {
                         let n = self.election.current_notification();
                         self.send_notification(now, peer, n);
+                        self.election.reset_backoff(now);
                     }
                     Activity::Learning(l) if l.leader() == peer => {
                         self.with_ctx(now, |activity, ctx| {

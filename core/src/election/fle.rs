@@ -178,6 +178,17 @@ impl Election {
         self.broadcast(now, quorum, out);
     }
 
+    /// A link came up while looking: the network changed, so restart the notification
+    /// back-off instead of waiting out a long interval grown during the outage.
+    pub fn reset_backoff(&mut self, now: Instant) {
+        if self.state != PeerState::Looking {
+            return;
+        }
+        self.not_timeout_ms = FINALIZE_WAIT_MS;
+        let soon = now.plus_millis(self.not_timeout_ms);
+        self.resend_at = Some(self.resend_at.map_or(soon, |t| t.min(soon)));
+    }
+
     /// After synchronization, advertise the new epoch in our decided vote (ZOOKEEPER-1732),
     /// so every established member answers newcomers with the same (leader, peer epoch).
     pub fn set_decided_epoch(&mut self, epoch: u32) {
