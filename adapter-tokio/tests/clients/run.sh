@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Real ZooKeeper clients nobody here wrote — kazoo (PyPI), cli_mt (C, Debian zookeeper-bin),
+# zkCli.sh (Java, Debian zookeeper) — against `conclave ensemble`, plus four-letter words.
+# Usage: adapter-tokio/tests/clients/run.sh path/to/conclave
+set -euo pipefail
+bin="${1:?path to the conclave binary}"
+here="$(cd "$(dirname "$0")" && pwd)"
+dir="$(mktemp -d)"
+base=12181
+hosts="127.0.0.1:$base,127.0.0.1:$((base+1)),127.0.0.1:$((base+2))"
+"$bin" ensemble --nodes 3 --dir "$dir" --base-port "$base" > "$dir/ensemble.log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+for _ in $(seq 1 300); do grep -q "leads" "$dir/ensemble.log" && break; sleep 0.1; done
+grep -q "leads" "$dir/ensemble.log" || { echo "ensemble did not elect a leader"; cat "$dir/ensemble.log"; exit 1; }
+
+echo "--- kazoo"
+timeout 120 python3 "$here/kazoo_check.py" "$hosts"
+
+echo "--- four-letter words"
+exec 3<>"/dev/tcp/127.0.0.1/$base"; printf srvr >&3; srvr="$(timeout 5 cat <&3)"; exec 3<&-
+echo "$srvr" | grep -q "^Mode: " || { echo "srvr answered: $srvr"; exit 1; }
+echo "$srvr" | grep -E "^(Mode|Zxid|Node count)"
+
+if [ -x /usr/lib/zookeeper/bin/cli_mt ]; then
+  echo "--- cli_mt"
+  out="$( (sleep 1; echo "create /climt"; sleep 1; echo "ls /"; sleep 1; echo "delete /climt"; sleep 1; echo quit) \
+    | timeout 30 /usr/lib/zookeeper/bin/cli_mt "127.0.0.1:$((base+1))" 2>&1)"
+  echo "$out" | grep -q "climt" || { echo "$out"; exit 1; }
+  echo "$out" | grep -E "rc = " | head -5
+else
+  echo "--- cli_mt not installed (Debian zookeeper-bin); skipped"
+fi
+
+if [ -x /usr/share/zookeeper/bin/zkCli.sh ]; then
+  echo "--- zkCli.sh"
+  zk=/usr/share/zookeeper/bin/zkCli.sh
+  timeout 60 "$zk" -server "127.0.0.1:$((base+2))" create /zkcli hello > "$dir/zk1.log" 2>&1
+  timeout 60 "$zk" -server "127.0.0.1:$base" get /zkcli > "$dir/zk2.log" 2>&1
+  grep -q "^hello" "$dir/zk2.log" || { cat "$dir/zk1.log" "$dir/zk2.log"; exit 1; }
+  echo "zkCli.sh: create on one member, get on another: hello"
+else
+  echo "--- zkCli.sh not installed (Debian zookeeper); skipped"
+fi
+echo "real clients: OK"
