@@ -275,6 +275,9 @@ impl Election {
         quorum: &dyn QuorumVerifier,
         out: &mut Vec<ElectionOutput>,
     ) {
+        // A looking peer is no longer out of election: forget what it said when it was, or a
+        // leader that just stepped down could still be followed on its stale LEADING vote.
+        self.out_of_election.remove(&from);
         if n.round > self.round {
             // A newer round: start over from our *initial* vote, not the stale proposal.
             self.round = n.round;

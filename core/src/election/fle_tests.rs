@@ -402,3 +402,20 @@ fn a_fresh_link_restarts_the_back_off() {
     e.reset_backoff(ms(t + 10));
     assert_eq!(e.next_deadline(), Some(ms(t + 210)));
 }
+
+/// Found by the simulator (seed 345): a leader's LEADING notification, sent just before it
+/// stepped down, must not win the election for it once it says it is looking again.
+#[test]
+fn a_stale_leading_vote_is_forgotten_when_its_sender_looks_again() {
+    let (mut e, q) = started(3, v(3, 5, 2));
+    let mut out = Vec::new();
+    e.on_notification(ms(1), 1, n(Leading, v(1, 5, 2), 0), &q, &mut out);
+    e.on_notification(ms(2), 1, n(Looking, v(1, 5, 2), 1), &q, &mut out);
+    out.clear();
+    // 2 still reports following 1: without 1's LEADING there is no out-of-election quorum.
+    e.on_notification(ms(3), 2, n(Following, v(1, 5, 2), 0), &q, &mut out);
+    assert!(
+        !out.iter().any(|o| matches!(o, ElectionOutput::Decided(_))),
+        "{out:?}"
+    );
+}

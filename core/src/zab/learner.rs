@@ -149,7 +149,16 @@ impl Learner {
         if from != self.leader {
             return;
         }
-        // Anything from the leader proves it alive.
+        // Anything the leader sends as leader proves it alive; a peer that merely shares our
+        // confusion (it follows us while we follow it) must not keep us waiting forever.
+        if matches!(
+            msg,
+            PeerMessage::FollowerInfo { .. }
+                | PeerMessage::AckEpoch { .. }
+                | PeerMessage::Ack { .. }
+        ) {
+            return;
+        }
         let limit = if self.synced_epoch().is_some() {
             self.timing.sync_limit_ms
         } else {

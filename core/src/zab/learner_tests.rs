@@ -411,3 +411,28 @@ fn commit_of_an_unknown_txn_is_a_protocol_error() {
         ))]
     );
 }
+
+/// Found by the simulator (seed 345): two servers each following the other exchange
+/// FOLLOWERINFO forever; that is no sign of a live leader, so initLimit still expires.
+#[test]
+fn a_peer_following_us_does_not_keep_us_waiting() {
+    let mut w = World::new(&[]);
+    let mut f = Learner::new(ms(0), 3, false, 4, TIMING);
+    f.on_leader_link_up(1, &mut w.ctx());
+    for t in (100..2000).step_by(100) {
+        w.now = ms(t);
+        let info = PeerMessage::FollowerInfo {
+            accepted_epoch: 1,
+            observer: false,
+            attempt: 9,
+        };
+        f.on_message(3, info, h(1, 1, Zxid::ZERO), &mut w.ctx());
+    }
+    w.take();
+    w.now = ms(2000);
+    f.on_timer(1, &mut w.ctx());
+    assert_eq!(
+        w.take().last(),
+        Some(&ZabOutput::StepDown(StepDown::InitLimit))
+    );
+}
