@@ -208,15 +208,23 @@ impl ZkService {
         self.send(conn, out, cx);
     }
 
-    fn close(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
-        if let Some(c) = self.conns.remove(&conn) {
-            if let State::Ready { session } | State::Connecting { session, .. } = c.state {
-                if self.by_session.get(&session) == Some(&conn) {
-                    self.by_session.remove(&session);
-                }
+    /// Forgets a connection: its session mapping, watches and syncs. True if it existed.
+    fn forget(&mut self, conn: ConnId) -> bool {
+        let Some(c) = self.conns.remove(&conn) else {
+            return false;
+        };
+        if let State::Ready { session } | State::Connecting { session, .. } = c.state {
+            if self.by_session.get(&session) == Some(&conn) {
+                self.by_session.remove(&session);
             }
-            self.watches.remove_conn(conn);
-            self.syncs.retain(|_, c| *c != conn);
+        }
+        self.watches.remove_conn(conn);
+        self.syncs.retain(|_, c| *c != conn);
+        true
+    }
+
+    fn close(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
+        if self.forget(conn) {
             cx.out.push(ServiceOutput::CloseClient { conn });
         }
     }
@@ -909,15 +917,7 @@ impl Service for ZkService {
             }
             ClientEvent::Bytes { conn, bytes } => self.on_bytes(conn, bytes, cx),
             ClientEvent::Disconnected { conn } => {
-                if let Some(c) = self.conns.remove(&conn) {
-                    if let State::Ready { session } | State::Connecting { session, .. } = c.state {
-                        if self.by_session.get(&session) == Some(&conn) {
-                            self.by_session.remove(&session);
-                        }
-                    }
-                    self.watches.remove_conn(conn);
-                    self.syncs.retain(|_, c| *c != conn);
-                }
+                self.forget(conn);
             }
         }
     }
