@@ -405,3 +405,66 @@ fn four_letter_words_answer_on_the_client_port() {
     }
     let _ = OpCode::Ping;
 }
+
+#[test]
+fn digest_acls_protect_nodes_and_the_super_user_passes() {
+    let mut c = ensemble();
+    let mut alice = connect(&mut c, 1, 0, vec![]).unwrap();
+    let (err, _) = call(
+        &mut c,
+        &mut alice,
+        Request::Auth {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: b"alice:pw".to_vec(),
+        },
+    );
+    assert_eq!(err, 0);
+    let only_alice = vec![Acl {
+        perms: perms::ALL,
+        id: conclave_core::client::Id {
+            scheme: "digest".into(),
+            id: conclave_core::tree::digest_id("alice:pw"),
+        },
+    }];
+    let req = Request::Create(CreateRequest {
+        kind: CreateKind::Create,
+        path: "/secret".into(),
+        data: Some(b"s".to_vec()),
+        acl: only_alice,
+        flags: 0,
+    });
+    assert_eq!(call(&mut c, &mut alice, req).0, 0);
+    assert_eq!(get(&mut c, &mut alice, "/secret", false), Ok(b"s".to_vec()));
+    let mut eve = connect(&mut c, 1, 0, vec![]).unwrap();
+    assert_eq!(
+        get(&mut c, &mut eve, "/secret", false),
+        Err(ErrorCode::NoAuth.as_i32())
+    );
+    // superDigest from zoo.cfg (DigestAuthenticationProvider.superDigest=super:<hash of super:secret>).
+    let mut root = connect(&mut c, 1, 0, vec![]).unwrap();
+    let (err, _) = call(
+        &mut c,
+        &mut root,
+        Request::Auth {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: b"super:secret".to_vec(),
+        },
+    );
+    assert_eq!(err, 0);
+    assert_eq!(get(&mut c, &mut root, "/secret", false), Ok(b"s".to_vec()));
+    // Writes go through the leader's prep, which must know the super user too.
+    let set = |data: &[u8]| {
+        Request::SetData(SetDataRequest {
+            path: "/secret".into(),
+            data: Some(data.to_vec()),
+            version: -1,
+        })
+    };
+    assert_eq!(
+        call(&mut c, &mut eve, set(b"x")).0,
+        ErrorCode::NoAuth.as_i32()
+    );
+    assert_eq!(call(&mut c, &mut root, set(b"y")).0, 0);
+}

@@ -137,7 +137,7 @@ pub struct Cluster<S: Service = RegisterMap> {
 
 /// zoo.cfg text for `n` servers.
 pub fn cfg(n: u64) -> String {
-    let mut s = String::from("tickTime=100\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\n");
+    let mut s = String::from("tickTime=100\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n");
     for i in 1..=n {
         s.push_str(&format!("server.{i}=127.0.0.1:{}:{}\n", 2888 + i, 3888 + i));
     }

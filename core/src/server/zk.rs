@@ -107,6 +107,7 @@ pub struct ZkService {
     syncs: BTreeMap<u64, ConnId>,
     reap_at: Option<Instant>,
     secret: u64,
+    super_digest: Option<String>,
     packets_received: u64,
     packets_sent: u64,
 }
@@ -527,7 +528,7 @@ impl ZkService {
                         session_id: session,
                         caller: Caller {
                             auth: &auth,
-                            super_digest: None,
+                            super_digest: self.super_digest.as_deref(),
                         },
                     },
                     &self.tree,
@@ -777,11 +778,26 @@ impl ZkService {
                 }
             }
         };
-        let ctx = PrepCtx::new(w.session_id, &w.auth, zxid, time_ms);
+        let mut ctx = PrepCtx::new(w.session_id, &w.auth, zxid, time_ms);
+        ctx.super_digest = self.super_digest.as_deref();
         match prep(&request, &ctx, &self.tree, &mut self.pending) {
             Ok(txn) => txn,
             Err(code) => ZkTxn::Error { code },
         }
+    }
+
+    /// What the service takes from the configuration: the password key and the super user.
+    fn learn_config(&mut self, cx: &ServiceCx<'_>) {
+        self.secret = cx.config.fingerprint();
+        // ZooKeeper reads the super user's digest (`super:<base64 sha1>`) from a system
+        // property; zoo.cfg sets it with or without the `zookeeper.` prefix.
+        self.super_digest = [
+            "zookeeper.DigestAuthenticationProvider.superDigest",
+            "DigestAuthenticationProvider.superDigest",
+        ]
+        .iter()
+        .find_map(|k| cx.config.other.get(*k))
+        .cloned();
     }
 
     fn start_tracking(&mut self, cx: &ServiceCx<'_>) {
@@ -863,7 +879,7 @@ impl Service for ZkService {
     }
 
     fn role_changed(&mut self, cx: &mut ServiceCx<'_>) {
-        self.secret = cx.config.fingerprint();
+        self.learn_config(cx);
         self.pending.clear();
         if cx.leading() {
             if self.tracker.is_none() {
@@ -896,7 +912,7 @@ impl Service for ZkService {
                     cx.out.push(ServiceOutput::CloseClient { conn });
                     return;
                 }
-                self.secret = cx.config.fingerprint();
+                self.learn_config(cx);
                 self.conns.insert(
                     conn,
                     Conn {
