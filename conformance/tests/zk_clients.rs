@@ -468,3 +468,51 @@ fn digest_acls_protect_nodes_and_the_super_user_passes() {
     );
     assert_eq!(call(&mut c, &mut root, set(b"y")).0, 0);
 }
+
+#[test]
+fn zookeeper_4799_watch_events_need_read_permission() {
+    let mut c = ensemble();
+    let mut alice = connect(&mut c, 1, 0, vec![]).unwrap();
+    let (err, _) = call(
+        &mut c,
+        &mut alice,
+        Request::Auth {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: b"alice:pw".to_vec(),
+        },
+    );
+    assert_eq!(err, 0);
+    create(&mut c, &mut alice, "/tree", b"", 0).unwrap();
+    let mut eve = connect(&mut c, 1, 0, vec![]).unwrap();
+    // A recursive watch over /tree would otherwise reveal changes to a node eve may not read.
+    let (err, _) = call(
+        &mut c,
+        &mut eve,
+        Request::AddWatch {
+            path: "/tree".into(),
+            mode: conclave_core::client::AddWatchMode::PersistentRecursive,
+        },
+    );
+    assert_eq!(err, 0);
+    let only_alice = vec![Acl {
+        perms: perms::ALL,
+        id: conclave_core::client::Id {
+            scheme: "digest".into(),
+            id: conclave_core::tree::digest_id("alice:pw"),
+        },
+    }];
+    let req = Request::Create(CreateRequest {
+        kind: CreateKind::Create,
+        path: "/tree/private".into(),
+        data: Some(b"s".to_vec()),
+        acl: only_alice,
+        flags: 0,
+    });
+    assert_eq!(call(&mut c, &mut alice, req).0, 0);
+    create(&mut c, &mut alice, "/tree/public", b"", 0).unwrap();
+    // eve's next reply comes after any event for those creates.
+    assert!(exists(&mut c, &mut eve, "/tree", false));
+    let paths: Vec<&str> = eve.events.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, vec!["/tree/public"], "events: {:?}", eve.events);
+}

@@ -727,7 +727,24 @@ impl ZkService {
     fn fire_watches(&mut self, zxid: Zxid, cx: &mut ServiceCx<'_>) {
         for t in self.tree.take_triggers() {
             for conn in self.watches.trigger(&t.path, t.event) {
-                self.notify(conn, t.event, &t.path, zxid, cx);
+                // Since 3.8.4 / 3.9.2 (ZOOKEEPER-4799) an event is delivered only to a watcher
+                // allowed to READ the node; checked while the node exists (a deleted node's
+                // ACL is gone, so its NodeDeleted is delivered as before).
+                let allowed = match (self.tree.node(&t.path), self.conns.get(&conn)) {
+                    (Some(node), Some(c)) => crate::tree::check_acl(
+                        &node.acl,
+                        crate::client::perms::READ,
+                        &Caller {
+                            auth: &c.auth,
+                            super_digest: self.super_digest.as_deref(),
+                        },
+                    )
+                    .is_ok(),
+                    _ => true,
+                };
+                if allowed {
+                    self.notify(conn, t.event, &t.path, zxid, cx);
+                }
             }
         }
     }
