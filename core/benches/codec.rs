@@ -76,3 +76,43 @@ fn peer_proposal_round_trip(bencher: Bencher) {
             black_box(n)
         });
 }
+
+/// ZooKeeper client protocol: a setData request and its reply, encode + decode.
+#[divan::bench]
+fn jute_set_data_round_trip(bencher: Bencher) {
+    use conclave_core::client::{
+        decode_request, decode_response, encode_reply, encode_request, OpCode, ReplyHeader,
+        RequestHeader, Response, SetDataRequest, Stat,
+    };
+    let req = conclave_core::client::Request::SetData(SetDataRequest {
+        path: "/app/config/feature-flags".into(),
+        data: Some(vec![7; 128]),
+        version: 3,
+    });
+    let stat = Stat::default();
+    bencher
+        .counter(ItemsCount::new(RECORDS as usize))
+        .bench_local(|| {
+            let mut n = 0;
+            for xid in 0..RECORDS as i32 {
+                let mut frame = Vec::new();
+                encode_request(xid, &req, &mut frame);
+                let (h, body) = RequestHeader::split(&frame[4..]).unwrap();
+                n += decode_request(h, body, 1 << 20).is_ok() as usize;
+                let mut reply = Vec::new();
+                encode_reply(
+                    &ReplyHeader {
+                        xid,
+                        zxid: 9,
+                        err: 0,
+                    },
+                    Some(&Response::Stat(stat)),
+                    &mut reply,
+                );
+                let (rh, rbody) = ReplyHeader::split(&reply[4..]).unwrap();
+                n += (rh.xid == xid && decode_response(OpCode::SetData, rbody, 1 << 20).is_ok())
+                    as usize;
+            }
+            black_box(n)
+        });
+}
