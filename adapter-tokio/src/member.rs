@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -51,7 +51,13 @@ struct Conn {
     tx: mpsc::UnboundedSender<Vec<u8>>,
     reader: AbortHandle,
     gate: Option<watch::Sender<bool>>,
+    /// Bytes handed to the writer and not yet written: bounded by [`MAX_QUEUED_BYTES`].
+    queued: Arc<AtomicU64>,
 }
+
+/// A connection whose peer does not read this much of what we send is dropped instead of
+/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
+const MAX_QUEUED_BYTES: u64 = 64 << 20;
 
 /// A running member.
 #[derive(Debug)]
@@ -303,6 +309,7 @@ async fn writer(
     mut w: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     tx: mpsc::Sender<Ev>,
+    queued: Arc<AtomicU64>,
 ) {
     let mut batch = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -318,6 +325,7 @@ async fn writer(
             let _ = tx.send(Ev::Closed(key)).await;
             return;
         }
+        queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
     }
     // The node closed the connection: everything queued is written; say goodbye.
     let _ = w.shutdown().await;
@@ -422,13 +430,16 @@ impl Loop {
         let reader = self
             .tasks
             .spawn(reader(key, r, self.ev_tx.clone(), gate_rx));
-        self.tasks.spawn(writer(key, w, rx, self.ev_tx.clone()));
+        let queued = Arc::new(AtomicU64::new(0));
+        self.tasks
+            .spawn(writer(key, w, rx, self.ev_tx.clone(), queued.clone()));
         self.conns.insert(
             key,
             Conn {
                 tx,
                 reader,
                 gate: gate_tx,
+                queued,
             },
         );
     }
@@ -519,14 +530,29 @@ impl Loop {
     }
 
     fn send(&mut self, key: Key, bytes: Vec<u8>) {
-        if let Some(c) = self.conns.get(&key) {
-            let counter = match key {
-                Key::Peer(_) => &self.counters.peer_bytes_out,
-                Key::Client(_) => &self.counters.client_bytes_out,
+        let Some(c) = self.conns.get(&key) else {
+            return;
+        };
+        let len = bytes.len() as u64;
+        if c.queued.load(Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
+            tracing::warn!(
+                "{key:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
+            );
+            self.close(key);
+            let input = match key {
+                Key::Peer(link) => Input::PeerDisconnected { link },
+                Key::Client(conn) => Input::ClientDisconnected { conn },
             };
-            counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            let _ = c.tx.send(bytes);
+            self.handle(input);
+            return;
         }
+        c.queued.fetch_add(len, Ordering::Relaxed);
+        let counter = match key {
+            Key::Peer(_) => &self.counters.peer_bytes_out,
+            Key::Client(_) => &self.counters.client_bytes_out,
+        };
+        counter.fetch_add(len, Ordering::Relaxed);
+        let _ = c.tx.send(bytes);
     }
 
     fn act(&mut self, out: Output) {
