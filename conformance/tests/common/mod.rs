@@ -137,7 +137,7 @@ pub struct Cluster<S: Service = RegisterMap> {
 
 /// zoo.cfg text for `n` servers.
 pub fn cfg(n: u64) -> String {
-    let mut s = String::from("tickTime=100\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n");
+    let mut s = String::from("tickTime=100\nmaxSessionTimeout=60000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n");
     for i in 1..=n {
         s.push_str(&format!("server.{i}=127.0.0.1:{}:{}\n", 2888 + i, 3888 + i));
     }
@@ -194,8 +194,10 @@ impl<S: Service> Cluster<S> {
         self.events.insert(id, Vec::new());
         self.input(
             id,
+            // The wall clock keeps running across restarts: a restarted server that read the same
+            // time again would hand out session ids from its previous life.
             Input::WallClock {
-                unix_ms: 1_700_000_000_000,
+                unix_ms: 1_700_000_000_000 + self.now.as_millis() as i64,
             },
         );
     }

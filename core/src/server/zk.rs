@@ -45,6 +45,12 @@ enum State {
         timeout_ms: i32,
         read_only: Option<bool>,
     },
+    /// Reconnecting with a session this server does not know yet (its createSession may be
+    /// committed but not applied here): a sync brings us up to date, then we decide.
+    Revalidating {
+        request: ConnectRequest,
+        timeout_ms: i32,
+    },
     /// Serving requests of `session`.
     Ready { session: i64 },
 }
@@ -161,12 +167,15 @@ impl ZkService {
     fn new_session_id(&mut self, cx: &ServiceCx<'_>) -> i64 {
         self.session_counter += 1;
         let base = (((cx.wall_ms as u64) << 24) >> 8) | (cx.my_id << 56);
-        let id = base.wrapping_add(self.session_counter) as i64;
-        if id == i64::MIN {
-            id + 1
-        } else {
-            id
+        // A restarted server whose clock did not move would hand out live ids again: skip them.
+        for _ in 0..1024 {
+            let id = base.wrapping_add(self.session_counter) as i64;
+            if id != i64::MIN && id != 0 && !self.tree.sessions().contains_key(&id) {
+                return id;
+            }
+            self.session_counter += 1;
         }
+        base.wrapping_add(self.session_counter) as i64
     }
 
     fn send(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
@@ -276,7 +285,10 @@ impl ZkService {
                     let Some(c) = self.conns.get_mut(&conn) else {
                         return;
                     };
-                    if !matches!(c.state, State::Ready { .. } | State::Connecting { .. }) {
+                    if !matches!(
+                        c.state,
+                        State::Ready { .. } | State::Connecting { .. } | State::Revalidating { .. }
+                    ) {
                         return self.close(conn, cx);
                     }
                     c.queue.push_back(Pending {
@@ -325,6 +337,33 @@ impl ZkService {
             }));
             return;
         }
+        let password_ok = req.passwd == self.password(req.session_id);
+        if password_ok && !self.tree.sessions().contains_key(&req.session_id) {
+            // Issued by this ensemble but unknown here: we may simply be behind. Sync first.
+            self.next_sync += 1;
+            let id = self.next_sync;
+            self.syncs.insert(id, conn);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.state = State::Revalidating {
+                    request: req,
+                    timeout_ms,
+                };
+            }
+            cx.out.push(ServiceOutput::Sync { id });
+            return;
+        }
+        self.finish_connect(conn, req, timeout_ms, cx);
+    }
+
+    /// Accepts a reconnect to a session this server knows and the leader still tracks, or
+    /// refuses it the way ZooKeeper does (timeout 0, id 0, zero password).
+    fn finish_connect(
+        &mut self,
+        conn: ConnId,
+        req: ConnectRequest,
+        timeout_ms: i32,
+        cx: &mut ServiceCx<'_>,
+    ) {
         let valid = req.passwd == self.password(req.session_id)
             && self.tree.sessions().contains_key(&req.session_id)
             && self
@@ -959,6 +998,13 @@ impl Service for ZkService {
         let Some(conn) = self.syncs.remove(&id) else {
             return;
         };
+        if let Some(State::Revalidating {
+            request,
+            timeout_ms,
+        }) = self.conns.get(&conn).map(|c| c.state.clone())
+        {
+            return self.finish_connect(conn, request, timeout_ms, cx);
+        }
         let Some(Wait::Sync { xid, path, .. }) =
             self.conns.get(&conn).and_then(|c| c.waiting.clone())
         else {
