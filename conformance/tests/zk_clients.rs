@@ -170,6 +170,27 @@ fn exists(c: &mut Zk, client: &mut Client, path: &str, watch: bool) -> bool {
     )
 }
 
+/// `addauth digest <user:password>`; the reply's error code.
+fn add_digest(c: &mut Zk, client: &mut Client, user_password: &str) -> i32 {
+    let req = Request::Auth {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: user_password.as_bytes().to_vec(),
+    };
+    call(c, client, req).0
+}
+
+/// An ACL granting everything to one digest user and nobody else.
+fn only(user_password: &str) -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: conclave_core::client::Id {
+            scheme: "digest".into(),
+            id: conclave_core::tree::digest_id(user_password),
+        },
+    }]
+}
+
 fn ensemble() -> Zk {
     let mut c = Zk::new(
         3,
@@ -410,23 +431,8 @@ fn four_letter_words_answer_on_the_client_port() {
 fn digest_acls_protect_nodes_and_the_super_user_passes() {
     let mut c = ensemble();
     let mut alice = connect(&mut c, 1, 0, vec![]).unwrap();
-    let (err, _) = call(
-        &mut c,
-        &mut alice,
-        Request::Auth {
-            auth_type: 0,
-            scheme: "digest".into(),
-            auth: b"alice:pw".to_vec(),
-        },
-    );
-    assert_eq!(err, 0);
-    let only_alice = vec![Acl {
-        perms: perms::ALL,
-        id: conclave_core::client::Id {
-            scheme: "digest".into(),
-            id: conclave_core::tree::digest_id("alice:pw"),
-        },
-    }];
+    assert_eq!(add_digest(&mut c, &mut alice, "alice:pw"), 0);
+    let only_alice = only("alice:pw");
     let req = Request::Create(CreateRequest {
         kind: CreateKind::Create,
         path: "/secret".into(),
@@ -443,16 +449,7 @@ fn digest_acls_protect_nodes_and_the_super_user_passes() {
     );
     // superDigest from zoo.cfg (DigestAuthenticationProvider.superDigest=super:<hash of super:secret>).
     let mut root = connect(&mut c, 1, 0, vec![]).unwrap();
-    let (err, _) = call(
-        &mut c,
-        &mut root,
-        Request::Auth {
-            auth_type: 0,
-            scheme: "digest".into(),
-            auth: b"super:secret".to_vec(),
-        },
-    );
-    assert_eq!(err, 0);
+    assert_eq!(add_digest(&mut c, &mut root, "super:secret"), 0);
     assert_eq!(get(&mut c, &mut root, "/secret", false), Ok(b"s".to_vec()));
     // Writes go through the leader's prep, which must know the super user too.
     let set = |data: &[u8]| {
@@ -473,16 +470,7 @@ fn digest_acls_protect_nodes_and_the_super_user_passes() {
 fn zookeeper_4799_watch_events_need_read_permission() {
     let mut c = ensemble();
     let mut alice = connect(&mut c, 1, 0, vec![]).unwrap();
-    let (err, _) = call(
-        &mut c,
-        &mut alice,
-        Request::Auth {
-            auth_type: 0,
-            scheme: "digest".into(),
-            auth: b"alice:pw".to_vec(),
-        },
-    );
-    assert_eq!(err, 0);
+    assert_eq!(add_digest(&mut c, &mut alice, "alice:pw"), 0);
     create(&mut c, &mut alice, "/tree", b"", 0).unwrap();
     let mut eve = connect(&mut c, 1, 0, vec![]).unwrap();
     // A recursive watch over /tree would otherwise reveal changes to a node eve may not read.
@@ -495,13 +483,7 @@ fn zookeeper_4799_watch_events_need_read_permission() {
         },
     );
     assert_eq!(err, 0);
-    let only_alice = vec![Acl {
-        perms: perms::ALL,
-        id: conclave_core::client::Id {
-            scheme: "digest".into(),
-            id: conclave_core::tree::digest_id("alice:pw"),
-        },
-    }];
+    let only_alice = only("alice:pw");
     let req = Request::Create(CreateRequest {
         kind: CreateKind::Create,
         path: "/tree/private".into(),

@@ -3,26 +3,9 @@
 use super::*;
 use crate::codec::peer::SyncMode;
 use crate::quorum::Majority;
+use crate::zab::test_world::{h, ms, txn, World, TIMING};
 use crate::zab::{RegisterMap, ReplicaLog, StateMachine};
 use alloc::vec;
-
-fn ms(t: u64) -> Instant {
-    Instant::from_millis(t)
-}
-
-const TIMING: Timing = Timing {
-    init_limit_ms: 2000,
-    sync_limit_ms: 1000,
-    ping_ms: 100,
-};
-
-fn h(accepted_epoch: u32, current_epoch: u32, last_zxid: Zxid) -> History {
-    History {
-        accepted_epoch,
-        current_epoch,
-        last_zxid,
-    }
-}
 
 fn info(accepted_epoch: u32) -> PeerMessage {
     PeerMessage::FollowerInfo {
@@ -32,58 +15,7 @@ fn info(accepted_epoch: u32) -> PeerMessage {
     }
 }
 
-fn txn(epoch: u32, counter: u32) -> Txn {
-    Txn {
-        header: TxnHeader {
-            zxid: Zxid::new(epoch, counter),
-            session_id: 9,
-            cxid: counter as i32,
-            time_ms: 0,
-            kind: 0,
-        },
-        body: RegisterMap::write(counter as u64, 1),
-    }
-}
-
-/// The leader's world: its log (with `history` txns), state machine, quorum and output.
-struct World {
-    log: ReplicaLog,
-    sm: RegisterMap,
-    q: Majority,
-    out: Vec<ZabOutput>,
-    now: Instant,
-}
-
 impl World {
-    fn new(history: &[Txn]) -> World {
-        let mut log = ReplicaLog::new(Vec::new(), Zxid::ZERO, Vec::new(), 100, 1 << 20);
-        for t in history {
-            log.append(t.clone(), &mut Vec::new()).unwrap();
-        }
-        log.mark_durable(log.last_logged());
-        World {
-            log,
-            sm: RegisterMap::default(),
-            q: Majority::new([1, 2, 3]),
-            out: Vec::new(),
-            now: ms(0),
-        }
-    }
-
-    fn ctx(&mut self) -> Ctx<'_> {
-        Ctx {
-            now: self.now,
-            quorum: &self.q,
-            log: &mut self.log,
-            sm: &mut self.sm,
-            out: &mut self.out,
-        }
-    }
-
-    fn take(&mut self) -> Vec<ZabOutput> {
-        core::mem::take(&mut self.out)
-    }
-
     /// Drives a leader with `history` through discovery with follower 2 up to NEWLEADER.
     fn established_with_2(&mut self, current: u32) -> Leader {
         let last = self.log.last_logged();
@@ -633,7 +565,7 @@ fn zookeeper_4685_proposal_ack_before_newleader_ack_is_ignored() {
     assert_eq!(l.outstanding(), 1);
 }
 
-/// Found by the tokio adapter: a single voter (standalone) must establish on its own.
+/// Found by the adapter end-to-end tests: a single voter (standalone) must establish on its own.
 #[test]
 fn a_single_voter_establishes_alone() {
     let mut w = World::new(&[txn(1, 1)]);

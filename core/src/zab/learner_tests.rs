@@ -1,82 +1,12 @@
 //! Learner: discovery, sync and broadcast, asserting exact outputs.
 
 use super::*;
-use crate::codec::TxnHeader;
-use crate::quorum::Majority;
-use crate::zab::{RegisterMap, ReplicaLog, StateMachine};
+use crate::zab::test_world::{h, ms, txn, World, TIMING};
+use crate::zab::{RegisterMap, StateMachine};
 use alloc::string::String;
 use alloc::vec;
 
-fn ms(t: u64) -> Instant {
-    Instant::from_millis(t)
-}
-
-const TIMING: Timing = Timing {
-    init_limit_ms: 2000,
-    sync_limit_ms: 1000,
-    ping_ms: 100,
-};
-
-fn txn(epoch: u32, counter: u32) -> Txn {
-    Txn {
-        header: TxnHeader {
-            zxid: Zxid::new(epoch, counter),
-            session_id: 9,
-            cxid: counter as i32,
-            time_ms: 0,
-            kind: 0,
-        },
-        body: RegisterMap::write(counter as u64, 1),
-    }
-}
-
-fn h(accepted_epoch: u32, current_epoch: u32, last_zxid: Zxid) -> History {
-    History {
-        accepted_epoch,
-        current_epoch,
-        last_zxid,
-    }
-}
-
-struct World {
-    log: ReplicaLog,
-    sm: RegisterMap,
-    q: Majority,
-    out: Vec<ZabOutput>,
-    now: Instant,
-}
-
 impl World {
-    fn new(history: &[Txn]) -> World {
-        let mut log = ReplicaLog::new(Vec::new(), Zxid::ZERO, Vec::new(), 100, 1 << 20);
-        for t in history {
-            log.append(t.clone(), &mut Vec::new()).unwrap();
-        }
-        log.flush(&mut Vec::new());
-        log.mark_durable(log.last_logged());
-        World {
-            log,
-            sm: RegisterMap::default(),
-            q: Majority::new([1, 2, 3]),
-            out: Vec::new(),
-            now: ms(0),
-        }
-    }
-
-    fn ctx(&mut self) -> Ctx<'_> {
-        Ctx {
-            now: self.now,
-            quorum: &self.q,
-            log: &mut self.log,
-            sm: &mut self.sm,
-            out: &mut self.out,
-        }
-    }
-
-    fn take(&mut self) -> Vec<ZabOutput> {
-        core::mem::take(&mut self.out)
-    }
-
     fn sends(&mut self) -> Vec<PeerMessage> {
         self.take()
             .into_iter()

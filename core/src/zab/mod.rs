@@ -8,6 +8,8 @@ mod leader;
 mod learner;
 pub mod log;
 mod state_machine;
+#[cfg(test)]
+mod test_world;
 
 use alloc::vec::Vec;
 
