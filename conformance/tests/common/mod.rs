@@ -246,21 +246,7 @@ impl<S: Service> Cluster<S> {
         if let Some(d) = self.disks.get_mut(&id) {
             d.crash();
         }
-        let ends: Vec<(Id, LinkId)> = self
-            .links
-            .keys()
-            .filter(|(a, _)| *a == id)
-            .copied()
-            .collect();
-        for end in ends {
-            if let Some(other) = self.links.remove(&end) {
-                self.links.remove(&other);
-                self.inflight.push_back(Delivery {
-                    to: other.0,
-                    input: Input::PeerDisconnected { link: other.1 },
-                });
-            }
-        }
+        self.cut_links(id, false);
         self.inflight.retain(|d| d.to != id);
     }
 
@@ -600,6 +586,11 @@ impl<S: Service> Cluster<S> {
     pub fn isolate(&mut self, id: Id) {
         self.drop_when(move |a, b, _| a == id || b == id);
         // Existing links die as a partition would eventually make them.
+        self.cut_links(id, true);
+    }
+
+    /// Drops every link of `id`; the other ends (and `id` itself when `tell_self`) see them close.
+    pub fn cut_links(&mut self, id: Id, tell_self: bool) {
         let ends: Vec<(Id, LinkId)> = self
             .links
             .keys()
@@ -613,10 +604,12 @@ impl<S: Service> Cluster<S> {
                     to: other.0,
                     input: Input::PeerDisconnected { link: other.1 },
                 });
-                self.inflight.push_back(Delivery {
-                    to: end.0,
-                    input: Input::PeerDisconnected { link: end.1 },
-                });
+                if tell_self {
+                    self.inflight.push_back(Delivery {
+                        to: end.0,
+                        input: Input::PeerDisconnected { link: end.1 },
+                    });
+                }
             }
         }
     }
