@@ -54,8 +54,10 @@ enum Command {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal, never in a file or a pipe.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(std::io::stdout)
         .init();
 }
@@ -148,10 +150,14 @@ async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(
             }
         }
     }
-    let stops = members.into_iter().map(|m| m.stop());
+    // Every member is told to stop before any of them closes its sockets, so that no member
+    // outlives its peers long enough to report a lost quorum during a clean shutdown.
+    for m in &members {
+        let _ = m.stopper().send(true);
+    }
     let all = async {
-        for s in stops {
-            s.await?;
+        for m in members {
+            m.stop().await?;
         }
         Ok::<(), String>(())
     };

@@ -137,6 +137,83 @@ fn zookeeper_4643_4646_4785_epoch_is_never_durable_before_the_synced_txns() {
     }
 }
 
+/// ZOOKEEPER-1653, the rule Conclave chose (docs/decisions.md D18): a learner that crashed
+/// after some of the leader's history reached its disk but before it adopted the new epoch
+/// restarts with a log epoch above currentEpoch (within acceptedEpoch). Recovery accepts that
+/// state; here, at every crash point of a DIFF sync, the restarted learner and the only other
+/// survivor must elect a leader and keep every acknowledged write, in order, even though the
+/// old leader, which had the full history, is gone.
+#[test]
+fn zookeeper_1653_unadopted_log_epoch_never_loses_a_committed_txn() {
+    let mut unadopted_seen = 0;
+    for cut in 0..16 {
+        let mut c = Cluster::<RegisterMap>::new(3, tuning());
+        c.wait_synced();
+        let old_epoch = c.nodes[&1].status().current_epoch;
+        // 1 misses a whole epoch: 2 and 3 re-elect without it and commit writes in it.
+        c.isolate(1);
+        c.crash(2);
+        c.start(2);
+        c.run_until("a new epoch without 1", 10_000, |c| {
+            c.leader().is_some_and(|l| l != 1)
+                && [2, 3].iter().all(|n| c.nodes[n].status().synced)
+                && c.nodes[&2].status().current_epoch > old_epoch
+        });
+        let leader = c.leader().unwrap();
+        let other = if leader == 2 { 3 } else { 2 };
+        for i in 0..4 {
+            c.write_acked(leader, 9, i, i as u64, 1);
+        }
+        let committed = c.applied(leader);
+        // The other follower dies: the leader and 1 establish the next epoch, syncing 1 by DIFF.
+        c.crash(other);
+        let mark = c.mark();
+        c.heal();
+        c.hold_disk_at_sync(leader, 1, mark);
+        c.run_until("1 got NEWLEADER", 10_000, |c| {
+            c.since(mark).iter().any(|(f, t, m)| {
+                *f == leader && *t == 1 && matches!(m, PeerMessage::NewLeader { .. })
+            })
+        });
+        c.run_for(50);
+        c.run_disk_ops(1, cut);
+        c.crash(1);
+        let state = DiskState::from_files(&c.disks[&1].listing()).expect("recovers");
+        if let Some(epoch) = state.report.unadopted_log_epoch {
+            unadopted_seen += 1;
+            assert!(epoch > state.current_epoch && epoch <= state.accepted_epoch);
+        }
+        // Whatever 1 kept of the history is a prefix of the leader's: nothing re-ordered.
+        let kept: Vec<Zxid> = state.txns.iter().map(|t| t.header.zxid).collect();
+        if let Some(from) = committed.iter().position(|z| Some(z) == kept.first()) {
+            let upto = (from + kept.len()).min(committed.len());
+            assert_eq!(
+                &committed[from..upto],
+                &kept[..],
+                "cut {cut}: kept {kept:?}"
+            );
+        }
+        // The leader that had everything dies; 1 and the other survivor carry the history on.
+        c.crash(leader);
+        c.start(1);
+        c.start(other);
+        c.assert_converged();
+        for i in 0..4 {
+            assert_eq!(c.value(1, i), Some(1), "cut {cut}: write {i} lost on 1");
+            assert_eq!(
+                c.value(other, i),
+                Some(1),
+                "cut {cut}: write {i} lost on {other}"
+            );
+        }
+    }
+    eprintln!("{unadopted_seen} of 16 crash points left a log epoch above currentEpoch");
+    assert!(
+        unadopted_seen > 0,
+        "no crash point left a log epoch above currentEpoch: the scenario no longer tests 1653"
+    );
+}
+
 /// ZOOKEEPER-4685: a learner acknowledging a proposal before NEWLEADER must not make the
 /// leader step down; Conclave learners never do it, and the leader ignores it if one did.
 #[test]
