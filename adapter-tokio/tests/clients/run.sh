@@ -25,7 +25,13 @@ else
 fi
 
 echo "--- four-letter words"
-exec 3<>"/dev/tcp/127.0.0.1/$base"; printf srvr >&3; srvr="$(timeout 5 cat <&3)"; exec 3<&-
+# "leads" means the leader is established; a follower may still be syncing: ask until it
+# serves (at most 10 s).
+for _ in $(seq 1 100); do
+  exec 3<>"/dev/tcp/127.0.0.1/$base"; printf srvr >&3; srvr="$(timeout 5 cat <&3)"; exec 3<&-
+  echo "$srvr" | grep -q "^Mode: " && break
+  sleep 0.1
+done
 echo "$srvr" | grep -q "^Mode: " || { echo "srvr answered: $srvr"; exit 1; }
 echo "$srvr" | grep -E "^(Mode|Zxid|Node count)"
 

@@ -27,6 +27,16 @@ pub struct DataTree {
     pub(crate) digest: u64,
     pub(crate) last_zxid: Zxid,
     pub(crate) last_triggers: Vec<super::apply::WatchTrigger>,
+    /// Running total of path and data lengths (`zk_approximate_data_size`), kept by every
+    /// insert, update and removal so no scrape walks the tree.
+    data_size: u64,
+    /// Running count of session-owned ephemeral znodes (`zk_ephemerals_count`).
+    ephemeral_count: u64,
+}
+
+/// What a node adds to `approximate_data_size`: its path and its data, as ZooKeeper counts.
+fn approximate_size(path: &str, node: &Znode) -> u64 {
+    path.len() as u64 + node.data.as_ref().map_or(0, |d| d.len() as u64)
 }
 
 impl Default for DataTree {
@@ -65,6 +75,7 @@ impl DataTree {
             t.nodes.insert(p.into(), node);
         }
         t.digest = t.recompute_digest();
+        t.data_size = t.nodes.iter().map(|(p, n)| approximate_size(p, n)).sum();
         t
     }
 
@@ -77,6 +88,8 @@ impl DataTree {
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             digest: 0,
+            data_size: 0,
+            ephemeral_count: 0,
             last_zxid: Zxid::ZERO,
             last_triggers: Vec::new(),
         }
@@ -95,6 +108,16 @@ impl DataTree {
     /// Number of nodes, root and system nodes included.
     pub fn node_count(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Sum of path and data lengths of every node (ZooKeeper's `approximateDataSize`); O(1).
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    /// Ephemeral znodes owned by sessions (ZooKeeper's `getEphemeralsCount`); O(1).
+    pub fn ephemerals_count(&self) -> u64 {
+        self.ephemeral_count
     }
 
     /// The session table: id → timeout (ms).
@@ -187,8 +210,10 @@ impl DataTree {
     /// and adding its hash.
     pub(crate) fn insert_node(&mut self, path: String, node: Znode) {
         self.digest = self.digest.wrapping_add(node_hash(&path, &node));
+        self.data_size += approximate_size(&path, &node);
         match node.kind() {
             EphemeralType::Session(s) => {
+                self.ephemeral_count += 1;
                 self.ephemerals.entry(s).or_default().insert(path.clone());
             }
             EphemeralType::Container => {
@@ -200,8 +225,12 @@ impl DataTree {
             EphemeralType::Persistent => {}
         }
         if let Some(old) = self.nodes.insert(path.clone(), node) {
-            // Not reachable from apply (it checks first); keep the digest right anyway.
+            // Not reachable from apply (it checks first); keep the totals right anyway.
             self.digest = self.digest.wrapping_sub(node_hash(&path, &old));
+            self.data_size -= approximate_size(&path, &old);
+            if matches!(old.kind(), EphemeralType::Session(_)) {
+                self.ephemeral_count -= 1;
+            }
         }
     }
 
@@ -209,8 +238,10 @@ impl DataTree {
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Znode> {
         let node = self.nodes.remove(path)?;
         self.digest = self.digest.wrapping_sub(node_hash(path, &node));
+        self.data_size -= approximate_size(path, &node);
         match node.kind() {
             EphemeralType::Session(s) => {
+                self.ephemeral_count -= 1;
                 if let Some(set) = self.ephemerals.get_mut(&s) {
                     set.remove(path);
                     if set.is_empty() {
@@ -237,9 +268,11 @@ impl DataTree {
     ) -> Option<R> {
         let node = self.nodes.get_mut(path)?;
         let before = node_hash(path, node);
+        let size_before = approximate_size(path, node);
         let r = f(node);
         let after = node_hash(path, node);
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        self.data_size = self.data_size - size_before + approximate_size(path, node);
         Some(r)
     }
 

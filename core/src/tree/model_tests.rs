@@ -416,10 +416,22 @@ fn run(steps: &[(Step, bool)]) {
         .collect();
     assert_eq!(got, model.nodes);
     assert_eq!(h.tree.digest(), h.tree.recompute_digest());
+    // The running totals the metrics read equal a full walk.
+    let walk = |t: &DataTree| -> (u64, u64) {
+        let size = t
+            .nodes()
+            .map(|(p, n)| p.len() as u64 + n.data.as_ref().map_or(0, |d| d.len() as u64))
+            .sum();
+        let eph = t.ephemerals.values().map(|s| s.len() as u64).sum();
+        (size, eph)
+    };
+    let totals = |t: &DataTree| (t.approximate_data_size(), t.ephemerals_count());
+    assert_eq!(totals(&h.tree), walk(&h.tree));
     // Snapshot round trip.
     let restored = DataTree::decode_snapshot(&h.tree.encode_snapshot()).unwrap();
     assert_eq!(dump(&restored), dump(&h.tree));
     assert_eq!(restored.digest(), h.tree.digest());
+    assert_eq!(totals(&restored), walk(&h.tree));
     // Idempotent replay: every txn applied twice in a row gives the same tree and digest.
     let mut replayed = DataTree::new();
     for (hd, txn) in &h.log {
@@ -428,6 +440,7 @@ fn run(steps: &[(Step, bool)]) {
     }
     assert_eq!(dump(&replayed), dump(&h.tree));
     assert_eq!(replayed.digest(), h.tree.digest());
+    assert_eq!(totals(&replayed), walk(&h.tree));
 }
 
 proptest! {
