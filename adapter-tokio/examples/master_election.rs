@@ -104,7 +104,7 @@ async fn main() -> Result<(), String> {
                                 .map(|a| a.port())
                                 .unwrap_or(0);
                         }
-                        conclave_tokio::EnsemblePorts {
+                        conclave_core::deploy::MemberPorts {
                             client: p[0],
                             election: p[1],
                             quorum: p[2],
@@ -113,8 +113,9 @@ async fn main() -> Result<(), String> {
                         }
                     })
                     .collect();
+                let layout = conclave_core::deploy::EnsembleLayout::with_ports(ports, 500);
                 let opts = conclave_tokio::MemberOptions { http: false };
-                let members = conclave_tokio::start_ensemble(&dir, 500, &ports, opts).await?;
+                let members = conclave_tokio::start_ensemble(&dir, &layout, opts).await?;
                 conclave_tokio::wait_for_leader(&members, Duration::from_secs(10))
                     .await
                     .ok_or("no leader")?;

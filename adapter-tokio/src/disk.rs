@@ -6,19 +6,12 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use conclave_core::codec::epochs::{
     encode_epoch, ACCEPTED_EPOCH_FILE, ACCEPTED_EPOCH_TMP_FILE, CURRENT_EPOCH_FILE,
     CURRENT_EPOCH_TMP_FILE,
 };
 use conclave_core::PersistOp;
-use std::sync::Arc;
-
-use crate::stats::Counters;
-
-/// An fsync slower than this is logged the way ZooKeeper logs it.
-pub const SLOW_FSYNC: Duration = Duration::from_millis(1000);
 
 /// What the disk thread reports back.
 #[derive(Debug)]
@@ -38,17 +31,12 @@ pub struct Disk {
 
 impl Disk {
     /// Starts the thread for `dir`; `ack` is called (from the thread) with each acknowledgement.
-    pub fn start(
-        dir: PathBuf,
-        my_id: u64,
-        counters: Arc<Counters>,
-        ack: impl Fn(DiskAck) -> bool + Send + 'static,
-    ) -> Disk {
+    pub fn start(dir: PathBuf, my_id: u64, ack: impl Fn(DiskAck) -> bool + Send + 'static) -> Disk {
         let (tx, rx) = mpsc::channel::<(u64, PersistOp)>();
         let span = tracing::info_span!("server", id = my_id);
         let thread = std::thread::Builder::new()
             .name(format!("conclave-disk-{my_id}"))
-            .spawn(move || span.in_scope(|| run(dir, my_id, counters, rx, ack)))
+            .spawn(move || span.in_scope(|| run(dir, rx, ack)))
             .expect("spawning the disk thread");
         Disk {
             tx: Some(tx),
@@ -81,8 +69,6 @@ impl Drop for Disk {
 
 struct Worker {
     dir: PathBuf,
-    my_id: u64,
-    counters: Arc<Counters>,
     open: HashMap<String, File>,
 }
 
@@ -100,28 +86,6 @@ impl Worker {
             self.open.insert(name.to_string(), f);
         }
         Ok(self.open.get_mut(name).expect("just inserted"))
-    }
-
-    fn timed_sync(
-        &mut self,
-        name: &str,
-        f: impl FnOnce(&File) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        let my_id = self.my_id;
-        let started = Instant::now();
-        f(self.file(name)?)?;
-        let took = started.elapsed();
-        self.counters.record_fsync(took.as_micros() as u64);
-        if took >= SLOW_FSYNC {
-            let size = self.file(name)?.metadata().map(|m| m.len()).unwrap_or(0);
-            tracing::warn!(
-                "fsync-ing the write ahead log in SyncThread:{my_id} took {}ms which will adversely \
-                 effect operation latency.File size is {size} bytes. See the ZooKeeper \
-                 troubleshooting guide",
-                took.as_millis()
-            );
-        }
-        Ok(())
     }
 
     fn write_atomically(&self, tmp: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
@@ -160,11 +124,12 @@ impl Worker {
                 fsync_dir(&self.dir)
             }
             PersistOp::Append { file, bytes } => self.file(&file)?.write_all(&bytes),
-            PersistOp::Sync { file } => self.timed_sync(&file, File::sync_data),
-            PersistOp::Truncate { file, len } => self.timed_sync(&file, |f| {
+            PersistOp::Sync { file } => self.file(&file)?.sync_data(),
+            PersistOp::Truncate { file, len } => {
+                let f = self.file(&file)?;
                 f.set_len(len)?;
                 f.sync_all()
-            }),
+            }
             PersistOp::Rename { from, to } => {
                 if let Some(f) = self.open.remove(&from) {
                     self.open.insert(to.clone(), f);
@@ -186,38 +151,16 @@ impl Worker {
     }
 }
 
-fn describe(op: &PersistOp) -> String {
-    match op {
-        PersistOp::WriteEpochs { accepted, current } => {
-            format!("writing epochs (accepted {accepted}, current {current})")
-        }
-        PersistOp::Create { file } => format!("creating {file}"),
-        PersistOp::Append { file, bytes } => format!("appending {} bytes to {file}", bytes.len()),
-        PersistOp::Sync { file } => format!("fsync of {file}"),
-        PersistOp::Truncate { file, len } => format!("truncating {file} to {len} bytes"),
-        PersistOp::Rename { from, to } => format!("renaming {from} to {to}"),
-        PersistOp::Remove { file } => format!("removing {file}"),
-    }
-}
-
-fn run(
-    dir: PathBuf,
-    my_id: u64,
-    counters: Arc<Counters>,
-    rx: mpsc::Receiver<(u64, PersistOp)>,
-    ack: impl Fn(DiskAck) -> bool,
-) {
+fn run(dir: PathBuf, rx: mpsc::Receiver<(u64, PersistOp)>, ack: impl Fn(DiskAck) -> bool) {
     let mut w = Worker {
         dir,
-        my_id,
-        counters,
         open: HashMap::new(),
     };
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut last = None;
         while let Some((seq, op)) = next.take() {
-            let what = describe(&op);
+            let what = op.to_string();
             if let Err(e) = w.exec(op) {
                 let error = format!("{what} in {}: {e}", w.dir.display());
                 tracing::error!("disk write failed, stopping all writes: {error}");

@@ -1,25 +1,25 @@
 //! # conclave-tokio
 //!
-//! Conclave on tokio: the thin adapter of architecture §4. One task per member owns the
+//! Conclave on tokio: the thin adapter of docs/architecture.md §4. One task per member owns the
 //! sans-IO [`conclave_core::Node`]; socket readers and writers are tasks of their own; one
-//! blocking thread per member runs the `Persist` ops in order; a tiny HTTP responder serves
-//! `/metrics` and `/commands/<name>` from stats the node task publishes.
+//! blocking thread per member runs the `Persist` ops in order. Everything else — metrics,
+//! admin JSON, four-letter words, log lines, recovery, the myid rule, the listen plan — is the
+//! core's, so this crate only moves bytes.
 //!
 //! The binary `conclave` (src/main.rs) offers `serve <zoo.cfg>`, `ensemble` and `inspect`.
 
 #![forbid(unsafe_code)]
 
 pub mod disk;
-pub mod http;
-pub mod inspect;
 pub mod member;
 pub mod setup;
-pub mod stats;
 
 use std::path::Path;
+use std::time::Duration;
 
-pub use member::{Member, MemberOptions};
-pub use setup::EnsemblePorts;
+use conclave_core::deploy::EnsembleLayout;
+use conclave_core::Role;
+pub use member::{ListenAddrs, Member, MemberOptions};
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes.
 pub async fn start_from_cfg(zoo_cfg: &Path, opts: MemberOptions) -> Result<Member, String> {
@@ -30,17 +30,15 @@ pub async fn start_from_cfg(zoo_cfg: &Path, opts: MemberOptions) -> Result<Membe
     Member::start(loaded, opts).await
 }
 
-/// Writes the files of an ensemble on 127.0.0.1 under `dir` (keeping existing data) and
-/// starts every member in this process. `ports[i]` are member `i + 1`'s ports.
+/// Writes the files of `layout` under `dir` (keeping existing data) and starts every member
+/// in this process.
 pub async fn start_ensemble(
     dir: &Path,
-    tick_ms: u32,
-    ports: &[EnsemblePorts],
+    layout: &EnsembleLayout,
     opts: MemberOptions,
 ) -> Result<Vec<Member>, String> {
-    let cfgs = setup::write_ensemble(dir, tick_ms, ports)?;
     let mut members = Vec::new();
-    for cfg in &cfgs {
+    for cfg in &setup::write_ensemble(dir, layout)? {
         members.push(start_from_cfg(cfg, opts).await?);
     }
     Ok(members)
@@ -48,31 +46,25 @@ pub async fn start_ensemble(
 
 /// `host:port,host:port,...` for the members' client ports.
 pub fn connect_string(members: &[Member]) -> String {
-    members
-        .iter()
-        .map(|m| m.addrs.client.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    let all: Vec<String> = members.iter().map(|m| m.addrs.client.to_string()).collect();
+    all.join(",")
 }
 
 /// Waits up to `timeout` until some member leads an established epoch and a quorum of
 /// members serve; returns the leader's index in `members`.
-pub async fn wait_for_leader(members: &[Member], timeout: std::time::Duration) -> Option<usize> {
+pub async fn wait_for_leader(members: &[Member], timeout: Duration) -> Option<usize> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let stats: Vec<_> = members.iter().map(|m| m.stats()).collect();
-        let leader = stats
+        let status: Vec<_> = members.iter().map(|m| m.status()).collect();
+        let leader = status
             .iter()
-            .position(|s| s.role == conclave_core::Role::Leading && s.synced);
-        let serving = stats.iter().filter(|s| s.serving()).count();
-        if let Some(i) = leader {
-            if serving * 2 > members.len() {
-                return Some(i);
-            }
+            .position(|s| s.role == Role::Leading && s.synced);
+        if leader.is_some() && status.iter().filter(|s| s.synced).count() * 2 > members.len() {
+            return leader;
         }
         if tokio::time::Instant::now() >= deadline {
             return None;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

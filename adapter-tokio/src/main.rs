@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use conclave_tokio::{
-    connect_string, start_ensemble, start_from_cfg, EnsemblePorts, MemberOptions,
-};
+use conclave_core::deploy::EnsembleLayout;
+use conclave_tokio::{connect_string, start_ensemble, start_from_cfg, MemberOptions};
 
 /// Conclave: a ZooKeeper-compatible coordination service.
 #[derive(Parser, Debug)]
@@ -109,23 +108,19 @@ async fn serve(zoo_cfg: PathBuf) -> Result<(), String> {
 }
 
 async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(), String> {
-    if nodes == 0 || base.checked_add(4000 + nodes).is_none() {
-        return Err("--nodes must be >= 1 and --base-port + 4000 + nodes must fit a port".into());
-    }
-    let ports: Vec<_> = (1..=nodes).map(|i| EnsemblePorts::of(base, i)).collect();
-    let members = start_ensemble(&dir, tick_ms, &ports, MemberOptions::default()).await?;
+    let layout = EnsembleLayout::local(usize::from(nodes), base, tick_ms)?;
+    let members = start_ensemble(&dir, &layout, MemberOptions::default()).await?;
     println!("connect string: {}", connect_string(&members));
     for m in &members {
+        let url = |a: Option<std::net::SocketAddr>, path: &str| {
+            a.map_or("-".into(), |a| format!("http://{a}{path}"))
+        };
         println!(
             "member {}: client {} metrics {} admin {}",
             m.id,
             m.addrs.client,
-            m.addrs
-                .metrics
-                .map_or("-".into(), |a| format!("http://{a}/metrics")),
-            m.addrs
-                .admin
-                .map_or("-".into(), |a| format!("http://{a}/commands"))
+            url(m.addrs.metrics, "/metrics"),
+            url(m.addrs.admin, "/commands")
         );
     }
     let mut last_leader = None;
@@ -140,7 +135,7 @@ async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(
             }
             _ = tick.tick() => {
                 let leader = members.iter().find(|m| {
-                    let s = m.stats();
+                    let s = m.status();
                     s.role == conclave_core::Role::Leading && s.synced
                 }).map(|m| m.id);
                 if leader.is_some() && leader != last_leader {
@@ -170,20 +165,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect { data_dir } => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            match conclave_tokio::inspect::inspect(&data_dir, &mut out) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => {
-                    drop(out);
-                    eprintln!("{}: damaged files found (see above)", data_dir.display());
-                    ExitCode::from(2)
-                }
+            let files = match conclave_tokio::setup::read_data_files(&data_dir) {
+                Ok(files) => files,
                 Err(e) => {
-                    drop(out);
                     eprintln!("conclave inspect: {e}");
-                    ExitCode::FAILURE
+                    return ExitCode::FAILURE;
                 }
+            };
+            let (text, intact) = conclave_core::inspect::inspect(&files);
+            print!("{text}");
+            if intact {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("{}: damaged files found (see above)", data_dir.display());
+                ExitCode::from(2)
             }
         }
         cmd => {

@@ -1,5 +1,5 @@
-//! One member: a tokio task that owns the [`Node`], its sockets' reader and writer tasks,
-//! its disk thread, and the HTTP endpoints that read the stats it publishes.
+//! One member: a tokio task that owns the [`Node`], reader and writer tasks per socket, and a
+//! disk thread. Everything the node says is carried out here; nothing is decided here.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use conclave_core::config::Config;
+use conclave_core::io::Level;
 use conclave_core::node::Tuning;
+use conclave_core::observe::HttpEndpoint;
 use conclave_core::server::ZkService;
-use conclave_core::{Input, LinkId, Node, NodeEvent, Output, Role, ServerId};
+use conclave_core::{Input, LinkId, Node, NodeEvent, Output, ServerId, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -18,29 +19,35 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use crate::disk::{Disk, DiskAck};
-use crate::setup::{listen_addrs, ListenAddrs, Loaded};
-use crate::stats::{Counters, Stats};
+use crate::setup::{resolve, Loaded};
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
-/// Events queued for the node task before readers wait.
 const EVENT_QUEUE: usize = 1024;
-/// Bytes a writer gathers into one write.
 const WRITE_BATCH: usize = 256 * 1024;
+/// A connection whose peer does not read this much of what we send is dropped instead of
+/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
+const MAX_QUEUED_BYTES: u64 = 64 << 20;
 
-/// Whose socket an event concerns.
+/// Whose socket an event concerns: a peer link, or a client/HTTP connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Peer(LinkId),
     Client(u64),
 }
 
+/// Which listener accepted a socket.
+#[derive(Clone, Copy, Debug)]
+enum Port {
+    Client,
+    Peer,
+    Http(HttpEndpoint),
+}
+
 #[derive(Debug)]
 enum Ev {
-    PeerAccepted(TcpStream),
-    ClientAccepted(TcpStream, SocketAddr),
+    Accepted(Port, TcpStream, SocketAddr),
     Dialed(LinkId, std::io::Result<TcpStream>),
     Bytes(Key, Vec<u8>),
     Closed(Key),
@@ -50,23 +57,32 @@ enum Ev {
 struct Conn {
     tx: mpsc::UnboundedSender<Vec<u8>>,
     reader: AbortHandle,
-    gate: Option<watch::Sender<bool>>,
+    gate: watch::Sender<bool>,
     /// Bytes handed to the writer and not yet written: bounded by [`MAX_QUEUED_BYTES`].
     queued: Arc<AtomicU64>,
 }
 
-/// A connection whose peer does not read this much of what we send is dropped instead of
-/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
-const MAX_QUEUED_BYTES: u64 = 64 << 20;
+/// The addresses a member actually listens on (port 0 in the config resolved).
+#[derive(Clone, Debug)]
+pub struct ListenAddrs {
+    /// Client port.
+    pub client: SocketAddr,
+    /// Peer (election) port; `None` when standalone.
+    pub peer: Option<SocketAddr>,
+    /// `/metrics`; `None` when off or its port was taken.
+    pub metrics: Option<SocketAddr>,
+    /// `/commands`; `None` when off or its port was taken.
+    pub admin: Option<SocketAddr>,
+}
 
 /// A running member.
 #[derive(Debug)]
 pub struct Member {
     /// Its server id.
     pub id: ServerId,
-    /// The addresses it actually listens on (port 0 in the config resolved).
+    /// Where it listens.
     pub addrs: ListenAddrs,
-    stats: watch::Receiver<Arc<Stats>>,
+    status: watch::Receiver<Status>,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<(), String>>,
 }
@@ -90,14 +106,10 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
 }
 
+/// Entropy for the node's seed: the clock and ASLR (a fresh allocation's address).
 fn seed() -> u64 {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as u64;
-    // The address of a fresh allocation adds per-process entropy (ASLR) to the clock.
     let a = Box::new(0u8);
-    t ^ ((&*a as *const u8 as u64).rotate_left(32)) ^ u64::from(std::process::id())
+    unix_ms() as u64 ^ ((&*a as *const u8 as u64).rotate_left(32)) ^ u64::from(std::process::id())
 }
 
 fn unix_ms() -> i64 {
@@ -116,85 +128,73 @@ impl Member {
             recovered,
         } = loaded;
         let id = config.my_id;
-        let mut addrs = listen_addrs(&config)?;
-        let client = bind(addrs.client, "client port").await?;
-        addrs.client = client.local_addr().map_err(|e| e.to_string())?;
-        let peer = match addrs.peer {
-            Some(a) => Some(bind(a, "peer (election) port").await?),
+        let plan = conclave_core::deploy::listen_plan(&config).map_err(|e| e.to_string())?;
+        let client = bind(resolve(&plan.client)?, "client port").await?;
+        let peer = match &plan.peer {
+            Some(b) => Some(bind(resolve(b)?, "peer (election) port").await?),
             None => None,
         };
-        let mut http = Vec::new();
+        let mut listeners = vec![(client, Port::Client)];
+        listeners.extend(peer.map(|l| (l, Port::Peer)));
         if opts.http {
             // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
-            for (slot, what, endpoint) in [
-                (
-                    &mut addrs.metrics,
-                    "metricsProvider.httpPort",
-                    crate::http::Endpoint::Metrics,
-                ),
-                (
-                    &mut addrs.admin,
-                    "admin.serverPort",
-                    crate::http::Endpoint::Admin,
-                ),
+            for (b, endpoint) in [
+                (&plan.metrics, HttpEndpoint::Metrics),
+                (&plan.admin, HttpEndpoint::Admin),
             ] {
-                let Some(a) = *slot else { continue };
-                match bind(a, what).await {
-                    Ok(l) => {
-                        *slot = l.local_addr().ok();
-                        http.push((l, endpoint));
-                    }
-                    Err(e) => {
-                        tracing::warn!("{e}; continuing without it");
-                        *slot = None;
-                    }
+                let Some(b) = b else { continue };
+                match bind(resolve(b)?, &format!("{endpoint:?} HTTP")).await {
+                    Ok(l) => listeners.push((l, Port::Http(endpoint))),
+                    Err(e) => tracing::warn!("{e}; continuing without it"),
                 }
             }
-        } else {
-            addrs.metrics = None;
-            addrs.admin = None;
         }
-
-        let std_start = std::time::Instant::now();
-        let node = Node::<ZkService>::with_state_machine(
-            config.clone(),
+        let local = |p: fn(&Port) -> bool| {
+            listeners
+                .iter()
+                .find(|(_, k)| p(k))
+                .and_then(|(l, _)| l.local_addr().ok())
+        };
+        let addrs = ListenAddrs {
+            client: local(|p| matches!(p, Port::Client)).ok_or("client port not bound")?,
+            peer: local(|p| matches!(p, Port::Peer)),
+            metrics: local(|p| matches!(p, Port::Http(HttpEndpoint::Metrics))),
+            admin: local(|p| matches!(p, Port::Http(HttpEndpoint::Admin))),
+        };
+        let start = std::time::Instant::now();
+        let mut node = Node::<ZkService>::with_state_machine(
+            config,
             recovered,
             seed(),
             conclave_core::Instant::ZERO,
             Tuning::default(),
         )
         .map_err(|e| format!("cannot start server {id}: {e}"))?;
-
-        let counters = Arc::new(Counters::default());
-        let initial = Stats::initial(&config, &data_dir, &addrs, counters.clone());
-        let (stats_tx, stats_rx) = watch::channel(Arc::new(initial));
+        node.handle(
+            conclave_core::Instant::ZERO,
+            Input::WallClock { unix_ms: unix_ms() },
+        );
+        let (status_tx, status_rx) = watch::channel(node.status());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);
-
         let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(client, ev_tx.clone(), true));
-        if let Some(l) = peer {
-            tasks.spawn(accept_loop(l, ev_tx.clone(), false));
-        }
-        for (l, endpoint) in http {
-            tasks.spawn(crate::http::serve(l, endpoint, stats_rx.clone()));
+        for (l, port) in listeners {
+            tasks.spawn(accept_loop(l, port, ev_tx.clone()));
         }
         let disk_tx = ev_tx.clone();
-        let disk_counters = counters.clone();
-        let disk = Disk::start(data_dir.clone(), id, disk_counters, move |ack| {
+        let disk = Disk::start(data_dir, id, move |ack| {
             disk_tx.blocking_send(Ev::Disk(ack)).is_ok()
         });
+        let peers = addrs
+            .peer
+            .map_or("(standalone)".to_string(), |a| a.to_string());
         tracing::info!(
-            "server {id} serving clients on {}, peers on {}",
-            addrs.client,
-            addrs
-                .peer
-                .map_or("(standalone)".to_string(), |a| a.to_string())
+            "server {id} serving clients on {}, peers on {peers}",
+            addrs.client
         );
         let lp = Loop {
             node,
-            config,
-            start: std_start,
+            start,
             conns: HashMap::new(),
             dials: HashSet::new(),
             disk: Some(disk),
@@ -202,11 +202,8 @@ impl Member {
             ev_tx,
             next_accepted: 0,
             next_conn: 0,
-            stats_tx,
-            counters,
+            status_tx,
             halted: None,
-            publish_now: true,
-            size_cache: (None, 0, 0),
         };
         let task = tokio::spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
@@ -215,20 +212,15 @@ impl Member {
         Ok(Member {
             id,
             addrs,
-            stats: stats_rx,
+            status: status_rx,
             stop: stop_tx,
             task,
         })
     }
 
-    /// The latest stats the member published.
-    pub fn stats(&self) -> Arc<Stats> {
-        self.stats.borrow().clone()
-    }
-
-    /// A receiver of every stats update.
-    pub fn stats_watch(&self) -> watch::Receiver<Arc<Stats>> {
-        self.stats.clone()
+    /// What the node was doing when it last changed.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
     }
 
     /// Stops the member: closes its sockets, lets queued disk writes finish.
@@ -254,17 +246,12 @@ impl Member {
     }
 }
 
-async fn accept_loop(l: TcpListener, tx: mpsc::Sender<Ev>, clients: bool) {
+async fn accept_loop(l: TcpListener, port: Port, tx: mpsc::Sender<Ev>) {
     loop {
         match l.accept().await {
             Ok((s, addr)) => {
                 let _ = s.set_nodelay(true);
-                let ev = if clients {
-                    Ev::ClientAccepted(s, addr)
-                } else {
-                    Ev::PeerAccepted(s)
-                };
-                if tx.send(ev).await.is_err() {
+                if tx.send(Ev::Accepted(port, s, addr)).await.is_err() {
                     return;
                 }
             }
@@ -281,14 +268,12 @@ async fn reader(
     key: Key,
     mut r: OwnedReadHalf,
     tx: mpsc::Sender<Ev>,
-    mut gate: Option<watch::Receiver<bool>>,
+    mut gate: watch::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        if let Some(g) = gate.as_mut() {
-            if g.wait_for(|open| *open).await.is_err() {
-                return;
-            }
+        if gate.wait_for(|open| *open).await.is_err() {
+            return;
         }
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => {
@@ -333,7 +318,6 @@ async fn writer(
 
 struct Loop {
     node: Node<ZkService>,
-    config: Config,
     start: std::time::Instant,
     conns: HashMap<Key, Conn>,
     dials: HashSet<LinkId>,
@@ -342,12 +326,8 @@ struct Loop {
     ev_tx: mpsc::Sender<Ev>,
     next_accepted: u64,
     next_conn: u64,
-    stats_tx: watch::Sender<Arc<Stats>>,
-    counters: Arc<Counters>,
+    status_tx: watch::Sender<Status>,
     halted: Option<String>,
-    publish_now: bool,
-    /// (last applied zxid when computed, approximate data size, ephemerals).
-    size_cache: (Option<u64>, u64, u64),
 }
 
 impl Loop {
@@ -361,7 +341,7 @@ impl Loop {
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), String> {
         let tokio_start = tokio::time::Instant::from_std(self.start);
-        self.handle(Input::WallClock { unix_ms: unix_ms() });
+        self.drain();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
@@ -384,17 +364,13 @@ impl Loop {
                     }
                 }
                 _ = sleep_until_opt(deadline) => self.handle(Input::Timeout),
-                _ = tick.tick() => {
-                    self.handle(Input::WallClock { unix_ms: unix_ms() });
-                    self.publish_now = true;
-                }
+                _ = tick.tick() => self.handle(Input::WallClock { unix_ms: unix_ms() }),
             }
-            if let Some(why) = self.halted.clone() {
-                self.publish();
+            let status = self.node.status();
+            self.status_tx
+                .send_if_modified(|s| (*s != status).then(|| *s = status).is_some());
+            if let Some(why) = self.halted.take() {
                 break Err(why);
-            }
-            if self.publish_now {
-                self.publish();
             }
             while self.tasks.try_join_next().is_some() {}
         };
@@ -404,29 +380,26 @@ impl Loop {
         if let Some(disk) = self.disk.take() {
             let _ = tokio::task::spawn_blocking(move || disk.finish()).await;
         }
-        tracing::info!("server {} stopped", self.config.my_id);
+        tracing::info!("server {} stopped", self.node.config().my_id);
         result
     }
 
     fn handle(&mut self, input: Input) {
         let now = self.now();
         self.node.handle(now, input);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
         while let Some(out) = self.node.poll_output() {
             self.act(out);
         }
     }
 
     fn open(&mut self, key: Key, stream: TcpStream) {
-        let _ = stream.set_nodelay(true);
         let (r, w) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
-        let (gate_tx, gate_rx) = match key {
-            Key::Client(_) => {
-                let (t, r) = watch::channel(true);
-                (Some(t), Some(r))
-            }
-            Key::Peer(_) => (None, None),
-        };
+        let (gate, gate_rx) = watch::channel(true);
         let reader = self
             .tasks
             .spawn(reader(key, r, self.ev_tx.clone(), gate_rx));
@@ -438,38 +411,41 @@ impl Loop {
             Conn {
                 tx,
                 reader,
-                gate: gate_tx,
+                gate,
                 queued,
             },
         );
     }
 
     fn close(&mut self, key: Key) -> bool {
-        match self.conns.remove(&key) {
-            Some(c) => {
-                // Dropping `tx` lets the writer flush what is queued, then shut the socket.
-                c.reader.abort();
-                true
-            }
-            None => false,
+        // Dropping `tx` lets the writer flush what is queued, then shut the socket.
+        self.conns.remove(&key).map(|c| c.reader.abort()).is_some()
+    }
+
+    fn closed(&mut self, key: Key) {
+        if self.close(key) {
+            self.handle(match key {
+                Key::Peer(link) => Input::PeerDisconnected { link },
+                Key::Client(conn) => Input::ClientDisconnected { conn },
+            });
         }
     }
 
     fn on_event(&mut self, ev: Ev) {
         match ev {
-            Ev::PeerAccepted(s) => {
+            Ev::Accepted(Port::Peer, s, _) => {
                 self.next_accepted += 1;
                 let link = LinkId::Accepted(self.next_accepted);
                 self.open(Key::Peer(link), s);
                 self.handle(Input::PeerAccepted { link });
             }
-            Ev::ClientAccepted(s, addr) => {
+            Ev::Accepted(port, s, addr) => {
                 self.next_conn += 1;
                 let conn = self.next_conn;
                 self.open(Key::Client(conn), s);
-                self.handle(Input::ClientConnected {
-                    conn,
-                    addr: addr.to_string(),
+                self.handle(match port {
+                    Port::Http(endpoint) => Input::HttpConnected { conn, endpoint },
+                    _ => Input::ClientConnected { conn, addr },
                 });
             }
             Ev::Dialed(link, result) => {
@@ -484,42 +460,14 @@ impl Loop {
                     Err(_) => self.handle(Input::PeerDisconnected { link }),
                 }
             }
-            Ev::Bytes(key, bytes) => {
-                if !self.conns.contains_key(&key) {
-                    return;
-                }
-                match key {
-                    Key::Peer(link) => {
-                        self.counters
-                            .peer_bytes_in
-                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        self.handle(Input::PeerBytes { link, bytes })
-                    }
-                    Key::Client(conn) => {
-                        self.counters
-                            .client_bytes_in
-                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        self.handle(Input::ClientBytes { conn, bytes })
-                    }
-                }
-            }
-            Ev::Closed(key) => {
-                if self.close(key) {
-                    match key {
-                        Key::Peer(link) => self.handle(Input::PeerDisconnected { link }),
-                        Key::Client(conn) => self.handle(Input::ClientDisconnected { conn }),
-                    }
-                }
-            }
-            Ev::Disk(DiskAck::Persisted(seq)) => {
-                tracing::trace!("persisted up to {seq}");
-                self.handle(Input::Persisted { seq })
-            }
+            Ev::Bytes(key, bytes) if self.conns.contains_key(&key) => self.handle(match key {
+                Key::Peer(link) => Input::PeerBytes { link, bytes },
+                Key::Client(conn) => Input::ClientBytes { conn, bytes },
+            }),
+            Ev::Bytes(..) => {}
+            Ev::Closed(key) => self.closed(key),
+            Ev::Disk(DiskAck::Persisted(seq)) => self.handle(Input::Persisted { seq }),
             Ev::Disk(DiskAck::Failed(seq, error)) => {
-                tracing::error!(
-                    "server {} cannot write its data directory and stops serving: {error}",
-                    self.config.my_id
-                );
                 self.handle(Input::PersistFailed {
                     seq,
                     error: error.clone(),
@@ -538,39 +486,24 @@ impl Loop {
             tracing::warn!(
                 "{key:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
             );
-            self.close(key);
-            let input = match key {
-                Key::Peer(link) => Input::PeerDisconnected { link },
-                Key::Client(conn) => Input::ClientDisconnected { conn },
-            };
-            self.handle(input);
-            return;
+            return self.closed(key);
         }
         c.queued.fetch_add(len, Ordering::Relaxed);
-        let counter = match key {
-            Key::Peer(_) => &self.counters.peer_bytes_out,
-            Key::Client(_) => &self.counters.client_bytes_out,
-        };
-        counter.fetch_add(len, Ordering::Relaxed);
         let _ = c.tx.send(bytes);
     }
 
     fn act(&mut self, out: Output) {
-        tracing::trace!("output {out:?}");
         match out {
             Output::Dial { link, peer, addr } => {
                 self.dials.insert(link);
                 let tx = self.ev_tx.clone();
                 self.tasks.spawn(async move {
-                    let r = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr))
+                    let r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr))
                         .await
-                    {
-                        Ok(r) => r,
-                        Err(_) => Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "connect timed out",
-                        )),
-                    };
+                        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+                        .inspect(|s| {
+                            let _ = s.set_nodelay(true);
+                        });
                     if let Err(e) = &r {
                         tracing::debug!("dial to server {peer} at {addr} failed: {e}");
                     }
@@ -587,142 +520,35 @@ impl Loop {
                 self.close(Key::Client(conn));
             }
             Output::ReadClient { conn, read } => {
-                if let Some(g) = self
-                    .conns
-                    .get(&Key::Client(conn))
-                    .and_then(|c| c.gate.as_ref())
-                {
-                    let _ = g.send(read);
+                if let Some(c) = self.conns.get(&Key::Client(conn)) {
+                    let _ = c.gate.send(read);
                 }
             }
             Output::Persist { seq, op } => {
                 let ok = self.disk.as_ref().is_some_and(|d| d.submit(seq, op));
                 if !ok && self.halted.is_none() {
-                    // The disk thread stopped; its failure (logged above) is queued for us.
+                    // The disk thread stopped; its failure (logged by it) is queued for us.
                     self.halted = Some("the disk thread stopped after a write failure".to_string());
                 }
             }
-            Output::Event(e) => self.event(e),
-        }
-    }
-
-    fn event(&mut self, e: NodeEvent) {
-        let id = self.config.my_id;
-        match e {
-            NodeEvent::RoleChanged { from, to } => {
-                self.publish_now = true;
-                tracing::info!(
-                    "Peer state changed: {} (was {})",
-                    role_name(to),
-                    role_name(from)
-                );
-            }
-            NodeEvent::VoteCast { round, vote } => {
-                tracing::debug!(
-                    "New election. My id = {id}, proposed zxid={} leader={} round {round}",
-                    vote.zxid,
-                    vote.leader
-                );
-            }
-            NodeEvent::Elected {
-                leader,
-                took_ms,
-                supporters,
-                round,
-                ..
-            } => {
-                self.publish_now = true;
-                self.counters.record_election(took_ms);
-                let state = if leader == id {
-                    "LEADING"
-                } else if self.config.is_voter(id) || self.config.servers.is_empty() {
-                    "FOLLOWING"
-                } else {
-                    "OBSERVING"
-                };
-                tracing::info!(
-                    "{state} - LEADER ELECTION TOOK - {took_ms} MS (leader {leader}, round {round}, \
-                     supporters {supporters:?})"
-                );
-            }
-            NodeEvent::LeaderEstablished { epoch, quorum } => {
-                self.publish_now = true;
-                tracing::info!(
-                    "Have quorum of supporters, sids: {quorum:?}; starting up leader epoch {epoch}"
-                );
-            }
-            NodeEvent::FollowerSynced { leader, epoch } => {
-                self.publish_now = true;
-                tracing::info!("synchronized with leader {leader} in epoch {epoch}");
-            }
-            NodeEvent::SteppedDown { reason } => {
-                self.publish_now = true;
-                tracing::warn!("stepping down: {reason:?}");
-            }
-            NodeEvent::PeerUp { peer } => tracing::info!("link to server {peer} up"),
-            NodeEvent::PeerDown { peer } => tracing::info!("link to server {peer} down"),
-            NodeEvent::LinkRejected { link, reason } => {
-                tracing::warn!("peer link {link:?} rejected: {reason:?}")
-            }
-            NodeEvent::TxnApplied { .. } => {}
-            NodeEvent::WriteCommitted { .. } => {
-                self.counters
-                    .writes_committed
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            NodeEvent::WriteFailed {
-                session_id,
-                cxid,
-                reason,
-            } => {
-                self.counters.writes_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!("write 0x{session_id:x}/{cxid} failed: {reason:?}");
-            }
-            NodeEvent::SessionExpired { session_id } => {
-                self.counters
-                    .sessions_expired
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::info!("Expiring session 0x{session_id:x}");
-            }
-            NodeEvent::SnapshotTaken { zxid } => tracing::info!("Snapshot taken at zxid {zxid}"),
-            NodeEvent::SnapshotInstalled { zxid } => {
-                tracing::info!("Snapshot installed from the leader at zxid {zxid}")
-            }
-            NodeEvent::Halted { reason } => {
-                tracing::error!("server {id} halted: {reason}");
-                self.halted.get_or_insert(reason);
+            Output::Event(e) => {
+                if let NodeEvent::Halted { reason } = &e {
+                    self.halted.get_or_insert_with(|| reason.clone());
+                }
+                log_event(&e)
             }
         }
     }
+}
 
-    fn publish(&mut self) {
-        self.publish_now = false;
-        let sm = self.node.state_machine();
-        let tree = sm.tree();
-        let applied = self.node.status().last_applied.0;
-        // approximate_data_size and ephemerals_count are O(n) here (the core keeps no
-        // running totals); recompute only when the tree changed.
-        if self.size_cache.0 != Some(applied) {
-            let size: u64 = tree
-                .nodes()
-                .map(|(p, n)| p.len() as u64 + n.data.as_ref().map_or(0, |d| d.len() as u64))
-                .sum();
-            let eph: u64 = tree
-                .sessions()
-                .keys()
-                .map(|s| tree.ephemerals(*s).count() as u64)
-                .sum();
-            self.size_cache = (Some(applied), size, eph);
-        }
-        let prev = self.stats_tx.borrow().clone();
-        let stats = Stats::from_node(
-            &prev,
-            &self.node,
-            self.size_cache.1,
-            self.size_cache.2,
-            self.start,
-        );
-        let _ = self.stats_tx.send(Arc::new(stats));
+/// Logs an event at the level the core gives it, in the core's words.
+fn log_event(e: &NodeEvent) {
+    match e.level() {
+        Level::Trace => tracing::trace!("{e}"),
+        Level::Debug => tracing::debug!("{e}"),
+        Level::Info => tracing::info!("{e}"),
+        Level::Warn => tracing::warn!("{e}"),
+        Level::Error => tracing::error!("{e}"),
     }
 }
 
@@ -730,16 +556,5 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// ZooKeeper's lowercase state names.
-pub fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Looking => "looking",
-        Role::Following => "following",
-        Role::Leading => "leading",
-        Role::Observing => "observing",
-        Role::Halted => "halted",
     }
 }

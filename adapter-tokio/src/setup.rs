@@ -1,11 +1,12 @@
-//! From a `zoo.cfg` to what a member needs: the validated config, the data directory, the
-//! recovered disk state and the addresses to listen on.
+//! From a `zoo.cfg` to what a member needs, reading files only; every rule (myid, recovery,
+//! listen plan, ensemble layout) is the core's.
 
-use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::io::Read;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use conclave_core::config::Config;
+use conclave_core::deploy::{self, Bind, EnsembleLayout};
 use conclave_core::recovery::DiskState;
 
 /// Everything a member needs to start, read from disk.
@@ -19,42 +20,43 @@ pub struct Loaded {
     pub recovered: DiskState,
 }
 
-/// Reads and validates `zoo.cfg`, `myid` and the data directory. Never writes anything.
+/// Reads and validates `zoo.cfg`, `myid` and the data directory. Writes nothing but the
+/// data directory itself when it does not exist.
 pub fn load(zoo_cfg: &Path) -> Result<Loaded, String> {
-    let text = std::fs::read_to_string(zoo_cfg)
-        .map_err(|e| format!("cannot read {}: {e}", zoo_cfg.display()))?;
-    let config = Config::from_zoo_cfg(&text).map_err(|e| format!("{}: {e}", zoo_cfg.display()))?;
+    let cfg = zoo_cfg.display();
+    let text = std::fs::read_to_string(zoo_cfg).map_err(|e| format!("cannot read {cfg}: {e}"))?;
+    let config = Config::from_zoo_cfg(&text).map_err(|e| format!("{cfg}: {e}"))?;
     for w in &config.warnings {
-        tracing::warn!("{}: {w}", zoo_cfg.display());
+        tracing::warn!("{cfg}: {w}");
     }
     let data_dir = PathBuf::from(
         config
             .data_dir
             .clone()
-            .ok_or_else(|| format!("{}: dataDir is not set", zoo_cfg.display()))?,
+            .ok_or(format!("{cfg}: dataDir is not set"))?,
     );
-    if let Some(log_dir) = &config.data_log_dir {
-        if Path::new(log_dir) != data_dir {
-            tracing::warn!(
-                "dataLogDir={log_dir} is ignored: Conclave keeps its log and snapshots in dataDir"
-            );
-        }
-    }
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create dataDir {}: {e}", data_dir.display()))?;
     let myid_path = data_dir.join("myid");
-    let id = match std::fs::read_to_string(&myid_path) {
-        Ok(s) => s
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| format!("{}: not a decimal server id: {:?}", myid_path.display(), s))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && config.servers.is_empty() => 1,
+    let myid = match std::fs::read_to_string(&myid_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("cannot read {}: {e}", myid_path.display())),
     };
+    let id = deploy::my_id(&config, myid.as_deref())
+        .map_err(|e| format!("{}: {e}", myid_path.display()))?;
     let config = config
         .with_my_id(id)
-        .map_err(|e| format!("{} with myid {id}: {e}", zoo_cfg.display()))?;
-    let recovered = recover(&data_dir)?;
+        .map_err(|e| format!("{cfg} with myid {id}: {e}"))?;
+    let files = read_data_files(&data_dir)?;
+    let recovered = DiskState::from_files(&files).map_err(|e| {
+        let d = data_dir.display();
+        format!("cannot recover data directory {d}: {e}. Nothing was changed; inspect it with `conclave inspect {d}`")
+    })?;
+    for w in recovered.report.warnings() {
+        tracing::warn!("{}: {w}", data_dir.display());
+    }
+    tracing::info!("recovered {}: {recovered}", data_dir.display());
     Ok(Loaded {
         config,
         data_dir,
@@ -62,212 +64,65 @@ pub fn load(zoo_cfg: &Path) -> Result<Loaded, String> {
     })
 }
 
-/// The regular files of a data directory (`myid` and subdirectories left out), name and bytes.
+/// The regular files of a data directory (`myid` and subdirectories left out), name and bytes,
+/// with progress on stderr for large ones.
 pub fn read_data_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+    const PROGRESS_STEP: u64 = 64 << 20;
+    let fail = |e: std::io::Error| format!("cannot list {}: {e}", dir.display());
     let mut files = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in std::fs::read_dir(dir).map_err(fail)? {
+        let entry = entry.map_err(fail)?;
         let Ok(name) = entry.file_name().into_string() else {
-            continue; // not UTF-8: certainly none of ours
+            continue;
         };
-        let ft = entry
-            .file_type()
-            .map_err(|e| format!("{}: {e}", entry.path().display()))?;
-        if name == "myid" || !ft.is_file() {
+        if name == "myid" || !entry.file_type().map_err(fail)?.is_file() {
             continue;
         }
-        let bytes = std::fs::read(entry.path())
-            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        let path = entry.path();
+        let read_fail = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let mut f = std::fs::File::open(&path).map_err(read_fail)?;
+        let len = f.metadata().map_err(read_fail)?.len();
+        let (mut bytes, mut buf) = (Vec::with_capacity(len as usize), vec![0u8; 8 << 20]);
+        let mut next_report = PROGRESS_STEP;
+        loop {
+            let n = f.read(&mut buf).map_err(read_fail)?;
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+            if bytes.len() as u64 >= next_report {
+                eprintln!("{}: read {} of {len} bytes", path.display(), bytes.len());
+                next_report += PROGRESS_STEP;
+            }
+        }
         files.push((name, bytes));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
 }
 
-/// Recovers the durable state of `dir`, logging what recovery tolerated.
-pub fn recover(dir: &Path) -> Result<DiskState, String> {
-    let files = read_data_files(dir)?;
-    let state = DiskState::from_files(&files).map_err(|e| {
-        format!(
-            "cannot recover data directory {}: {e}. Nothing was changed; \
-             inspect it with `conclave inspect {}`",
-            dir.display(),
-            dir.display()
-        )
-    })?;
-    let r = &state.report;
-    for t in &r.torn {
-        tracing::warn!(
-            "torn tail in {}: valid data ends at byte {}, dropping {} bytes of an interrupted write",
-            t.file,
-            t.offset,
-            t.dropped_bytes
-        );
-    }
-    for (f, why) in &r.skipped_snapshots {
-        tracing::warn!("skipping unusable snapshot {f}: {why}");
-    }
-    for f in &r.used_epoch_tmp {
-        tracing::warn!("using {f} (interrupted epoch update)");
-    }
-    for f in &r.derived_epochs {
-        tracing::warn!("{f} missing; derived from the epoch of the last zxid");
-    }
-    for f in &r.ignored_files {
-        tracing::info!("ignoring unknown file {f} in {}", dir.display());
-    }
-    if let Some(e) = r.unadopted_log_epoch {
-        tracing::warn!("log holds history of epoch {e} that was never adopted (currentEpoch kept)");
-    }
-    tracing::info!(
-        "recovered {}: acceptedEpoch={} currentEpoch={} last zxid {} (snapshot {}, {} txns to replay)",
-        dir.display(),
-        state.accepted_epoch,
-        state.current_epoch,
-        state.last_zxid,
-        state
-            .snapshot
-            .as_ref()
-            .map_or("none".to_string(), |s| s.file.clone()),
-        state.txns.len()
-    );
-    Ok(state)
-}
-
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    let text = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
+/// Resolves a bind address of the listen plan.
+pub fn resolve(bind: &Bind) -> Result<SocketAddr, String> {
+    let text = bind.to_string();
     text.to_socket_addrs()
         .map_err(|e| format!("cannot resolve {text}: {e}"))?
         .next()
         .ok_or_else(|| format!("{text} resolves to nothing"))
 }
 
-/// Where this member listens: clients, peers (its election port, D1), metrics, admin.
-#[derive(Clone, Debug)]
-pub struct ListenAddrs {
-    /// Client port.
-    pub client: SocketAddr,
-    /// Peer port (`None` when standalone without server lines).
-    pub peer: Option<SocketAddr>,
-    /// `metricsProvider.httpPort` (`None`: off).
-    pub metrics: Option<SocketAddr>,
-    /// `admin.serverPort` (`None`: `admin.enableServer=false`).
-    pub admin: Option<SocketAddr>,
-}
-
-/// The listening addresses `config` asks for.
-pub fn listen_addrs(config: &Config) -> Result<ListenAddrs, String> {
-    let port = config
-        .client_port
-        .ok_or("no client port: set clientPort or a `;port` suffix on this server's line")?;
-    let host = config.client_port_address.as_deref().unwrap_or("0.0.0.0");
-    let client = resolve(host, port)?;
-    let peer = match config.servers.get(&config.my_id) {
-        Some(spec) => Some(resolve(&spec.host, spec.election_port)?),
-        None => None,
-    };
-    let metrics = (config.metrics_http_port != 0)
-        .then(|| resolve("0.0.0.0", config.metrics_http_port))
-        .transpose()?;
-    let admin = config
-        .admin_enable_server
-        .then(|| resolve("0.0.0.0", config.admin_server_port))
-        .transpose()?;
-    Ok(ListenAddrs {
-        client,
-        peer,
-        metrics,
-        admin,
-    })
-}
-
-/// Ports of member `i` (1-based) of a `conclave ensemble` with `base` as first client port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EnsemblePorts {
-    /// Client port: `base + i - 1`.
-    pub client: u16,
-    /// Election (peer) port: `base + 1000 + i`.
-    pub election: u16,
-    /// Quorum port (parsed, not listened on; D1): `base + 2000 + i`.
-    pub quorum: u16,
-    /// Metrics: `base + 3000 + i`.
-    pub metrics: u16,
-    /// Admin: `base + 4000 + i`.
-    pub admin: u16,
-}
-
-impl EnsemblePorts {
-    /// The ports of member `i`.
-    pub fn of(base: u16, i: u16) -> EnsemblePorts {
-        EnsemblePorts {
-            client: base + i - 1,
-            election: base + 1000 + i,
-            quorum: base + 2000 + i,
-            metrics: base + 3000 + i,
-            admin: base + 4000 + i,
-        }
-    }
-}
-
-/// Writes `zoo.cfg` text for member `my_ports` of an ensemble on 127.0.0.1.
-pub fn ensemble_zoo_cfg(
-    data_dir: &Path,
-    tick_ms: u32,
-    members: &[EnsemblePorts],
-    me: usize,
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "tickTime={tick_ms}");
-    let _ = writeln!(s, "initLimit=10");
-    let _ = writeln!(s, "syncLimit=5");
-    let _ = writeln!(s, "dataDir={}", data_dir.display());
-    let _ = writeln!(s, "clientPortAddress=127.0.0.1");
-    let _ = writeln!(s, "clientPort={}", members[me].client);
-    let _ = writeln!(s, "metricsProvider.httpPort={}", members[me].metrics);
-    let _ = writeln!(s, "admin.serverPort={}", members[me].admin);
-    let _ = writeln!(s, "4lw.commands.whitelist=*");
-    for (i, p) in members.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "server.{}=127.0.0.1:{}:{}:participant;127.0.0.1:{}",
-            i + 1,
-            p.quorum,
-            p.election,
-            p.client
-        );
-    }
-    s
-}
-
-/// Creates (or refreshes) the files of an `n`-member ensemble under `dir`:
-/// `dir/member-<i>/zoo.cfg` and `dir/member-<i>/data/myid`. Existing data is kept.
-/// Returns the `zoo.cfg` paths.
-pub fn write_ensemble(
-    dir: &Path,
-    tick_ms: u32,
-    members: &[EnsemblePorts],
-) -> Result<Vec<PathBuf>, String> {
+/// Writes (or refreshes) `dir/member-<i>/zoo.cfg` and `dir/member-<i>/data/myid` for every
+/// member of `layout`, keeping existing data. Returns the `zoo.cfg` paths.
+pub fn write_ensemble(dir: &Path, layout: &EnsembleLayout) -> Result<Vec<PathBuf>, String> {
     let mut paths = Vec::new();
-    for i in 0..members.len() {
-        let member_dir = dir.join(format!("member-{}", i + 1));
-        let data = member_dir.join("data");
-        std::fs::create_dir_all(&data)
-            .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-        let data = data
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", data.display()))?;
-        let cfg = member_dir.join("zoo.cfg");
-        std::fs::write(&cfg, ensemble_zoo_cfg(&data, tick_ms, members, i))
-            .map_err(|e| format!("cannot write {}: {e}", cfg.display()))?;
-        std::fs::write(data.join("myid"), format!("{}\n", i + 1))
-            .map_err(|e| format!("cannot write myid in {}: {e}", data.display()))?;
+    for i in 1..=layout.members.len() {
+        let member = dir.join(format!("member-{i}"));
+        let data = member.join("data");
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", member.display());
+        std::fs::create_dir_all(&data).map_err(fail)?;
+        let data = data.canonicalize().map_err(fail)?;
+        let cfg = member.join("zoo.cfg");
+        std::fs::write(&cfg, layout.zoo_cfg(i, &data.display().to_string())).map_err(fail)?;
+        std::fs::write(data.join("myid"), format!("{i}\n")).map_err(fail)?;
         paths.push(cfg);
     }
     Ok(paths)

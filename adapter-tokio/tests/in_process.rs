@@ -21,7 +21,7 @@ async fn client_operations_on_a_three_member_ensemble() {
     let dir = TempDir::new("ops");
     let ports = free_ports(3);
     let started = Instant::now();
-    let members = start_ensemble(&dir.0, TICK_MS, &ports, MemberOptions::default())
+    let members = start_ensemble(&dir.0, &ports, MemberOptions::default())
         .await
         .expect("ensemble starts");
     let leader = wait_for_leader(&members, T).await.expect("a leader");
@@ -93,7 +93,19 @@ async fn client_operations_on_a_three_member_ensemble() {
     // Fired watches are gone from the server (ZooKeeper's one-shot semantics).
     within("watch count", async {
         loop {
-            if members.iter().all(|m| m.stats().watch_count == 0) {
+            let ports: Vec<u16> = members
+                .iter()
+                .filter_map(|m| m.addrs.admin)
+                .map(|a| a.port())
+                .collect();
+            let all_zero = tokio::task::spawn_blocking(move || {
+                ports.iter().all(|p| {
+                    http_get(*p, "/commands/mntr").is_some_and(|b| b.contains("\"watch_count\":0"))
+                })
+            })
+            .await
+            .unwrap();
+            if all_zero {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -163,7 +175,7 @@ async fn restart_from_disk_keeps_data() {
     let cluster = common::connect_string(&ports);
     let opts = MemberOptions { http: false };
     {
-        let members = start_ensemble(&dir.0, TICK_MS, &ports, opts).await.unwrap();
+        let members = start_ensemble(&dir.0, &ports, opts).await.unwrap();
         wait_for_leader(&members, T).await.expect("a leader");
         let client = connect(&cluster).await;
         within("create", client.create("/keep", b"data", &persistent()))
@@ -185,7 +197,7 @@ async fn restart_from_disk_keeps_data() {
             within("stop", m.stop()).await.unwrap();
         }
     }
-    let members = start_ensemble(&dir.0, TICK_MS, &ports, opts).await.unwrap();
+    let members = start_ensemble(&dir.0, &ports, opts).await.unwrap();
     wait_for_leader(&members, T)
         .await
         .expect("a leader after restart");

@@ -12,15 +12,18 @@ use zookeeper_client as zk;
 
 const T: Duration = Duration::from_secs(10);
 
-fn admin_ports(ports: &[conclave_tokio::EnsemblePorts], alive: &[usize]) -> Vec<(usize, u16)> {
-    alive.iter().map(|&i| (i, ports[i].admin)).collect()
+fn admin_ports(
+    ports: &conclave_core::deploy::EnsembleLayout,
+    alive: &[usize],
+) -> Vec<(usize, u16)> {
+    alive.iter().map(|&i| (i, ports.members[i].admin)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_loses_no_acknowledged_write() {
     let dir = TempDir::new("kill");
     let ports = free_ports(3);
-    let cfgs = write_ensemble(&dir.0, TICK_MS, &ports).unwrap();
+    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
     let started = Instant::now();
     let mut procs = Procs::spawn_all(cfgs, &dir.0);
     let all = admin_ports(&ports, &[0, 1, 2]);
@@ -66,7 +69,7 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
     }
     // Every acknowledged create is still there, read through a fresh session on each survivor.
     for &i in &alive {
-        let c = connect(&format!("127.0.0.1:{}", ports[i].client)).await;
+        let c = connect(&format!("127.0.0.1:{}", ports.members[i].client)).await;
         tokio::time::timeout(T, c.sync("/")).await.unwrap().unwrap();
         let kids = tokio::time::timeout(T, c.list_children("/k"))
             .await
@@ -83,7 +86,7 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
     }
     // The killed member comes back and catches up.
     procs.restart(leader);
-    let c = connect(&format!("127.0.0.1:{}", ports[leader].client)).await;
+    let c = connect(&format!("127.0.0.1:{}", ports.members[leader].client)).await;
     let deadline = Instant::now() + T;
     loop {
         if let Ok(Ok(kids)) = tokio::time::timeout(T, c.list_children("/k")).await {
@@ -108,7 +111,7 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
 async fn sigterm_then_restart_keeps_data_and_inspect_prints_it() {
     let dir = TempDir::new("term");
     let ports = free_ports(3);
-    let cfgs = write_ensemble(&dir.0, TICK_MS, &ports).unwrap();
+    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
     let mut procs = Procs::spawn_all(cfgs.clone(), &dir.0);
     let cluster = common::connect_string(&ports);
     let client = connect(&cluster).await;

@@ -14,7 +14,7 @@ async fn sequential_creates_per_second() {
     let dir = TempDir::new("tput");
     let ports = free_ports(3);
     let t0 = Instant::now();
-    let members = start_ensemble(&dir.0, TICK_MS, &ports, MemberOptions { http: false })
+    let members = start_ensemble(&dir.0, &ports, MemberOptions { http: false })
         .await
         .unwrap();
     wait_for_leader(&members, Duration::from_secs(10))

@@ -29,7 +29,7 @@ async fn standalone(dir: &TempDir) -> (conclave_tokio::Member, u16) {
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + T;
-    while !m.stats().serving() {
+    while !m.status().synced {
         assert!(
             tokio::time::Instant::now() < deadline,
             "standalone never served"
@@ -86,10 +86,9 @@ async fn zkcli_scripted_session() {
     };
     let dir = TempDir::new("zkcli");
     let ports = free_ports(3);
-    let members =
-        conclave_tokio::start_ensemble(&dir.0, TICK_MS, &ports, MemberOptions { http: false })
-            .await
-            .unwrap();
+    let members = conclave_tokio::start_ensemble(&dir.0, &ports, MemberOptions { http: false })
+        .await
+        .unwrap();
     conclave_tokio::wait_for_leader(&members, T)
         .await
         .expect("a leader");

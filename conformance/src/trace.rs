@@ -73,6 +73,7 @@ impl Trace {
             Input::ClientConnected { .. } => 9,
             Input::ClientBytes { .. } => 10,
             Input::ClientDisconnected { .. } => 11,
+            Input::HttpConnected { .. } => 12,
         };
         self.head(now, node, tag);
         self.hash.write_u64(inc);
@@ -104,7 +105,11 @@ impl Trace {
             }
             Input::ClientConnected { conn, addr } => {
                 self.hash.write_u64(*conn);
-                self.hash.write_bytes(addr.as_bytes());
+                self.hash.write_bytes(addr.to_string().as_bytes());
+            }
+            Input::HttpConnected { conn, endpoint } => {
+                self.hash.write_u64(*conn);
+                self.hash.write_u64(*endpoint as u64);
             }
             Input::ClientBytes { conn, bytes } => {
                 self.hash.write_u64(*conn);

@@ -427,6 +427,152 @@ fn four_letter_words_answer_on_the_client_port() {
     let _ = OpCode::Ping;
 }
 
+/// Sends `request` on a fresh connection to `server` (a four-letter word, or an HTTP request
+/// with `endpoint`) and returns everything answered before the server closed it.
+fn ask(
+    c: &mut Zk,
+    server: Id,
+    endpoint: Option<conclave_core::observe::HttpEndpoint>,
+    request: &[u8],
+) -> String {
+    let conn = match endpoint {
+        None => c.connect_client(server),
+        Some(e) => c.connect_http(server, e),
+    };
+    c.client_send(conn, request.to_vec());
+    c.run_until("answered", 1_000, |c| c.client_closed.contains(&conn));
+    String::from_utf8(c.client_inbox.get(&conn).cloned().unwrap_or_default()).unwrap()
+}
+
+/// Issue 18: `mntr` over the four-letter word and over HTTP (`/commands/mntr`) are one view,
+/// so they agree field by field on the leader and on the followers — and tell the truth
+/// (learners, synced followers, uptime, data size, ephemerals, proposal sizes).
+#[test]
+fn mntr_over_4lw_and_http_agree_field_by_field_on_every_member() {
+    use conclave_core::observe::HttpEndpoint;
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
+    for i in 0..5 {
+        let path = format!("/n{i}");
+        assert_eq!(create(&mut c, &mut cl, &path, b"0123456789", 0), Ok(path));
+    }
+    assert_eq!(create(&mut c, &mut cl, "/eph", b"e", 1), Ok("/eph".into()));
+    c.run_for(500);
+    let leader = c.leader().unwrap();
+    for server in [1, 2, 3] {
+        // The four-letter word: `zk_<key>\t<value>` lines.
+        let text = ask(&mut c, server, None, b"mntr");
+        let four: std::collections::BTreeMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("zk_")?.split_once('\t'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // The AdminServer JSON, over HTTP.
+        let http = ask(
+            &mut c,
+            server,
+            Some(HttpEndpoint::Admin),
+            b"GET /commands/mntr HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert!(http.starts_with("HTTP/1.1 200 OK\r\n"), "{http}");
+        let body = http.split_once("\r\n\r\n").unwrap().1;
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let json = json.as_object().unwrap();
+        assert_eq!(json["command"], "monitor");
+        for (k, v) in &four {
+            let j = json
+                .get(k)
+                .unwrap_or_else(|| panic!("{server}: {k} missing over HTTP"));
+            let as_text = match j {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            // Between the two requests time passes: uptimes may differ. The four-letter word's
+            // own connection is one of ZooKeeper's alive connections; an HTTP request is not.
+            if k.ends_with("uptime") {
+                continue;
+            }
+            if k == "num_alive_connections" {
+                assert_eq!(
+                    v.parse::<i64>().unwrap(),
+                    j.as_i64().unwrap() + 1,
+                    "{server}"
+                );
+                continue;
+            }
+            // A Java double (`0.0`) and its JSON number (`0.0`) compare as numbers.
+            let same = as_text == *v
+                || matches!((as_text.parse::<f64>(), v.parse::<f64>()), (Ok(a), Ok(b)) if a == b);
+            assert!(
+                same,
+                "server {server}: {k} is {v} over 4lw but {as_text} over HTTP"
+            );
+        }
+        assert_eq!(
+            json.len(),
+            four.len() + 2,
+            "server {server}: same fields (+command, error)"
+        );
+        let num = |k: &str| four[k].parse::<i64>().unwrap();
+        assert!(num("uptime") > 0, "server {server}: zk_uptime 0");
+        assert!(
+            num("approximate_data_size") > 5 * 13,
+            "server {server}: data size"
+        );
+        assert_eq!(num("ephemerals_count"), 1, "server {server}");
+        assert!(num("znode_count") >= 10, "server {server}");
+        if server == leader {
+            assert_eq!(four["server_state"], "leader");
+            assert_eq!(num("learners"), 2);
+            assert_eq!(num("synced_followers"), 2);
+            assert!(num("last_proposal_size") > 0, "proposal sizes still -1");
+        } else {
+            assert_eq!(four["server_state"], "follower");
+        }
+        // /metrics carries the same figures under ZooKeeper's names.
+        let metrics = ask(
+            &mut c,
+            server,
+            Some(HttpEndpoint::Metrics),
+            b"GET /metrics HTTP/1.1\r\n\r\n",
+        );
+        for k in [
+            "znode_count",
+            "ephemerals_count",
+            "approximate_data_size",
+            "global_sessions",
+        ] {
+            let line = format!("\n{k} {}\n", four[k]);
+            assert!(
+                metrics.contains(&line),
+                "server {server}: /metrics lacks {line:?}"
+            );
+        }
+        if server == 1 {
+            // Writes from this server's client are counted (issue 9: they used to stay 0).
+            assert!(
+                metrics.contains("\nconclave_writes_committed_total 6\n"),
+                "{metrics}"
+            );
+            assert!(metrics.contains("conclave_requests_total{op=\"create\",outcome=\"ok\"} 6"));
+        }
+    }
+}
+
+/// The four-letter words print `zookeeper.version` once, and `stat`/`cons` list the clients.
+#[test]
+fn envi_names_the_version_once_and_stat_lists_clients() {
+    let mut c = ensemble();
+    let _cl = connect(&mut c, 2, 0, vec![]).unwrap();
+    let envi = ask(&mut c, 2, None, b"envi");
+    assert_eq!(envi.matches("zookeeper.version=").count(), 1, "{envi}");
+    let stat = ask(&mut c, 2, None, b"stat");
+    assert!(stat.contains("Clients:\n /127.0.0.1:"), "{stat}");
+    assert!(stat.contains("Connections: 2\n"), "{stat}");
+    let cons = ask(&mut c, 2, None, b"cons");
+    assert_eq!(cons.matches(" /127.0.0.1:").count(), 2, "{cons}");
+}
+
 #[test]
 fn digest_acls_protect_nodes_and_the_super_user_passes() {
     let mut c = ensemble();

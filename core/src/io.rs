@@ -3,8 +3,12 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use core::fmt;
+use core::net::SocketAddr;
+
 use crate::election::Vote;
 use crate::ids::{LinkId, ServerId, Zxid};
+use crate::observe::HttpEndpoint;
 use crate::transport::RejectReason;
 use crate::zab::StepDown;
 
@@ -42,10 +46,19 @@ pub enum Input {
     },
     /// A ZooKeeper client connected to the client port.
     ClientConnected {
-        /// The adapter's name for the connection.
+        /// The adapter's name for the connection (unique among client and HTTP connections).
         conn: u64,
-        /// Remote address, `ip:port` (ip ACLs and per-IP connection limits use it).
-        addr: String,
+        /// Remote address (ip ACLs and per-IP connection limits use it).
+        addr: SocketAddr,
+    },
+    /// An HTTP client connected to the metrics or admin port. Its bytes arrive as
+    /// `ClientBytes` and its end as `ClientDisconnected`, like a ZooKeeper client's; the node
+    /// answers one request, then closes it. Answered even while the node is halted.
+    HttpConnected {
+        /// The adapter's name for the connection (unique among client and HTTP connections).
+        conn: u64,
+        /// Which listener accepted it.
+        endpoint: HttpEndpoint,
     },
     /// Bytes read from a client connection, raw; the core frames and decodes them.
     ClientBytes {
@@ -192,9 +205,10 @@ pub enum Output {
 }
 
 /// The role of a server, as ZooKeeper names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Electing a leader.
+    #[default]
     Looking,
     /// Following a leader.
     Following,
@@ -235,6 +249,8 @@ pub enum NodeEvent {
         supporters: Vec<ServerId>,
         /// Milliseconds from starting to look to the decision ("election took N ms").
         took_ms: u64,
+        /// What this server does now: `Leading`, `Following` or `Observing`.
+        state: Role,
     },
     /// We lead `epoch`: a quorum promised it and acknowledged NEWLEADER.
     LeaderEstablished {
@@ -316,6 +332,13 @@ pub enum NodeEvent {
         /// The zxid it reflects.
         zxid: Zxid,
     },
+    /// A log fsync took at least [`SLOW_FSYNC_MS`] (from the `Sync` op to its `Persisted`).
+    SlowFsync {
+        /// The file.
+        file: String,
+        /// How long it took.
+        took_ms: u64,
+    },
     /// The node stopped serving after a durability failure.
     Halted {
         /// What failed.
@@ -361,4 +384,154 @@ pub struct Status {
     pub round: u64,
     /// Peers with a live link.
     pub peers_up: Vec<ServerId>,
+}
+
+/// An fsync at least this slow is reported as [`NodeEvent::SlowFsync`], ZooKeeper's
+/// `fsync.warningthresholdms` default.
+pub const SLOW_FSYNC_MS: u64 = 1000;
+
+impl Role {
+    /// ZooKeeper's lowercase state name (`looking`, `following`, `leading`, `observing`), and
+    /// `halted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Looking => "looking",
+            Role::Following => "following",
+            Role::Leading => "leading",
+            Role::Observing => "observing",
+            Role::Halted => "halted",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How loud a [`NodeEvent`] is in a log, so that every adapter logs the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Every txn: only when tracing.
+    Trace,
+    /// Votes, failed writes.
+    Debug,
+    /// Role changes, elections, links, snapshots, expired sessions.
+    Info,
+    /// Step-downs, refused links, slow fsyncs.
+    Warn,
+    /// The node halted.
+    Error,
+}
+
+impl NodeEvent {
+    /// How loud this event is in a log.
+    pub fn level(&self) -> Level {
+        match self {
+            NodeEvent::TxnApplied { .. } | NodeEvent::WriteCommitted { .. } => Level::Trace,
+            NodeEvent::VoteCast { .. } | NodeEvent::WriteFailed { .. } => Level::Debug,
+            NodeEvent::SteppedDown { .. }
+            | NodeEvent::LinkRejected { .. }
+            | NodeEvent::SlowFsync { .. } => Level::Warn,
+            NodeEvent::Halted { .. } => Level::Error,
+            _ => Level::Info,
+        }
+    }
+}
+
+/// The log line of an event; ZooKeeper's own wording where operators grep for it
+/// (`LEADING - LEADER ELECTION TOOK - N MS`, `Expiring session 0x…`, `fsync-ing the write
+/// ahead log … took Nms`).
+impl fmt::Display for NodeEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeEvent::RoleChanged { from, to } => {
+                write!(f, "Peer state changed: {to} (was {from})")
+            }
+            NodeEvent::VoteCast { round, vote } => write!(
+                f,
+                "New election: proposed leader={} zxid={} peer epoch={} round {round}",
+                vote.leader, vote.zxid, vote.peer_epoch
+            ),
+            NodeEvent::Elected {
+                leader,
+                round,
+                supporters,
+                took_ms,
+                state,
+                ..
+            } => write!(
+                f,
+                "{} - LEADER ELECTION TOOK - {took_ms} MS (leader {leader}, round {round}, \
+                 supporters {supporters:?})",
+                match state {
+                    Role::Leading => "LEADING",
+                    Role::Observing => "OBSERVING",
+                    _ => "FOLLOWING",
+                }
+            ),
+            NodeEvent::LeaderEstablished { epoch, quorum } => write!(
+                f,
+                "Have quorum of supporters, sids: {quorum:?}; starting up leader epoch {epoch}"
+            ),
+            NodeEvent::FollowerSynced { leader, epoch } => {
+                write!(f, "synchronized with leader {leader} in epoch {epoch}")
+            }
+            NodeEvent::SteppedDown { reason } => write!(f, "stepping down: {reason:?}"),
+            NodeEvent::PeerUp { peer } => write!(f, "link to server {peer} up"),
+            NodeEvent::PeerDown { peer } => write!(f, "link to server {peer} down"),
+            NodeEvent::LinkRejected { link, reason } => {
+                write!(f, "peer link {link:?} rejected: {reason:?}")
+            }
+            NodeEvent::TxnApplied {
+                zxid,
+                session_id,
+                cxid,
+            } => write!(f, "applied txn {zxid} of session 0x{session_id:x}/{cxid}"),
+            NodeEvent::WriteCommitted {
+                session_id,
+                cxid,
+                zxid,
+                ..
+            } => write!(f, "write 0x{session_id:x}/{cxid} committed at {zxid}"),
+            NodeEvent::WriteFailed {
+                session_id,
+                cxid,
+                reason,
+            } => write!(f, "write 0x{session_id:x}/{cxid} failed: {reason:?}"),
+            NodeEvent::SessionExpired { session_id } => {
+                write!(f, "Expiring session 0x{session_id:x}")
+            }
+            NodeEvent::SnapshotInstalled { zxid } => {
+                write!(f, "Snapshot installed from the leader at zxid {zxid}")
+            }
+            NodeEvent::SnapshotTaken { zxid } => write!(f, "Snapshot taken at zxid {zxid}"),
+            NodeEvent::SlowFsync { file, took_ms } => write!(
+                f,
+                "fsync-ing the write ahead log ({file}) took {took_ms}ms which will adversely \
+                 effect operation latency. See the ZooKeeper troubleshooting guide"
+            ),
+            NodeEvent::Halted { reason } => write!(f, "halted: {reason}"),
+        }
+    }
+}
+
+/// What an op does, for logs and disk error messages (`fsync of log.100000001`).
+impl fmt::Display for PersistOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PersistOp::WriteEpochs { accepted, current } => {
+                write!(f, "writing epochs (accepted {accepted}, current {current})")
+            }
+            PersistOp::Create { file } => write!(f, "creating {file}"),
+            PersistOp::Append { file, bytes } => {
+                write!(f, "appending {} bytes to {file}", bytes.len())
+            }
+            PersistOp::Sync { file } => write!(f, "fsync of {file}"),
+            PersistOp::Truncate { file, len } => write!(f, "truncating {file} to {len} bytes"),
+            PersistOp::Rename { from, to } => write!(f, "renaming {from} to {to}"),
+            PersistOp::Remove { file } => write!(f, "removing {file}"),
+        }
+    }
 }

@@ -12,8 +12,11 @@ use crate::codec::{PeerMessage, TxnHeader};
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
-use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, WriteFailure};
+use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, WriteFailure, SLOW_FSYNC_MS};
 use crate::metrics::Metrics;
+use crate::observe::http::{self as http, Parsed};
+use crate::observe::view::LeaderStats;
+use crate::observe::{HttpEndpoint, NodeFacts, ServerView};
 use crate::quorum::{Majority, QuorumVerifier};
 use crate::recovery::DiskState;
 use crate::rng::Prng;
@@ -75,6 +78,12 @@ struct Deferred {
 /// Bound on internal event cascades per `handle` call; a cascade this long is a bug.
 const MAX_PUMP_STEPS: usize = 100_000;
 
+/// HTTP connections waiting for a complete request, at most; more are closed at once.
+const MAX_HTTP_CONNS: usize = 64;
+
+/// Log syncs timed at once, at most (an adapter that never acknowledges must not grow this).
+const MAX_TIMED_SYNCS: usize = 4096;
+
 /// One Conclave server's protocol state. Feed it inputs, drain its outputs.
 ///
 /// **After every [`Node::handle`], drain [`Node::poll_output`] until `None`, then sleep until
@@ -118,6 +127,16 @@ pub struct Node<S: Service = RegisterMap> {
     link_buf: Vec<LinkEvent>,
     election_buf: Vec<ElectionOutput>,
     zab_buf: Vec<ZabOutput>,
+    /// When the node was built (`zk_uptime`).
+    started: Instant,
+    /// The `now` of the current `handle` call.
+    now: Instant,
+    /// When this leadership was established (`zk_leader_uptime`).
+    leading_since: Option<Instant>,
+    /// HTTP connections and the request bytes received so far.
+    http: BTreeMap<u64, (HttpEndpoint, Vec<u8>)>,
+    /// Log syncs in flight: (seq, emitted at, file), to time fsyncs.
+    timed_syncs: VecDeque<(u64, Instant, String)>,
 }
 
 fn peer_addr(host: &str, port: u16) -> String {
@@ -278,6 +297,11 @@ impl<S: Service> Node<S> {
             link_buf: Vec::new(),
             election_buf: Vec::new(),
             zab_buf: Vec::new(),
+            started: now,
+            now,
+            leading_since: None,
+            http: BTreeMap::new(),
+            timed_syncs: VecDeque::new(),
             config,
         };
         for op in startup_ops {
@@ -297,8 +321,19 @@ impl<S: Service> Node<S> {
 
     /// Feeds one input. The only mutator.
     pub fn handle(&mut self, now: Instant, input: Input) {
+        self.now = now;
         if matches!(self.activity, Activity::Halted) {
-            return;
+            // A halted node still answers its operators (four-letter words, HTTP) and closes
+            // client sessions; nothing else happens.
+            if !matches!(
+                input,
+                Input::ClientConnected { .. }
+                    | Input::ClientBytes { .. }
+                    | Input::ClientDisconnected { .. }
+                    | Input::HttpConnected { .. }
+            ) {
+                return;
+            }
         }
         match input {
             Input::Timeout => self.on_timeout(now),
@@ -309,6 +344,7 @@ impl<S: Service> Node<S> {
                 self.transport.on_connected(now, link, &mut self.link_buf)
             }
             Input::PeerBytes { link, bytes } => {
+                self.metrics.peer_bytes_received += bytes.len() as u64;
                 self.transport
                     .on_bytes(now, link, &bytes, &mut self.rng, &mut self.link_buf)
             }
@@ -320,12 +356,30 @@ impl<S: Service> Node<S> {
             Input::ClientConnected { conn, addr } => self.with_service(now, |s, cx| {
                 s.client(ClientEvent::Connected { conn, addr }, cx)
             }),
-            Input::ClientBytes { conn, bytes } => self.with_service(now, |s, cx| {
-                s.client(ClientEvent::Bytes { conn, bytes }, cx)
-            }),
-            Input::ClientDisconnected { conn } => self.with_service(now, |s, cx| {
-                s.client(ClientEvent::Disconnected { conn }, cx)
-            }),
+            Input::HttpConnected { conn, endpoint } => {
+                if self.http.len() >= MAX_HTTP_CONNS {
+                    self.out.push_back(Output::CloseClient { conn });
+                } else {
+                    self.http.insert(conn, (endpoint, Vec::new()));
+                }
+            }
+            Input::ClientBytes { conn, bytes } => {
+                self.metrics.client_bytes_received += bytes.len() as u64;
+                if self.http.contains_key(&conn) {
+                    self.on_http_bytes(now, conn, &bytes);
+                } else {
+                    self.with_service(now, |s, cx| {
+                        s.client(ClientEvent::Bytes { conn, bytes }, cx)
+                    })
+                }
+            }
+            Input::ClientDisconnected { conn } => {
+                if self.http.remove(&conn).is_none() {
+                    self.with_service(now, |s, cx| {
+                        s.client(ClientEvent::Disconnected { conn }, cx)
+                    })
+                }
+            }
             Input::Submit {
                 session_id,
                 cxid,
@@ -394,6 +448,128 @@ impl<S: Service> Node<S> {
         &self.config
     }
 
+    /// The replication side of the server view: role, epochs, zxids, links, leader stats.
+    pub fn facts(&self, now: Instant) -> NodeFacts {
+        let st = &self.activity;
+        let leader_stats = match st {
+            Activity::Leading(l) => {
+                let synced = l.synced_learners();
+                let voters = synced
+                    .iter()
+                    .filter(|id| self.quorum.is_voter(**id))
+                    .count();
+                Some(LeaderStats {
+                    learners: l.learner_count(),
+                    synced_followers: voters,
+                    synced_non_voting_followers: 0,
+                    synced_observers: synced.len() - voters,
+                    pending_syncs: self.syncs_waiting.len(),
+                    uptime_ms: self.leading_since.map_or(0, |t| now.millis_since(t)),
+                    proposal_sizes: self.metrics.proposal_sizes,
+                })
+            }
+            _ => None,
+        };
+        NodeFacts {
+            my_id: self.my_id,
+            role: self.role,
+            standalone: self.config.is_standalone(),
+            leader: match st {
+                Activity::Leading(_) => Some(self.my_id),
+                Activity::Learning(l) => Some(l.leader()),
+                _ => None,
+            },
+            synced: self.serving(),
+            accepted_epoch: self.accepted_epoch,
+            current_epoch: self.current_epoch,
+            last_logged: self.log.last_logged(),
+            last_committed: self.log.last_committed(),
+            last_applied: self.log.last_applied(),
+            round: self.election.round(),
+            peers_up: self.transport.up_peers().len(),
+            voters: self.quorum.voters().len().max(1),
+            uptime_ms: now.millis_since(self.started),
+            leader_stats,
+        }
+    }
+
+    /// Builds the server view (node facts, metrics, configuration, then the service's part)
+    /// and hands it to `f`: what the four-letter words, `/commands` and `/metrics` render.
+    pub fn with_view(&self, now: Instant, f: &mut dyn FnMut(&ServerView<'_>)) {
+        let node = self.facts(now);
+        let conf = crate::observe::conf_lines(&self.config);
+        let membership = crate::observe::membership(&self.config);
+        let base = ServerView {
+            version: crate::observe::ZOOKEEPER_VERSION,
+            serving: node.synced,
+            role: node.view_role(),
+            node,
+            metrics: self.metrics.clone(),
+            config: Some(&self.config),
+            last_zxid: node.last_applied.0,
+            uptime_ms: node.uptime_ms,
+            election_time: self.metrics.election_time_ms,
+            conf: &conf,
+            membership: membership.as_deref(),
+            ..ServerView::default()
+        };
+        self.sm.view(base, f);
+    }
+
+    /// Bytes of an HTTP request: once its head is complete, answer and close.
+    fn on_http_bytes(&mut self, now: Instant, conn: u64, bytes: &[u8]) {
+        let Some((endpoint, buf)) = self.http.get_mut(&conn) else {
+            return;
+        };
+        // Bounded: the parser answers 431 once the buffer reaches its limit.
+        let room = http::MAX_REQUEST_BYTES.saturating_sub(buf.len());
+        buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let (route, head_only) = match http::parse(*endpoint, buf) {
+            Parsed::Partial => return,
+            Parsed::Done(route, head_only) => (route, head_only),
+        };
+        self.http.remove(&conn);
+        let mut answer = match route {
+            http::HttpRoute::Fixed(a) => a,
+            http::HttpRoute::Metrics => {
+                let mut body = String::new();
+                self.with_view(now, &mut |v| body = crate::observe::prometheus::render(v));
+                http::Answer {
+                    status: "200 OK",
+                    content_type: http::PROMETHEUS_CONTENT_TYPE,
+                    body,
+                    head_only: false,
+                }
+            }
+            http::HttpRoute::Admin(name) => {
+                let mut body = None;
+                self.with_view(now, &mut |v| body = crate::observe::admin::render(&name, v));
+                match body {
+                    Some(body) => http::Answer {
+                        status: "200 OK",
+                        content_type: "application/json",
+                        body,
+                        head_only: false,
+                    },
+                    None => http::Answer {
+                        status: "404 Not Found",
+                        content_type: "application/json",
+                        body: format!(
+                            "{{\"command\":{},\"error\":\"Unknown command\"}}",
+                            serde_json::Value::from(name.as_str())
+                        ),
+                        head_only: false,
+                    },
+                }
+            }
+        };
+        answer.head_only |= head_only;
+        let bytes = answer.encode();
+        self.metrics.client_bytes_sent += bytes.len() as u64;
+        self.out.push_back(Output::SendClient { conn, bytes });
+        self.out.push_back(Output::CloseClient { conn });
+    }
+
     /// The replicated state machine (read-only: reads are served from it).
     pub fn state_machine(&self) -> &S {
         &self.sm
@@ -409,6 +585,12 @@ impl<S: Service> Node<S> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.metrics.persist_ops += 1;
+        if let PersistOp::Sync { file } = &op {
+            if self.timed_syncs.len() >= MAX_TIMED_SYNCS {
+                self.timed_syncs.pop_front();
+            }
+            self.timed_syncs.push_back((seq, self.now, file.clone()));
+        }
         if epochs.is_some() || then.is_some() {
             self.deferred.push_back(Deferred {
                 seq,
@@ -518,6 +700,9 @@ impl<S: Service> Node<S> {
             return None;
         };
         let (kind, body) = self.sm.prep(w, zxid, time_ms)?;
+        self.metrics
+            .proposal_sizes
+            .record(i32::try_from(body.len()).unwrap_or(i32::MAX));
         let header = TxnHeader {
             zxid,
             session_id: w.session_id,
@@ -562,7 +747,29 @@ impl<S: Service> Node<S> {
     fn on_service_output(&mut self, now: Instant, o: ServiceOutput) {
         match o {
             ServiceOutput::SendClient { conn, bytes } => {
+                self.metrics.client_bytes_sent += bytes.len() as u64;
                 self.out.push_back(Output::SendClient { conn, bytes })
+            }
+            ServiceOutput::FourLetterWord { conn, word } => {
+                let whitelist =
+                    crate::server::fourlw::Whitelist::parse(&self.config.four_letter_words);
+                let mut text = String::new();
+                self.with_view(now, &mut |v| {
+                    text = crate::server::fourlw::render(word, v, &whitelist)
+                });
+                self.metrics.client_bytes_sent += text.len() as u64;
+                self.out.push_back(Output::SendClient {
+                    conn,
+                    bytes: text.into_bytes(),
+                });
+                self.with_service(now, |s, cx| {
+                    s.client(ClientEvent::Disconnected { conn }, cx)
+                });
+                self.out.push_back(Output::CloseClient { conn });
+            }
+            ServiceOutput::Event(e @ NodeEvent::SessionExpired { .. }) => {
+                self.metrics.sessions_expired += 1;
+                self.out.push_back(Output::Event(e))
             }
             ServiceOutput::CloseClient { conn } => self.out.push_back(Output::CloseClient { conn }),
             ServiceOutput::ReadClient { conn, read } => {
@@ -631,6 +838,18 @@ impl<S: Service> Node<S> {
     }
 
     fn on_persisted(&mut self, now: Instant, seq: u64) {
+        while self.timed_syncs.front().is_some_and(|(s, _, _)| *s <= seq) {
+            let Some((_, at, file)) = self.timed_syncs.pop_front() else {
+                break;
+            };
+            let took_ns = now.as_nanos().saturating_sub(at.as_nanos());
+            self.metrics.fsync_time_us.add(took_ns / 1000);
+            let took_ms = took_ns / 1_000_000;
+            if took_ms >= SLOW_FSYNC_MS {
+                self.out
+                    .push_back(Output::Event(NodeEvent::SlowFsync { file, took_ms }));
+            }
+        }
         while self.deferred.front().is_some_and(|d| d.seq <= seq) {
             let Some(d) = self.deferred.pop_front() else {
                 break;
@@ -722,6 +941,7 @@ impl<S: Service> Node<S> {
 
     fn start_looking(&mut self, now: Instant) {
         self.generation += 1;
+        self.leading_since = None;
         self.activity = Activity::Looking;
         self.set_role(Role::Looking);
         self.looking_since = now;
@@ -900,7 +1120,10 @@ impl<S: Service> Node<S> {
             LinkEvent::Dial { link, peer, addr } => {
                 self.out.push_back(Output::Dial { link, peer, addr })
             }
-            LinkEvent::Send { link, bytes } => self.out.push_back(Output::SendPeer { link, bytes }),
+            LinkEvent::Send { link, bytes } => {
+                self.metrics.peer_bytes_sent += bytes.len() as u64;
+                self.out.push_back(Output::SendPeer { link, bytes })
+            }
             LinkEvent::Close { link } => self.out.push_back(Output::ClosePeer { link }),
             LinkEvent::Rejected { link, reason } => {
                 self.metrics.peer_frames_rejected += 1;
@@ -1079,13 +1302,18 @@ impl<S: Service> Node<S> {
             ElectionOutput::Decided(d) => {
                 let took_ms = now.millis_since(self.looking_since);
                 self.metrics.elections_decided += 1;
-                self.metrics.election_time_ms = took_ms;
+                self.metrics.election_time_ms.add(took_ms);
                 self.out.push_back(Output::Event(NodeEvent::Elected {
                     leader: d.vote.leader,
                     vote: d.vote,
                     round: d.round,
                     supporters: d.supporters.clone(),
                     took_ms,
+                    state: match d.state {
+                        PeerState::Leading => Role::Leading,
+                        PeerState::Observing => Role::Observing,
+                        _ => Role::Following,
+                    },
                 }));
                 self.generation += 1;
                 let history = self.history();
@@ -1153,6 +1381,7 @@ impl<S: Service> Node<S> {
             }
             ZabOutput::Established { epoch, quorum } => {
                 self.metrics.leaderships_established += 1;
+                self.leading_since = Some(now);
                 self.election.set_decided_epoch(epoch);
                 self.out
                     .push_back(Output::Event(NodeEvent::LeaderEstablished {

@@ -457,6 +457,56 @@ impl DiskState {
     }
 }
 
+/// One line: the epochs, the last zxid, the snapshot and what there is to replay.
+impl fmt::Display for DiskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "acceptedEpoch={} currentEpoch={} last zxid {} (snapshot {}, {} txns to replay)",
+            self.accepted_epoch,
+            self.current_epoch,
+            self.last_zxid,
+            self.snapshot.as_ref().map_or("none", |s| s.file.as_str()),
+            self.txns.len()
+        )
+    }
+}
+
+impl RecoveryReport {
+    /// What recovery tolerated, one warning per line (for the operator's log).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.torn {
+            out.push(format!(
+                "torn tail in {}: valid data ends at byte {}, dropping {} bytes of an \
+                 interrupted write",
+                t.file, t.offset, t.dropped_bytes
+            ));
+        }
+        for (file, why) in &self.skipped_snapshots {
+            out.push(format!("skipping unusable snapshot {file}: {why}"));
+        }
+        for file in &self.used_epoch_tmp {
+            out.push(format!("using {file} (interrupted epoch update)"));
+        }
+        for file in &self.derived_epochs {
+            out.push(format!(
+                "{file} missing; derived from the epoch of the last zxid"
+            ));
+        }
+        for file in &self.ignored_files {
+            out.push(format!("ignoring unknown file {file}"));
+        }
+        if let Some(e) = self.unadopted_log_epoch {
+            out.push(format!(
+                "log holds history of epoch {e} that was never adopted (currentEpoch kept; \
+                 docs/decisions.md D18)"
+            ));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 #[path = "recovery_tests.rs"]
 mod tests;

@@ -5,7 +5,6 @@
 //! [`crate::zab::RegisterMap`] uses the defaults (writes are already txns, no clients);
 //! [`crate::server::ZkService`] is ZooKeeper.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::client::Id;
@@ -89,6 +88,14 @@ pub enum ServiceOutput {
         /// The service's id for it.
         id: u64,
     },
+    /// A four-letter word arrived on `conn`: the node renders it from the server view, sends
+    /// the text, tells the service the connection is gone and closes it.
+    FourLetterWord {
+        /// The connection.
+        conn: ConnId,
+        /// The command.
+        word: crate::client::FourLetterWord,
+    },
     /// Something worth logging or counting.
     Event(NodeEvent),
 }
@@ -96,12 +103,12 @@ pub enum ServiceOutput {
 /// A client connection event from the adapter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientEvent {
-    /// A client connected from `addr` (`ip:port`).
+    /// A client connected from `addr`.
     Connected {
         /// The adapter's name for it.
         conn: ConnId,
         /// Remote address.
-        addr: String,
+        addr: core::net::SocketAddr,
     },
     /// Bytes read from it.
     Bytes {
@@ -166,6 +173,16 @@ pub trait Service: StateMachine + Default {
     /// The service's next deadline.
     fn next_deadline(&self) -> Option<Instant> {
         None
+    }
+
+    /// Completes the node's part of the server view (`base`) with the service's (data tree,
+    /// sessions, watches, connections, request counters) and hands it to `f`.
+    fn view<'a>(
+        &'a self,
+        base: crate::observe::ServerView<'a>,
+        f: &mut dyn FnMut(&crate::observe::ServerView<'_>),
+    ) {
+        f(&base)
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use conclave_tokio::EnsemblePorts;
+use conclave_core::deploy::{EnsembleLayout, MemberPorts};
 use zookeeper_client as zk;
 
 /// A directory under the system temp dir, removed on drop.
@@ -41,24 +41,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn free_ports(n: usize) -> Vec<EnsemblePorts> {
-    (0..n)
-        .map(|_| EnsemblePorts {
+/// An ensemble of `n` members on ports that were free a moment ago, tickTime [`TICK_MS`].
+pub fn free_ports(n: usize) -> EnsembleLayout {
+    let members = (0..n)
+        .map(|_| MemberPorts {
             client: free_port(),
             election: free_port(),
             quorum: free_port(),
             metrics: free_port(),
             admin: free_port(),
         })
-        .collect()
+        .collect();
+    EnsembleLayout::with_ports(members, TICK_MS)
 }
 
-pub fn connect_string(ports: &[EnsemblePorts]) -> String {
-    ports
-        .iter()
-        .map(|p| format!("127.0.0.1:{}", p.client))
-        .collect::<Vec<_>>()
-        .join(",")
+pub fn connect_string(layout: &EnsembleLayout) -> String {
+    layout.connect_string()
 }
 
 pub const TICK_MS: u32 = 500;

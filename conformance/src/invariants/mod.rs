@@ -300,6 +300,7 @@ mod tests {
             round: 1,
             supporters: supporters.to_vec(),
             took_ms: 1,
+            state: conclave_core::Role::Following,
         }
     }
 

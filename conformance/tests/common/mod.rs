@@ -211,9 +211,19 @@ impl<S: Service> Cluster<S> {
             id,
             Input::ClientConnected {
                 conn,
-                addr: format!("127.0.0.1:{}", 40000 + conn),
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], (40_000 + conn % 20_000) as u16)),
             },
         );
+        conn
+    }
+
+    /// Opens an HTTP connection to server `id`'s metrics or admin port.
+    #[allow(dead_code)]
+    pub fn connect_http(&mut self, id: Id, endpoint: conclave_core::observe::HttpEndpoint) -> u64 {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.client_node.insert(conn, id);
+        self.input(id, Input::HttpConnected { conn, endpoint });
         conn
     }
 

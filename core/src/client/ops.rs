@@ -113,6 +113,66 @@ wire_enum! {
     }
 }
 
+impl OpCode {
+    /// ZooKeeper's name of the operation (`Request.op2String`, lower camel case), used as the
+    /// `op` label of request metrics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OpCode::Notification => "notification",
+            OpCode::Create => "create",
+            OpCode::Delete => "delete",
+            OpCode::Exists => "exists",
+            OpCode::GetData => "getData",
+            OpCode::SetData => "setData",
+            OpCode::GetAcl => "getACL",
+            OpCode::SetAcl => "setACL",
+            OpCode::GetChildren => "getChildren",
+            OpCode::Sync => "sync",
+            OpCode::Ping => "ping",
+            OpCode::GetChildren2 => "getChildren2",
+            OpCode::Check => "check",
+            OpCode::Multi => "multi",
+            OpCode::Create2 => "create2",
+            OpCode::Reconfig => "reconfig",
+            OpCode::CheckWatches => "checkWatches",
+            OpCode::RemoveWatches => "removeWatches",
+            OpCode::CreateContainer => "createContainer",
+            OpCode::DeleteContainer => "deleteContainer",
+            OpCode::CreateTtl => "createTTL",
+            OpCode::MultiRead => "multiRead",
+            OpCode::Auth => "auth",
+            OpCode::SetWatches => "setWatches",
+            OpCode::Sasl => "sasl",
+            OpCode::GetEphemerals => "getEphemerals",
+            OpCode::GetAllChildrenNumber => "getAllChildrenNumber",
+            OpCode::SetWatches2 => "setWatches2",
+            OpCode::AddWatch => "addWatch",
+            OpCode::WhoAmI => "whoAmI",
+            OpCode::CreateSession => "createSession",
+            OpCode::CloseSession => "closeSession",
+            OpCode::Error => "error",
+        }
+    }
+
+    /// True for the operations that change the tree or the sessions (replicated through ZAB).
+    pub const fn is_write(self) -> bool {
+        matches!(
+            self,
+            OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateContainer
+                | OpCode::CreateTtl
+                | OpCode::Delete
+                | OpCode::DeleteContainer
+                | OpCode::SetData
+                | OpCode::SetAcl
+                | OpCode::Multi
+                | OpCode::Reconfig
+                | OpCode::CloseSession
+        )
+    }
+}
+
 wire_enum! {
     /// `KeeperException.Code`: the `err` of a ReplyHeader and of failed multi entries.
     pub enum ErrorCode {

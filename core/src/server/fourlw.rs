@@ -1,6 +1,6 @@
 //! The answers to ZooKeeper's four-letter words (protocol reference §5.8), as a pure formatter.
 //!
-//! The server gathers a [`ServerSnapshot`] at the moment a command arrives and calls
+//! The server gathers a [`ServerView`] at the moment a command arrives and calls
 //! [`render`]; the text returned is written to the connection verbatim (no length prefix) and
 //! the connection is closed. The output is byte-for-byte what ZooKeeper 3.8/3.9 prints
 //! (`server/command/*.java`, `ServerStats`, `ServerCnxn.dumpConnectionInfo`, `WatchManager`,
@@ -26,6 +26,9 @@ use core::fmt::Write;
 use core::net::{Ipv6Addr, SocketAddr};
 
 use crate::client::frame::FourLetterWord;
+use crate::observe::view::{
+    ConnectionInfo, ExpiryBucket, MntrValue, Role, ServerView, SessionDump,
+};
 
 /// Writes formatted text to a `String` (which cannot fail).
 macro_rules! out {
@@ -173,412 +176,6 @@ pub fn effect(cmd: FourLetterWord, serving: bool, whitelist: &Whitelist) -> Effe
 }
 
 // ---------------------------------------------------------------------------------------------
-// Snapshot
-// ---------------------------------------------------------------------------------------------
-
-/// Count, sum, min and max of a series of values (ZooKeeper's `AvgMinMaxCounter`), e.g.
-/// request latencies in ms.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Values recorded since the last reset.
-    pub count: u64,
-    /// Their sum.
-    pub sum: u64,
-    /// The smallest (ignored while `count` is 0, printed as 0).
-    pub min: u64,
-    /// The largest (ignored while `count` is 0, printed as 0).
-    pub max: u64,
-}
-
-impl Summary {
-    /// Records one value.
-    pub fn add(&mut self, value: u64) {
-        if self.count == 0 {
-            self.min = value;
-            self.max = value;
-        } else {
-            self.min = self.min.min(value);
-            self.max = self.max.max(value);
-        }
-        self.count += 1;
-        self.sum = self.sum.saturating_add(value);
-    }
-
-    /// The minimum as ZooKeeper prints it (0 when empty).
-    pub fn min_or_zero(&self) -> u64 {
-        if self.count == 0 {
-            0
-        } else {
-            self.min
-        }
-    }
-
-    /// The maximum as ZooKeeper prints it (0 when empty).
-    pub fn max_or_zero(&self) -> u64 {
-        if self.count == 0 {
-            0
-        } else {
-            self.max
-        }
-    }
-
-    /// The average as ZooKeeper prints it: rounded half-up to 4 decimals, then written as Java
-    /// writes a `double` (`0.0`, `0.5`, `1.3333`, `12.0`, `1.0E-4`, `1.2345678E7`).
-    ///
-    /// The rounding is done on the exact quotient, where Java rounds the nearest `double`;
-    /// the two differ only when `sum/count` is a 5-decimal tie that a `double` cannot hold
-    /// exactly, by one unit in the fourth decimal. The digits are JDK 19+'s (shortest
-    /// round-trip); older JDKs occasionally print one digit more. Averages beyond 2^53 / 10^4 ms
-    /// (centuries) print exact digits where Java would print a rounded `double`.
-    pub fn avg(&self) -> String {
-        if self.count == 0 {
-            return String::from("0.0");
-        }
-        let (sum, count) = (u128::from(self.sum), u128::from(self.count));
-        java_double_scaled4((sum * 20_000 + count) / (2 * count))
-    }
-
-    /// The average truncated to an integer, as a connection's `avglat` is printed.
-    pub fn avg_truncated(&self) -> u64 {
-        self.sum.checked_div(self.count).unwrap_or(0)
-    }
-}
-
-/// Last, smallest and largest size of a buffer (ZooKeeper's `BufferStats`): client responses,
-/// leader proposals. Each is −1 until a size is recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BufferSizes {
-    /// The latest size.
-    pub last: i32,
-    /// The smallest size.
-    pub min: i32,
-    /// The largest size.
-    pub max: i32,
-}
-
-impl Default for BufferSizes {
-    /// Nothing recorded: `-1/-1/-1`.
-    fn default() -> BufferSizes {
-        BufferSizes {
-            last: -1,
-            min: -1,
-            max: -1,
-        }
-    }
-}
-
-impl BufferSizes {
-    /// Records one size.
-    pub fn record(&mut self, size: i32) {
-        self.last = size;
-        if self.min == -1 || size < self.min {
-            self.min = size;
-        }
-        if size > self.max {
-            self.max = size;
-        }
-    }
-}
-
-/// One client connection, as `stat`, `cons` print it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConnectionInfo<'a> {
-    /// The client's address, printed the Java way: `/10.0.0.1:50000`,
-    /// `/[0:0:0:0:0:0:0:1]:50000` (IPv4-mapped IPv6 addresses as IPv4).
-    pub remote: SocketAddr,
-    /// Selector interest (1 = reading, 4 = writing, 5 = both, 0 = neither, e.g. the
-    /// connection asking the four-letter word itself), printed in hex.
-    pub interest_ops: u32,
-    /// Requests received and not yet answered (`queued`).
-    pub queued: u64,
-    /// Packets received (`recved`; a four-letter word counts as one).
-    pub received: u64,
-    /// Packets sent (`sent`).
-    pub sent: u64,
-    /// The session, 0 before the handshake; `cons` prints the details below only for a
-    /// non-zero session.
-    pub session_id: i64,
-    /// The last operation answered, ZooKeeper's 4-letter abbreviation (`GETD`, `PING`,
-    /// `SESS`, …; `NA` after a reset).
-    pub last_op: &'a str,
-    /// When the connection was accepted, wall-clock ms since the Unix epoch (`est`).
-    pub established_ms: u64,
-    /// The negotiated session timeout, ms (`to`).
-    pub session_timeout_ms: u32,
-    /// The last client xid answered (`lcxid`, omitted when negative, e.g. after a reset).
-    pub last_cxid: i64,
-    /// The zxid of the last answer (`lzxid`; −1 after a reset prints `ffffffffffffffff`).
-    pub last_zxid: i64,
-    /// When the last answer was sent, ms (`lresp`; ZooKeeper uses its monotonic clock here).
-    pub last_response_ms: u64,
-    /// Latency of the last answer, ms (`llat`).
-    pub last_latency_ms: u64,
-    /// Latencies of every answer since the last reset (`minlat`, `avglat` truncated,
-    /// `maxlat`).
-    pub latency: Summary,
-}
-
-/// The leader's view of its followers (printed by `srvr`, `stat`, `mntr` on the leader).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LeaderStats {
-    /// Learners connected (`zk_learners`).
-    pub learners: usize,
-    /// Voting followers synced and receiving proposals (`zk_synced_followers`).
-    pub synced_followers: usize,
-    /// Non-voting followers synced (`zk_synced_non_voting_followers`).
-    pub synced_non_voting_followers: usize,
-    /// Observers synced (`zk_synced_observers`).
-    pub synced_observers: usize,
-    /// Sync requests waiting for a commit (`zk_pending_syncs`).
-    pub pending_syncs: usize,
-    /// Time since this leader was established, ms (`zk_leader_uptime`).
-    pub uptime_ms: u64,
-    /// Sizes of the serialized proposals (`Proposal sizes last/min/max`).
-    pub proposal_sizes: BufferSizes,
-}
-
-/// What a server in an ensemble adds to `mntr`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QuorumInfo<'a> {
-    /// `zk_peer_state`: the peer state, Zab phase and sync mode, lowercase and joined by
-    /// `" - "` (`"leading - broadcast"`, `"following - synchronization - diff"`).
-    pub peer_state: &'a str,
-    /// `zk_quorum_size`: voting members in the current configuration.
-    pub quorum_size: usize,
-}
-
-/// The part this server plays, which decides `Mode:`/`zk_server_state` and the role-specific
-/// lines.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Role<'a> {
-    /// A single server (`standalone`).
-    #[default]
-    Standalone,
-    /// A partitioned ensemble member serving read-only clients (`read-only`; `srvr` adds
-    /// `READ-ONLY mode; serving only read-only clients`, `isro` answers `ro`).
-    ReadOnly,
-    /// The leader (`leader`).
-    Leader {
-        /// Ensemble information.
-        quorum: QuorumInfo<'a>,
-        /// Follower and proposal statistics.
-        stats: LeaderStats,
-    },
-    /// A voting follower (`follower`).
-    Follower {
-        /// Ensemble information.
-        quorum: QuorumInfo<'a>,
-        /// Observers synced with this follower as their learner master (`zk_synced_observers`).
-        synced_observers: usize,
-    },
-    /// An observer (`observer`).
-    Observer {
-        /// Ensemble information.
-        quorum: QuorumInfo<'a>,
-        /// The server id this observer learns from (`zk_observer_master_id`, `null` if none).
-        master_id: Option<u64>,
-    },
-}
-
-impl Role<'_> {
-    /// The state name: `Mode:` in `srvr`, `zk_server_state` in `mntr`.
-    pub fn server_state(&self) -> &'static str {
-        match self {
-            Role::Standalone => "standalone",
-            Role::ReadOnly => "read-only",
-            Role::Leader { .. } => "leader",
-            Role::Follower { .. } => "follower",
-            Role::Observer { .. } => "observer",
-        }
-    }
-
-    fn quorum(&self) -> Option<&QuorumInfo<'_>> {
-        match self {
-            Role::Standalone | Role::ReadOnly => None,
-            Role::Leader { quorum, .. }
-            | Role::Follower { quorum, .. }
-            | Role::Observer { quorum, .. } => Some(quorum),
-        }
-    }
-}
-
-/// Members of an expiry queue due at the same time (ZooKeeper's `ExpiryQueue` bucket).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExpiryBucket<T> {
-    /// When they expire, wall-clock ms since the Unix epoch.
-    pub expire_at_ms: u64,
-    /// The members, printed in this order.
-    pub members: Vec<T>,
-}
-
-/// The sessions `dump` lists; which one depends on the role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionDump<'a> {
-    /// Standalone and leader: the expiry queue, `Session Sets (<buckets>)/(<sessions>):`
-    /// then `<n> expire at <date>:` per bucket (sorted by time here) and `\t0x<sid>` lines.
-    Expiry(&'a [ExpiryBucket<i64>]),
-    /// Followers and observers: `Global Sessions(<n>):` then `0x<sid>\t<timeout>ms` lines,
-    /// sorted by session id here. (Local sessions are not supported and never printed.)
-    Learner(&'a [(i64, u32)]),
-}
-
-impl Default for SessionDump<'_> {
-    fn default() -> Self {
-        SessionDump::Expiry(&[])
-    }
-}
-
-/// The `wchs` summary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WatchSummary {
-    /// Connections with at least one watch.
-    pub connections: usize,
-    /// Paths with at least one watch.
-    pub paths: usize,
-    /// Watch registrations (connection, path) in all.
-    pub total: usize,
-}
-
-/// Everything the four-letter words print, gathered by the server at the moment of the
-/// request. Plain data over borrowed slices so that building it is cheap; fields a command
-/// does not print may be left at their [`Default`].
-///
-/// ZooKeeper counts `wchs`/`wchc`/`wchp` over data watches only (`exists`, `getData`), while
-/// `zk_watch_count` adds the child watches; the caller decides what to put in each.
-#[derive(Clone, Copy, Debug)]
-pub struct ServerSnapshot<'a> {
-    /// The full version string (`Zookeeper version:`, `zk_version`, `zookeeper.version=`);
-    /// clients parse its leading `major.minor.patch`, e.g. `3.9.3-conclave-0.1.0`.
-    pub version: &'a str,
-    /// Whether the server is running and answering requests; if not, most commands print
-    /// [`NOT_SERVING`].
-    pub serving: bool,
-    /// The part this server plays.
-    pub role: Role<'a>,
-    /// The last zxid applied to the data tree (`Zxid:`).
-    pub last_zxid: u64,
-    /// Znodes in the tree (`Node count:`, `zk_znode_count`).
-    pub node_count: usize,
-    /// Sum of path and data lengths (`zk_approximate_data_size`).
-    pub approximate_data_size: u64,
-    /// Latencies of the requests this server answered, ms (`Latency min/avg/max`).
-    pub request_latency: Summary,
-    /// Packets received from clients (`Received:`).
-    pub packets_received: u64,
-    /// Packets sent to clients (`Sent:`).
-    pub packets_sent: u64,
-    /// Requests in process (`Outstanding:`).
-    pub outstanding_requests: u64,
-    /// Open client connections, this one included (`Connections:`,
-    /// `zk_num_alive_connections`).
-    pub alive_connections: usize,
-    /// Each client connection, this one included, in the order to print (`stat`, `cons`).
-    pub connections: &'a [ConnectionInfo<'a>],
-    /// Time since the server started serving, ms (`zk_uptime`).
-    pub uptime_ms: u64,
-    /// `zk_watch_count`.
-    pub watch_count: usize,
-    /// `wchs`.
-    pub watch_summary: WatchSummary,
-    /// `wchc`: each session with its watched paths.
-    pub watches_by_session: &'a [(i64, Vec<String>)],
-    /// `wchp`: each watched path with its sessions.
-    pub watches_by_path: &'a [(String, Vec<i64>)],
-    /// Ephemeral znodes (`zk_ephemerals_count`).
-    pub ephemerals_count: usize,
-    /// `dump`: each session owning ephemerals, with their paths.
-    pub ephemerals_by_session: &'a [(i64, Vec<String>)],
-    /// Sessions in the replicated database (`zk_global_sessions`).
-    pub global_sessions: usize,
-    /// Local (non-replicated) sessions (`zk_local_sessions`).
-    pub local_sessions: usize,
-    /// `dump`: the session tracker.
-    pub session_dump: SessionDump<'a>,
-    /// `dump`: `Connections Sets (…)` of idle connections with their expiry, as ZooKeeper's
-    /// NIO server prints it (`\tip: /<addr> sessionId: 0x<sid>` lines); `None` prints
-    /// nothing after `Connections dump:`, as its Netty server does.
-    pub connection_expiry: Option<&'a [ExpiryBucket<(SocketAddr, i64)>]>,
-    /// `conf`: `key=value` lines in ZooKeeper's order (`clientPort`, `secureClientPort`,
-    /// `dataDir`, `dataDirSize`, `dataLogDir`, `dataLogSize`, `tickTime`, `maxClientCnxns`,
-    /// `minSessionTimeout`, `maxSessionTimeout`, `clientPortListenBacklog`, `serverId`, then
-    /// in an ensemble `initLimit`, `syncLimit`, `electionAlg`, `electionPort`, `quorumPort`,
-    /// `peerType`).
-    pub conf: &'a [(&'a str, String)],
-    /// `conf` in an ensemble: the configuration printed after `membership: ` (the
-    /// `server.N=…` lines and `version=<hex>`, without a final newline, as ZooKeeper).
-    pub membership: Option<&'a str>,
-    /// `envi`: `key=value` lines after `zookeeper.version` (`host.name`, `os.name`, …).
-    pub env: &'a [(&'a str, String)],
-    /// `zk_open_file_descriptor_count` (−1 if unknown).
-    pub open_file_descriptor_count: Option<u64>,
-    /// `zk_max_file_descriptor_count` (−1 if unknown).
-    pub max_file_descriptor_count: Option<u64>,
-    /// Sizes of the responses sent to clients (`zk_*_client_response_size`).
-    pub client_response_sizes: BufferSizes,
-    /// Failed authentications (`zk_auth_failed_count`).
-    pub auth_failed_count: u64,
-    /// Durations of the elections this server took part in, ms (`zk_*_election_time`).
-    pub election_time: Summary,
-    /// Digest mismatches detected (`zk_digest_mismatches_count`).
-    pub digest_mismatches: u64,
-    /// Further `mntr` lines, printed last as `zk_<key>\t<value>`.
-    pub extra_metrics: &'a [(&'a str, String)],
-    /// Bytes in the snapshot directory (`dirs`).
-    pub data_dir_size: u64,
-    /// Bytes in the transaction log directory (`dirs`).
-    pub log_dir_size: u64,
-    /// The trace mask (`gtmk`, and `stmk` after the caller applied it).
-    pub trace_mask: i64,
-    /// `hash`: recent (zxid, tree digest) pairs, oldest first.
-    pub digest_log: &'a [(u64, u64)],
-}
-
-impl Default for ServerSnapshot<'_> {
-    /// Not serving, standalone, everything empty or zero, the default trace mask.
-    fn default() -> Self {
-        ServerSnapshot {
-            version: "",
-            serving: false,
-            role: Role::Standalone,
-            last_zxid: 0,
-            node_count: 0,
-            approximate_data_size: 0,
-            request_latency: Summary::default(),
-            packets_received: 0,
-            packets_sent: 0,
-            outstanding_requests: 0,
-            alive_connections: 0,
-            connections: &[],
-            uptime_ms: 0,
-            watch_count: 0,
-            watch_summary: WatchSummary::default(),
-            watches_by_session: &[],
-            watches_by_path: &[],
-            ephemerals_count: 0,
-            ephemerals_by_session: &[],
-            global_sessions: 0,
-            local_sessions: 0,
-            session_dump: SessionDump::default(),
-            connection_expiry: None,
-            conf: &[],
-            membership: None,
-            env: &[],
-            open_file_descriptor_count: None,
-            max_file_descriptor_count: None,
-            client_response_sizes: BufferSizes::default(),
-            auth_failed_count: 0,
-            election_time: Summary::default(),
-            digest_mismatches: 0,
-            extra_metrics: &[],
-            data_dir_size: 0,
-            log_dir_size: 0,
-            trace_mask: DEFAULT_TRACE_MASK,
-            digest_log: &[],
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Rendering
 // ---------------------------------------------------------------------------------------------
 
@@ -599,7 +196,7 @@ impl Default for ServerSnapshot<'_> {
 ///
 /// All but `ruok`, `envi`, `gtmk`, `stmk`, `isro` and `hash` answer `NOT_SERVING` + `\n` when
 /// not serving.
-pub fn render(cmd: FourLetterWord, snap: &ServerSnapshot<'_>, whitelist: &Whitelist) -> String {
+pub fn render(cmd: FourLetterWord, snap: &ServerView<'_>, whitelist: &Whitelist) -> String {
     let mut out = String::new();
     if !whitelist.allows(cmd) {
         out!(
@@ -702,7 +299,7 @@ pub fn render(cmd: FourLetterWord, snap: &ServerSnapshot<'_>, whitelist: &Whitel
 }
 
 /// `srvr` and `stat` (`StatCommand` + `ServerStats.toString`).
-fn stat(out: &mut String, snap: &ServerSnapshot<'_>, clients: bool) {
+fn stat(out: &mut String, snap: &ServerView<'_>, clients: bool) {
     out!(out, "Zookeeper version: {}\n", snap.version);
     if snap.role == Role::ReadOnly {
         out.push_str("READ-ONLY mode; serving only read-only clients\n");
@@ -781,7 +378,7 @@ fn connection(out: &mut String, c: &ConnectionInfo<'_>, brief: bool) {
 }
 
 /// `ZooKeeperServer.dumpConf` and its quorum extension.
-fn conf(out: &mut String, snap: &ServerSnapshot<'_>) {
+fn conf(out: &mut String, snap: &ServerView<'_>) {
     for (k, v) in snap.conf {
         out!(out, "{k}={v}\n");
     }
@@ -797,92 +394,131 @@ fn conf(out: &mut String, snap: &ServerSnapshot<'_>) {
 /// in registration order, which every consumer (key/value parsers) accepts. The TLS, quota and
 /// connection-throttling gauges and the per-request-type summaries are not printed (add them
 /// via `extra_metrics` if needed).
-fn mntr(out: &mut String, snap: &ServerSnapshot<'_>) {
-    fn kv(out: &mut String, key: &str, value: impl core::fmt::Display) {
+fn mntr(out: &mut String, snap: &ServerView<'_>) {
+    for (key, value) in mntr_values(snap) {
         out!(out, "zk_{key}\t{value}\n");
     }
+}
+
+/// The `mntr` fields in the order the four-letter word prints them, keys without `zk_`: the
+/// one list that the AdminServer's `monitor` and `/metrics` render too.
+pub fn mntr_values(snap: &ServerView<'_>) -> Vec<(String, MntrValue)> {
+    let mut v: Vec<(String, MntrValue)> = Vec::with_capacity(48);
+    let int = |v: &mut Vec<(String, MntrValue)>, key: &str, n: i128| {
+        v.push((String::from(key), MntrValue::Int(n)))
+    };
+    let text = |v: &mut Vec<(String, MntrValue)>, key: &str, s: &str| {
+        v.push((String::from(key), MntrValue::Str(String::from(s))))
+    };
+    let float = |v: &mut Vec<(String, MntrValue)>, key: &str, s: String| {
+        v.push((String::from(key), MntrValue::Float(s)))
+    };
     fn or_minus_one(v: Option<u64>) -> i128 {
         v.map_or(-1, i128::from)
     }
-    kv(out, "version", snap.version);
-    kv(out, "server_state", snap.role.server_state());
+    text(&mut v, "version", snap.version);
+    text(&mut v, "server_state", snap.role.server_state());
     if let Some(q) = snap.role.quorum() {
-        kv(out, "peer_state", q.peer_state);
+        text(&mut v, "peer_state", q.peer_state);
     }
     if let Role::Observer { master_id, .. } = &snap.role {
         match master_id {
-            Some(id) => kv(out, "observer_master_id", id),
-            None => kv(out, "observer_master_id", "null"),
+            Some(id) => int(&mut v, "observer_master_id", i128::from(*id)),
+            None => text(&mut v, "observer_master_id", "null"),
         }
     }
     let lat = &snap.request_latency;
-    kv(out, "avg_latency", lat.avg());
-    kv(out, "max_latency", lat.max_or_zero());
-    kv(out, "min_latency", lat.min_or_zero());
-    kv(out, "packets_received", snap.packets_received);
-    kv(out, "packets_sent", snap.packets_sent);
-    kv(out, "num_alive_connections", snap.alive_connections);
-    kv(out, "outstanding_requests", snap.outstanding_requests);
-    kv(out, "uptime", snap.uptime_ms);
-    kv(out, "znode_count", snap.node_count);
-    kv(out, "watch_count", snap.watch_count);
-    kv(out, "ephemerals_count", snap.ephemerals_count);
-    kv(out, "approximate_data_size", snap.approximate_data_size);
-    kv(out, "global_sessions", snap.global_sessions);
-    kv(out, "local_sessions", snap.local_sessions);
-    kv(
-        out,
+    float(&mut v, "avg_latency", lat.avg());
+    int(&mut v, "max_latency", lat.max_or_zero().into());
+    int(&mut v, "min_latency", lat.min_or_zero().into());
+    int(&mut v, "packets_received", snap.packets_received.into());
+    int(&mut v, "packets_sent", snap.packets_sent.into());
+    int(
+        &mut v,
+        "num_alive_connections",
+        snap.alive_connections as i128,
+    );
+    int(
+        &mut v,
+        "outstanding_requests",
+        snap.outstanding_requests.into(),
+    );
+    int(&mut v, "uptime", snap.uptime_ms.into());
+    int(&mut v, "znode_count", snap.node_count as i128);
+    int(&mut v, "watch_count", snap.watch_count as i128);
+    int(&mut v, "ephemerals_count", snap.ephemerals_count as i128);
+    int(
+        &mut v,
+        "approximate_data_size",
+        snap.approximate_data_size.into(),
+    );
+    int(&mut v, "global_sessions", snap.global_sessions as i128);
+    int(&mut v, "local_sessions", snap.local_sessions as i128);
+    int(
+        &mut v,
         "open_file_descriptor_count",
         or_minus_one(snap.open_file_descriptor_count),
     );
-    kv(
-        out,
+    int(
+        &mut v,
         "max_file_descriptor_count",
         or_minus_one(snap.max_file_descriptor_count),
     );
     let resp = &snap.client_response_sizes;
-    kv(out, "last_client_response_size", resp.last);
-    kv(out, "max_client_response_size", resp.max);
-    kv(out, "min_client_response_size", resp.min);
-    kv(out, "auth_failed_count", snap.auth_failed_count);
+    int(&mut v, "last_client_response_size", resp.last.into());
+    int(&mut v, "max_client_response_size", resp.max.into());
+    int(&mut v, "min_client_response_size", resp.min.into());
+    int(&mut v, "auth_failed_count", snap.auth_failed_count.into());
     if let Some(q) = snap.role.quorum() {
-        kv(out, "quorum_size", q.quorum_size);
+        int(&mut v, "quorum_size", q.quorum_size as i128);
     }
     match &snap.role {
         Role::Leader { stats, .. } => {
-            kv(out, "learners", stats.learners);
-            kv(out, "synced_followers", stats.synced_followers);
-            kv(
-                out,
+            int(&mut v, "learners", stats.learners as i128);
+            int(&mut v, "synced_followers", stats.synced_followers as i128);
+            int(
+                &mut v,
                 "synced_non_voting_followers",
-                stats.synced_non_voting_followers,
+                stats.synced_non_voting_followers as i128,
             );
-            kv(out, "synced_observers", stats.synced_observers);
-            kv(out, "pending_syncs", stats.pending_syncs);
-            kv(out, "leader_uptime", stats.uptime_ms);
-            kv(out, "last_proposal_size", stats.proposal_sizes.last);
-            kv(out, "max_proposal_size", stats.proposal_sizes.max);
-            kv(out, "min_proposal_size", stats.proposal_sizes.min);
+            int(&mut v, "synced_observers", stats.synced_observers as i128);
+            int(&mut v, "pending_syncs", stats.pending_syncs as i128);
+            int(&mut v, "leader_uptime", stats.uptime_ms.into());
+            int(
+                &mut v,
+                "last_proposal_size",
+                stats.proposal_sizes.last.into(),
+            );
+            int(&mut v, "max_proposal_size", stats.proposal_sizes.max.into());
+            int(&mut v, "min_proposal_size", stats.proposal_sizes.min.into());
         }
         Role::Follower {
             synced_observers, ..
-        } => kv(out, "synced_observers", synced_observers),
+        } => int(&mut v, "synced_observers", *synced_observers as i128),
         Role::Standalone | Role::ReadOnly | Role::Observer { .. } => {}
     }
     let el = &snap.election_time;
-    kv(out, "avg_election_time", el.avg());
-    kv(out, "min_election_time", el.min_or_zero());
-    kv(out, "max_election_time", el.max_or_zero());
-    kv(out, "cnt_election_time", el.count);
-    kv(out, "sum_election_time", el.sum);
-    kv(out, "digest_mismatches_count", snap.digest_mismatches);
-    for (k, v) in snap.extra_metrics {
-        kv(out, k, v);
+    float(&mut v, "avg_election_time", el.avg());
+    int(&mut v, "min_election_time", el.min_or_zero().into());
+    int(&mut v, "max_election_time", el.max_or_zero().into());
+    int(&mut v, "cnt_election_time", el.count.into());
+    int(&mut v, "sum_election_time", el.sum.into());
+    int(
+        &mut v,
+        "digest_mismatches_count",
+        snap.digest_mismatches.into(),
+    );
+    for (k, value) in snap.extra_metrics {
+        match value.parse::<i128>() {
+            Ok(n) => int(&mut v, k, n),
+            Err(_) => text(&mut v, k, value),
+        }
     }
+    v
 }
 
 /// `DumpCommand`: session tracker, ephemerals, connections.
-fn dump(out: &mut String, snap: &ServerSnapshot<'_>) {
+fn dump(out: &mut String, snap: &ServerView<'_>) {
     out.push_str("SessionTracker dump:\n");
     match snap.session_dump {
         SessionDump::Expiry(buckets) => {
@@ -949,7 +585,7 @@ fn expiry_queue<T>(
 
 /// Java's `Double.toString` of `scaled / 10^4` (JDK 19+ digits): plain notation with at least
 /// one fraction digit within [10^-3, 10^7), computerized scientific notation outside.
-fn java_double_scaled4(scaled: u128) -> String {
+pub(crate) fn java_double_scaled4(scaled: u128) -> String {
     const SCALE: u128 = 10_000;
     if scaled == 0 {
         return String::from("0.0");

@@ -4,6 +4,8 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::*;
+use crate::metrics::{BufferSizes, Summary};
+use crate::observe::view::{LeaderStats, QuorumInfo, WatchSummary};
 
 const VERSION: &str = "3.9.3-conclave-0.1.0, built on 2026-01-01 00:00 UTC";
 
@@ -74,8 +76,8 @@ fn connections() -> Vec<ConnectionInfo<'static>> {
     ]
 }
 
-fn snapshot<'a>(conns: &'a [ConnectionInfo<'a>]) -> ServerSnapshot<'a> {
-    ServerSnapshot {
+fn snapshot<'a>(conns: &'a [ConnectionInfo<'a>]) -> ServerView<'a> {
+    ServerView {
         version: VERSION,
         serving: true,
         role: Role::Standalone,
@@ -97,7 +99,7 @@ fn snapshot<'a>(conns: &'a [ConnectionInfo<'a>]) -> ServerSnapshot<'a> {
         watch_count: 5,
         ephemerals_count: 2,
         global_sessions: 3,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     }
 }
 
@@ -235,10 +237,10 @@ fn effects_need_whitelist_and_resets_need_serving() {
 
 #[test]
 fn not_serving_answers() {
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         version: VERSION,
         trace_mask: 306,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let w = all();
     let not_serving = "This ZooKeeper instance is not currently serving requests\n";
@@ -289,11 +291,11 @@ fn srvr_standalone() {
 
 #[test]
 fn srvr_leader_prints_proposal_sizes() {
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         version: "3.9.3",
         serving: true,
         role: leader_role(),
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let want = "Zookeeper version: 3.9.3\n\
                 Latency min/avg/max: 0/0.0/0\n\
@@ -310,11 +312,11 @@ fn srvr_leader_prints_proposal_sizes() {
 
 #[test]
 fn srvr_read_only_and_other_modes() {
-    let mut snap = ServerSnapshot {
+    let mut snap = ServerView {
         version: "3.9.3",
         serving: true,
         role: Role::ReadOnly,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let got = render(FourLetterWord::Srvr, &snap, &all());
     assert!(got.starts_with(
@@ -364,10 +366,10 @@ fn stat_lists_clients() {
 
 #[test]
 fn stat_without_clients() {
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         version: "3.9.3",
         serving: true,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert!(render(FourLetterWord::Stat, &snap, &all())
         .starts_with("Zookeeper version: 3.9.3\nClients:\n\nLatency min/avg/max: 0/0.0/0\n"));
@@ -386,9 +388,9 @@ fn cons_prints_session_details() {
                 avglat=0,maxlat=0)\n\
                 \n";
     assert_eq!(render(FourLetterWord::Cons, &snap, &all()), want);
-    let empty = ServerSnapshot {
+    let empty = ServerView {
         serving: true,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert_eq!(render(FourLetterWord::Cons, &empty, &all()), "\n");
 }
@@ -402,10 +404,10 @@ fn conf_standalone_and_quorum() {
         ("tickTime", "2000".to_string()),
         ("serverId", "0".to_string()),
     ];
-    let mut snap = ServerSnapshot {
+    let mut snap = ServerView {
         serving: true,
         conf: &lines,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert_eq!(
         render(FourLetterWord::Conf, &snap, &all()),
@@ -437,11 +439,11 @@ fn envi_lists_version_first() {
         ("os.name", "Linux".to_string()),
         ("user.dir", "/".to_string()),
     ];
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         version: "3.9.3",
         serving: true,
         env: &env,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert_eq!(
         render(FourLetterWord::Envi, &snap, &all()),
@@ -500,12 +502,12 @@ fn mntr_leader() {
     election.add(200);
     election.add(150);
     election.add(201);
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         version: "3.9.3",
         serving: true,
         role: leader_role(),
         election_time: election,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let want = "zk_version\t3.9.3\n\
                 zk_server_state\tleader\n\
@@ -555,14 +557,14 @@ fn mntr_follower_and_observer_lines() {
         peer_state: "following - broadcast",
         quorum_size: 5,
     };
-    let mut snap = ServerSnapshot {
+    let mut snap = ServerView {
         version: "3.9.3",
         serving: true,
         role: Role::Follower {
             quorum: q,
             synced_observers: 2,
         },
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let got = render(FourLetterWord::Mntr, &snap, &all());
     assert!(got.starts_with(
@@ -616,7 +618,7 @@ fn wchs_wchc_wchp() {
         ("/a".to_string(), vec![0x100i64, -2]),
         ("/b/c".to_string(), vec![0x100i64]),
     ];
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         serving: true,
         watch_summary: WatchSummary {
             connections: 2,
@@ -625,7 +627,7 @@ fn wchs_wchc_wchp() {
         },
         watches_by_session: &by_session,
         watches_by_path: &by_path,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert_eq!(
         render(FourLetterWord::Wchs, &snap, &all()),
@@ -639,9 +641,9 @@ fn wchs_wchc_wchp() {
         render(FourLetterWord::Wchp, &snap, &all()),
         "/a\n\t0x100\n\t0xfffffffffffffffe\n/b/c\n\t0x100\n\n"
     );
-    let empty = ServerSnapshot {
+    let empty = ServerView {
         serving: true,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert_eq!(
         render(FourLetterWord::Wchs, &empty, &all()),
@@ -668,12 +670,12 @@ fn dump_leader_expiry_queue() {
         0x100i64,
         vec!["/lock/n-01".to_string(), "/live/a".to_string()],
     )];
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         serving: true,
         role: leader_role(),
         session_dump: SessionDump::Expiry(&buckets),
         ephemerals_by_session: &ephemerals,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let want = "SessionTracker dump:\n\
                 Session Sets (2)/(3):\n\
@@ -701,11 +703,11 @@ fn dump_learner_sessions_and_nio_connections() {
             (v6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0xab, 1), 99), 0),
         ],
     }];
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         serving: true,
         session_dump: SessionDump::Learner(&sessions),
         connection_expiry: Some(&conn_buckets),
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let want = "SessionTracker dump:\n\
                 Global Sessions(3):\n\
@@ -724,9 +726,9 @@ fn dump_learner_sessions_and_nio_connections() {
 
 #[test]
 fn dump_empty_standalone() {
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         serving: true,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     assert_eq!(
         render(FourLetterWord::Dump, &snap, &all()),
@@ -738,13 +740,13 @@ fn dump_empty_standalone() {
 #[test]
 fn resets_dirs_trace_mask_hash() {
     let digests = [(0x1_0000_0001u64, 1_234_567u64), (0x1_0000_0002, u64::MAX)];
-    let snap = ServerSnapshot {
+    let snap = ServerView {
         serving: true,
         data_dir_size: 4096,
         log_dir_size: 67_108_880,
         trace_mask: 0x1ff,
         digest_log: &digests,
-        ..ServerSnapshot::default()
+        ..ServerView::default()
     };
     let w = all();
     assert_eq!(
@@ -764,9 +766,9 @@ fn resets_dirs_trace_mask_hash() {
     assert_eq!(
         render(
             FourLetterWord::Gtmk,
-            &ServerSnapshot {
+            &ServerView {
                 trace_mask: -1,
-                ..snap
+                ..snap.clone()
             },
             &w
         ),
@@ -776,13 +778,13 @@ fn resets_dirs_trace_mask_hash() {
         render(FourLetterWord::Hash, &snap, &w),
         "100000001: 1234567\n100000002: -1\n"
     );
-    let no_log = ServerSnapshot {
+    let no_log = ServerView {
         digest_log: &[],
         ..snap
     };
     assert_eq!(render(FourLetterWord::Hash, &no_log, &w), "");
     assert_eq!(
-        render(FourLetterWord::Gtmk, &ServerSnapshot::default(), &w),
+        render(FourLetterWord::Gtmk, &ServerView::default(), &w),
         "306"
     );
 }

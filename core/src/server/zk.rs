@@ -6,17 +6,20 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 use crate::client::records::ClientInfo;
 use crate::client::{
     decode_request, encode_notification, encode_reply, AddWatchMode, ClientFrameDecoder,
-    ConnectRequest, ConnectResponse, DecodeError, ErrorCode, EventType, FourLetterWord, Frame, Id,
-    JuteReader, JuteRecord, KeeperState, OpCode, ReplyHeader, Request, RequestHeader, Response,
-    WatcherEvent, DEFAULT_MAX_BUFFER,
+    ConnectRequest, ConnectResponse, DecodeError, ErrorCode, EventType, Frame, Id, JuteReader,
+    JuteRecord, KeeperState, OpCode, ReplyHeader, Request, RequestHeader, Response, WatcherEvent,
+    DEFAULT_MAX_BUFFER,
 };
 use crate::codec::TxnHeader;
 use crate::ids::Zxid;
-use crate::io::Role;
+use crate::metrics::{BufferSizes, Summary};
+use crate::observe::view::{ConnectionInfo, WatchSummary};
+use crate::observe::{RequestStats, ServerView};
 use crate::server::sessions::SessionTracker;
 use crate::server::watches::{ConnId, WatchKind, Watches};
 use crate::service::{ClientEvent, Service, ServiceCx, ServiceOutput, WriteRequest};
@@ -32,8 +35,7 @@ pub const MAX_QUEUED_PER_CONN: usize = 1000;
 /// How often the leader looks for empty containers and expired TTL nodes.
 pub const REAP_INTERVAL_MS: u64 = 1_000;
 
-/// The version string clients see (`envi`, `srvr`): a 3.9 server, so they enable 3.5+ features.
-pub const ZOOKEEPER_VERSION: &str = concat!("3.9.3-conclave-", env!("CARGO_PKG_VERSION"));
+pub use crate::observe::ZOOKEEPER_VERSION;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
@@ -71,7 +73,7 @@ struct Pending {
 
 #[derive(Debug)]
 struct Conn {
-    addr: String,
+    addr: SocketAddr,
     decoder: ClientFrameDecoder,
     state: State,
     auth: Vec<Id>,
@@ -80,15 +82,19 @@ struct Conn {
     paused: bool,
     received: u64,
     sent: u64,
+    /// The request being answered: its opcode and when it started (metrics).
+    current: Option<(i32, Instant)>,
 }
 
-fn ip_of(addr: &str) -> &str {
-    // "1.2.3.4:5" or "[::1]:5"
-    let host = match addr.rfind(':') {
-        Some(i) => &addr[..i],
-        None => addr,
-    };
-    host.trim_start_matches('[').trim_end_matches(']')
+/// The client's IP as the `ip` ACL scheme and the per-IP limit see it (IPv4-mapped IPv6
+/// addresses as IPv4).
+fn ip_of(addr: &SocketAddr) -> core::net::IpAddr {
+    match addr.ip() {
+        core::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(core::net::IpAddr::V6(v6), core::net::IpAddr::V4),
+        ip => ip,
+    }
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -116,6 +122,10 @@ pub struct ZkService {
     super_digest: Option<String>,
     packets_received: u64,
     packets_sent: u64,
+    requests: RequestStats,
+    latency_ms: Summary,
+    response_sizes: BufferSizes,
+    auth_failed: u64,
 }
 
 impl StateMachine for ZkService {
@@ -194,6 +204,8 @@ impl ZkService {
         result: Result<Response, ErrorCode>,
         cx: &mut ServiceCx<'_>,
     ) {
+        let err = result.as_ref().err().copied();
+        self.record_outcome(conn, err, cx.now);
         let mut out = Vec::new();
         match result {
             Ok(resp) => encode_reply(
@@ -215,7 +227,35 @@ impl ZkService {
                 &mut out,
             ),
         }
+        self.response_sizes
+            .record(i32::try_from(out.len()).unwrap_or(i32::MAX));
         self.send(conn, out, cx);
+    }
+
+    /// Counts the answer to the connection's current request: its operation's outcome, the
+    /// write counters and the request latency.
+    fn record_outcome(&mut self, conn: ConnId, err: Option<ErrorCode>, now: Instant) {
+        let Some((op, started)) = self.conns.get_mut(&conn).and_then(|c| c.current.take()) else {
+            return;
+        };
+        self.latency_ms.add(now.millis_since(started));
+        if err == Some(ErrorCode::AuthFailed) {
+            self.auth_failed += 1;
+        }
+        let Some(op) = OpCode::from_i32(op) else {
+            return;
+        };
+        let outcome = self.requests.by_op.entry(op.name()).or_default();
+        match err {
+            None => outcome.ok += 1,
+            Some(_) => outcome.errors += 1,
+        }
+        if op.is_write() {
+            match err {
+                None => self.requests.writes_committed += 1,
+                Some(_) => self.requests.writes_failed += 1,
+            }
+        }
     }
 
     /// Forgets a connection: its session mapping, watches and syncs. True if it existed.
@@ -265,9 +305,10 @@ impl ZkService {
                 None => break,
                 Some(Err(_)) => return self.close(conn, cx),
                 Some(Ok(Frame::FourLetter(w))) => {
-                    let text = self.four_letter(w, cx);
-                    self.send(conn, text.into_bytes(), cx);
-                    return self.close(conn, cx);
+                    // The node renders it from the whole server's view, then closes.
+                    self.packets_received += 1;
+                    cx.out.push(ServiceOutput::FourLetterWord { conn, word: w });
+                    return;
                 }
                 Some(Ok(Frame::Connect(b))) => Err(b.to_vec()),
                 Some(Ok(Frame::Packet(b))) => Ok(b.to_vec()),
@@ -436,6 +477,9 @@ impl ZkService {
 
     fn execute(&mut self, conn: ConnId, session: i64, p: Pending, cx: &mut ServiceCx<'_>) {
         let xid = p.header.xid;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.current = Some((p.header.op, cx.now));
+        }
         let zxid = cx.last_applied;
         let max = cx.config.jute_max_buffer.max(1) as usize;
         let request = match decode_request(p.header, &p.body, max) {
@@ -677,91 +721,6 @@ impl ZkService {
         self.send(conn, out, cx);
     }
 
-    fn four_letter(&self, w: FourLetterWord, cx: &ServiceCx<'_>) -> String {
-        use crate::server::fourlw::{
-            self, QuorumInfo, Role as FlRole, ServerSnapshot, WatchSummary, Whitelist,
-        };
-        let whitelist = Whitelist::parse(&cx.config.four_letter_words);
-        let voters = cx.config.voters().count().max(1);
-        let quorum = QuorumInfo {
-            peer_state: match cx.role {
-                Role::Leading => "leading - broadcast",
-                Role::Following => "following - broadcast",
-                Role::Observing => "observing - broadcast",
-                _ => "looking",
-            },
-            quorum_size: voters / 2 + 1,
-        };
-        let role = match cx.role {
-            _ if cx.config.servers.len() <= 1 => FlRole::Standalone,
-            Role::Leading => FlRole::Leader {
-                quorum,
-                stats: Default::default(),
-            },
-            Role::Observing => FlRole::Observer {
-                quorum,
-                master_id: None,
-            },
-            _ => FlRole::Follower {
-                quorum,
-                synced_observers: 0,
-            },
-        };
-        let conf: Vec<(&str, String)> = alloc::vec![
-            (
-                "clientPort",
-                format!("{}", cx.config.client_port.unwrap_or(0))
-            ),
-            ("dataDir", cx.config.data_dir.clone().unwrap_or_default()),
-            ("tickTime", format!("{}", cx.config.tick_time_ms)),
-            ("maxClientCnxns", format!("{}", cx.config.max_client_cnxns)),
-            (
-                "minSessionTimeout",
-                format!("{}", cx.config.min_session_timeout())
-            ),
-            (
-                "maxSessionTimeout",
-                format!("{}", cx.config.max_session_timeout())
-            ),
-            ("serverId", format!("{}", cx.my_id)),
-            ("initLimit", format!("{}", cx.config.init_limit_ticks)),
-            ("syncLimit", format!("{}", cx.config.sync_limit_ticks)),
-            ("electionAlg", format!("{}", cx.config.election_alg)),
-        ];
-        let membership = cx.config.ensemble_text();
-        let env: Vec<(&str, String)> =
-            alloc::vec![("zookeeper.version", String::from(ZOOKEEPER_VERSION))];
-        let ephemerals: usize = self
-            .tree
-            .sessions()
-            .keys()
-            .map(|s| self.tree.ephemerals(*s).count())
-            .sum();
-        let snap = ServerSnapshot {
-            version: ZOOKEEPER_VERSION,
-            serving: cx.serving,
-            role,
-            last_zxid: cx.last_applied.0,
-            node_count: self.tree.node_count(),
-            packets_received: self.packets_received,
-            packets_sent: self.packets_sent,
-            alive_connections: self.conns.len(),
-            watch_count: self.watches.count(),
-            watch_summary: WatchSummary {
-                connections: self.watches.connections(),
-                paths: self.watches.paths(),
-                total: self.watches.count(),
-            },
-            ephemerals_count: ephemerals,
-            global_sessions: self.tree.sessions().len(),
-            conf: &conf,
-            membership: Some(&membership),
-            env: &env,
-            ..ServerSnapshot::default()
-        };
-        fourlw::render(w, &snap, &whitelist)
-    }
-
     /// Fires the local watches of the last applied txn.
     fn fire_watches(&mut self, zxid: Zxid, cx: &mut ServiceCx<'_>) {
         for t in self.tree.take_triggers() {
@@ -961,7 +920,7 @@ impl Service for ZkService {
     fn client(&mut self, event: ClientEvent, cx: &mut ServiceCx<'_>) {
         match event {
             ClientEvent::Connected { conn, addr } => {
-                let ip = String::from(ip_of(&addr));
+                let ip = ip_of(&addr);
                 let limit = cx.config.max_client_cnxns as usize;
                 let same_ip = self.conns.values().filter(|c| ip_of(&c.addr) == ip).count();
                 if limit > 0 && same_ip >= limit {
@@ -977,13 +936,14 @@ impl Service for ZkService {
                         state: State::New,
                         auth: alloc::vec![Id {
                             scheme: String::from("ip"),
-                            id: ip
+                            id: format!("{ip}")
                         }],
                         queue: VecDeque::new(),
                         waiting: None,
                         paused: false,
                         received: 0,
                         sent: 0,
+                        current: None,
                     },
                 );
             }
@@ -1079,5 +1039,73 @@ impl Service for ZkService {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    fn view<'a>(&'a self, base: ServerView<'a>, f: &mut dyn FnMut(&ServerView<'_>)) {
+        let sessions = self.tree.sessions();
+        let connections: Vec<ConnectionInfo<'_>> = self
+            .conns
+            .values()
+            .map(|c| {
+                let session_id = match c.state {
+                    State::Ready { session } | State::Connecting { session, .. } => session,
+                    _ => 0,
+                };
+                ConnectionInfo {
+                    remote: c.addr,
+                    interest_ops: if c.paused { 0 } else { 1 },
+                    queued: c.queue.len() as u64,
+                    received: c.received,
+                    sent: c.sent,
+                    session_id,
+                    last_op: "NA",
+                    established_ms: 0,
+                    session_timeout_ms: sessions.get(&session_id).map_or(0, |t| *t as u32),
+                    last_cxid: -1,
+                    last_zxid: -1,
+                    last_response_ms: 0,
+                    last_latency_ms: 0,
+                    latency: Summary::default(),
+                }
+            })
+            .collect();
+        let ephemerals_by_session: Vec<(i64, Vec<String>)> = sessions
+            .keys()
+            .map(|s| {
+                (
+                    *s,
+                    self.tree
+                        .ephemerals(*s)
+                        .map(String::from)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, paths)| !paths.is_empty())
+            .collect();
+        let outstanding = self.conns.values().map(|c| c.queue.len() as u64).sum();
+        let view = ServerView {
+            node_count: self.tree.node_count(),
+            approximate_data_size: self.tree.approximate_data_size(),
+            request_latency: self.latency_ms,
+            packets_received: self.packets_received,
+            packets_sent: self.packets_sent,
+            outstanding_requests: outstanding,
+            alive_connections: self.conns.len(),
+            connections: &connections,
+            watch_count: self.watches.count(),
+            watch_summary: WatchSummary {
+                connections: self.watches.connections(),
+                paths: self.watches.paths(),
+                total: self.watches.count(),
+            },
+            ephemerals_count: self.tree.ephemerals_count() as usize,
+            ephemerals_by_session: &ephemerals_by_session,
+            global_sessions: sessions.len(),
+            client_response_sizes: self.response_sizes,
+            auth_failed_count: self.auth_failed,
+            requests: self.requests.clone(),
+            ..base
+        };
+        f(&view)
     }
 }

@@ -110,6 +110,11 @@ impl Leader {
             .collect()
     }
 
+    /// Learners connected to this leader, synced or not (`zk_learners`).
+    pub fn learner_count(&self) -> usize {
+        self.learners.len()
+    }
+
     /// Proposals sent and not yet committed.
     pub fn outstanding(&self) -> usize {
         self.outstanding.len()
