@@ -114,8 +114,7 @@ async fn main() -> Result<(), String> {
                     })
                     .collect();
                 let layout = conclave_core::deploy::EnsembleLayout::with_ports(ports, 500);
-                let opts = conclave_tokio::MemberOptions { http: false };
-                let members = conclave_tokio::start_ensemble(&dir, &layout, opts).await?;
+                let members = conclave_tokio::start_ensemble(&dir, &layout).await?;
                 conclave_tokio::wait_for_leader(&members, Duration::from_secs(10))
                     .await
                     .ok_or("no leader")?;

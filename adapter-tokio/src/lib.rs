@@ -19,27 +19,23 @@ use std::time::Duration;
 
 use conclave_core::deploy::EnsembleLayout;
 use conclave_core::Role;
-pub use member::{ListenAddrs, Member, MemberOptions};
+pub use member::{ListenAddrs, Member};
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes.
-pub async fn start_from_cfg(zoo_cfg: &Path, opts: MemberOptions) -> Result<Member, String> {
+pub async fn start_from_cfg(zoo_cfg: &Path) -> Result<Member, String> {
     let path = zoo_cfg.to_path_buf();
     let loaded = tokio::task::spawn_blocking(move || setup::load(&path))
         .await
         .map_err(|e| e.to_string())??;
-    Member::start(loaded, opts).await
+    Member::start(loaded).await
 }
 
 /// Writes the files of `layout` under `dir` (keeping existing data) and starts every member
 /// in this process.
-pub async fn start_ensemble(
-    dir: &Path,
-    layout: &EnsembleLayout,
-    opts: MemberOptions,
-) -> Result<Vec<Member>, String> {
+pub async fn start_ensemble(dir: &Path, layout: &EnsembleLayout) -> Result<Vec<Member>, String> {
     let mut members = Vec::new();
     for cfg in &setup::write_ensemble(dir, layout)? {
-        members.push(start_from_cfg(cfg, opts).await?);
+        members.push(start_from_cfg(cfg).await?);
     }
     Ok(members)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use conclave_core::deploy::EnsembleLayout;
-use conclave_tokio::{connect_string, start_ensemble, start_from_cfg, MemberOptions};
+use conclave_tokio::{connect_string, start_ensemble, start_from_cfg};
 
 /// Conclave: a ZooKeeper-compatible coordination service.
 #[derive(Parser, Debug)]
@@ -61,32 +61,24 @@ fn init_tracing() {
         .init();
 }
 
+/// SIGINT or SIGTERM, whichever comes first (SIGINT only where there is no SIGTERM).
 async fn shutdown_signal() -> &'static str {
     #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
-        }
+        return tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
-    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 async fn serve(zoo_cfg: PathBuf) -> Result<(), String> {
-    let mut member = start_from_cfg(&zoo_cfg, MemberOptions::default()).await?;
+    let mut member = start_from_cfg(&zoo_cfg).await?;
     if let Some(a) = member.addrs.metrics {
         tracing::info!("metrics on http://{a}/metrics");
     }
@@ -109,7 +101,7 @@ async fn serve(zoo_cfg: PathBuf) -> Result<(), String> {
 
 async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(), String> {
     let layout = EnsembleLayout::local(usize::from(nodes), base, tick_ms)?;
-    let members = start_ensemble(&dir, &layout, MemberOptions::default()).await?;
+    let members = start_ensemble(&dir, &layout).await?;
     println!("connect string: {}", connect_string(&members));
     for m in &members {
         let url = |a: Option<std::net::SocketAddr>, path: &str| {
@@ -123,26 +115,17 @@ async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(
             url(m.addrs.admin, "/commands")
         );
     }
-    let mut last_leader = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
     let sig = shutdown_signal();
     tokio::pin!(sig);
-    loop {
-        tokio::select! {
-            s = &mut sig => {
-                println!("{s} received, stopping the ensemble");
-                break;
+    tokio::select! {
+        s = &mut sig => println!("{s} received, stopping the ensemble"),
+        leader = conclave_tokio::wait_for_leader(&members, Duration::from_secs(60)) => {
+            match leader {
+                Some(i) => println!("member {} leads", members[i].id),
+                None => println!("no leader after 60 s; see the log above"),
             }
-            _ = tick.tick() => {
-                let leader = members.iter().find(|m| {
-                    let s = m.status();
-                    s.role == conclave_core::Role::Leading && s.synced
-                }).map(|m| m.id);
-                if leader.is_some() && leader != last_leader {
-                    println!("member {} leads", leader.unwrap_or(0));
-                    last_leader = leader;
-                }
-            }
+            let s = sig.await;
+            println!("{s} received, stopping the ensemble");
         }
     }
     // Every member is told to stop before any of them closes its sockets, so that no member

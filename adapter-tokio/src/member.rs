@@ -87,19 +87,6 @@ pub struct Member {
     task: JoinHandle<Result<(), String>>,
 }
 
-/// What to start besides the protocol.
-#[derive(Clone, Copy, Debug)]
-pub struct MemberOptions {
-    /// Serve `/metrics` and `/commands/*` (per the config's ports).
-    pub http: bool,
-}
-
-impl Default for MemberOptions {
-    fn default() -> Self {
-        MemberOptions { http: true }
-    }
-}
-
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, String> {
     TcpListener::bind(addr)
         .await
@@ -121,7 +108,7 @@ fn unix_ms() -> i64 {
 
 impl Member {
     /// Binds every port, builds the node and starts its task.
-    pub async fn start(loaded: Loaded, opts: MemberOptions) -> Result<Member, String> {
+    pub async fn start(loaded: Loaded) -> Result<Member, String> {
         let Loaded {
             config,
             data_dir,
@@ -136,17 +123,15 @@ impl Member {
         };
         let mut listeners = vec![(client, Port::Client)];
         listeners.extend(peer.map(|l| (l, Port::Peer)));
-        if opts.http {
-            // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
-            for (b, endpoint) in [
-                (&plan.metrics, HttpEndpoint::Metrics),
-                (&plan.admin, HttpEndpoint::Admin),
-            ] {
-                let Some(b) = b else { continue };
-                match bind(resolve(b)?, &format!("{endpoint:?} HTTP")).await {
-                    Ok(l) => listeners.push((l, Port::Http(endpoint))),
-                    Err(e) => tracing::warn!("{e}; continuing without it"),
-                }
+        // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
+        for (b, endpoint) in [
+            (&plan.metrics, HttpEndpoint::Metrics),
+            (&plan.admin, HttpEndpoint::Admin),
+        ] {
+            let Some(b) = b else { continue };
+            match bind(resolve(b)?, &format!("{endpoint:?} HTTP")).await {
+                Ok(l) => listeners.push((l, Port::Http(endpoint))),
+                Err(e) => tracing::warn!("{e}; continuing without it"),
             }
         }
         let local = |p: fn(&Port) -> bool| {
@@ -224,9 +209,9 @@ impl Member {
     }
 
     /// Stops the member: closes its sockets, lets queued disk writes finish.
-    pub async fn stop(self) -> Result<(), String> {
+    pub async fn stop(mut self) -> Result<(), String> {
         let _ = self.stop.send(true);
-        self.task.await.map_err(|e| e.to_string())?
+        self.wait().await
     }
 
     /// Kills the member's task at once (a crash, as far as its peers can tell).

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use conclave_tokio::{start_ensemble, wait_for_leader, MemberOptions};
+use conclave_tokio::{start_ensemble, wait_for_leader};
 use zookeeper_client as zk;
 
 const T: Duration = Duration::from_secs(10);
@@ -21,7 +21,7 @@ async fn client_operations_on_a_three_member_ensemble() {
     let dir = TempDir::new("ops");
     let ports = free_ports(3);
     let started = Instant::now();
-    let members = start_ensemble(&dir.0, &ports, MemberOptions::default())
+    let members = start_ensemble(&dir.0, &ports)
         .await
         .expect("ensemble starts");
     let leader = wait_for_leader(&members, T).await.expect("a leader");
@@ -173,9 +173,8 @@ async fn restart_from_disk_keeps_data() {
     let dir = TempDir::new("restart");
     let ports = free_ports(3);
     let cluster = common::connect_string(&ports);
-    let opts = MemberOptions { http: false };
     {
-        let members = start_ensemble(&dir.0, &ports, opts).await.unwrap();
+        let members = start_ensemble(&dir.0, &ports).await.unwrap();
         wait_for_leader(&members, T).await.expect("a leader");
         let client = connect(&cluster).await;
         within("create", client.create("/keep", b"data", &persistent()))
@@ -197,7 +196,7 @@ async fn restart_from_disk_keeps_data() {
             within("stop", m.stop()).await.unwrap();
         }
     }
-    let members = start_ensemble(&dir.0, &ports, opts).await.unwrap();
+    let members = start_ensemble(&dir.0, &ports).await.unwrap();
     wait_for_leader(&members, T)
         .await
         .expect("a leader after restart");

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use conclave_tokio::{start_ensemble, wait_for_leader, MemberOptions};
+use conclave_tokio::{start_ensemble, wait_for_leader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement"]
@@ -14,9 +14,7 @@ async fn sequential_creates_per_second() {
     let dir = TempDir::new("tput");
     let ports = free_ports(3);
     let t0 = Instant::now();
-    let members = start_ensemble(&dir.0, &ports, MemberOptions { http: false })
-        .await
-        .unwrap();
+    let members = start_ensemble(&dir.0, &ports).await.unwrap();
     wait_for_leader(&members, Duration::from_secs(10))
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use conclave_tokio::{start_from_cfg, MemberOptions};
+use conclave_tokio::start_from_cfg;
 
 const T: Duration = Duration::from_secs(10);
 
@@ -25,9 +25,7 @@ async fn standalone(dir: &TempDir) -> (conclave_tokio::Member, u16) {
         ),
     )
     .unwrap();
-    let m = start_from_cfg(&cfg, MemberOptions { http: false })
-        .await
-        .unwrap();
+    let m = start_from_cfg(&cfg).await.unwrap();
     let deadline = tokio::time::Instant::now() + T;
     while !m.status().synced {
         assert!(
@@ -86,7 +84,7 @@ async fn zkcli_scripted_session() {
     };
     let dir = TempDir::new("zkcli");
     let ports = free_ports(3);
-    let members = conclave_tokio::start_ensemble(&dir.0, &ports, MemberOptions { http: false })
+    let members = conclave_tokio::start_ensemble(&dir.0, &ports)
         .await
         .unwrap();
     conclave_tokio::wait_for_leader(&members, T)

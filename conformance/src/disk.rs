@@ -5,19 +5,22 @@
 //! 50 ms) and are acknowledged cumulatively: when several complete at the same instant only
 //! the highest `seq` is reported.
 //!
-//! **Semantics.** `Append` adds to the file's pending bytes; `Sync` makes them durable.
-//! `Create`, `Truncate`, `Rename`, `Remove` and `WriteEpochs` are metadata operations that are
-//! atomic and durable as soon as they execute (a simplification: a real file system needs a
-//! directory fsync for that, which the core's ops imply — `WriteEpochs` is "temp file, fsync,
-//! rename, fsync dir" in one op). `Truncate` to a length inside the synced part cuts it (and
-//! drops the pending bytes); a length inside the pending part cuts only the pending bytes.
+//! **Semantics.** Each op runs through the core's one translation into file-system primitives
+//! ([`conclave_core::files::execute`]) over this model, which implements [`Files`]: `append`
+//! adds to the file's pending bytes and `sync` makes them durable; `create`, `rename` and
+//! `remove` change the directory at once but stay *un-synced names* until `sync_dir`.
+//! `truncate` to a length inside the synced part cuts it (and drops the pending bytes); a
+//! length inside the pending part cuts only the pending bytes.
 //!
 //! **Crash.** The disk thread was somewhere in its queue: a random prefix of the
 //! not-yet-acknowledged ops executed (an executed `Sync` is durable even though the process
-//! never heard of it), the rest is lost. Then each file's unsynced bytes are resolved: after a
-//! process crash (kill -9) the page cache survives and they are kept whole; after a machine
-//! crash each file independently keeps them whole, drops them, or keeps a *torn* prefix,
-//! possibly followed by a few garbage bytes (a sector written half-way): 1/4, 1/4, 1/2.
+//! never heard of it), the op after it may have run part of its primitives (say, one epoch
+//! file renamed and not the other), the rest is lost. Then unsynced data is resolved: after a
+//! process crash (kill -9) the page cache survives and everything is kept; after a machine
+//! crash the un-synced names are undone from a random point on (a journal keeps a prefix of
+//! them), and each file independently keeps its unsynced bytes whole, drops them, or keeps a
+//! *torn* prefix, possibly followed by a few garbage bytes (a sector written half-way):
+//! 1/4, 1/4, 1/2.
 //!
 //! **Failure.** An op that fails (`PersistFailed`) stops the disk thread of that incarnation:
 //! the ops queued behind it, and any the process issues before it hears of the failure, never
@@ -28,7 +31,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use conclave_core::codec::epochs::{encode_epoch, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use conclave_core::files::{execute, Files};
 use conclave_core::recovery::{DiskState, RecoveryError};
 use conclave_core::rng::Prng;
 use conclave_core::{Input, PersistOp};
@@ -65,12 +68,33 @@ pub(crate) struct CrashDamage {
     pub(crate) dropped: usize,
     /// Files whose unsynced bytes were torn (prefix kept, maybe garbage after it).
     pub(crate) torn: usize,
+    /// Un-synced directory changes (create, rename, remove) undone.
+    pub(crate) names_undone: usize,
+}
+
+/// A directory change not yet made durable by `sync_dir`, with what it replaced.
+#[derive(Clone, Debug)]
+enum NameChange {
+    /// `name` was created (or re-created), replacing `before`.
+    Created { name: String, before: Option<File> },
+    /// `from` was renamed over `to`, which held `before`.
+    Renamed {
+        from: String,
+        to: String,
+        before: Option<File>,
+    },
+    /// `name`, holding `before`, was removed.
+    Removed { name: String, before: File },
 }
 
 /// The disk model of one server (it survives crashes; the process does not).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Disk {
     files: BTreeMap<String, File>,
+    /// Directory changes since the last `sync_dir`, oldest first.
+    unsynced_names: Vec<NameChange>,
+    /// Primitives the op being executed may still run before the crash stops it (`None`: all).
+    budget: Option<usize>,
     queue: VecDeque<Pending>,
     last_done: u64,
     /// An op of the running incarnation failed: the adapter stops executing its ops (the
@@ -210,6 +234,20 @@ impl Disk {
             damage.executed += 1;
         }
         damage.lost = in_flight - damage.executed;
+        // The op the crash interrupted ran a random number of its primitives.
+        if let Some(p) = ops.get(damage.executed).filter(|p| !p.fails) {
+            self.budget = Some(rng.below(8) as usize);
+            let _ = self.execute(&p.op);
+            self.budget = None;
+        }
+        let names = std::mem::take(&mut self.unsynced_names);
+        if machine {
+            let keep = rng.below(names.len() as u64 + 1) as usize;
+            for change in names.into_iter().skip(keep).rev() {
+                damage.names_undone += 1;
+                self.undo(change);
+            }
+        }
         for f in self.files.values_mut() {
             if f.pending.is_empty() {
                 continue;
@@ -242,65 +280,122 @@ impl Disk {
         damage
     }
 
+    fn execute(&mut self, op: &PersistOp) -> Result<(), String> {
+        execute(op, self)
+    }
+
+    fn undo(&mut self, change: NameChange) {
+        let restore = |files: &mut BTreeMap<String, File>, name: String, before: Option<File>| {
+            match before {
+                Some(f) => files.insert(name, f),
+                None => files.remove(&name),
+            };
+        };
+        match change {
+            NameChange::Created { name, before } => restore(&mut self.files, name, before),
+            NameChange::Renamed { from, to, before } => {
+                if let Some(f) = self.files.remove(&to) {
+                    self.files.insert(from, f);
+                }
+                restore(&mut self.files, to, before);
+            }
+            NameChange::Removed { name, before } => {
+                self.files.insert(name, before);
+            }
+        }
+    }
+
+    /// Spends one primitive of a crash-interrupted op; `Err` once the crash stops it.
+    fn step(&mut self) -> Result<(), String> {
+        match &mut self.budget {
+            Some(0) => Err(String::from("the machine crashed")),
+            Some(left) => {
+                *left -= 1;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
     fn existing(&mut self, name: &str) -> Result<&mut File, String> {
         self.files
             .get_mut(name)
             .ok_or_else(|| format!("{name} does not exist"))
     }
+}
 
-    fn execute(&mut self, op: &PersistOp) -> Result<(), String> {
-        match op {
-            PersistOp::WriteEpochs { accepted, current } => {
-                for (name, epoch) in [
-                    (ACCEPTED_EPOCH_FILE, *accepted),
-                    (CURRENT_EPOCH_FILE, *current),
-                ] {
-                    self.files.insert(
-                        name.to_string(),
-                        File {
-                            synced: encode_epoch(epoch),
-                            pending: Vec::new(),
-                        },
-                    );
-                }
-            }
-            PersistOp::Create { file } => {
-                self.files.insert(file.clone(), File::default());
-            }
-            PersistOp::Append { file, bytes } => {
-                self.existing(file)?.pending.extend_from_slice(bytes);
-            }
-            PersistOp::Sync { file } => {
-                let f = self.existing(file)?;
-                let pending = std::mem::take(&mut f.pending);
-                f.synced.extend_from_slice(&pending);
-            }
-            PersistOp::Truncate { file, len } => {
-                let f = self.existing(file)?;
-                let len = *len as usize;
-                if len <= f.synced.len() {
-                    f.synced.truncate(len);
-                    f.pending.clear();
-                } else if len <= f.synced.len() + f.pending.len() {
-                    f.pending.truncate(len - f.synced.len());
-                } else {
-                    // Extending with zeros, as ftruncate does; durable like the rest of it.
-                    f.synced.extend_from_slice(&f.pending);
-                    f.pending.clear();
-                    f.synced.resize(len, 0);
-                }
-            }
-            PersistOp::Rename { from, to } => {
-                let f = self
-                    .files
-                    .remove(from)
-                    .ok_or_else(|| format!("{from} does not exist"))?;
-                self.files.insert(to.clone(), f);
-            }
-            PersistOp::Remove { file } => {
-                self.files.remove(file);
-            }
+impl Files for Disk {
+    type Error = String;
+
+    fn create(&mut self, file: &str) -> Result<(), String> {
+        self.step()?;
+        let before = self.files.insert(file.to_string(), File::default());
+        self.unsynced_names.push(NameChange::Created {
+            name: file.to_string(),
+            before,
+        });
+        Ok(())
+    }
+
+    fn append(&mut self, file: &str, bytes: &[u8]) -> Result<(), String> {
+        self.step()?;
+        self.existing(file)?.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn sync(&mut self, file: &str) -> Result<(), String> {
+        self.step()?;
+        let f = self.existing(file)?;
+        let pending = std::mem::take(&mut f.pending);
+        f.synced.extend_from_slice(&pending);
+        Ok(())
+    }
+
+    fn truncate(&mut self, file: &str, len: u64) -> Result<(), String> {
+        self.step()?;
+        let f = self.existing(file)?;
+        let len = len as usize;
+        if len <= f.synced.len() {
+            f.synced.truncate(len);
+            f.pending.clear();
+        } else if len <= f.synced.len() + f.pending.len() {
+            f.pending.truncate(len - f.synced.len());
+        } else {
+            let extra = len - f.synced.len() - f.pending.len();
+            f.pending.extend(std::iter::repeat_n(0, extra));
         }
+        Ok(())
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+        self.step()?;
+        let f = self
+            .files
+            .remove(from)
+            .ok_or_else(|| format!("{from} does not exist"))?;
+        let before = self.files.insert(to.to_string(), f);
+        self.unsynced_names.push(NameChange::Renamed {
+            from: from.to_string(),
+            to: to.to_string(),
+            before,
+        });
+        Ok(())
+    }
+
+    fn remove(&mut self, file: &str) -> Result<(), String> {
+        self.step()?;
+        if let Some(before) = self.files.remove(file) {
+            self.unsynced_names.push(NameChange::Removed {
+                name: file.to_string(),
+                before,
+            });
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&mut self) -> Result<(), String> {
+        self.step()?;
+        self.unsynced_names.clear();
         Ok(())
     }
 }
@@ -419,6 +514,65 @@ mod tests {
             }],
         );
         assert!(d.file("b").is_none());
+    }
+
+    /// Issue 10: the epoch files are two renames; a machine crash can stop between them, and
+    /// un-synced names can be undone. Every outcome keeps acceptedEpoch >= currentEpoch.
+    #[test]
+    fn a_crash_inside_the_epoch_write_leaves_every_intermediate_state() {
+        let mut base = Disk::default();
+        run(
+            &mut base,
+            vec![PersistOp::WriteEpochs {
+                accepted: 1,
+                current: 1,
+            }],
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let mut d = base.clone();
+            let mut rng = Prng::new(seed);
+            d.submit(
+                0,
+                2,
+                PersistOp::WriteEpochs {
+                    accepted: 2,
+                    current: 2,
+                },
+                &mut rng,
+                0,
+            );
+            d.crash(&mut rng, true);
+            let s = d.recover().expect("every crash point recovers");
+            assert!(s.accepted_epoch >= s.current_epoch, "seed {seed}");
+            seen.insert((s.accepted_epoch, s.current_epoch));
+        }
+        assert!(
+            seen.contains(&(2, 1)),
+            "never stopped between the renames: {seen:?}"
+        );
+        assert!(seen.contains(&(1, 1)) && seen.contains(&(2, 2)), "{seen:?}");
+    }
+
+    #[test]
+    fn unsynced_names_are_undone_by_a_machine_crash_and_kept_by_a_process_crash() {
+        let mut d = Disk::default();
+        d.create("a").unwrap();
+        d.append("a", b"x").unwrap();
+        d.sync("a").unwrap();
+        let mut undone = false;
+        for seed in 0..40 {
+            let mut c = d.clone();
+            let damage = c.crash(&mut Prng::new(seed), true);
+            undone |= damage.names_undone == 1 && c.file("a").is_none();
+        }
+        assert!(
+            undone,
+            "a created, never dir-synced name survived every machine crash"
+        );
+        let mut c = d.clone();
+        c.crash(&mut Prng::new(1), false);
+        assert_eq!(c.file("a").map(|f| f.synced.clone()), Some(b"x".to_vec()));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod codec;
 pub mod config;
 pub mod deploy;
 pub mod election;
+pub mod files;
 pub mod fuzzing;
 pub mod ids;
 pub mod inspect;

@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use conclave_core::codec::epochs::encode_epoch;
 use conclave_core::codec::{decode_peer_message, FrameDecoder, PeerMessage, MAX_PEER_FRAME_BYTES};
+use conclave_core::files::{execute, Files};
 use conclave_core::node::{Node, Tuning};
 use conclave_core::recovery::DiskState;
 use conclave_core::service::Service;
@@ -35,54 +35,66 @@ pub struct Disk {
 }
 
 impl Disk {
+    /// Runs `op` through the core's one translation into primitives (panics on an op no file
+    /// system could carry out: that is a core bug).
     fn exec(&mut self, op: &PersistOp) {
-        match op {
-            PersistOp::WriteEpochs { accepted, current } => {
-                for (name, v) in [("acceptedEpoch", accepted), ("currentEpoch", current)] {
-                    self.files.insert(
-                        name.into(),
-                        File {
-                            synced: encode_epoch(*v),
-                            pending: vec![],
-                        },
-                    );
-                }
-            }
-            PersistOp::Create { file } => {
-                self.files.insert(file.clone(), File::default());
-            }
-            PersistOp::Append { file, bytes } => self
-                .files
-                .entry(file.clone())
-                .or_default()
-                .pending
-                .extend(bytes),
-            PersistOp::Sync { file } => {
-                if let Some(f) = self.files.get_mut(file) {
-                    let p = std::mem::take(&mut f.pending);
-                    f.synced.extend(p);
-                }
-            }
-            PersistOp::Truncate { file, len } => {
-                if let Some(f) = self.files.get_mut(file) {
-                    let mut all = std::mem::take(&mut f.synced);
-                    all.extend(std::mem::take(&mut f.pending));
-                    all.truncate(*len as usize);
-                    f.synced = all;
-                }
-            }
-            PersistOp::Rename { from, to } => {
-                if let Some(f) = self.files.remove(from) {
-                    self.files.insert(to.clone(), f);
-                }
-            }
-            PersistOp::Remove { file } => {
-                self.files.remove(file);
-            }
+        if let Err(e) = execute(op, self) {
+            panic!("persist op {op:?}: {e}");
         }
         self.done.push(op.clone());
     }
 
+    fn existing(&mut self, file: &str) -> Result<&mut File, String> {
+        self.files
+            .get_mut(file)
+            .ok_or(format!("{file} does not exist"))
+    }
+}
+
+/// Names are durable at once here (crashes in this harness drop unsynced bytes only; the
+/// simulator models un-synced names).
+impl Files for Disk {
+    type Error = String;
+    fn create(&mut self, file: &str) -> Result<(), String> {
+        self.files.insert(file.into(), File::default());
+        Ok(())
+    }
+    fn append(&mut self, file: &str, bytes: &[u8]) -> Result<(), String> {
+        self.existing(file)?.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn sync(&mut self, file: &str) -> Result<(), String> {
+        let f = self.existing(file)?;
+        let p = std::mem::take(&mut f.pending);
+        f.synced.extend(p);
+        Ok(())
+    }
+    fn truncate(&mut self, file: &str, len: u64) -> Result<(), String> {
+        let f = self.existing(file)?;
+        let mut all = std::mem::take(&mut f.synced);
+        all.extend(std::mem::take(&mut f.pending));
+        all.resize(len as usize, 0);
+        f.synced = all;
+        Ok(())
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+        let f = self
+            .files
+            .remove(from)
+            .ok_or(format!("{from} does not exist"))?;
+        self.files.insert(to.into(), f);
+        Ok(())
+    }
+    fn remove(&mut self, file: &str) -> Result<(), String> {
+        self.files.remove(file);
+        Ok(())
+    }
+    fn sync_dir(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Disk {
     pub fn crash(&mut self) {
         self.queue.clear();
         for f in self.files.values_mut() {

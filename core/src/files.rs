@@ -1,0 +1,240 @@
+//! The disk contract, written once: the file-system primitives every durable write of the core
+//! is made of ([`Files`]), and the one translation of a [`PersistOp`] into them ([`execute`]).
+//! Each adapter implements `Files` over its file system, the simulator over its model disk;
+//! none of them interprets an op.
+
+use core::fmt;
+
+use crate::codec::epochs::{
+    encode_epoch, ACCEPTED_EPOCH_FILE, ACCEPTED_EPOCH_TMP_FILE, CURRENT_EPOCH_FILE,
+    CURRENT_EPOCH_TMP_FILE,
+};
+use crate::io::PersistOp;
+
+/// The primitives of a data directory. File names are relative to it; every file lives
+/// directly in it.
+///
+/// To be correct, an implementation must:
+///
+/// * carry out the calls in the order made, and return only once each is done (or failed);
+/// * make appended bytes durable by [`Files::sync`] of that file (`fdatasync` is enough: it
+///   covers the size), and never before claim they are;
+/// * make a created, renamed or removed *name* durable only by [`Files::sync_dir`] (`fsync`
+///   of the directory): until then a crash may undo it;
+/// * make [`Files::rename`] atomic: after a crash the target holds the old or the new file,
+///   never a mix;
+/// * report every failure (ENOSPC, EIO, a missing file) as `Err`, and never retry silently:
+///   the adapter stops executing ops after the first error, since a hole in the log would
+///   otherwise follow;
+/// * treat [`Files::remove`] of a missing file as success (a crash may have removed it).
+pub trait Files {
+    /// What went wrong, for the operator.
+    type Error: fmt::Display;
+
+    /// Creates an empty file, replacing one that exists (its name is durable after
+    /// [`Files::sync_dir`]).
+    fn create(&mut self, file: &str) -> Result<(), Self::Error>;
+    /// Appends bytes at the end of an existing file (durable after [`Files::sync`]).
+    fn append(&mut self, file: &str, bytes: &[u8]) -> Result<(), Self::Error>;
+    /// Makes every byte appended to `file`, and its length, durable (`fdatasync`).
+    fn sync(&mut self, file: &str) -> Result<(), Self::Error>;
+    /// Cuts (or zero-extends) an existing file to `len` bytes (durable after [`Files::sync`]).
+    fn truncate(&mut self, file: &str, len: u64) -> Result<(), Self::Error>;
+    /// Atomically renames `from` to `to`, replacing `to` (durable after [`Files::sync_dir`]).
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Self::Error>;
+    /// Removes a file; a missing one is not an error (durable after [`Files::sync_dir`]).
+    fn remove(&mut self, file: &str) -> Result<(), Self::Error>;
+    /// Makes the directory's names durable (`fsync` of the directory).
+    fn sync_dir(&mut self) -> Result<(), Self::Error>;
+}
+
+/// Carries out `op` through `files`, making it durable before returning `Ok`: the only place
+/// that decides what an op means on disk.
+///
+/// | op | primitives |
+/// |---|---|
+/// | `WriteEpochs` | for `acceptedEpoch` then `currentEpoch`: create `<name>.tmp`, append, sync, rename over `<name>`; then sync the directory |
+/// | `Create` | create, sync the directory |
+/// | `Append` | append (durable at the next `Sync`) |
+/// | `Sync` | sync |
+/// | `Truncate` | truncate, sync |
+/// | `Rename` | rename, sync the directory |
+/// | `Remove` | remove, sync the directory |
+///
+/// A crash between the two epoch renames leaves `acceptedEpoch` new and `currentEpoch` old,
+/// which recovery accepts (acceptedEpoch ≥ currentEpoch); the reverse order could leave
+/// currentEpoch above acceptedEpoch, which ZooKeeper refuses (ZOOKEEPER-2307).
+pub fn execute<F: Files + ?Sized>(op: &PersistOp, files: &mut F) -> Result<(), F::Error> {
+    match op {
+        PersistOp::WriteEpochs { accepted, current } => {
+            for (tmp, name, epoch) in [
+                (ACCEPTED_EPOCH_TMP_FILE, ACCEPTED_EPOCH_FILE, *accepted),
+                (CURRENT_EPOCH_TMP_FILE, CURRENT_EPOCH_FILE, *current),
+            ] {
+                files.create(tmp)?;
+                files.append(tmp, &encode_epoch(epoch))?;
+                files.sync(tmp)?;
+                files.rename(tmp, name)?;
+            }
+            files.sync_dir()
+        }
+        PersistOp::Create { file } => {
+            files.create(file)?;
+            files.sync_dir()
+        }
+        PersistOp::Append { file, bytes } => files.append(file, bytes),
+        PersistOp::Sync { file } => files.sync(file),
+        PersistOp::Truncate { file, len } => {
+            files.truncate(file, *len)?;
+            files.sync(file)
+        }
+        PersistOp::Rename { from, to } => {
+            files.rename(from, to)?;
+            files.sync_dir()
+        }
+        PersistOp::Remove { file } => {
+            files.remove(file)?;
+            files.sync_dir()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+
+    /// Records every primitive, in order.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Files for Recorder {
+        type Error = String;
+        fn create(&mut self, file: &str) -> Result<(), String> {
+            self.0.push(format!("create {file}"));
+            Ok(())
+        }
+        fn append(&mut self, file: &str, bytes: &[u8]) -> Result<(), String> {
+            self.0.push(format!("append {file} {}", bytes.len()));
+            Ok(())
+        }
+        fn sync(&mut self, file: &str) -> Result<(), String> {
+            self.0.push(format!("sync {file}"));
+            Ok(())
+        }
+        fn truncate(&mut self, file: &str, len: u64) -> Result<(), String> {
+            self.0.push(format!("truncate {file} {len}"));
+            Ok(())
+        }
+        fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+            self.0.push(format!("rename {from} {to}"));
+            Ok(())
+        }
+        fn remove(&mut self, file: &str) -> Result<(), String> {
+            self.0.push(format!("remove {file}"));
+            Ok(())
+        }
+        fn sync_dir(&mut self) -> Result<(), String> {
+            self.0.push("sync_dir".to_string());
+            Ok(())
+        }
+    }
+
+    fn run(op: PersistOp) -> Vec<String> {
+        let mut r = Recorder::default();
+        execute(&op, &mut r).unwrap();
+        r.0
+    }
+
+    #[test]
+    fn epoch_files_are_written_temp_synced_renamed_then_the_directory_synced() {
+        assert_eq!(
+            run(PersistOp::WriteEpochs {
+                accepted: 3,
+                current: 2
+            }),
+            [
+                "create acceptedEpoch.tmp",
+                "append acceptedEpoch.tmp 2",
+                "sync acceptedEpoch.tmp",
+                "rename acceptedEpoch.tmp acceptedEpoch",
+                "create currentEpoch.tmp",
+                "append currentEpoch.tmp 2",
+                "sync currentEpoch.tmp",
+                "rename currentEpoch.tmp currentEpoch",
+                "sync_dir",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_made_durable_by_a_directory_sync_and_data_by_a_file_sync() {
+        let f = || "log.100000001".to_string();
+        assert_eq!(
+            run(PersistOp::Create { file: f() }),
+            ["create log.100000001", "sync_dir"]
+        );
+        assert_eq!(
+            run(PersistOp::Append {
+                file: f(),
+                bytes: alloc::vec![0; 7]
+            }),
+            ["append log.100000001 7"]
+        );
+        assert_eq!(run(PersistOp::Sync { file: f() }), ["sync log.100000001"]);
+        assert_eq!(
+            run(PersistOp::Truncate { file: f(), len: 8 }),
+            ["truncate log.100000001 8", "sync log.100000001"]
+        );
+        assert_eq!(
+            run(PersistOp::Rename {
+                from: "snapshot.5.tmp".into(),
+                to: "snapshot.5".into()
+            }),
+            ["rename snapshot.5.tmp snapshot.5", "sync_dir"]
+        );
+        assert_eq!(
+            run(PersistOp::Remove { file: f() }),
+            ["remove log.100000001", "sync_dir"]
+        );
+    }
+
+    /// The first error stops the op: nothing after it runs.
+    #[test]
+    fn the_first_failure_stops_the_op() {
+        struct FailRename(Recorder);
+        impl Files for FailRename {
+            type Error = String;
+            fn create(&mut self, f: &str) -> Result<(), String> {
+                self.0.create(f)
+            }
+            fn append(&mut self, f: &str, b: &[u8]) -> Result<(), String> {
+                self.0.append(f, b)
+            }
+            fn sync(&mut self, f: &str) -> Result<(), String> {
+                self.0.sync(f)
+            }
+            fn truncate(&mut self, f: &str, l: u64) -> Result<(), String> {
+                self.0.truncate(f, l)
+            }
+            fn rename(&mut self, _: &str, _: &str) -> Result<(), String> {
+                Err("EIO".into())
+            }
+            fn remove(&mut self, f: &str) -> Result<(), String> {
+                self.0.remove(f)
+            }
+            fn sync_dir(&mut self) -> Result<(), String> {
+                self.0.sync_dir()
+            }
+        }
+        let mut f = FailRename(Recorder::default());
+        let op = PersistOp::WriteEpochs {
+            accepted: 1,
+            current: 1,
+        };
+        assert_eq!(execute(&op, &mut f), Err("EIO".to_string()));
+        assert_eq!(f.0 .0.len(), 3, "{:?}", f.0 .0);
+    }
+}
