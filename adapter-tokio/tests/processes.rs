@@ -133,6 +133,8 @@ async fn sigterm_then_restart_keeps_data_and_inspect_prints_it() {
         eprintln!("member {} exited {:?} after SIGTERM", i + 1, t.elapsed());
     }
     for i in 0..3 {
+        let log = procs.log(i);
+        assert!(!log.contains('\x1b'), "colour codes in a log file: {log}");
         procs.restart(i);
     }
     let client = connect(&cluster).await;
@@ -193,5 +195,77 @@ fn serve_refuses_a_corrupt_log_without_touching_it() {
     assert_eq!(
         std::fs::read(data.join("log.100000001")).unwrap(),
         b"CNLG\x01\0\0\0garbage"
+    );
+}
+
+/// Issue 18: `conclave ensemble` stopped with SIGINT logs no warning (no member outlives its
+/// peers to report a lost quorum) and, writing to a pipe, no colour codes.
+#[test]
+fn a_clean_ensemble_shutdown_logs_no_warning_and_no_colour() {
+    use std::io::Read;
+    let dir = TempDir::new("ensemble-stop");
+    let base = loop {
+        // Five ranges of 3 ports must be free: pick a base whose client port is.
+        let p = free_port();
+        if p < 60_000 {
+            break p;
+        }
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conclave"))
+        .args([
+            "ensemble",
+            "--nodes",
+            "3",
+            "--tick-time",
+            "500",
+            "--base-port",
+        ])
+        .arg(base.to_string())
+        .arg("--dir")
+        .arg(&dir.0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log_path = dir.0.join("out.log");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    // Wait for a leader (bounded), via the admin port of member 1..3.
+    let admin: Vec<(usize, u16)> = (1..=3).map(|i| (i, base + 4000 + i as u16)).collect();
+    let leader = leader_by_http(&admin, Duration::from_secs(20));
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = reader.join().unwrap();
+    let _ = std::fs::write(&log_path, &text);
+    assert!(leader.is_some(), "no leader: {text}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?}: {text}"
+    );
+    assert!(
+        text.contains("SIGINT received, stopping the ensemble"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "colour codes in a pipe: {text}");
+    assert!(
+        !text.contains(" WARN "),
+        "a warning during a clean shutdown: {text}"
     );
 }
