@@ -147,18 +147,15 @@ impl Member {
             admin: local(|p| matches!(p, Port::Http(HttpEndpoint::Admin))),
         };
         let start = std::time::Instant::now();
-        let mut node = Node::<ZkService>::with_state_machine(
+        let node = Node::<ZkService>::with_state_machine(
             config,
             recovered,
             seed(),
             conclave_core::Instant::ZERO,
+            unix_ms(),
             Tuning::default(),
         )
         .map_err(|e| format!("cannot start server {id}: {e}"))?;
-        node.handle(
-            conclave_core::Instant::ZERO,
-            Input::WallClock { unix_ms: unix_ms() },
-        );
         let (status_tx, status_rx) = watch::channel(node.status());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);

@@ -21,7 +21,6 @@ pub mod cpu_time;
 mod disk;
 pub mod ensemble;
 mod events;
-pub mod fnv;
 pub mod history;
 pub mod invariants;
 mod network;

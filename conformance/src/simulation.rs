@@ -789,6 +789,7 @@ impl Simulation {
         slot.backlog.clear();
         let inc = slot.inc;
         let local_now = Instant::from_nanos(slot.clock.local(now));
+        let wall_ms = slot.clock.unix_ms(now);
         let recovered = match slot.disk.recover() {
             Ok(r) => r,
             Err(e) => {
@@ -823,7 +824,14 @@ impl Simulation {
             recovered.report.torn.len(),
         );
         let config = self.ensemble.configs[&id].clone();
-        let node = match Node::with_state_machine(config, recovered, seed, local_now, self.tuning) {
+        let node = match Node::with_state_machine(
+            config,
+            recovered,
+            seed,
+            local_now,
+            wall_ms,
+            self.tuning,
+        ) {
             Ok(node) => node,
             Err(e) => {
                 self.fail(

@@ -7,7 +7,7 @@ use std::fmt::{self, Write};
 use conclave_core::codec::{decode_peer_message, PeerMessage, FRAME_HEADER_BYTES};
 use conclave_core::{Input, LinkId, Output, PersistOp, ServerId};
 
-use crate::fnv::Fnv1a64;
+use conclave_core::hash::Fnv1a64;
 
 /// Formats a simulated time as seconds with microseconds.
 pub(crate) fn secs(ns: u64) -> String {

@@ -32,7 +32,8 @@ pub fn peer_bytes(data: &[u8]) {
     let Ok(cfg) = Config::from_zoo_cfg(ENSEMBLE_CFG).and_then(|c| c.with_my_id(1)) else {
         return;
     };
-    let Ok(mut node) = Node::new(cfg, Recovered::empty(), 7, Instant::ZERO) else {
+    let Ok(mut node) = Node::new(cfg, Recovered::empty(), 7, Instant::ZERO, 1_700_000_000_000)
+    else {
         return;
     };
     let mut hello = Vec::new();

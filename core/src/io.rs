@@ -10,7 +10,6 @@ use crate::election::Vote;
 use crate::ids::{LinkId, ServerId, Zxid};
 use crate::observe::HttpEndpoint;
 use crate::transport::RejectReason;
-use crate::zab::StepDown;
 
 /// Something that happened to the node: bytes, connections, timers, disk acknowledgements.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,6 +343,32 @@ pub enum NodeEvent {
         /// What failed.
         reason: String,
     },
+}
+
+/// Why a leader or learner gives up and the server looks for a leader again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepDown {
+    /// Discovery or synchronization did not finish within initLimit.
+    InitLimit,
+    /// A learner's history is ahead of the leader's: the election picked the wrong leader.
+    FollowerAhead(ServerId),
+    /// The leader proposed an epoch older than one we already promised.
+    StaleEpoch {
+        /// The epoch offered.
+        offered: u32,
+        /// The epoch we promised.
+        accepted: u32,
+    },
+    /// The link to the leader went down.
+    LostLeader,
+    /// Fewer than a quorum of synced followers remain.
+    LostQuorum,
+    /// The zxid counter of this epoch is exhausted; a new epoch is needed (ZOOKEEPER-1277).
+    CounterExhausted,
+    /// A learner promised an epoch above the one we lead: re-elect to pick a higher one.
+    LearnerEpochAhead(ServerId),
+    /// The leader broke the protocol.
+    Protocol(&'static str),
 }
 
 /// Why a submitted write did not commit here.

@@ -36,6 +36,7 @@ pub mod deploy;
 pub mod election;
 pub mod files;
 pub mod fuzzing;
+pub mod hash;
 pub mod ids;
 pub mod inspect;
 pub mod io;

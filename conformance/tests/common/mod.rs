@@ -199,6 +199,7 @@ impl<S: Service> Cluster<S> {
             recovered,
             1000 * self.starts + id,
             self.now,
+            1_700_000_000_000 + self.now.as_millis() as i64,
             self.tuning,
         )
         .unwrap();

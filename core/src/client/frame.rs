@@ -188,8 +188,7 @@ impl fmt::Display for ClientFrameError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ClientFrameError {}
+impl core::error::Error for ClientFrameError {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {

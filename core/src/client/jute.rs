@@ -63,8 +63,7 @@ impl fmt::Display for JuteError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for JuteError {}
+impl core::error::Error for JuteError {}
 
 /// A cursor over one jute-encoded payload.
 #[derive(Clone, Debug)]

@@ -50,8 +50,7 @@ impl fmt::Display for DecodeError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 /// Which of the three opcodes sharing `CreateRequest` was used; it fixes the response shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

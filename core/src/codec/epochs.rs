@@ -50,8 +50,7 @@ impl fmt::Display for EpochError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for EpochError {}
+impl core::error::Error for EpochError {}
 
 /// The content of an epoch file: the decimal number and a newline.
 pub fn encode_epoch(epoch: u32) -> Vec<u8> {

@@ -59,8 +59,7 @@ impl fmt::Display for FrameError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for FrameError {}
+impl core::error::Error for FrameError {}
 
 /// Appends one frame carrying `payload` to `out`.
 pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {

@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use super::frame::{crc32c, encode_frame, FRAME_HEADER_BYTES};
 use super::txn::Txn;
 use crate::ids::Zxid;
-use crate::recovery::{RecoveryError, TornTail};
+use crate::recovery::error::{RecoveryError, TornTail};
 
 /// Format version carried by the log file header and by every record payload.
 pub const LOG_FORMAT_VERSION: u8 = 1;

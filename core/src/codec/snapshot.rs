@@ -122,8 +122,7 @@ impl fmt::Display for SnapshotError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for SnapshotError {}
+impl core::error::Error for SnapshotError {}
 
 /// The file name of a snapshot of the state after `zxid`: `snapshot.<lowercase hex>`.
 pub fn snapshot_file_name(zxid: Zxid) -> String {

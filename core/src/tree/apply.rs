@@ -4,37 +4,15 @@
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
 
 use super::data_tree::DataTree;
 use super::path;
+pub use super::trigger::{WatchKind, WatchTrigger};
 use super::txn::{CreateTxn, SubResult, SubTxn, TxnResult, ZkTxn};
 use super::znode::{serial_gt, EphemeralType, StatPersisted, Znode};
 use crate::client::{Acl, ErrorCode, EventType, Stat};
 use crate::codec::TxnHeader;
 use crate::zab::StateMachine;
-
-/// Which standard watches on a path a trigger fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WatchKind {
-    /// Data/exist watches.
-    Data,
-    /// Child watches.
-    Child,
-    /// Both (delete of the node itself); a watcher gets the event once.
-    Both,
-}
-
-/// One watch event to deliver, from applying a txn (§4.8).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WatchTrigger {
-    /// The watched path.
-    pub path: String,
-    /// The event.
-    pub event: EventType,
-    /// Which watches on `path` fire.
-    pub kind: WatchKind,
-}
 
 /// What applying a txn did: the reply's content and the watches to fire.
 #[derive(Clone, Debug, PartialEq, Eq)]

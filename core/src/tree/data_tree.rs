@@ -26,7 +26,7 @@ pub struct DataTree {
     pub(crate) ttls: BTreeSet<String>,
     pub(crate) digest: u64,
     pub(crate) last_zxid: Zxid,
-    pub(crate) last_triggers: Vec<super::apply::WatchTrigger>,
+    pub(crate) last_triggers: Vec<super::trigger::WatchTrigger>,
     /// Running total of path and data lengths (`zk_approximate_data_size`), kept by every
     /// insert, update and removal so no scrape walks the tree.
     data_size: u64,

@@ -5,31 +5,26 @@
 //! and its ACL. Children are not hashed (each child contributes its own hash).
 
 use super::znode::Znode;
+use crate::hash::Fnv1a64;
 
-const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-struct Fnv(u64);
+/// FNV-1a with the digest's field encodings.
+struct Fnv(Fnv1a64);
 
 impl Fnv {
     fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(PRIME);
-        }
+        self.0.write(b);
     }
     fn len_prefixed(&mut self, b: &[u8]) {
-        self.bytes(&(b.len() as u64).to_le_bytes());
-        self.bytes(b);
+        self.0.write_bytes(b);
     }
     fn i64(&mut self, v: i64) {
-        self.bytes(&v.to_le_bytes());
+        self.0.write_u64(v as u64);
     }
 }
 
 /// The hash of one node.
 pub fn node_hash(path: &str, node: &Znode) -> u64 {
-    let mut h = Fnv(OFFSET);
+    let mut h = Fnv(Fnv1a64::new());
     h.len_prefixed(path.as_bytes());
     match &node.data {
         None => h.bytes(&[0]),
@@ -59,13 +54,13 @@ pub fn node_hash(path: &str, node: &Znode) -> u64 {
         h.len_prefixed(a.id.id.as_bytes());
     }
     // Never 0, so an added node always moves the digest.
-    h.0 | 1
+    h.0.finish() | 1
 }
 
 /// The hash of one session table entry.
 pub fn session_hash(session_id: i64, timeout_ms: i32) -> u64 {
-    let mut h = Fnv(OFFSET ^ 0x5e55);
+    let mut h = Fnv(Fnv1a64::from_state(crate::hash::OFFSET_BASIS ^ 0x5e55));
     h.i64(session_id);
     h.i64(i64::from(timeout_ms));
-    h.0
+    h.0.finish()
 }

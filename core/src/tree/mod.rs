@@ -16,6 +16,7 @@ pub mod path;
 pub mod prep;
 pub mod read;
 pub mod snapshot;
+mod trigger;
 pub mod txn;
 pub mod znode;
 
@@ -33,9 +34,10 @@ mod read_tests;
 mod test_util;
 
 pub use acl::{check_acl, digest_id, fixup_acl, Caller};
-pub use apply::{Applied, WatchKind, WatchTrigger};
+pub use apply::Applied;
 pub use data_tree::DataTree;
 pub use prep::{check_and_inc_version, prep, PendingChanges, PrepCtx};
 pub use read::{read, ReadCtx};
+pub use trigger::{WatchKind, WatchTrigger};
 pub use txn::{CreateTxn, SubResult, SubTxn, TxnDecodeError, TxnResult, ZkTxn};
 pub use znode::{EphemeralType, StatPersisted, Znode};

@@ -46,31 +46,7 @@ pub struct Timing {
     pub ping_ms: u64,
 }
 
-/// Why a leader or learner gives up and the server looks for a leader again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StepDown {
-    /// Discovery or synchronization did not finish within initLimit.
-    InitLimit,
-    /// A learner's history is ahead of the leader's: the election picked the wrong leader.
-    FollowerAhead(ServerId),
-    /// The leader proposed an epoch older than one we already promised.
-    StaleEpoch {
-        /// The epoch offered.
-        offered: u32,
-        /// The epoch we promised.
-        accepted: u32,
-    },
-    /// The link to the leader went down.
-    LostLeader,
-    /// Fewer than a quorum of synced followers remain.
-    LostQuorum,
-    /// The zxid counter of this epoch is exhausted; a new epoch is needed (ZOOKEEPER-1277).
-    CounterExhausted,
-    /// A learner promised an epoch above the one we lead: re-elect to pick a higher one.
-    LearnerEpochAhead(ServerId),
-    /// The leader broke the protocol.
-    Protocol(&'static str),
-}
+pub use crate::io::StepDown;
 
 /// What to do once a Persist op is acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -81,14 +81,12 @@ impl StateMachine for RegisterMap {
 
     fn digest(&self) -> u64 {
         // FNV-1a over the registers in key order.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h = crate::hash::Fnv1a64::new();
         for (k, v) in &self.registers {
-            for b in k.to_be_bytes().into_iter().chain(v.to_be_bytes()) {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            h.write(&k.to_be_bytes());
+            h.write(&v.to_be_bytes());
         }
-        h
+        h.finish()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::codec::epochs::encode_epoch;
+use crate::codec::epochs::EpochError;
 use crate::codec::log::{encode_log_header, encode_log_record, log_file_name};
 use crate::codec::snapshot::{encode_snapshot, snapshot_file_name};
 use crate::codec::txn::TxnHeader;

@@ -1,0 +1,177 @@
+//! Peer links and messages: routing what arrives on a link to the election, ZAB or the
+//! service, and sending election notifications.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl<S: Service> Node<S> {
+    pub(super) fn on_link_event(&mut self, now: Instant, e: LinkEvent) {
+        match e {
+            LinkEvent::Dial { link, peer, addr } => {
+                self.out.push_back(Output::Dial { link, peer, addr })
+            }
+            LinkEvent::Send { link, bytes } => {
+                self.metrics.peer_bytes_sent += bytes.len() as u64;
+                self.out.push_back(Output::SendPeer { link, bytes })
+            }
+            LinkEvent::Close { link } => self.out.push_back(Output::ClosePeer { link }),
+            LinkEvent::Rejected { link, reason } => {
+                self.metrics.peer_frames_rejected += 1;
+                self.out
+                    .push_back(Output::Event(NodeEvent::LinkRejected { link, reason }));
+            }
+            LinkEvent::Up(peer) => {
+                self.metrics.peer_links_established += 1;
+                self.out
+                    .push_back(Output::Event(NodeEvent::PeerUp { peer }));
+                let accepted = self.accepted_epoch;
+                match &self.activity {
+                    // A fresh link gets our latest notification, as ZooKeeper resends its last one.
+                    Activity::Looking if self.quorum.is_voter(peer) || self.observer => {
+                        let n = self.election.current_notification();
+                        self.send_notification(now, peer, n);
+                        self.election.reset_backoff(now);
+                    }
+                    Activity::Learning(l) if l.leader() == peer => {
+                        self.with_ctx(now, |activity, ctx| {
+                            if let Activity::Learning(l) = activity {
+                                l.on_leader_link_up(accepted, ctx);
+                            }
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            LinkEvent::Down(peer) => {
+                self.out
+                    .push_back(Output::Event(NodeEvent::PeerDown { peer }));
+                self.with_ctx(now, |activity, ctx| match activity {
+                    Activity::Leading(l) => l.on_peer_down(peer, ctx),
+                    Activity::Learning(l) => l.on_peer_down(peer, ctx),
+                    _ => {}
+                });
+            }
+            LinkEvent::Message(peer, msg) => self.on_peer_message(now, peer, msg),
+        }
+    }
+
+    pub(super) fn on_peer_message(&mut self, now: Instant, peer: ServerId, msg: PeerMessage) {
+        if let Activity::Leading(l) = &mut self.activity {
+            l.heard(peer, now);
+        }
+        match msg {
+            PeerMessage::Notification(n) => {
+                self.metrics.notifications_received += 1;
+                // A learner of ours looking again has left us: its notifications from before it
+                // chose us arrived before its FOLLOWERINFO on this FIFO link.
+                if n.state == PeerState::Looking && matches!(self.activity, Activity::Leading(_)) {
+                    self.with_ctx(now, |activity, ctx| {
+                        if let Activity::Leading(l) = activity {
+                            l.on_peer_down(peer, ctx);
+                        }
+                    });
+                }
+                // Our leader looking again, in a round after the one we followed it in, has
+                // stepped down: do not wait for the silence timeout.
+                if let Activity::Learning(l) = &self.activity {
+                    let decided = self.election.decision().map_or(0, |d| d.round);
+                    if l.leader() == peer && n.state == PeerState::Looking && n.round > decided {
+                        self.zab_buf.push(ZabOutput::StepDown(StepDown::LostLeader));
+                    }
+                }
+                self.election
+                    .on_notification(now, peer, n, &self.quorum, &mut self.election_buf);
+            }
+            PeerMessage::Hello(_) | PeerMessage::Heartbeat => {}
+            PeerMessage::Request {
+                session_id,
+                cxid,
+                kind,
+                body,
+                auth,
+            } => {
+                if matches!(self.activity, Activity::Leading(_)) {
+                    let w = WriteRequest {
+                        session_id,
+                        cxid,
+                        kind,
+                        body,
+                        auth: auth
+                            .into_iter()
+                            .map(|(scheme, id)| crate::client::Id { scheme, id })
+                            .collect(),
+                    };
+                    // Not serving yet: dropped; the learner's client times out and retries.
+                    let _ = self.propose(now, &w);
+                }
+            }
+            PeerMessage::Touch { sessions } => {
+                if matches!(self.activity, Activity::Leading(_)) {
+                    self.with_service(now, |s, cx| s.touched(&sessions, cx));
+                }
+            }
+            PeerMessage::SyncRequest { id } => {
+                if let Activity::Leading(l) = &self.activity {
+                    match l.last_proposed() {
+                        Some(z) => self.syncs_waiting.push((z, peer, id)),
+                        None => {
+                            self.transport.send(
+                                now,
+                                peer,
+                                &PeerMessage::SyncDone { id },
+                                &mut self.link_buf,
+                            );
+                        }
+                    }
+                }
+            }
+            PeerMessage::SyncDone { id } => {
+                if self.syncs_forwarded.remove(&id).is_some() {
+                    self.syncs_done.push(id);
+                }
+            }
+            m => {
+                // Answer the leader's PING with the sessions our clients touched (ZooKeeper's
+                // learner PING reply), so the leader's expiry sees them alive.
+                if m == PeerMessage::Ping {
+                    if let Activity::Learning(l) = &self.activity {
+                        if l.leader() == peer {
+                            // Always answer, even with nothing touched: the leader counts
+                            // silent learners as gone.
+                            let sessions = self.sm.take_touches();
+                            self.transport.send(
+                                now,
+                                peer,
+                                &PeerMessage::Touch { sessions },
+                                &mut self.link_buf,
+                            );
+                        }
+                    }
+                }
+                let history = self.history();
+                self.with_ctx(now, |activity, ctx| match activity {
+                    Activity::Leading(l) => l.on_message(peer, m, ctx),
+                    Activity::Learning(l) => l.on_message(peer, m, history, ctx),
+                    _ => {}
+                });
+            }
+        }
+    }
+
+    pub(super) fn send_notification(&mut self, now: Instant, to: ServerId, n: Notification) {
+        if self
+            .transport
+            .send(now, to, &PeerMessage::Notification(n), &mut self.link_buf)
+        {
+            self.metrics.notifications_sent += 1;
+        }
+    }
+
+    pub(super) fn broadcast_notification(&mut self, now: Instant, n: Notification) {
+        for v in self.quorum.voters() {
+            if v != self.my_id {
+                self.send_notification(now, v, n);
+            }
+        }
+    }
+}

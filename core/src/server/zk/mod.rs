@@ -1,0 +1,575 @@
+//! ZooKeeper as a [`Service`]: the data tree plus everything a server does for the clients
+//! connected to it — the session handshake, per-session FIFO request processing, local reads,
+//! writes through ZAB, watches, session expiry (leader) and touches (learners).
+
+mod handshake;
+mod leader;
+mod pipeline;
+mod watching;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use crate::client::records::ClientInfo;
+use crate::client::{
+    decode_request, encode_notification, encode_reply, AddWatchMode, ClientFrameDecoder,
+    ConnectRequest, ConnectResponse, DecodeError, ErrorCode, EventType, Frame, Id, JuteReader,
+    JuteRecord, KeeperState, OpCode, ReplyHeader, Request, RequestHeader, Response, WatcherEvent,
+    DEFAULT_MAX_BUFFER,
+};
+use crate::codec::TxnHeader;
+use crate::ids::Zxid;
+use crate::metrics::{BufferSizes, Summary};
+use crate::observe::view::{ConnectionInfo, WatchSummary};
+use crate::observe::{RequestStats, ServerView};
+use crate::server::sessions::SessionTracker;
+use crate::server::watches::{ConnId, WatchKind, Watches};
+use crate::service::{ClientEvent, Service, ServiceCx, ServiceOutput, WriteRequest};
+use crate::time::Instant;
+use crate::tree::{
+    prep, read, Caller, DataTree, PendingChanges, PrepCtx, ReadCtx, TxnResult, ZkTxn,
+};
+use crate::zab::StateMachine;
+
+/// Requests queued per connection before the server stops reading it.
+pub const MAX_QUEUED_PER_CONN: usize = 1000;
+
+/// How often the leader looks for empty containers and expired TTL nodes.
+pub const REAP_INTERVAL_MS: u64 = 1_000;
+
+pub use crate::observe::ZOOKEEPER_VERSION;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for the ConnectRequest.
+    New,
+    /// createSession proposed; waiting for it to commit.
+    Connecting {
+        session: i64,
+        timeout_ms: i32,
+        read_only: Option<bool>,
+    },
+    /// Reconnecting with a session this server does not know yet (its createSession may be
+    /// committed but not applied here): a sync brings us up to date, then we decide.
+    Revalidating {
+        request: ConnectRequest,
+        timeout_ms: i32,
+    },
+    /// Serving requests of `session`.
+    Ready { session: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wait {
+    /// A write with this xid is in ZAB; its commit unblocks the queue.
+    Write { xid: i32 },
+    /// A sync with this id (and xid/path to answer) is in flight.
+    Sync { id: u64, xid: i32, path: String },
+}
+
+#[derive(Debug)]
+struct Pending {
+    header: RequestHeader,
+    body: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    addr: SocketAddr,
+    decoder: ClientFrameDecoder,
+    state: State,
+    auth: Vec<Id>,
+    queue: VecDeque<Pending>,
+    waiting: Option<Wait>,
+    paused: bool,
+    received: u64,
+    sent: u64,
+    /// The request being answered: its opcode and when it started (metrics).
+    current: Option<(i32, Instant)>,
+}
+
+/// The client's IP as the `ip` ACL scheme and the per-IP limit see it (IPv4-mapped IPv6
+/// addresses as IPv4).
+fn ip_of(addr: &SocketAddr) -> core::net::IpAddr {
+    match addr.ip() {
+        core::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(core::net::IpAddr::V6(v6), core::net::IpAddr::V4),
+        ip => ip,
+    }
+}
+
+/// ZooKeeper's server, minus the replication (which the node does).
+#[derive(Debug, Default)]
+pub struct ZkService {
+    tree: DataTree,
+    pending: PendingChanges,
+    conns: BTreeMap<ConnId, Conn>,
+    by_session: BTreeMap<i64, ConnId>,
+    watches: Watches,
+    tracker: Option<SessionTracker>,
+    touched: BTreeMap<i64, u32>,
+    session_counter: u64,
+    next_sync: u64,
+    syncs: BTreeMap<u64, ConnId>,
+    reap_at: Option<Instant>,
+    secret: u64,
+    super_digest: Option<String>,
+    packets_received: u64,
+    packets_sent: u64,
+    requests: RequestStats,
+    latency_ms: Summary,
+    response_sizes: BufferSizes,
+    auth_failed: u64,
+}
+
+impl StateMachine for ZkService {
+    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Vec<u8> {
+        self.tree.apply(header, body)
+    }
+    fn snapshot(&self) -> Vec<u8> {
+        self.tree.snapshot()
+    }
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.tree.restore(bytes)
+    }
+    fn digest(&self) -> u64 {
+        self.tree.digest()
+    }
+}
+
+impl ZkService {
+    /// The replicated tree (reads, 4lw, tests).
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// Client connections open on this server.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Local watch registrations.
+    pub fn watches(&self) -> &Watches {
+        &self.watches
+    }
+
+    /// Packets received from / sent to clients.
+    pub fn packet_counts(&self) -> (u64, u64) {
+        (self.packets_received, self.packets_sent)
+    }
+
+    fn send(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.sent += 1;
+        }
+        self.packets_sent += 1;
+        cx.out.push(ServiceOutput::SendClient { conn, bytes });
+    }
+
+    fn reply(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        zxid: Zxid,
+        result: Result<Response, ErrorCode>,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let err = result.as_ref().err().copied();
+        self.record_outcome(conn, err, cx.now);
+        let mut out = Vec::new();
+        match result {
+            Ok(resp) => encode_reply(
+                &ReplyHeader {
+                    xid,
+                    zxid: zxid.0 as i64,
+                    err: 0,
+                },
+                Some(&resp),
+                &mut out,
+            ),
+            Err(code) => encode_reply(
+                &ReplyHeader {
+                    xid,
+                    zxid: zxid.0 as i64,
+                    err: code.as_i32(),
+                },
+                None,
+                &mut out,
+            ),
+        }
+        self.response_sizes
+            .record(i32::try_from(out.len()).unwrap_or(i32::MAX));
+        self.send(conn, out, cx);
+    }
+
+    /// Counts the answer to the connection's current request: its operation's outcome, the
+    /// write counters and the request latency.
+    fn record_outcome(&mut self, conn: ConnId, err: Option<ErrorCode>, now: Instant) {
+        let Some((op, started)) = self.conns.get_mut(&conn).and_then(|c| c.current.take()) else {
+            return;
+        };
+        self.latency_ms.add(now.millis_since(started));
+        if err == Some(ErrorCode::AuthFailed) {
+            self.auth_failed += 1;
+        }
+        let Some(op) = OpCode::from_i32(op) else {
+            return;
+        };
+        let outcome = self.requests.by_op.entry(op.name()).or_default();
+        match err {
+            None => outcome.ok += 1,
+            Some(_) => outcome.errors += 1,
+        }
+        if op.is_write() {
+            match err {
+                None => self.requests.writes_committed += 1,
+                Some(_) => self.requests.writes_failed += 1,
+            }
+        }
+    }
+
+    /// Forgets a connection: its session mapping, watches and syncs. True if it existed.
+    fn forget(&mut self, conn: ConnId) -> bool {
+        let Some(c) = self.conns.remove(&conn) else {
+            return false;
+        };
+        if let State::Ready { session } | State::Connecting { session, .. } = c.state {
+            if self.by_session.get(&session) == Some(&conn) {
+                self.by_session.remove(&session);
+            }
+        }
+        self.watches.remove_conn(conn);
+        self.syncs.retain(|_, c| *c != conn);
+        true
+    }
+
+    fn close(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
+        if self.forget(conn) {
+            cx.out.push(ServiceOutput::CloseClient { conn });
+        }
+    }
+
+    fn touch(&mut self, session: i64, cx: &ServiceCx<'_>) {
+        match self.tracker.as_mut() {
+            Some(t) => {
+                t.touch(session, cx.now);
+            }
+            None => {
+                let timeout = self.tree.sessions().get(&session).copied().unwrap_or(0);
+                self.touched.insert(session, timeout.max(0) as u32);
+            }
+        }
+    }
+
+    /// What the service takes from the configuration: the password key and the super user.
+    fn learn_config(&mut self, cx: &ServiceCx<'_>) {
+        self.secret = cx.config.fingerprint();
+        // ZooKeeper reads the super user's digest (`super:<base64 sha1>`) from a system
+        // property; zoo.cfg sets it with or without the `zookeeper.` prefix.
+        self.super_digest = [
+            "zookeeper.DigestAuthenticationProvider.superDigest",
+            "DigestAuthenticationProvider.superDigest",
+        ]
+        .iter()
+        .find_map(|k| cx.config.other.get(*k))
+        .cloned();
+    }
+
+    fn start_tracking(&mut self, cx: &ServiceCx<'_>) {
+        let mut t = SessionTracker::new(cx.config.tick_time_ms as u64);
+        // Every session gets a fresh deadline when a leader takes over (protocol reference §3.5).
+        for (id, timeout) in self.tree.sessions() {
+            t.add(*id, (*timeout).max(0) as u32, cx.now);
+        }
+        self.tracker = Some(t);
+        self.reap_at = Some(cx.now.plus_millis(REAP_INTERVAL_MS));
+    }
+}
+
+impl Service for ZkService {
+    fn prep(&mut self, w: &WriteRequest, zxid: Zxid, time_ms: i64) -> Option<(i32, Vec<u8>)> {
+        let txn = self.leader_prep(w, zxid, time_ms);
+        Some((txn.kind(), txn.encode()))
+    }
+
+    fn applied(&mut self, header: &TxnHeader, result: &[u8], cx: &mut ServiceCx<'_>) {
+        let zxid = header.zxid;
+        self.pending.applied(zxid);
+        // Watch events first: a client sees the event before any reply reflecting the change.
+        self.fire_watches(zxid, cx);
+        let result = TxnResult::decode(result);
+        let session = header.session_id;
+        match &result {
+            Some(TxnResult::CreateSession { timeout_ms }) => {
+                if let Some(t) = self.tracker.as_mut() {
+                    t.add(session, (*timeout_ms).max(0) as u32, cx.now);
+                }
+                if let Some(&conn) = self.by_session.get(&session) {
+                    if let Some(State::Connecting {
+                        timeout_ms,
+                        read_only,
+                        ..
+                    }) = self.conns.get(&conn).map(|c| c.state.clone())
+                    {
+                        self.accept(conn, session, timeout_ms, read_only, cx);
+                    }
+                }
+                return;
+            }
+            Some(TxnResult::CloseSession { .. }) => {
+                if let Some(t) = self.tracker.as_mut() {
+                    t.remove(session);
+                }
+                self.touched.remove(&session);
+                if let Some(&conn) = self.by_session.get(&session) {
+                    let asked = self
+                        .conns
+                        .get(&conn)
+                        .is_some_and(|c| c.waiting == Some(Wait::Write { xid: header.cxid }));
+                    if asked {
+                        self.reply(conn, header.cxid, zxid, Ok(Response::Empty), cx);
+                    }
+                    self.close(conn, cx);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(&conn) = self.by_session.get(&session) else {
+            return;
+        };
+        let waiting = self.conns.get(&conn).and_then(|c| c.waiting.clone());
+        if waiting != Some(Wait::Write { xid: header.cxid }) {
+            return;
+        }
+        let reply = match &result {
+            Some(r) => r.to_response(),
+            None => Err(ErrorCode::SystemError),
+        };
+        self.reply(conn, header.cxid, zxid, reply, cx);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.waiting = None;
+        }
+        self.process(conn, cx);
+    }
+
+    fn role_changed(&mut self, cx: &mut ServiceCx<'_>) {
+        self.learn_config(cx);
+        self.pending.clear();
+        if cx.leading() {
+            if self.tracker.is_none() {
+                self.start_tracking(cx);
+            }
+        } else {
+            self.tracker = None;
+            self.reap_at = None;
+        }
+        if !cx.serving {
+            // Like a ZooKeeper server leaving service: clients reconnect elsewhere, their
+            // sessions live on in the ensemble.
+            let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+            for conn in conns {
+                let four_letter = self.conns.get(&conn).is_some_and(|c| c.state == State::New);
+                if !four_letter {
+                    self.close(conn, cx);
+                }
+            }
+        }
+    }
+
+    fn client(&mut self, event: ClientEvent, cx: &mut ServiceCx<'_>) {
+        match event {
+            ClientEvent::Connected { conn, addr } => {
+                let ip = ip_of(&addr);
+                let limit = cx.config.max_client_cnxns as usize;
+                let same_ip = self.conns.values().filter(|c| ip_of(&c.addr) == ip).count();
+                if limit > 0 && same_ip >= limit {
+                    cx.out.push(ServiceOutput::CloseClient { conn });
+                    return;
+                }
+                self.learn_config(cx);
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        addr,
+                        decoder: ClientFrameDecoder::new(cx.config.jute_max_buffer.max(1) as usize),
+                        state: State::New,
+                        auth: alloc::vec![Id {
+                            scheme: String::from("ip"),
+                            id: format!("{ip}")
+                        }],
+                        queue: VecDeque::new(),
+                        waiting: None,
+                        paused: false,
+                        received: 0,
+                        sent: 0,
+                        current: None,
+                    },
+                );
+            }
+            ClientEvent::Bytes { conn, bytes } => self.on_bytes(conn, bytes, cx),
+            ClientEvent::Disconnected { conn } => {
+                self.forget(conn);
+            }
+        }
+    }
+
+    fn sync_done(&mut self, id: u64, cx: &mut ServiceCx<'_>) {
+        let Some(conn) = self.syncs.remove(&id) else {
+            return;
+        };
+        if let Some(State::Revalidating {
+            request,
+            timeout_ms,
+        }) = self.conns.get(&conn).map(|c| c.state.clone())
+        {
+            return self.finish_connect(conn, request, timeout_ms, cx);
+        }
+        let Some(Wait::Sync { xid, path, .. }) =
+            self.conns.get(&conn).and_then(|c| c.waiting.clone())
+        else {
+            return;
+        };
+        self.reply(conn, xid, cx.last_applied, Ok(Response::Sync { path }), cx);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.waiting = None;
+        }
+        self.process(conn, cx);
+    }
+
+    fn touched(&mut self, sessions: &[(i64, u32)], cx: &mut ServiceCx<'_>) {
+        if let Some(t) = self.tracker.as_mut() {
+            for (id, _) in sessions {
+                t.touch(*id, cx.now);
+            }
+        }
+    }
+
+    fn take_touches(&mut self) -> Vec<(i64, u32)> {
+        core::mem::take(&mut self.touched).into_iter().collect()
+    }
+
+    fn on_timer(&mut self, cx: &mut ServiceCx<'_>) {
+        if !cx.leading() {
+            return;
+        }
+        let expired = self
+            .tracker
+            .as_mut()
+            .map(|t| t.expire(cx.now))
+            .unwrap_or_default();
+        for session in expired {
+            cx.out
+                .push(ServiceOutput::Event(crate::io::NodeEvent::SessionExpired {
+                    session_id: session,
+                }));
+            cx.out.push(ServiceOutput::Write(WriteRequest {
+                session_id: session,
+                cxid: 0,
+                kind: OpCode::CloseSession.as_i32(),
+                body: Vec::new(),
+                auth: Vec::new(),
+            }));
+        }
+        if self.reap_at.is_some_and(|t| t <= cx.now) {
+            self.reap_at = Some(cx.now.plus_millis(REAP_INTERVAL_MS));
+            let mut doomed = self.tree.containers_to_delete();
+            doomed.extend(self.tree.expired_ttls(cx.wall_ms));
+            for path in doomed {
+                let mut body = Vec::new();
+                Request::Delete(crate::client::DeleteRequest { path, version: -1 })
+                    .encode_body(&mut crate::client::JuteWriter::new(&mut body));
+                cx.out.push(ServiceOutput::Write(WriteRequest {
+                    session_id: 0,
+                    cxid: 0,
+                    kind: OpCode::Delete.as_i32(),
+                    body,
+                    auth: alloc::vec![Id {
+                        scheme: String::from("super"),
+                        id: String::new()
+                    }],
+                }));
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let expiry = self.tracker.as_ref().and_then(|t| t.next_expiry());
+        match (expiry, self.reap_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn view<'a>(&'a self, base: ServerView<'a>, f: &mut dyn FnMut(&ServerView<'_>)) {
+        let sessions = self.tree.sessions();
+        let connections: Vec<ConnectionInfo<'_>> = self
+            .conns
+            .values()
+            .map(|c| {
+                let session_id = match c.state {
+                    State::Ready { session } | State::Connecting { session, .. } => session,
+                    _ => 0,
+                };
+                ConnectionInfo {
+                    remote: c.addr,
+                    interest_ops: if c.paused { 0 } else { 1 },
+                    queued: c.queue.len() as u64,
+                    received: c.received,
+                    sent: c.sent,
+                    session_id,
+                    last_op: "NA",
+                    established_ms: 0,
+                    session_timeout_ms: sessions.get(&session_id).map_or(0, |t| *t as u32),
+                    last_cxid: -1,
+                    last_zxid: -1,
+                    last_response_ms: 0,
+                    last_latency_ms: 0,
+                    latency: Summary::default(),
+                }
+            })
+            .collect();
+        let ephemerals_by_session: Vec<(i64, Vec<String>)> = sessions
+            .keys()
+            .map(|s| {
+                (
+                    *s,
+                    self.tree
+                        .ephemerals(*s)
+                        .map(String::from)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, paths)| !paths.is_empty())
+            .collect();
+        let outstanding = self.conns.values().map(|c| c.queue.len() as u64).sum();
+        let view = ServerView {
+            node_count: self.tree.node_count(),
+            approximate_data_size: self.tree.approximate_data_size(),
+            request_latency: self.latency_ms,
+            packets_received: self.packets_received,
+            packets_sent: self.packets_sent,
+            outstanding_requests: outstanding,
+            alive_connections: self.conns.len(),
+            connections: &connections,
+            watch_count: self.watches.count(),
+            watch_summary: WatchSummary {
+                connections: self.watches.connections(),
+                paths: self.watches.paths(),
+                total: self.watches.count(),
+            },
+            ephemerals_count: self.tree.ephemerals_count() as usize,
+            ephemerals_by_session: &ephemerals_by_session,
+            global_sessions: sessions.len(),
+            client_response_sizes: self.response_sizes,
+            auth_failed_count: self.auth_failed,
+            requests: self.requests.clone(),
+            ..base
+        };
+        f(&view)
+    }
+}

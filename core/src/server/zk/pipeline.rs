@@ -1,0 +1,268 @@
+//! The per-session pipeline: frames in, requests queued per connection, executed in order
+//! (reads locally, writes through ZAB, syncs through the leader).
+
+#[allow(unused_imports)]
+use super::*;
+
+impl ZkService {
+    pub(super) fn on_bytes(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.decoder.push(&bytes);
+        // Bounded: every frame consumes at least its 4-byte length prefix.
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let frame = match c.decoder.next_frame() {
+                None => break,
+                Some(Err(_)) => return self.close(conn, cx),
+                Some(Ok(Frame::FourLetter(w))) => {
+                    // The node renders it from the whole server's view, then closes.
+                    self.packets_received += 1;
+                    cx.out.push(ServiceOutput::FourLetterWord { conn, word: w });
+                    return;
+                }
+                Some(Ok(Frame::Connect(b))) => Err(b.to_vec()),
+                Some(Ok(Frame::Packet(b))) => Ok(b.to_vec()),
+            };
+            self.packets_received += 1;
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.received += 1;
+            }
+            match frame {
+                Err(connect) => self.on_connect(conn, &connect, cx),
+                Ok(packet) => {
+                    let Ok((header, body)) = RequestHeader::split(&packet) else {
+                        return self.close(conn, cx);
+                    };
+                    let Some(c) = self.conns.get_mut(&conn) else {
+                        return;
+                    };
+                    if !matches!(
+                        c.state,
+                        State::Ready { .. } | State::Connecting { .. } | State::Revalidating { .. }
+                    ) {
+                        return self.close(conn, cx);
+                    }
+                    c.queue.push_back(Pending {
+                        header,
+                        body: body.to_vec(),
+                    });
+                    if c.queue.len() >= MAX_QUEUED_PER_CONN && !c.paused {
+                        c.paused = true;
+                        cx.out.push(ServiceOutput::ReadClient { conn, read: false });
+                    }
+                }
+            }
+        }
+        self.process(conn, cx);
+    }
+
+    /// Runs the connection's queue in order until a request must wait for ZAB.
+    pub(super) fn process(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
+        // Bounded by the queue, which is bounded by MAX_QUEUED_PER_CONN plus one read batch.
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let State::Ready { session } = c.state else {
+                return;
+            };
+            if c.waiting.is_some() {
+                return;
+            }
+            let Some(p) = c.queue.pop_front() else { break };
+            if c.paused && c.queue.len() < MAX_QUEUED_PER_CONN / 2 {
+                c.paused = false;
+                cx.out.push(ServiceOutput::ReadClient { conn, read: true });
+            }
+            self.touch(session, cx);
+            self.execute(conn, session, p, cx);
+        }
+    }
+
+    pub(super) fn execute(
+        &mut self,
+        conn: ConnId,
+        session: i64,
+        p: Pending,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let xid = p.header.xid;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.current = Some((p.header.op, cx.now));
+        }
+        let zxid = cx.last_applied;
+        let max = cx.config.jute_max_buffer.max(1) as usize;
+        let request = match decode_request(p.header, &p.body, max) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e {
+                    DecodeError::Unimplemented(_) => ErrorCode::Unimplemented,
+                    _ => ErrorCode::MarshallingError,
+                };
+                return self.reply(conn, xid, zxid, Err(code), cx);
+            }
+        };
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default();
+        match &request {
+            Request::Ping => self.reply(conn, xid, zxid, Ok(Response::Empty), cx),
+            Request::Auth {
+                scheme,
+                auth: bytes,
+                ..
+            } => {
+                if scheme == "digest" {
+                    let user_pass = String::from_utf8_lossy(bytes);
+                    let id = Id {
+                        scheme: String::from("digest"),
+                        id: crate::tree::digest_id(&user_pass),
+                    };
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                    }
+                    self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+                } else {
+                    self.reply(conn, xid, zxid, Err(ErrorCode::AuthFailed), cx);
+                    self.close(conn, cx);
+                }
+            }
+            Request::SetWatches {
+                relative_zxid,
+                data,
+                exist,
+                child,
+            } => {
+                self.set_watches(conn, *relative_zxid, data, exist, child, &[], &[], cx);
+                self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+            }
+            Request::SetWatches2 {
+                relative_zxid,
+                data,
+                exist,
+                child,
+                persistent,
+                persistent_recursive,
+            } => {
+                self.set_watches(
+                    conn,
+                    *relative_zxid,
+                    data,
+                    exist,
+                    child,
+                    persistent,
+                    persistent_recursive,
+                    cx,
+                );
+                self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+            }
+            Request::AddWatch { path, mode } => {
+                let kind = match mode {
+                    AddWatchMode::Persistent => WatchKind::Persistent,
+                    AddWatchMode::PersistentRecursive => WatchKind::Recursive,
+                };
+                self.watches.add(conn, path, kind);
+                self.reply(conn, xid, zxid, Ok(Response::AddWatch), cx);
+            }
+            Request::RemoveWatches { path, watcher_type }
+            | Request::CheckWatches { path, watcher_type } => {
+                let remove = matches!(request, Request::RemoveWatches { .. });
+                let found = if remove {
+                    self.watches.remove(conn, path, *watcher_type)
+                } else {
+                    self.watches.has(conn, path, *watcher_type)
+                };
+                let result = if found {
+                    Ok(Response::Empty)
+                } else {
+                    Err(ErrorCode::NoWatcher)
+                };
+                self.reply(conn, xid, zxid, result, cx);
+            }
+            Request::WhoAmI => {
+                let infos = auth
+                    .iter()
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: id.id.clone(),
+                    })
+                    .collect();
+                self.reply(conn, xid, zxid, Ok(Response::WhoAmI { clients: infos }), cx);
+            }
+            Request::Sync { path } => {
+                self.next_sync += 1;
+                let id = self.next_sync;
+                self.syncs.insert(id, conn);
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.waiting = Some(Wait::Sync {
+                        id,
+                        xid,
+                        path: path.clone(),
+                    });
+                }
+                cx.out.push(ServiceOutput::Sync { id });
+            }
+            Request::Sasl { .. } => self.reply(conn, xid, zxid, Err(ErrorCode::Unimplemented), cx),
+            Request::Exists { .. }
+            | Request::GetData { .. }
+            | Request::GetChildren { .. }
+            | Request::GetChildren2 { .. }
+            | Request::GetAllChildrenNumber { .. }
+            | Request::GetAcl { .. }
+            | Request::GetEphemerals { .. }
+            | Request::MultiRead(_) => {
+                let result = read(
+                    &request,
+                    &ReadCtx {
+                        session_id: session,
+                        caller: Caller {
+                            auth: &auth,
+                            super_digest: self.super_digest.as_deref(),
+                        },
+                    },
+                    &self.tree,
+                );
+                match &request {
+                    // An exists watch is left whether or not the node exists.
+                    Request::Exists { path, watch: true }
+                        if matches!(result, Ok(_) | Err(ErrorCode::NoNode)) =>
+                    {
+                        self.watches.add(conn, path, WatchKind::Data)
+                    }
+                    Request::GetData { path, watch: true } if result.is_ok() => {
+                        self.watches.add(conn, path, WatchKind::Data)
+                    }
+                    Request::GetChildren { path, watch: true }
+                    | Request::GetChildren2 { path, watch: true }
+                        if result.is_ok() =>
+                    {
+                        self.watches.add(conn, path, WatchKind::Child)
+                    }
+                    _ => {}
+                }
+                self.reply(conn, xid, zxid, result, cx);
+            }
+            // Everything else changes state: it goes through ZAB, and the queue waits for it.
+            _ => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.waiting = Some(Wait::Write { xid });
+                }
+                cx.out.push(ServiceOutput::Write(WriteRequest {
+                    session_id: session,
+                    cxid: xid,
+                    kind: p.header.op,
+                    body: p.body,
+                    auth,
+                }));
+            }
+        }
+    }
+}
