@@ -148,23 +148,37 @@ async fn sigterm_then_restart_keeps_data_and_inspect_prints_it() {
         procs.terminate(i, Duration::from_secs(10));
     }
 
-    // inspect: records printed, exit 0.
-    let data = dir.0.join("member-1").join("data");
-    let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
-        .arg("inspect")
-        .arg(&data)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    // inspect: every data directory verifies (exit 0) and a quorum of them hold the acked
+    // writes. Not all three: a member that joined late may have been stopped before it synced
+    // (seen once in 20 runs of .ci/flaky, issue 18), and that is ZAB working as designed.
+    let mut holders = 0;
+    for i in 1..=3 {
+        let data = dir.0.join(format!("member-{i}")).join("data");
+        let out = Command::new(env!("CARGO_BIN_EXE_conclave"))
+            .arg("inspect")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "inspect of member {i} failed: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("recovery: OK"), "{text}");
+        assert!(text.contains("== acceptedEpoch: "), "{text}");
+        if text.contains("create /durable/s-") && text.contains("createSession") {
+            holders += 1;
+        }
+    }
     assert!(
-        out.status.success(),
-        "inspect failed: {text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        holders >= 2,
+        "only {holders} of 3 data directories hold the acknowledged writes; logs:\n{}",
+        (0..3)
+            .map(|i| procs.log(i))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
     );
-    assert!(text.contains("create /durable/s-"), "{text}");
-    assert!(text.contains("createSession"), "{text}");
-    assert!(text.contains("recovery: OK"), "{text}");
-    assert!(text.contains("== acceptedEpoch: "), "{text}");
 }
 
 #[test]

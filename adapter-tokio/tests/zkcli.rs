@@ -59,6 +59,22 @@ async fn standalone_serves_the_rust_client() {
     tokio::time::timeout(T, m.stop()).await.unwrap().unwrap();
 }
 
+/// zkCli.sh's output without the watcher's lines, joined: its event thread prints
+/// `WATCHER::` / `WatchedEvent …` whenever the event arrives, even in the middle of `ls`
+/// printing `[` and `zookeeper]` (seen once in 20 runs: issue 18's flake).
+fn without_events(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with("WATCHER::") && !l.starts_with("WatchedEvent "))
+        .collect()
+}
+
+/// Regression test for the flake itself: the interleaving seen in run 17 of `.ci/flaky`.
+#[test]
+fn watcher_lines_inside_ls_output_are_ignored() {
+    let seen = "WATCHER::\n[\nWatchedEvent state:SyncConnected type:None path:null\nzookeeper]\n";
+    assert!(without_events(seen).contains("[zookeeper]"));
+}
+
 fn zkcli() -> Option<PathBuf> {
     let by_path = Command::new("sh")
         .arg("-c")
@@ -121,11 +137,11 @@ async fn zkcli_scripted_session() {
     let out = run(&["get", "/x"]).await;
     assert!(out.lines().any(|l| l.trim() == "ho"), "{out}");
     let out = run(&["ls", "/"]).await;
-    assert!(out.contains("[x, zookeeper]"), "{out}");
+    assert!(without_events(&out).contains("[x, zookeeper]"), "{out}");
     let out = run(&["delete", "/x"]).await;
     assert!(!out.contains("Exception"), "{out}");
     let out = run(&["ls", "/"]).await;
-    assert!(out.contains("[zookeeper]"), "{out}");
+    assert!(without_events(&out).contains("[zookeeper]"), "{out}");
     for m in members {
         tokio::time::timeout(T, m.stop()).await.unwrap().unwrap();
     }
