@@ -287,15 +287,15 @@ mod node_sequences {
         }
     }
 
-    /// A standalone server taking 40 writes with tiny log segments and frequent snapshots.
+    /// A standalone server taking 600 writes with small log segments and frequent snapshots.
     fn primitives() -> Vec<String> {
         let config = Config::from_zoo_cfg("clientPort=2181\n")
             .unwrap()
             .with_my_id(1)
             .unwrap();
         let tuning = Tuning {
-            log_segment_bytes: 256,
-            snap_count: 7,
+            log_segment_bytes: 4096,
+            snap_count: 50,
             ..Tuning::default()
         };
         let mut node: Node =
@@ -304,14 +304,17 @@ mod node_sequences {
         let mut disk = Recorder::default();
         let mut now = Instant::ZERO;
         let mut pending = Vec::new();
-        for i in 0..400 {
-            if i < 40 {
-                let body = postcard::to_allocvec(&(i as u64, 7u64)).unwrap();
+        let mut written: i32 = 0;
+        for _ in 0..2000 {
+            if written < 600 && node.status().synced {
+                let body = postcard::to_allocvec(&(written as u64, 7u64)).unwrap();
+                let cxid = written;
+                written += 1;
                 node.handle(
                     now,
                     Input::Submit {
                         session_id: 1,
-                        cxid: i,
+                        cxid,
                         kind: 1,
                         body,
                     },
