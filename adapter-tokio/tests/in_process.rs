@@ -119,6 +119,10 @@ async fn client_operations_on_a_three_member_ensemble() {
     within("ephemeral", other.create("/e", b"", &eph))
         .await
         .unwrap();
+    // Another session's write: `client` may be on a follower that has not applied it yet
+    // (ZooKeeper reads are per-session consistent, not linearizable); sync first, as a
+    // ZooKeeper user must (seen once in 20 runs of .ci/flaky as a NodeCreated event).
+    within("sync", client.sync("/e")).await.unwrap();
     let (_, exists_watch) = within("exists", client.check_and_watch_stat("/e"))
         .await
         .unwrap();

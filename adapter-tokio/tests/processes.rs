@@ -218,13 +218,19 @@ fn serve_refuses_a_corrupt_log_without_touching_it() {
 fn a_clean_ensemble_shutdown_logs_no_warning_and_no_colour() {
     use std::io::Read;
     let dir = TempDir::new("ensemble-stop");
-    let base = loop {
-        // Five ranges of 3 ports must be free: pick a base whose client port is.
-        let p = free_port();
-        if p < 60_000 {
-            break p;
-        }
-    };
+    // `conclave ensemble` derives 12 ports from its base: take a base below 28 000 whose 12
+    // ports are all free (bounded), so every port stays below the ephemeral range.
+    let base = (0..200)
+        .map(|_| free_port())
+        .find(|&b| {
+            b < 28_000
+                && [
+                    0, 1, 2, 1001, 1002, 1003, 3001, 3002, 3003, 4001, 4002, 4003,
+                ]
+                .iter()
+                .all(|off| std::net::TcpListener::bind(("127.0.0.1", b + off)).is_ok())
+        })
+        .expect("a free range of ports for the ensemble");
     let mut child = Command::new(env!("CARGO_BIN_EXE_conclave"))
         .args([
             "ensemble",

@@ -237,139 +237,106 @@ mod tests {
         assert_eq!(execute(&op, &mut f), Err("EIO".to_string()));
         assert_eq!(f.0 .0.len(), 3, "{:?}", f.0 .0);
     }
-}
 
-/// The node's persist ops for real work (log segments rolled, snapshots taken), carried out
-/// through [`execute`]: every durable name goes through a directory sync, every snapshot is
-/// synced before it is renamed into place. Removing an fsync or a directory sync anywhere on
-/// these paths fails here.
-#[cfg(test)]
-mod node_sequences {
-    use super::*;
-    use crate::node::{Node, Recovered, Tuning};
-    use crate::{Config, Input, Instant, Output};
-    use alloc::format;
-    use alloc::string::{String, ToString};
-    use alloc::vec::Vec;
+    /// The node's persist ops for real work (log segments rolled, snapshots taken), carried out
+    /// through [`execute`]: every durable name goes through a directory sync, every snapshot is
+    /// synced before it is renamed into place. Removing an fsync or a directory sync anywhere on
+    /// these paths fails here.
+    mod node_sequences {
+        use super::*;
+        use crate::node::{Node, Recovered, Tuning};
+        use crate::{Config, Input, Instant, Output};
+        use alloc::format;
+        use alloc::string::String;
+        use alloc::vec::Vec;
 
-    #[derive(Default)]
-    struct Recorder(Vec<String>);
-
-    impl Files for Recorder {
-        type Error = String;
-        fn create(&mut self, f: &str) -> Result<(), String> {
-            self.0.push(format!("create {f}"));
-            Ok(())
-        }
-        fn append(&mut self, f: &str, _: &[u8]) -> Result<(), String> {
-            self.0.push(format!("append {f}"));
-            Ok(())
-        }
-        fn sync(&mut self, f: &str) -> Result<(), String> {
-            self.0.push(format!("sync {f}"));
-            Ok(())
-        }
-        fn truncate(&mut self, f: &str, _: u64) -> Result<(), String> {
-            self.0.push(format!("truncate {f}"));
-            Ok(())
-        }
-        fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
-            self.0.push(format!("rename {from} {to}"));
-            Ok(())
-        }
-        fn remove(&mut self, f: &str) -> Result<(), String> {
-            self.0.push(format!("remove {f}"));
-            Ok(())
-        }
-        fn sync_dir(&mut self) -> Result<(), String> {
-            self.0.push("sync_dir".to_string());
-            Ok(())
-        }
-    }
-
-    /// A standalone server taking 600 writes with small log segments and frequent snapshots.
-    fn primitives() -> Vec<String> {
-        let config = Config::from_zoo_cfg("clientPort=2181\n")
-            .unwrap()
-            .with_my_id(1)
-            .unwrap();
-        let tuning = Tuning {
-            log_segment_bytes: 4096,
-            snap_count: 50,
-            ..Tuning::default()
-        };
-        let mut node: Node =
-            Node::with_state_machine(config, Recovered::empty(), 1, Instant::ZERO, 0, tuning)
+        /// A standalone server taking 600 writes with small log segments and frequent snapshots.
+        fn primitives() -> Vec<String> {
+            let config = Config::from_zoo_cfg("clientPort=2181\n")
+                .unwrap()
+                .with_my_id(1)
                 .unwrap();
-        let mut disk = Recorder::default();
-        let mut now = Instant::ZERO;
-        let mut pending = Vec::new();
-        let mut written: i32 = 0;
-        for _ in 0..2000 {
-            if written < 600 && node.status().synced {
-                let body = postcard::to_allocvec(&(written as u64, 7u64)).unwrap();
-                let cxid = written;
-                written += 1;
-                node.handle(
-                    now,
-                    Input::Submit {
-                        session_id: 1,
-                        cxid,
-                        kind: 1,
-                        body,
-                    },
-                );
-            }
-            while let Some(out) = node.poll_output() {
-                if let Output::Persist { seq, op } = out {
-                    execute(&op, &mut disk).unwrap();
-                    pending.push(seq);
+            let tuning = Tuning {
+                log_segment_bytes: 4096,
+                snap_count: 50,
+                ..Tuning::default()
+            };
+            let mut node: Node =
+                Node::with_state_machine(config, Recovered::empty(), 1, Instant::ZERO, 0, tuning)
+                    .unwrap();
+            let mut disk = Recorder::default();
+            let mut now = Instant::ZERO;
+            let mut pending = Vec::new();
+            let mut written: i32 = 0;
+            for _ in 0..2000 {
+                if written < 600 && node.status().synced {
+                    let body = postcard::to_allocvec(&(written as u64, 7u64)).unwrap();
+                    let cxid = written;
+                    written += 1;
+                    node.handle(
+                        now,
+                        Input::Submit {
+                            session_id: 1,
+                            cxid,
+                            kind: 1,
+                            body,
+                        },
+                    );
                 }
+                while let Some(out) = node.poll_output() {
+                    if let Output::Persist { seq, op } = out {
+                        execute(&op, &mut disk).unwrap();
+                        pending.push(seq);
+                    }
+                }
+                if let Some(&seq) = pending.last() {
+                    pending.clear();
+                    node.handle(now, Input::Persisted { seq });
+                }
+                now = now.plus_millis(10);
+                node.handle(now, Input::Timeout);
             }
-            if let Some(&seq) = pending.last() {
-                pending.clear();
-                node.handle(now, Input::Persisted { seq });
-            }
-            now = now.plus_millis(10);
-            node.handle(now, Input::Timeout);
+            disk.0
         }
-        disk.0
-    }
 
-    #[test]
-    fn every_name_is_dir_synced_and_every_snapshot_synced_before_its_rename() {
-        let ops = primitives();
-        let created_logs = ops.iter().filter(|o| o.starts_with("create log.")).count();
-        let snapshots = ops
-            .iter()
-            .filter(|o| o.starts_with("rename snapshot.") && !o.ends_with(".tmp"))
-            .count();
-        assert!(created_logs >= 3, "the log never rolled: {ops:?}");
-        assert!(snapshots >= 3, "too few snapshots: {ops:?}");
-        for (i, op) in ops.iter().enumerate() {
-            let next = ops.get(i + 1).map(String::as_str);
-            if op.starts_with("create ") || op.starts_with("rename ") || op.starts_with("remove ") {
-                // The two epoch files are one op: their directory sync follows the second.
-                let after = ops[i + 1..].iter().find(|o| !o.contains("Epoch"));
-                assert_eq!(
-                    after.map(String::as_str),
-                    Some("sync_dir"),
-                    "{op} is not made durable: {ops:?}"
-                );
-            }
-            if let Some(rest) = op.strip_prefix("rename ") {
-                let from = rest.split(' ').next().unwrap();
-                let synced = ops[..i].iter().rposition(|o| *o == format!("sync {from}"));
-                let appended = ops[..i]
-                    .iter()
-                    .rposition(|o| *o == format!("append {from}"));
-                assert!(
-                    synced > appended,
-                    "{from} renamed before its last append was synced"
-                );
-            }
-            if let Some(file) = op.strip_prefix("truncate ") {
-                assert_eq!(next, Some(format!("sync {file}").as_str()));
+        #[test]
+        fn every_name_is_dir_synced_and_every_snapshot_synced_before_its_rename() {
+            let ops = primitives();
+            let created_logs = ops.iter().filter(|o| o.starts_with("create log.")).count();
+            let snapshots = ops
+                .iter()
+                .filter(|o| o.starts_with("rename snapshot.") && !o.ends_with(".tmp"))
+                .count();
+            assert!(created_logs >= 3, "the log never rolled: {ops:?}");
+            assert!(snapshots >= 3, "too few snapshots: {ops:?}");
+            for (i, op) in ops.iter().enumerate() {
+                let next = ops.get(i + 1).map(String::as_str);
+                if op.starts_with("create ")
+                    || op.starts_with("rename ")
+                    || op.starts_with("remove ")
+                {
+                    // The two epoch files are one op: their directory sync follows the second.
+                    let after = ops[i + 1..].iter().find(|o| !o.contains("Epoch"));
+                    assert_eq!(
+                        after.map(String::as_str),
+                        Some("sync_dir"),
+                        "{op} is not made durable: {ops:?}"
+                    );
+                }
+                if let Some(rest) = op.strip_prefix("rename ") {
+                    let from = rest.split(' ').next().unwrap();
+                    let synced = ops[..i].iter().rposition(|o| *o == format!("sync {from}"));
+                    let appended = ops[..i]
+                        .iter()
+                        .rposition(|o| *o == format!("append {from}"));
+                    assert!(
+                        synced > appended,
+                        "{from} renamed before its last append was synced"
+                    );
+                }
+                if let Some(file) = op.strip_prefix("truncate ") {
+                    assert_eq!(next, Some(format!("sync {file}").as_str()));
+                }
             }
         }
     }
