@@ -531,15 +531,17 @@ impl Prep<'_, '_> {
     fn close_session(&self, pending: &mut PendingChanges) -> ZkTxn {
         let s = self.ctx.session_id;
         let mut es: BTreeSet<String> = self.tree.ephemerals(s).map(String::from).collect();
+        // The projected node at each changed path decides: the session's ephemeral, or not
+        // (deleted, or deleted and re-created by someone else — found by the model test's
+        // fresh cases: listing it would project a delete the apply never makes).
         for (p, c) in &pending.by_path {
             match &c.node {
-                None => {
-                    es.remove(p);
-                }
                 Some(n) if n.stat.ephemeral_owner == s && s != 0 => {
                     es.insert(p.clone());
                 }
-                Some(_) => {}
+                _ => {
+                    es.remove(p);
+                }
             }
         }
         let zxid = self.ctx.zxid;
