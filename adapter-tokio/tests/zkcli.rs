@@ -13,19 +13,31 @@ use conclave_tokio::start_from_cfg;
 const T: Duration = Duration::from_secs(10);
 
 async fn standalone(dir: &TempDir) -> (conclave_tokio::Member, u16) {
-    let port = free_port();
-    let cfg = dir.0.join("zoo.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
-             admin.enableServer=false\nmetricsProvider.httpPort={}\n4lw.commands.whitelist=*\n",
-            dir.0.join("data").display(),
-            free_port()
-        ),
-    )
-    .unwrap();
-    let m = start_from_cfg(&cfg).await.unwrap();
+    // A port free a moment ago can be taken before we bind it (seen once in 20 runs of
+    // .ci/flaky even below the ephemeral range): the server says so, and we try another.
+    let mut attempt = 0;
+    let (m, port) = loop {
+        attempt += 1;
+        let port = free_port();
+        let cfg = dir.0.join("zoo.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+                 admin.enableServer=false\nmetricsProvider.httpPort={}\n4lw.commands.whitelist=*\n",
+                dir.0.join("data").display(),
+                free_port()
+            ),
+        )
+        .unwrap();
+        match start_from_cfg(&cfg).await {
+            Ok(m) => break (m, port),
+            Err(e) if e.contains("Address already in use") && attempt < 5 => {
+                eprintln!("attempt {attempt}: {e}; trying other ports");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     let deadline = tokio::time::Instant::now() + T;
     while !m.status().synced {
         assert!(
