@@ -186,6 +186,7 @@ impl Member {
             next_conn: 0,
             status_tx,
             halted: None,
+            stopping: stop_rx.clone(),
         };
         let task = tokio::spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
@@ -310,6 +311,8 @@ struct Loop {
     next_conn: u64,
     status_tx: watch::Sender<Status>,
     halted: Option<String>,
+    /// Set once the member is asked to stop: what its peers do from then on is expected.
+    stopping: watch::Receiver<bool>,
 }
 
 impl Loop {
@@ -339,6 +342,9 @@ impl Loop {
                     self.on_event(ev);
                     // Take what else is queued before sleeping again (bounded, stays fair).
                     for _ in 0..256 {
+                        if *self.stopping.borrow() {
+                            break;
+                        }
                         match ev_rx.try_recv() {
                             Ok(ev) => self.on_event(ev),
                             Err(_) => break,
@@ -517,15 +523,17 @@ impl Loop {
                 if let NodeEvent::Halted { reason } = &e {
                     self.halted.get_or_insert_with(|| reason.clone());
                 }
-                log_event(&e)
+                log_event(&e, *self.stopping.borrow())
             }
         }
     }
 }
 
 /// Logs an event at the level the core gives it, in the core's words.
-fn log_event(e: &NodeEvent) {
+/// While stopping, a peer leaving is expected: warnings are logged as information.
+fn log_event(e: &NodeEvent, stopping: bool) {
     match e.level() {
+        Level::Warn if stopping => tracing::info!("{e} (shutting down)"),
         Level::Trace => tracing::trace!("{e}"),
         Level::Debug => tracing::debug!("{e}"),
         Level::Info => tracing::info!("{e}"),
