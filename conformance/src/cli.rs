@@ -19,9 +19,12 @@ OPTIONS:
                       crashed servers restart at 70% of T, leaving at least 10 s
     --no-faults       no crashes, partitions, pauses, slow spells, clock drift,
                       message or disk faults
-    --workload W      zab (default): 3-8 clients submit writes, most seeds start
-                      from empty data directories; election: no client, every
-                      server starts from a random pre-history
+    --workload W      zk (default): 3-8 ZooKeeper clients speak the jute protocol
+                      to Node<ZkService> (sessions, reconnects, expiry, ephemerals,
+                      sequentials, multi, watches, sync); zab: the register map,
+                      clients submit writes through Input::Submit; election: no
+                      client, every server starts from a random pre-history.
+                      zk and zab seeds mostly start from empty data directories
     --soak            a long run: --sim-secs defaults to 600
     --jobs J          worker threads (default: available parallelism)
     --verbose         print every node event and fault of each seed, with its time
@@ -31,7 +34,7 @@ OUTPUT:
     One `VIOLATION seed=S nodes=K t=...: <invariant>: <detail>` line and one
     `reproduce: ...` line per failing seed (in seed order), a liveness summary
     (heal -> all synced; heal -> first acknowledged write), a workload line
-        zab: committed_txns=C acked_writes=A submitted=S ...
+        zk: committed_txns=C acked_writes=A requests=R ... (or zab: ...)
     and finally
         sim: seeds=N violations=V sim_secs=X cpu_secs=Y speed=Zx
     where sim_secs is the simulated time summed over seeds, cpu_secs is the
@@ -79,7 +82,7 @@ impl Default for Args {
             no_faults: false,
             jobs: None,
             verbose: false,
-            workload: Workload::Zab,
+            workload: Workload::Zk,
             soak: false,
         }
     }
@@ -122,10 +125,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--jobs" => out.jobs = Some(number(&flag, value())?),
             "--workload" => {
                 out.workload = match value().as_deref() {
+                    Some("zk") => Workload::Zk,
                     Some("zab") => Workload::Zab,
                     Some("election") => Workload::Election,
                     Some(other) => {
-                        return Err(format!("--workload must be zab or election, not `{other}`"))
+                        return Err(format!("--workload must be zk, zab or election, not `{other}`"))
                     }
                     None => return Err(format!("{flag} needs a value")),
                 }
@@ -217,7 +221,7 @@ pub fn reproduce_line(
     if !faults {
         line.push_str(" --no-faults");
     }
-    if workload != Workload::Zab {
+    if workload != Workload::Zk {
         line.push_str(&format!(" --workload {}", workload.name()));
     }
     line

@@ -7,8 +7,13 @@ use conclave_core::codec::epochs::{encode_epoch, ACCEPTED_EPOCH_FILE, CURRENT_EP
 use conclave_core::codec::log::{encode_log_record, log_file_name, LOG_HEADER};
 use conclave_core::codec::snapshot::{encode_snapshot, snapshot_file_name};
 use conclave_core::codec::{Txn, TxnHeader};
+use conclave_core::client::{perms, Acl, Id};
 use conclave_core::rng::Prng;
+use conclave_core::server::ZkService;
+use conclave_core::tree::txn::{CreateTxn, ZkTxn};
 use conclave_core::zab::{RegisterMap, StateMachine};
+
+use crate::server_node::ServiceKind;
 use conclave_core::{Config, ServerId, Zxid};
 
 /// tickTime of the generated `zoo.cfg`, ms.
@@ -78,16 +83,39 @@ impl Ensemble {
 /// The txn every pre-history holds at `zxid`: the same bytes on every server that has it, so
 /// two servers never disagree about a zxid they were both given. Session 0 is reserved for
 /// pre-history (clients are 1..).
-pub fn pre_history_txn(zxid: Zxid) -> Txn {
+///
+/// For ZooKeeper it creates `/pre-<epoch>-<counter>`: a log holds counters `1..=c` of one
+/// epoch on top of the empty tree, so the root's stored cversion after counter `c` is `c`.
+pub fn pre_history_txn(zxid: Zxid, kind: ServiceKind) -> Txn {
+    let (kind, body) = match kind {
+        ServiceKind::RegisterMap => (0, RegisterMap::write(u64::from(zxid.counter() % 8), zxid.0)),
+        ServiceKind::ZooKeeper => {
+            let txn = ZkTxn::Create(CreateTxn {
+                path: format!("/pre-{}-{}", zxid.epoch(), zxid.counter()),
+                data: Some(zxid.0.to_be_bytes().to_vec()),
+                acl: vec![Acl {
+                    perms: perms::ALL,
+                    id: Id {
+                        scheme: "world".into(),
+                        id: "anyone".into(),
+                    },
+                }],
+                ephemeral_owner: 0,
+                parent_cversion: zxid.counter() as i32,
+                with_stat: false,
+            });
+            (txn.kind(), txn.encode())
+        }
+    };
     Txn {
         header: TxnHeader {
             zxid,
             session_id: 0,
             cxid: pre_history_cxid(zxid),
             time_ms: 0,
-            kind: 0,
+            kind,
         },
-        body: RegisterMap::write(u64::from(zxid.counter() % 8), zxid.0),
+        body,
     }
 }
 
@@ -103,7 +131,7 @@ pub fn pre_history_cxid(zxid: Zxid) -> i32 {
 /// currentEpoch in 0..=2, acceptedEpoch up to two above it, the last zxid in an epoch no
 /// later than currentEpoch with a counter below 20: enough spread that the election order
 /// (epoch, zxid, id) is exercised on every component.
-pub fn random_disk(rng: &mut Prng) -> Vec<(String, Vec<u8>)> {
+pub fn random_disk(rng: &mut Prng, kind: ServiceKind) -> Vec<(String, Vec<u8>)> {
     let current_epoch = rng.below(3) as u32;
     let accepted_epoch = current_epoch + rng.below(3) as u32;
     let zxid_epoch = rng.below(current_epoch as u64 + 1) as u32;
@@ -116,13 +144,17 @@ pub fn random_disk(rng: &mut Prng) -> Vec<(String, Vec<u8>)> {
         (CURRENT_EPOCH_FILE.to_string(), encode_epoch(current_epoch)),
     ];
     let mut snap = Vec::new();
-    encode_snapshot(Zxid::ZERO, &RegisterMap::default().snapshot(), &mut snap);
+    let empty = match kind {
+        ServiceKind::RegisterMap => RegisterMap::default().snapshot(),
+        ServiceKind::ZooKeeper => ZkService::default().snapshot(),
+    };
+    encode_snapshot(Zxid::ZERO, &empty, &mut snap);
     files.push((snapshot_file_name(Zxid::ZERO), snap));
     if counter > 0 {
         let first = Zxid::new(zxid_epoch, 1);
         let mut log = LOG_HEADER.to_vec();
         for c in 1..=counter {
-            encode_log_record(&pre_history_txn(Zxid::new(zxid_epoch, c)), &mut log);
+            encode_log_record(&pre_history_txn(Zxid::new(zxid_epoch, c), kind), &mut log);
         }
         files.push((log_file_name(first), log));
     }
@@ -146,8 +178,13 @@ mod tests {
     #[test]
     fn random_disks_are_consistent() {
         let mut rng = Prng::new(3);
-        for _ in 0..300 {
-            let d = DiskState::from_files(&random_disk(&mut rng)).expect("recoverable");
+        for i in 0..300 {
+            let kind = if i % 2 == 0 {
+                ServiceKind::ZooKeeper
+            } else {
+                ServiceKind::RegisterMap
+            };
+            let d = DiskState::from_files(&random_disk(&mut rng, kind)).expect("recoverable");
             assert!(d.last_zxid.epoch() <= d.current_epoch && d.current_epoch <= d.accepted_epoch);
             assert!(d.snapshot.is_some());
             assert_eq!(d.txns.len() as u32, d.last_zxid.counter());

@@ -2,13 +2,20 @@
 //! it was meant for (directly, or through the connection end it targets), so an event
 //! scheduled before a crash never reaches the restarted process.
 
-use conclave_core::ServerId;
+use conclave_core::{ServerId, Zxid};
 
 /// One scheduled happening.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Event {
-    /// Something on a simulated TCP connection.
+    /// Something on a simulated TCP connection between servers.
     Net(NetEvent),
+    /// Something on a simulated TCP connection between a ZooKeeper client and a server.
+    ClientNet(ClientNetEvent),
+    /// A ZooKeeper client's timer: connect, ping, give up on a silent server, issue requests.
+    ZkTick {
+        /// The client.
+        client: usize,
+    },
     /// A server process starts for the first time.
     Start {
         /// Which server.
@@ -119,5 +126,46 @@ pub(crate) enum NetEvent {
         conn: u64,
         /// The end told.
         end: usize,
+    },
+}
+
+/// Events of the client network model; `conn` names a client connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ClientNetEvent {
+    /// The SYN reaches the server.
+    Syn {
+        /// The connection.
+        conn: u64,
+    },
+    /// The client learns its connection is up.
+    Established {
+        /// The connection.
+        conn: u64,
+    },
+    /// Client bytes reach the server.
+    ToServer {
+        /// The connection.
+        conn: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Server bytes reach the client.
+    ToClient {
+        /// The connection.
+        conn: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The server's `last_applied` when it wrote them.
+        applied: Zxid,
+    },
+    /// The server end sees the connection close.
+    ServerSeesClose {
+        /// The connection.
+        conn: u64,
+    },
+    /// The client end sees the connection close (or its dial fail).
+    ClientSeesClose {
+        /// The connection.
+        conn: u64,
     },
 }

@@ -16,6 +16,7 @@
 
 mod chaos;
 pub mod cli;
+mod client_net;
 mod clock;
 pub mod cpu_time;
 mod disk;
@@ -29,12 +30,15 @@ pub mod progress;
 mod queue;
 pub mod report;
 pub mod runner;
+pub mod server_node;
 pub mod simulation;
 mod trace;
 pub mod violation;
 pub mod workload;
+pub mod zk_workload;
 
 pub use options::{FaultOptions, SimOptions, Workload};
+pub use server_node::ServiceKind;
 pub use report::RunReport;
 pub use simulation::Simulation;
 pub use violation::Violation;

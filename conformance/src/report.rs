@@ -2,6 +2,7 @@
 
 use crate::violation::Violation;
 use crate::workload::WorkloadStats;
+use crate::zk_workload::ZkStats;
 
 /// The outcome of one simulation run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,8 +31,10 @@ pub struct RunReport {
     pub committed_txns: u64,
     /// `WriteCommitted` events (client acknowledgements).
     pub acked_writes: u64,
-    /// The client workload's counters.
+    /// The register-map workload's counters.
     pub workload: WorkloadStats,
+    /// The ZooKeeper clients' counters.
+    pub zk: ZkStats,
     /// `SnapshotTaken` events, all servers.
     pub snapshots: u64,
     /// Process pauses injected.

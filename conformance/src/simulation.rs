@@ -4,11 +4,10 @@ use std::mem;
 
 use conclave_core::node::Tuning;
 use conclave_core::rng::Prng;
-use conclave_core::{
-    Input, Instant, Node, NodeEvent, Output, Recovered, Role, ServerId, Status, Zxid,
-};
+use conclave_core::{Input, Instant, NodeEvent, Output, Recovered, Role, ServerId, Status, Zxid};
 
 use crate::chaos::{self, Fault};
+use crate::client_net::Arrival;
 use crate::clock::Clock;
 use crate::disk::Disk;
 use crate::ensemble::{pre_history_cxid, random_disk, Ensemble};
@@ -16,12 +15,14 @@ use crate::events::Event;
 use crate::history::Position;
 use crate::invariants::{serving_leader, Broken, Invariants, Liveness};
 use crate::network::{CrashMode, Network};
+use crate::server_node::{ServerNode, ServiceKind};
 use crate::options::{SimOptions, Workload, CLIENT_TIMEOUT_MS, QUIESCE_MS};
 use crate::queue::EventQueue;
 use crate::report::RunReport;
 use crate::trace::Trace;
 use crate::violation::Violation;
 use crate::workload::{Clients, Outcome, WorkloadStats};
+use crate::zk_workload::{ZkStats, ZkWorkload};
 
 const MS: u64 = 1_000_000;
 
@@ -51,7 +52,7 @@ struct Slot {
     id: ServerId,
     /// 0 before the first start; +1 on every (re)start.
     inc: u64,
-    node: Option<Node>,
+    node: Option<ServerNode>,
     /// The node's `poll_timeout`, ns.
     timeout: Option<u64>,
     disk: Disk,
@@ -99,6 +100,10 @@ pub struct Simulation {
     first_leader_ns: Option<u64>,
     tuning: Tuning,
     clients: Option<Clients>,
+    /// The ZooKeeper clients (the `zk` workload).
+    zk: Option<ZkWorkload>,
+    /// What the servers run.
+    service: ServiceKind,
     /// A `TxnApplied` or a snapshot install was drained: compare status with the sequence.
     applied_in_drain: bool,
 }
@@ -136,14 +141,15 @@ impl Simulation {
         let tuning = draw_tuning(&mut tuning_rng);
         let pre_history = match opts.workload {
             Workload::Election => true,
-            Workload::Zab => tuning_rng.chance(PRE_HISTORY_PPM),
+            Workload::Zab | Workload::Zk => tuning_rng.chance(PRE_HISTORY_PPM),
         };
+        let service = opts.workload.service();
         let mut pre_history_txns = Vec::new();
         let slots: Vec<Slot> = ids
             .iter()
             .map(|&id| {
                 let files = if pre_history {
-                    random_disk(&mut disk_init)
+                    random_disk(&mut disk_init, service)
                 } else {
                     Vec::new()
                 };
@@ -189,7 +195,34 @@ impl Simulation {
         for z in pre_history_txns {
             invariants.on_submit(0, pre_history_cxid(z));
         }
+        if service == ServiceKind::ZooKeeper {
+            invariants.allow_server_txns();
+        }
         let mut queue = EventQueue::default();
+        let zk = (opts.workload == Workload::Zk).then(|| {
+            let count = client_rng.range_inclusive(3, 8) as usize;
+            let rng = Prng::new(client_rng.next_u64());
+            let net_rng = Prng::new(client_rng.next_u64());
+            let reset_ppm = if opts.faults.enabled {
+                opts.faults.reset_ppm
+            } else {
+                0
+            };
+            let mut zk = ZkWorkload::new(
+                count,
+                ids.clone(),
+                rng,
+                net_rng,
+                reset_ppm,
+                end_at.saturating_sub(QUIESCE_MS * MS),
+                opts.verbose,
+            );
+            for client in 0..count {
+                let at = 100 * MS + zk.tick_gap();
+                queue.push(at, Event::ZkTick { client });
+            }
+            zk
+        });
         let clients = (opts.workload == Workload::Zab).then(|| {
             let count = client_rng.range_inclusive(3, 8) as usize;
             let mut clients =
@@ -249,6 +282,8 @@ impl Simulation {
             first_leader_ns: None,
             tuning,
             clients,
+            zk,
+            service,
             applied_in_drain: false,
         }
     }
@@ -256,6 +291,11 @@ impl Simulation {
     /// The core tunables drawn for this run.
     pub fn tuning(&self) -> Tuning {
         self.tuning
+    }
+
+    /// The ZooKeeper clients' counters (zero without that workload).
+    pub fn zk_stats(&self) -> ZkStats {
+        self.zk.as_ref().map(|z| z.stats).unwrap_or_default()
     }
 
     /// The client workload's counters (zero without a workload).
@@ -329,14 +369,14 @@ impl Simulation {
 
     /// The status of `id`, if its process is running.
     pub fn status(&self, id: ServerId) -> Option<Status> {
-        self.slot(id)?.node.as_ref().map(Node::status)
+        self.slot(id)?.node.as_ref().map(ServerNode::status)
     }
 
     /// The statuses of every running process, by id.
     pub fn statuses(&self) -> Vec<Status> {
         self.slots
             .iter()
-            .filter_map(|s| s.node.as_ref().map(Node::status))
+            .filter_map(|s| s.node.as_ref().map(ServerNode::status))
             .collect()
     }
 
@@ -458,6 +498,7 @@ impl Simulation {
             committed_txns: self.invariants.committed_txns(),
             acked_writes: self.invariants.acked_writes(),
             workload: self.workload_stats(),
+            zk: self.zk_stats(),
             snapshots: self.snapshots,
             pauses: self.pauses,
             torn_tails: self.slots.iter().map(|s| s.disk.torn_files).sum(),
@@ -508,6 +549,10 @@ impl Simulation {
         for note in self.network.take_notes() {
             self.trace.note(self.now, format_args!("{note}"));
         }
+        let notes = self.zk.as_mut().map(ZkWorkload::take_notes).unwrap_or_default();
+        for note in notes {
+            self.trace.note(self.now, format_args!("{note}"));
+        }
         for id in mem::take(&mut self.halted) {
             // A halted server is as good as dead: its process exits, it restarts later.
             let inc = self.slots[id as usize - 1].inc;
@@ -528,6 +573,22 @@ impl Simulation {
             Event::Net(ev) => {
                 if let Some(d) = self.network.on_event(self.now, ev, &mut self.queue) {
                     self.deliver(d.node, d.inc, d.input);
+                }
+            }
+            Event::ClientNet(ev) => {
+                let Some(zk) = self.zk.as_mut() else {
+                    return;
+                };
+                if let Some(arrival) = zk.net.on_event(self.now, ev, &mut self.queue) {
+                    self.arrive(arrival);
+                }
+            }
+            Event::ZkTick { client } => {
+                let Some(zk) = self.zk.as_mut() else {
+                    return;
+                };
+                if let Err(b) = zk.tick(self.now, client, &mut self.queue, &mut self.invariants) {
+                    self.fail(None, b.invariant, b.detail);
                 }
             }
             Event::Start { node } => {
@@ -608,9 +669,28 @@ impl Simulation {
         }
     }
 
+    /// A client-network event: a server input, or something a client sees.
+    fn arrive(&mut self, arrival: Arrival) {
+        match arrival {
+            Arrival::Server { node, inc, input } => self.deliver(node, inc, input),
+            other => {
+                let Some(zk) = self.zk.as_mut() else {
+                    return;
+                };
+                if let Err(b) = zk.on_arrival(self.now, other, &mut self.queue, &mut self.invariants)
+                {
+                    self.fail(None, b.invariant, b.detail);
+                }
+            }
+        }
+    }
+
     fn heal(&mut self) {
         self.healed = true;
         self.network.heal_all();
+        if let Some(zk) = self.zk.as_mut() {
+            zk.net.heal();
+        }
         self.trace.note(
             self.now,
             format_args!("heal: faults stop, crashed servers restart"),
@@ -824,7 +904,8 @@ impl Simulation {
             recovered.report.torn.len(),
         );
         let config = self.ensemble.configs[&id].clone();
-        let node = match Node::with_state_machine(
+        let node = match ServerNode::start(
+            self.service,
             config,
             recovered,
             seed,
@@ -853,6 +934,9 @@ impl Simulation {
             ),
         );
         self.network.host_started(now, id, inc, &mut self.queue);
+        if let Some(zk) = self.zk.as_mut() {
+            zk.net.host_started(id, inc);
+        }
         if let Err(b) = self.invariants.on_start(now, &status) {
             self.fail(Some(id), b.invariant, b.detail);
             return;
@@ -886,6 +970,10 @@ impl Simulation {
             .disk
             .crash(&mut self.disk_rng, mode == CrashMode::Machine);
         self.network.crash(self.now, id, mode, &mut self.queue);
+        if let Some(zk) = self.zk.as_mut() {
+            zk.net
+                .host_crashed(self.now, id, mode == CrashMode::Machine, &mut self.queue);
+        }
         self.invariants.on_crash(id);
         self.crashes += 1;
         self.dirty = true;
@@ -962,7 +1050,7 @@ impl Simulation {
         self.outputs = outs;
         if self.applied_in_drain && !self.finished {
             self.applied_in_drain = false;
-            if let Some(status) = self.slots[idx].node.as_ref().map(Node::status) {
+            if let Some(status) = self.slots[idx].node.as_ref().map(ServerNode::status) {
                 if let Err(b) = self.invariants.on_drained(&status) {
                     self.fail(Some(id), b.invariant, b.detail);
                 }
@@ -1010,9 +1098,30 @@ impl Simulation {
                 }
             }
             Output::Event(ev) => self.on_node_event(idx, id, ev),
-            // The simulator opens no client connection (its clients submit through
-            // `Input::Submit`), so these never come; hashed in the trace if they do.
-            Output::SendClient { .. } | Output::CloseClient { .. } | Output::ReadClient { .. } => {}
+            Output::SendClient { conn, bytes } => {
+                let applied = self.slots[idx]
+                    .node
+                    .as_ref()
+                    .map_or(Zxid::ZERO, |n| n.status().last_applied);
+                if let Some(zk) = self.zk.as_mut() {
+                    zk.net.server_send(now, conn, bytes, applied, &mut self.queue);
+                }
+            }
+            Output::CloseClient { conn } => {
+                if let Some(zk) = self.zk.as_mut() {
+                    zk.net.server_close(now, conn, &mut self.queue);
+                }
+            }
+            Output::ReadClient { conn, read } => {
+                let arrivals = self
+                    .zk
+                    .as_mut()
+                    .map(|zk| zk.net.server_read(conn, read))
+                    .unwrap_or_default();
+                for a in arrivals {
+                    self.arrive(a);
+                }
+            }
         }
     }
 
@@ -1074,7 +1183,7 @@ impl Simulation {
                 }
         );
         let status = if needs_status {
-            self.slots[idx].node.as_ref().map(Node::status)
+            self.slots[idx].node.as_ref().map(ServerNode::status)
         } else {
             None
         };

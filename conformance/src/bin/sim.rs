@@ -52,6 +52,7 @@ fn main() -> ExitCode {
     let (mut committed, mut acked, mut submitted, mut rejected, mut unknown) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut snapshots, mut torn, mut pauses, mut backward) = (0u64, 0u64, 0u64, 0u64);
+    let mut zk = conclave_conformance::zk_workload::ZkStats::default();
     runner::run_seeds(&batch, |ev| match ev {
         RunnerEvent::Finished { done, violations } => progress.update(done, violations),
         RunnerEvent::Report(r) => {
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
             submitted += r.workload.submitted;
             rejected += r.workload.rejected;
             unknown += r.workload.unknown;
+            zk.add(&r.zk);
             snapshots += r.snapshots;
             torn += r.torn_tails;
             pauses += r.pauses;
@@ -137,7 +139,10 @@ fn main() -> ExitCode {
             progress_stats.sum_ms / progress_stats.count.max(1),
             percentile(&mut progress_samples, 50),
             percentile(&mut progress_samples, 99),
-            conclave_conformance::options::PROGRESS_BOUND_MS
+            conclave_conformance::SimOptions::new(0, 3, 1)
+                .with_workload(batch.workload)
+                .progress_bound_ms()
+                .unwrap_or_default()
         );
     }
     println!(
@@ -145,6 +150,21 @@ fn main() -> ExitCode {
          unknown={unknown} snapshots={snapshots} torn_tails={torn} pauses={pauses} backward_snap_resets={backward}",
         batch.workload.name()
     );
+    if batch.workload == conclave_conformance::Workload::Zk {
+        println!(
+            "zk clients: requests={} replies={} writes_acked={} notifications={} sessions={} \
+             expired={} closed={} conn_lost={} unanswered={}",
+            zk.requests,
+            zk.replies,
+            zk.writes_acked,
+            zk.notifications,
+            zk.sessions,
+            zk.expired,
+            zk.closed,
+            zk.conn_lost,
+            zk.unanswered
+        );
+    }
     let sim_secs = sim_ns as f64 / 1e9;
     println!(
         "sim: seeds={} violations={violations} sim_secs={sim_secs:.1} cpu_secs={cpu_secs:.2} speed={:.0}x",

@@ -13,11 +13,18 @@ use conclave_core::{ServerId, Zxid};
 #[derive(Clone, Debug, Default)]
 pub struct Integrity {
     known: HashSet<(i64, i32)>,
+    /// Accept `(session, 0)`: txns the service issues itself (createSession, expiry).
+    server_txns: bool,
 }
 
 impl Integrity {
     /// The invariant's name in reports.
     pub const NAME: &'static str = "integrity";
+
+    /// Accept txns the service issues itself: cxid 0 under a non-zero session.
+    pub fn allow_server_txns(&mut self) {
+        self.server_txns = true;
+    }
 
     /// A client submitted (or the pre-history holds) this write.
     pub fn submitted(&mut self, session_id: i64, cxid: i32) {
@@ -32,7 +39,9 @@ impl Integrity {
         session_id: i64,
         cxid: i32,
     ) -> Result<(), String> {
-        if self.known.contains(&(session_id, cxid)) {
+        if self.known.contains(&(session_id, cxid))
+            || (self.server_txns && cxid == 0 && session_id != 0)
+        {
             Ok(())
         } else {
             Err(format!(

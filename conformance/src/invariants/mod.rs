@@ -6,14 +6,21 @@
 mod acked_writes_durable;
 mod agreement_total_order;
 mod committed_never_change;
+mod ephemeral_lifetime;
 mod followers_follow_leader;
 mod integrity;
 mod leader_has_quorum;
 mod leader_holds_committed;
 mod leader_is_maximal;
 mod liveness;
+mod monotonic_reads;
+mod no_reply_before_commit;
 mod one_leader_per_epoch;
 mod primary_order;
+mod sequential_names;
+mod session_fifo;
+mod sync_then_read;
+mod watch_once;
 
 use std::collections::BTreeSet;
 
@@ -23,14 +30,21 @@ use conclave_core::{NodeEvent, ServerId, Status, Zxid};
 pub use acked_writes_durable::AckedWritesDurable;
 pub use agreement_total_order::AgreementTotalOrder;
 pub use committed_never_change::CommittedNeverChange;
+pub use ephemeral_lifetime::EphemeralLifetime;
 pub use followers_follow_leader::FollowersFollowLeader;
 pub use integrity::Integrity;
 pub use leader_has_quorum::LeaderHasQuorum;
 pub use leader_holds_committed::LeaderHoldsCommitted;
 pub use leader_is_maximal::LeaderIsMaximal;
 pub use liveness::{serving_leader, Liveness};
+pub use monotonic_reads::MonotonicReads;
+pub use no_reply_before_commit::NoReplyBeforeCommit;
 pub use one_leader_per_epoch::OneLeaderPerEpoch;
 pub use primary_order::PrimaryOrder;
+pub use sequential_names::{sequence_of, SequentialNames};
+pub use session_fifo::SessionFifo;
+pub use sync_then_read::SyncThenRead;
+pub use watch_once::WatchOnce;
 
 use crate::history::{History, Position};
 
@@ -82,9 +96,31 @@ pub struct Invariants {
     leader_holds_committed: LeaderHoldsCommitted,
     /// The liveness checker (driven by the simulator with node statuses).
     pub liveness: Liveness,
+    /// What ZooKeeper clients observe (fed by the ZooKeeper workload).
+    pub clients: ClientContract,
 }
 
-fn broken(invariant: &'static str) -> impl Fn(String) -> Broken {
+/// The ZooKeeper contract as clients see it: one checker per property, fed by the simulated
+/// clients with what they send and receive.
+#[derive(Debug, Default)]
+pub struct ClientContract {
+    /// Replies in request order per connection.
+    pub fifo: SessionFifo,
+    /// Writes answered only once applied where answered.
+    pub no_reply_before_commit: NoReplyBeforeCommit,
+    /// Reply zxids never decrease within a session.
+    pub monotonic_reads: MonotonicReads,
+    /// sync + read sees earlier acknowledged writes.
+    pub sync_then_read: SyncThenRead,
+    /// One-shot watches fire at most once, before the change is visible.
+    pub watch_once: WatchOnce,
+    /// Sequential counters unique and increasing per parent.
+    pub sequential_names: SequentialNames,
+    /// Ephemerals live exactly as long as their sessions.
+    pub ephemeral_lifetime: EphemeralLifetime,
+}
+
+pub(crate) fn broken(invariant: &'static str) -> impl Fn(String) -> Broken {
     move |detail| Broken { invariant, detail }
 }
 
@@ -112,7 +148,40 @@ impl Invariants {
             committed: CommittedNeverChange::default(),
             leader_holds_committed: LeaderHoldsCommitted::default(),
             liveness: Liveness::new(heal_at_ns, liveness_bound_ms, progress_bound_ms),
+            clients: ClientContract::default(),
         }
+    }
+
+    /// Server-generated txns (createSession, expiry) carry cxid 0 under any session: allow
+    /// them (the ZooKeeper workload; the register map only applies what clients submit).
+    pub fn allow_server_txns(&mut self) {
+        self.integrity.allow_server_txns();
+    }
+
+    /// `server` answered the write `(session, xid)` of a ZooKeeper client as committed at
+    /// `zxid`, when its `last_applied` was `applied`.
+    pub fn on_client_write(
+        &mut self,
+        now_ns: u64,
+        server: ServerId,
+        session: i64,
+        xid: i32,
+        zxid: Zxid,
+        applied: Zxid,
+    ) -> Result<(), Broken> {
+        let committed = self.agreement.txn_at(zxid);
+        self.clients
+            .no_reply_before_commit
+            .write_reply(server, session, xid, zxid, applied, committed)
+            .map_err(broken(NoReplyBeforeCommit::NAME))?;
+        self.liveness.write_committed(now_ns);
+        self.acked
+            .acknowledged(now_ns, server, zxid, session, xid, committed)
+            .map_err(broken(AckedWritesDurable::NAME))?;
+        self.clients
+            .ephemeral_lifetime
+            .alive(session, zxid.0 as i64)
+            .map_err(broken(EphemeralLifetime::NAME))
     }
 
     /// Acknowledged writes so far.
@@ -183,6 +252,9 @@ impl Invariants {
                     .applied(node, z, s, c)
                     .map_err(broken(AgreementTotalOrder::NAME))?;
                 self.leader_holds_committed.applied(node, z);
+                if c == 0 && s != 0 {
+                    self.clients.ephemeral_lifetime.session_txn(s, z.0 as i64);
+                }
             }
             NodeEvent::WriteCommitted {
                 session_id,
