@@ -129,7 +129,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     Some("zab") => Workload::Zab,
                     Some("election") => Workload::Election,
                     Some(other) => {
-                        return Err(format!("--workload must be zk, zab or election, not `{other}`"))
+                        return Err(format!(
+                            "--workload must be zk, zab or election, not `{other}`"
+                        ))
                     }
                     None => return Err(format!("{flag} needs a value")),
                 }

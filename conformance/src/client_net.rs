@@ -213,7 +213,10 @@ impl ClientNet {
             } else {
                 last.max(now + self.latency(client, node))
             };
-            queue.push(at, Event::ClientNet(ClientNetEvent::ClientSeesClose { conn: id }));
+            queue.push(
+                at,
+                Event::ClientNet(ClientNetEvent::ClientSeesClose { conn: id }),
+            );
         }
     }
 
@@ -262,7 +265,13 @@ impl ClientNet {
     }
 
     /// The client writes `bytes` on `conn`.
-    pub(crate) fn client_send(&mut self, now: u64, conn: u64, bytes: Vec<u8>, queue: &mut EventQueue) {
+    pub(crate) fn client_send(
+        &mut self,
+        now: u64,
+        conn: u64,
+        bytes: Vec<u8>,
+        queue: &mut EventQueue,
+    ) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -279,7 +288,10 @@ impl ClientNet {
         };
         let at = c.to_server_last.max(now + lat);
         c.to_server_last = at;
-        queue.push(at, Event::ClientNet(ClientNetEvent::ToServer { conn, bytes }));
+        queue.push(
+            at,
+            Event::ClientNet(ClientNetEvent::ToServer { conn, bytes }),
+        );
     }
 
     /// The client closes `conn`.
@@ -293,7 +305,10 @@ impl ClientNet {
         if server_open {
             c.dying = true;
             let at = last.max(now + self.latency(client, server));
-            queue.push(at, Event::ClientNet(ClientNetEvent::ServerSeesClose { conn }));
+            queue.push(
+                at,
+                Event::ClientNet(ClientNetEvent::ServerSeesClose { conn }),
+            );
         } else {
             self.collect(conn);
         }
@@ -347,7 +362,10 @@ impl ClientNet {
         let (client, server, last) = (c.client, c.server, c.to_client_last);
         if c.client_open {
             let at = last.max(now + self.latency(client, server));
-            queue.push(at, Event::ClientNet(ClientNetEvent::ClientSeesClose { conn }));
+            queue.push(
+                at,
+                Event::ClientNet(ClientNetEvent::ClientSeesClose { conn }),
+            );
         } else {
             self.collect(conn);
         }
@@ -385,8 +403,14 @@ impl ClientNet {
         c.dying = true;
         let (client, server) = (c.client, c.server);
         let (a, b) = (self.latency(client, server), self.latency(client, server));
-        queue.push(now + a, Event::ClientNet(ClientNetEvent::ClientSeesClose { conn }));
-        queue.push(now + b, Event::ClientNet(ClientNetEvent::ServerSeesClose { conn }));
+        queue.push(
+            now + a,
+            Event::ClientNet(ClientNetEvent::ClientSeesClose { conn }),
+        );
+        queue.push(
+            now + b,
+            Event::ClientNet(ClientNetEvent::ServerSeesClose { conn }),
+        );
         true
     }
 
@@ -422,7 +446,10 @@ impl ClientNet {
                     } else {
                         now + self.rng.range_inclusive(50 * MS, 500 * MS)
                     };
-                    queue.push(at, Event::ClientNet(ClientNetEvent::ClientSeesClose { conn }));
+                    queue.push(
+                        at,
+                        Event::ClientNet(ClientNetEvent::ClientSeesClose { conn }),
+                    );
                     return None;
                 }
                 let back = now + self.latency(client, server);
@@ -502,7 +529,10 @@ impl ClientNet {
                 if c.server_open {
                     let server = c.server;
                     let at = now + self.latency(client, server);
-                    queue.push(at, Event::ClientNet(ClientNetEvent::ServerSeesClose { conn }));
+                    queue.push(
+                        at,
+                        Event::ClientNet(ClientNetEvent::ServerSeesClose { conn }),
+                    );
                 } else {
                     self.collect(conn);
                 }

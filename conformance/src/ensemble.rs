@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use conclave_core::client::{perms, Acl, Id};
 use conclave_core::codec::epochs::{encode_epoch, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use conclave_core::codec::log::{encode_log_record, log_file_name, LOG_HEADER};
 use conclave_core::codec::snapshot::{encode_snapshot, snapshot_file_name};
 use conclave_core::codec::{Txn, TxnHeader};
-use conclave_core::client::{perms, Acl, Id};
 use conclave_core::rng::Prng;
 use conclave_core::server::ZkService;
 use conclave_core::tree::txn::{CreateTxn, ZkTxn};

@@ -38,7 +38,7 @@ pub mod workload;
 pub mod zk_workload;
 
 pub use options::{FaultOptions, SimOptions, Workload};
-pub use server_node::ServiceKind;
 pub use report::RunReport;
+pub use server_node::ServiceKind;
 pub use simulation::Simulation;
 pub use violation::Violation;

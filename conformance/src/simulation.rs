@@ -15,10 +15,10 @@ use crate::events::Event;
 use crate::history::Position;
 use crate::invariants::{serving_leader, Broken, Invariants, Liveness};
 use crate::network::{CrashMode, Network};
-use crate::server_node::{ServerNode, ServiceKind};
 use crate::options::{SimOptions, Workload, CLIENT_TIMEOUT_MS, QUIESCE_MS};
 use crate::queue::EventQueue;
 use crate::report::RunReport;
+use crate::server_node::{ServerNode, ServiceKind};
 use crate::trace::Trace;
 use crate::violation::Violation;
 use crate::workload::{Clients, Outcome, WorkloadStats};
@@ -549,7 +549,11 @@ impl Simulation {
         for note in self.network.take_notes() {
             self.trace.note(self.now, format_args!("{note}"));
         }
-        let notes = self.zk.as_mut().map(ZkWorkload::take_notes).unwrap_or_default();
+        let notes = self
+            .zk
+            .as_mut()
+            .map(ZkWorkload::take_notes)
+            .unwrap_or_default();
         for note in notes {
             self.trace.note(self.now, format_args!("{note}"));
         }
@@ -677,7 +681,8 @@ impl Simulation {
                 let Some(zk) = self.zk.as_mut() else {
                     return;
                 };
-                if let Err(b) = zk.on_arrival(self.now, other, &mut self.queue, &mut self.invariants)
+                if let Err(b) =
+                    zk.on_arrival(self.now, other, &mut self.queue, &mut self.invariants)
                 {
                     self.fail(None, b.invariant, b.detail);
                 }
@@ -1104,7 +1109,8 @@ impl Simulation {
                     .as_ref()
                     .map_or(Zxid::ZERO, |n| n.status().last_applied);
                 if let Some(zk) = self.zk.as_mut() {
-                    zk.net.server_send(now, conn, bytes, applied, &mut self.queue);
+                    zk.net
+                        .server_send(now, conn, bytes, applied, &mut self.queue);
                 }
             }
             Output::CloseClient { conn } => {

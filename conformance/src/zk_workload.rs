@@ -21,8 +21,8 @@ use std::collections::{BTreeSet, VecDeque};
 use conclave_core::client::{
     decode_response, encode_record_frame, encode_request, perms, Acl, CheckVersionRequest,
     ConnectRequest, ConnectResponse, CreateKind, CreateRequest, DeleteRequest, ErrorCode,
-    JuteReader, JuteRecord, MultiOp, MultiResult, ReplyHeader, Request, Response,
-    SetDataRequest, WatcherEvent,
+    JuteReader, JuteRecord, MultiOp, MultiResult, ReplyHeader, Request, Response, SetDataRequest,
+    WatcherEvent,
 };
 use conclave_core::rng::Prng;
 use conclave_core::{ServerId, Zxid};
@@ -86,17 +86,36 @@ impl ZkStats {
 enum Op {
     /// Setup create (`/r`, `/r/kN`, `/e`, `/q`, `/s`): NodeExists is fine.
     Mkdir,
-    SetData { path: String },
-    GetData { path: String, watch: bool },
-    Exists { path: String, watch: bool },
-    CreateEphemeral { path: String },
-    CreateSequential { parent: &'static str },
+    SetData {
+        path: String,
+    },
+    GetData {
+        path: String,
+        watch: bool,
+    },
+    Exists {
+        path: String,
+        watch: bool,
+    },
+    CreateEphemeral {
+        path: String,
+    },
+    CreateSequential {
+        parent: &'static str,
+    },
     DeleteEphemeral,
     Sync,
     /// The getData pipelined after a sync: must see `floor`.
-    ReadAfterSync { path: String, floor: i64 },
-    Multi { path: String },
-    Children { path: String },
+    ReadAfterSync {
+        path: String,
+        floor: i64,
+    },
+    Multi {
+        path: String,
+    },
+    Children {
+        path: String,
+    },
     Close,
 }
 
@@ -288,8 +307,11 @@ impl ZkWorkload {
         if now < c.silent_until || now < c.next_at && c.conn.is_none() {
             return Ok(());
         }
-        let timeout_ns =
-            c.session.as_ref().map_or(SESSION_TIMEOUT_MS as u64, |s| s.timeout_ms) * MS;
+        let timeout_ns = c
+            .session
+            .as_ref()
+            .map_or(SESSION_TIMEOUT_MS as u64, |s| s.timeout_ms)
+            * MS;
         let Some(conn) = &c.conn else {
             let server = self.servers[self.rng.below(self.servers.len() as u64) as usize];
             let id = self.net.dial(now, ci, server, queue);
@@ -353,7 +375,13 @@ impl ZkWorkload {
         Ok(())
     }
 
-    fn random_request(&mut self, now: u64, ci: usize, queue: &mut EventQueue, inv: &mut Invariants) {
+    fn random_request(
+        &mut self,
+        now: u64,
+        ci: usize,
+        queue: &mut EventQueue,
+        inv: &mut Invariants,
+    ) {
         let k = self.rng.below(REGISTERS);
         let path = register(k);
         let roll = self.rng.below(1_000);
@@ -396,7 +424,17 @@ impl ZkWorkload {
                     path: target.clone(),
                     watch,
                 };
-                self.send(now, ci, req, Op::Exists { path: target, watch }, inv, queue);
+                self.send(
+                    now,
+                    ci,
+                    req,
+                    Op::Exists {
+                        path: target,
+                        watch,
+                    },
+                    inv,
+                    queue,
+                );
             }
             530..=609 => {
                 let n = {
@@ -473,17 +511,7 @@ impl ZkWorkload {
                     path: path.clone(),
                     watch: false,
                 };
-                self.send(
-                    now,
-                    ci,
-                    req,
-                    Op::Exists {
-                        path,
-                        watch: false,
-                    },
-                    inv,
-                    queue,
-                );
+                self.send(now, ci, req, Op::Exists { path, watch: false }, inv, queue);
             }
         }
     }
@@ -547,7 +575,11 @@ impl ZkWorkload {
                 "c{ci} conn {} to n{} ends ({}; {} request(s) unanswered)",
                 conn.id,
                 conn.server,
-                if close { "client closes" } else { "closed under it" },
+                if close {
+                    "client closes"
+                } else {
+                    "closed under it"
+                },
                 conn.pending.len()
             )
         });
@@ -599,7 +631,11 @@ impl ZkWorkload {
                 Ok(())
             }
             Arrival::Closed { client, conn } => {
-                if self.clients[client].conn.as_ref().is_some_and(|k| k.id == conn) {
+                if self.clients[client]
+                    .conn
+                    .as_ref()
+                    .is_some_and(|k| k.id == conn)
+                {
                     self.lose_connection(now, client, false, queue, inv);
                 }
                 Ok(())
@@ -610,11 +646,7 @@ impl ZkWorkload {
                 bytes,
                 applied,
             } => {
-                let Some(k) = self.clients[client]
-                    .conn
-                    .as_mut()
-                    .filter(|k| k.id == conn)
-                else {
+                let Some(k) = self.clients[client].conn.as_mut().filter(|k| k.id == conn) else {
                     return Ok(());
                 };
                 k.last_recv = now;
@@ -713,15 +745,14 @@ impl ZkWorkload {
             return Ok(());
         };
         self.stats.replies += 1;
-        let resp = if h.err == 0 {
-            Some(
-                decode_response(p.request, body, MAX_REPLY).map_err(|e| {
+        let resp =
+            if h.err == 0 {
+                Some(decode_response(p.request, body, MAX_REPLY).map_err(|e| {
                     protocol(format!("undecodable reply to {}: {e:?}", p.op.name()))
-                })?,
-            )
-        } else {
-            None
-        };
+                })?)
+            } else {
+                None
+            };
         let at = ReplyAt {
             conn,
             server,
@@ -819,7 +850,14 @@ impl ZkWorkload {
         }
         if err == 0 && op.is_write() && !matches!(op, Op::Close) {
             self.stats.writes_acked += 1;
-            inv.on_client_write(now, at.server, at.session, at.xid, Zxid(at.zxid as u64), at.applied)?;
+            inv.on_client_write(
+                now,
+                at.server,
+                at.session,
+                at.xid,
+                Zxid(at.zxid as u64),
+                at.applied,
+            )?;
         }
         let cc = &mut inv.clients;
         match (op, resp) {

@@ -274,6 +274,7 @@ impl World {
                         zxid,
                         session_id,
                         cxid: 0,
+                        ..
                     } if *session_id == session => Some((*id, *zxid)),
                     _ => None,
                 })

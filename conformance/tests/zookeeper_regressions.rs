@@ -13,8 +13,11 @@ use conclave_core::codec::peer::SyncMode;
 use conclave_core::codec::PeerMessage;
 use conclave_core::node::Tuning;
 use conclave_core::recovery::DiskState;
-use conclave_core::zab::RegisterMap;
+use conclave_core::server::ZkService;
 use conclave_core::{PersistOp, Zxid};
+
+/// The service every scenario runs: the one that ships.
+type Svc = ZkService;
 
 fn tuning() -> Tuning {
     Tuning {
@@ -34,7 +37,7 @@ fn is_proposal(m: &PeerMessage) -> bool {
 /// survive in the state of that server once a new leader truncates them.
 #[test]
 fn zookeeper_2845_uncommitted_txns_are_truncated_not_applied() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     let l = c.wait_synced();
     assert_eq!(l, 3);
     c.write_acked(1, 7, 1, 1, 10);
@@ -61,7 +64,7 @@ fn zookeeper_2845_uncommitted_txns_are_truncated_not_applied() {
 /// are durable.
 #[test]
 fn zookeeper_3911_newleader_ack_waits_for_diff_txns_on_disk() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     c.wait_synced();
     c.isolate(1);
     c.run_until("3 leads without 1", 10_000, |c| {
@@ -97,7 +100,7 @@ fn zookeeper_3911_newleader_ack_waits_for_diff_txns_on_disk() {
 #[test]
 fn zookeeper_4643_4646_4785_epoch_is_never_durable_before_the_synced_txns() {
     for cut in 0..16 {
-        let mut c = Cluster::<RegisterMap>::new(3, tuning());
+        let mut c = Cluster::<Svc>::new(3, tuning());
         c.wait_synced();
         c.isolate(1);
         c.run_until("3 leads without 1", 10_000, |c| {
@@ -147,7 +150,7 @@ fn zookeeper_4643_4646_4785_epoch_is_never_durable_before_the_synced_txns() {
 fn zookeeper_1653_unadopted_log_epoch_never_loses_a_committed_txn() {
     let mut unadopted_seen = 0;
     for cut in 0..16 {
-        let mut c = Cluster::<RegisterMap>::new(3, tuning());
+        let mut c = Cluster::<Svc>::new(3, tuning());
         c.wait_synced();
         let old_epoch = c.nodes[&1].status().current_epoch;
         // 1 misses a whole epoch: 2 and 3 re-elect without it and commit writes in it.
@@ -218,7 +221,7 @@ fn zookeeper_1653_unadopted_log_epoch_never_loses_a_committed_txn() {
 /// leader step down; Conclave learners never do it, and the leader ignores it if one did.
 #[test]
 fn zookeeper_4685_early_proposal_ack_is_ignored_not_fatal() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     let l = c.wait_synced();
     c.write_acked(1, 5, 1, 1, 1);
     // Restart follower 1 while writes flow; check its ACK order during the sync.
@@ -253,7 +256,7 @@ fn zookeeper_4685_early_proposal_ack_is_ignored_not_fatal() {
 /// follower must still end up with exactly the leader's history.
 #[test]
 fn zookeeper_4712_late_appends_after_step_down_stay_consistent() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     c.wait_synced();
     c.disks.get_mut(&1).unwrap().held = true;
     for i in 0..3 {
@@ -274,7 +277,7 @@ fn zookeeper_4712_late_appends_after_step_down_stay_consistent() {
 /// and after its NEWLEADER) are logged, acknowledged and applied in order.
 #[test]
 fn zookeeper_3023_4394_proposals_during_sync_are_kept_in_order() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     c.wait_synced();
     c.crash(2);
     for i in 0..5 {
@@ -302,7 +305,7 @@ fn zookeeper_4925_snap_synced_leader_never_diffs_across_its_snapshot() {
         commit_log_count: 3,
         ..tuning()
     };
-    let mut c = Cluster::<RegisterMap>::new(3, t);
+    let mut c = Cluster::<Svc>::new(3, t);
     c.wait_synced();
     c.crash(1);
     c.crash(2);
@@ -340,7 +343,7 @@ fn zookeeper_4925_snap_synced_leader_never_diffs_across_its_snapshot() {
 /// not on disk; the next election and sync see the truncated log.
 #[test]
 fn zookeeper_5094_interrupted_trunc_leaves_memory_and_disk_agreeing() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     c.wait_synced();
     c.write_acked(2, 1, 1, 1, 1);
     // 3 logs a txn alone and dies.
@@ -381,7 +384,7 @@ fn zookeeper_1549_1653_crash_between_snapshot_and_epoch_file() {
         commit_log_count: 2,
         ..tuning()
     };
-    let mut c = Cluster::<RegisterMap>::new(3, t);
+    let mut c = Cluster::<Svc>::new(3, t);
     c.wait_synced();
     c.crash(1);
     for i in 0..10 {
@@ -430,7 +433,7 @@ fn zookeeper_1549_1653_crash_between_snapshot_and_epoch_file() {
 /// restarting from disk.
 #[test]
 fn acknowledged_writes_survive_a_whole_cluster_restart() {
-    let mut c = Cluster::<RegisterMap>::new(3, tuning());
+    let mut c = Cluster::<Svc>::new(3, tuning());
     c.wait_synced();
     for i in 0..15 {
         let via = 1 + (i % 3) as u64;

@@ -295,6 +295,8 @@ pub enum NodeEvent {
         session_id: i64,
         /// Issuing xid.
         cxid: i32,
+        /// The txn type (`TxnHeader.kind`: for ZooKeeper, the opcode, e.g. -11 closeSession).
+        kind: i32,
     },
     /// A write submitted here is committed and applied: acknowledge it to the client.
     WriteCommitted {
@@ -513,7 +515,11 @@ impl fmt::Display for NodeEvent {
                 zxid,
                 session_id,
                 cxid,
-            } => write!(f, "applied txn {zxid} of session 0x{session_id:x}/{cxid}"),
+                kind,
+            } => write!(
+                f,
+                "applied txn {zxid} (type {kind}) of session 0x{session_id:x}/{cxid}"
+            ),
             NodeEvent::WriteCommitted {
                 session_id,
                 cxid,

@@ -4,7 +4,7 @@
 //! same session shows it, unless the owner asked to delete it.
 //!
 //! A session ends when its closeSession txn commits: the client's own `closeSession`, or the
-//! leader's expiry (the second server-issued txn of the session, after its createSession). A
+//! leader's expiry (both are txns of type closeSession, seen in `TxnApplied`). A
 //! client refused as expired has *not* seen its session end: the leader refuses a session it
 //! has begun to expire, and if that leader dies before the closeSession commits, the next one
 //! revives the session from the tree for another timeout (ZooKeeper does the same), so its
@@ -32,8 +32,6 @@ pub struct EphemeralLifetime {
     nodes: BTreeMap<String, Node>,
     /// Session → a state at which it had certainly ended.
     ended: BTreeMap<i64, i64>,
-    /// Session → the zxid of its createSession.
-    created_at: BTreeMap<i64, i64>,
 }
 
 impl EphemeralLifetime {
@@ -60,15 +58,6 @@ impl EphemeralLifetime {
         }
     }
 
-    /// Some server applied a txn the service issued for `session` (cxid 0) at `zxid`: its
-    /// createSession, or later its expiry.
-    pub fn session_txn(&mut self, session: i64, zxid: i64) {
-        let created = *self.created_at.entry(session).or_insert(zxid);
-        if zxid != created {
-            self.ended(session, zxid);
-        }
-    }
-
     /// `session` had ended by state `at` (its closeSession committed there).
     pub fn ended(&mut self, session: i64, at: i64) {
         let e = self.ended.entry(session).or_insert(at);
@@ -77,7 +66,13 @@ impl EphemeralLifetime {
 
     /// A read served at state `at` by `server` showed `path` present (owned by `owner`) or
     /// missing (`None`).
-    pub fn observed(&mut self, server: u64, path: &str, owner: Option<i64>, at: i64) -> Result<(), String> {
+    pub fn observed(
+        &mut self,
+        server: u64,
+        path: &str,
+        owner: Option<i64>,
+        at: i64,
+    ) -> Result<(), String> {
         let Some(n) = self.nodes.get_mut(path) else {
             return Ok(());
         };

@@ -48,6 +48,9 @@ pub use watch_once::WatchOnce;
 
 use crate::history::{History, Position};
 
+/// The closeSession txn type (ZooKeeper opcode -11): the end of a session.
+const CLOSE_SESSION: i32 = -11;
+
 /// What a checker may look at besides the event itself.
 #[derive(Clone, Copy, Debug)]
 pub struct EventContext<'a> {
@@ -237,6 +240,7 @@ impl Invariants {
                 zxid,
                 session_id,
                 cxid,
+                kind,
             } => {
                 let (z, s, c) = (*zxid, *session_id, *cxid);
                 self.integrity
@@ -252,8 +256,8 @@ impl Invariants {
                     .applied(node, z, s, c)
                     .map_err(broken(AgreementTotalOrder::NAME))?;
                 self.leader_holds_committed.applied(node, z);
-                if c == 0 && s != 0 {
-                    self.clients.ephemeral_lifetime.session_txn(s, z.0 as i64);
+                if *kind == CLOSE_SESSION {
+                    self.clients.ephemeral_lifetime.ended(s, z.0 as i64);
                 }
             }
             NodeEvent::WriteCommitted {
@@ -553,6 +557,7 @@ mod tests {
             zxid: z,
             session_id,
             cxid,
+            kind: 0,
         }
     }
 

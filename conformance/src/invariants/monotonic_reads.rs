@@ -20,7 +20,13 @@ impl MonotonicReads {
     pub const NAME: &'static str = "monotonic_reads";
 
     /// A reply to `session` (from `server`, for `what`) carried `zxid`.
-    pub fn reply(&mut self, session: i64, server: u64, what: &str, zxid: i64) -> Result<(), String> {
+    pub fn reply(
+        &mut self,
+        session: i64,
+        server: u64,
+        what: &str,
+        zxid: i64,
+    ) -> Result<(), String> {
         let last = self.seen.entry(session).or_insert(zxid);
         if zxid < *last {
             return Err(format!(
@@ -47,7 +53,10 @@ mod tests {
         let mut m = MonotonicReads::default();
         assert!(m.reply(9, 1, "getData", 5).is_ok());
         assert!(m.reply(9, 2, "getData", 5).is_ok());
-        assert!(m.reply(8, 2, "getData", 1).is_ok(), "sessions are independent");
+        assert!(
+            m.reply(8, 2, "getData", 1).is_ok(),
+            "sessions are independent"
+        );
         assert!(m.reply(9, 3, "exists", 4).is_err());
     }
 }

@@ -30,7 +30,13 @@ impl SyncThenRead {
     }
 
     /// The read after the sync returned `mzxid` (`None`: no node) for `path` from `server`.
-    pub fn read(&self, server: u64, path: &str, floor: i64, mzxid: Option<i64>) -> Result<(), String> {
+    pub fn read(
+        &self,
+        server: u64,
+        path: &str,
+        floor: i64,
+        mzxid: Option<i64>,
+    ) -> Result<(), String> {
         match mzxid {
             Some(m) if m >= floor => Ok(()),
             _ if floor == 0 => Ok(()),

@@ -22,7 +22,13 @@ impl WatchOnce {
 
     /// A reply on `conn` showed `path` in state `seen` (`None`: missing); `arm` if the request
     /// left a watch.
-    pub fn read(&mut self, conn: u64, path: &str, seen: Option<i64>, arm: bool) -> Result<(), String> {
+    pub fn read(
+        &mut self,
+        conn: u64,
+        path: &str,
+        seen: Option<i64>,
+        arm: bool,
+    ) -> Result<(), String> {
         let key = (conn, path.to_string());
         if let Some(&before) = self.armed.get(&key) {
             if before != seen {
@@ -73,7 +79,10 @@ mod tests {
         let mut w = WatchOnce::default();
         w.read(1, "/a", Some(5), true).unwrap();
         w.read(1, "/a", Some(5), false).unwrap();
-        assert!(w.read(1, "/a", Some(6), false).is_err(), "change seen first");
+        assert!(
+            w.read(1, "/a", Some(6), false).is_err(),
+            "change seen first"
+        );
         w.fired(1, "/a", "NodeDataChanged").unwrap();
         assert!(w.fired(1, "/a", "NodeDataChanged").is_err(), "fired twice");
         w.read(1, "/a", Some(6), false).unwrap();

@@ -6,10 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use conclave_core::client::{
+    encode_request, perms, Acl, CreateKind, CreateRequest, OpCode, Request,
+};
 use conclave_core::codec::{decode_peer_message, FrameDecoder, PeerMessage, MAX_PEER_FRAME_BYTES};
 use conclave_core::files::{execute, Files};
 use conclave_core::node::{Node, Tuning};
 use conclave_core::recovery::DiskState;
+use conclave_core::server::ZkService;
 use conclave_core::service::Service;
 use conclave_core::zab::RegisterMap;
 use conclave_core::{Config, Input, Instant, LinkId, NodeEvent, Output, PersistOp, Role, Zxid};
@@ -145,6 +149,8 @@ pub struct Cluster<S: Service = RegisterMap> {
     pub client_closed: BTreeSet<u64>,
     client_node: BTreeMap<u64, Id>,
     next_conn: u64,
+    /// Sessions whose createSession was submitted (ZooKeeper registers).
+    sessions_opened: BTreeSet<i64>,
 }
 
 /// zoo.cfg text for `n` servers.
@@ -177,6 +183,7 @@ impl<S: Service> Cluster<S> {
             client_closed: BTreeSet::new(),
             client_node: BTreeMap::new(),
             next_conn: 1,
+            sessions_opened: BTreeSet::new(),
         };
         for id in 1..=n {
             c.disks.insert(id, Disk::default());
@@ -372,6 +379,7 @@ impl<S: Service> Cluster<S> {
                         zxid,
                         session_id,
                         cxid,
+                        ..
                     } => {
                         let first = *self.global.entry(*zxid).or_insert((*session_id, *cxid));
                         assert_eq!(
@@ -516,15 +524,94 @@ impl<S: Service> Cluster<S> {
         });
         self.leader().unwrap()
     }
+}
 
+/// Registers a scenario writes and reads back, on any service: the ZAB regressions run on the
+/// ZooKeeper service that ships (and still compile against the register map).
+pub trait Registers: Service {
+    /// The txn `(kind, body)` a client submits to set register `key` to `value`.
+    fn register_write(key: u64, value: u64) -> (i32, Vec<u8>);
+    /// Register `key`'s value in this state.
+    fn register(&self, key: u64) -> Option<u64>;
+    /// What `session` must submit (as cxid 0) before its first write, if anything.
+    fn open_session() -> Option<(i32, Vec<u8>)> {
+        None
+    }
+}
+
+impl Registers for RegisterMap {
+    fn register_write(key: u64, value: u64) -> (i32, Vec<u8>) {
+        (0, RegisterMap::write(key, value))
+    }
+    fn register(&self, key: u64) -> Option<u64> {
+        self.get(key)
+    }
+}
+
+/// ZooKeeper: register `key` = `value` is the znode `/r<key>-<value>` created last (highest
+/// czxid); the session is created first (createSession, 60 s).
+impl Registers for ZkService {
+    fn register_write(key: u64, value: u64) -> (i32, Vec<u8>) {
+        let req = Request::Create(CreateRequest {
+            kind: CreateKind::Create,
+            path: format!("/r{key}-{value}"),
+            data: Some(value.to_be_bytes().to_vec()),
+            acl: vec![Acl {
+                perms: perms::ALL,
+                id: conclave_core::client::Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
+            flags: 0,
+        });
+        let mut framed = Vec::new();
+        encode_request(0, &req, &mut framed);
+        // Strip the frame length and the request header (xid, opcode).
+        (req.op_code().as_i32(), framed[12..].to_vec())
+    }
+    fn register(&self, key: u64) -> Option<u64> {
+        let tree = self.tree();
+        let prefix = format!("r{key}-");
+        tree.node("/")?
+            .children
+            .iter()
+            .filter(|c| c.starts_with(&prefix))
+            .filter_map(|c| tree.node(&format!("/{c}")).map(|n| (n.stat.czxid, c)))
+            .max()
+            .and_then(|(_, c)| c[prefix.len()..].parse().ok())
+    }
+    fn open_session() -> Option<(i32, Vec<u8>)> {
+        Some((
+            OpCode::CreateSession.as_i32(),
+            60_000i32.to_be_bytes().to_vec(),
+        ))
+    }
+}
+
+impl<S: Registers> Cluster<S> {
     pub fn submit(&mut self, id: Id, session: i64, cxid: i32, key: u64, value: u64) {
+        if let Some((kind, body)) = S::open_session() {
+            if self.sessions_opened.insert(session) {
+                self.input(
+                    id,
+                    Input::Submit {
+                        session_id: session,
+                        cxid: 0,
+                        kind,
+                        body,
+                    },
+                );
+            }
+        }
+        let (kind, body) = S::register_write(key, value);
         self.input(
             id,
             Input::Submit {
                 session_id: session,
                 cxid,
-                kind: 0,
-                body: RegisterMap::write(key, value),
+                kind,
+                body,
             },
         );
     }
@@ -642,9 +729,9 @@ impl<S: Service> Cluster<S> {
     }
 }
 
-impl Cluster<RegisterMap> {
+impl<S: Registers> Cluster<S> {
     /// A register's value on server `id`.
     pub fn value(&self, id: Id, key: u64) -> Option<u64> {
-        self.nodes[&id].state_machine().get(key)
+        self.nodes[&id].state_machine().register(key)
     }
 }

@@ -162,6 +162,7 @@ impl<S: Service> Node<S> {
                 zxid: h.zxid,
                 session_id: h.session_id,
                 cxid: h.cxid,
+                kind: h.kind,
             }));
             let mut cx = ServiceCx {
                 now,

@@ -130,10 +130,13 @@ impl ReplicaLog {
                 offered: zxid,
             });
         }
+        // A segment's name is its first record's zxid (recovery checks it): a segment left
+        // without records (its writer died after creating it, or a truncation emptied it) is
+        // not appended to under another zxid; a new one is rolled beside it.
         let roll = self
             .segments
             .last()
-            .is_none_or(|s| s.len >= self.segment_limit);
+            .is_none_or(|s| s.len >= self.segment_limit || (s.index.is_empty() && s.first != zxid));
         if roll {
             self.flush(ops);
             let name = log_file_name(zxid);

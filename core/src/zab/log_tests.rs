@@ -61,6 +61,44 @@ fn first_append_creates_a_segment_and_one_flush_syncs_the_batch() {
     assert_eq!(log.last_durable(), Zxid::new(1, 2));
 }
 
+/// Simulator seed 2560 (`sim --seeds 1 --first-seed 2560 --nodes 5 --sim-secs 30`): a follower
+/// halted right after creating `log.700000001`; restarted, it led epoch 8 and appended
+/// 0x800000001 to that empty segment, a file recovery then refused ("first record has zxid
+/// 0x800000001 but the file name says 0x700000001").
+#[test]
+fn a_recovered_empty_segment_is_never_appended_to_under_another_zxid() {
+    let empty = Segment {
+        name: "log.700000001".into(),
+        first: Zxid::new(7, 1),
+        len: 16,
+        index: Vec::new(),
+    };
+    let mut log = ReplicaLog::new(
+        vec![empty.clone()],
+        Zxid::new(6, 0x30),
+        Vec::new(),
+        10,
+        1 << 20,
+    );
+    let mut ops = Vec::new();
+    log.append(txn(8, 1), &mut ops).unwrap();
+    assert_eq!(
+        ops[0],
+        PersistOp::Create {
+            file: "log.800000001".into()
+        }
+    );
+    assert_eq!(log.segments().len(), 2);
+    // The zxid the empty segment is named for is still appended to it.
+    let mut log = ReplicaLog::new(vec![empty], Zxid::new(6, 0x30), Vec::new(), 10, 1 << 20);
+    let mut ops = Vec::new();
+    log.append(txn(7, 1), &mut ops).unwrap();
+    assert!(
+        matches!(&ops[0], PersistOp::Append { file, .. } if file == "log.700000001"),
+        "{ops:?}"
+    );
+}
+
 #[test]
 fn appends_must_ascend() {
     let mut log = fresh(10, 1 << 20);
