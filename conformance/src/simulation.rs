@@ -547,7 +547,7 @@ impl Simulation {
 
     fn after_step(&mut self) {
         for note in self.network.take_notes() {
-            self.trace.note(self.now, format_args!("{note}"));
+            self.trace.log_only(self.now, format_args!("{note}"));
         }
         let notes = self
             .zk
@@ -555,7 +555,7 @@ impl Simulation {
             .map(ZkWorkload::take_notes)
             .unwrap_or_default();
         for note in notes {
-            self.trace.note(self.now, format_args!("{note}"));
+            self.trace.log_only(self.now, format_args!("{note}"));
         }
         for id in mem::take(&mut self.halted) {
             // A halted server is as good as dead: its process exits, it restarts later.

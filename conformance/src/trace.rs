@@ -239,6 +239,14 @@ impl Trace {
     }
 
     /// Something the simulator did (a fault, a crash, a restart): hashed and logged.
+    /// A line for the verbose log only: not hashed, because it is gathered only when verbose
+    /// (a run must not change with `--verbose`).
+    pub(crate) fn log_only(&mut self, now: u64, what: fmt::Arguments<'_>) {
+        if let Some(log) = &mut self.log {
+            log.push(format!("{} sim {what}", secs(now)));
+        }
+    }
+
     pub(crate) fn note(&mut self, now: u64, what: fmt::Arguments<'_>) {
         self.hash.write_u64(now);
         self.hash.write_u8(20);

@@ -84,7 +84,7 @@ fn thread_count_does_not_change_results() {
             jobs,
             verbose: false,
             liveness_bound_ms: conclave_conformance::options::LIVENESS_BOUND_MS,
-            workload: Workload::Zab,
+            workload: Workload::Zk,
         };
         let mut out = Vec::new();
         run_seeds(&batch, |ev| {

@@ -21,7 +21,7 @@ fn failures(seeds: u64, liveness_bound_ms: Option<u64>, tolerated: &[&str]) -> V
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         verbose: false,
         liveness_bound_ms: liveness_bound_ms.unwrap_or(u64::MAX / 2_000_000),
-        workload: Workload::Zab,
+        workload: Workload::Zk,
     };
     let mut out = Vec::new();
     let mut reports = 0;
@@ -35,7 +35,7 @@ fn failures(seeds: u64, liveness_bound_ms: Option<u64>, tolerated: &[&str]) -> V
                 "VIOLATION seed={} nodes={} {v}\n  {}",
                 r.seed,
                 r.voters,
-                reproduce_line(r.seed, r.voters, r.observers, SIM_MS, true, Workload::Zab)
+                reproduce_line(r.seed, r.voters, r.observers, SIM_MS, true, Workload::Zk)
             ));
         }
     });

@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use conclave_core::client::{
-    encode_request, perms, Acl, CreateKind, CreateRequest, OpCode, Request,
-};
+use conclave_core::client::{encode_request, perms, Acl, CreateKind, CreateRequest, Request};
 use conclave_core::codec::{decode_peer_message, FrameDecoder, PeerMessage, MAX_PEER_FRAME_BYTES};
 use conclave_core::files::{execute, Files};
 use conclave_core::node::{Node, Tuning};
@@ -149,8 +147,6 @@ pub struct Cluster<S: Service = RegisterMap> {
     pub client_closed: BTreeSet<u64>,
     client_node: BTreeMap<u64, Id>,
     next_conn: u64,
-    /// Sessions whose createSession was submitted (ZooKeeper registers).
-    sessions_opened: BTreeSet<i64>,
 }
 
 /// zoo.cfg text for `n` servers.
@@ -183,7 +179,6 @@ impl<S: Service> Cluster<S> {
             client_closed: BTreeSet::new(),
             client_node: BTreeMap::new(),
             next_conn: 1,
-            sessions_opened: BTreeSet::new(),
         };
         for id in 1..=n {
             c.disks.insert(id, Disk::default());
@@ -533,9 +528,9 @@ pub trait Registers: Service {
     fn register_write(key: u64, value: u64) -> (i32, Vec<u8>);
     /// Register `key`'s value in this state.
     fn register(&self, key: u64) -> Option<u64>;
-    /// What `session` must submit (as cxid 0) before its first write, if anything.
-    fn open_session() -> Option<(i32, Vec<u8>)> {
-        None
+    /// The `(session, cxid)` a scenario's write is submitted under.
+    fn submit_ids(session: i64, cxid: i32) -> (i64, i32) {
+        (session, cxid)
     }
 }
 
@@ -549,7 +544,9 @@ impl Registers for RegisterMap {
 }
 
 /// ZooKeeper: register `key` = `value` is the znode `/r<key>-<value>` created last (highest
-/// czxid); the session is created first (createSession, 60 s).
+/// czxid). Writes go under session 0, which the leader accepts without a createSession (as
+/// it does for server-internal writes): a scenario's `(session, cxid)` becomes cxid
+/// `session * 1_000_000 + cxid`, so that its writes never wait on a session being created.
 impl Registers for ZkService {
     fn register_write(key: u64, value: u64) -> (i32, Vec<u8>) {
         let req = Request::Create(CreateRequest {
@@ -581,34 +578,19 @@ impl Registers for ZkService {
             .max()
             .and_then(|(_, c)| c[prefix.len()..].parse().ok())
     }
-    fn open_session() -> Option<(i32, Vec<u8>)> {
-        Some((
-            OpCode::CreateSession.as_i32(),
-            60_000i32.to_be_bytes().to_vec(),
-        ))
+    fn submit_ids(session: i64, cxid: i32) -> (i64, i32) {
+        (0, session as i32 * 1_000_000 + cxid)
     }
 }
 
 impl<S: Registers> Cluster<S> {
     pub fn submit(&mut self, id: Id, session: i64, cxid: i32, key: u64, value: u64) {
-        if let Some((kind, body)) = S::open_session() {
-            if self.sessions_opened.insert(session) {
-                self.input(
-                    id,
-                    Input::Submit {
-                        session_id: session,
-                        cxid: 0,
-                        kind,
-                        body,
-                    },
-                );
-            }
-        }
+        let (session_id, cxid) = S::submit_ids(session, cxid);
         let (kind, body) = S::register_write(key, value);
         self.input(
             id,
             Input::Submit {
-                session_id: session,
+                session_id,
                 cxid,
                 kind,
                 body,
@@ -618,6 +600,7 @@ impl<S: Registers> Cluster<S> {
 
     pub fn write_acked(&mut self, id: Id, session: i64, cxid: i32, key: u64, value: u64) -> Zxid {
         self.submit(id, session, cxid, key, value);
+        let (session, cxid) = S::submit_ids(session, cxid);
         self.run_until("write acknowledged", 5_000, |c| {
             c.acked.iter().any(|a| a.0 == session && a.1 == cxid)
         });
@@ -627,7 +610,9 @@ impl<S: Registers> Cluster<S> {
             .unwrap()
             .2
     }
+}
 
+impl<S: Service> Cluster<S> {
     pub fn applied(&self, id: Id) -> Vec<Zxid> {
         self.events[&id]
             .iter()
