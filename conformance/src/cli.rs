@@ -28,6 +28,9 @@ OPTIONS:
     --soak            a long run: --sim-secs defaults to 600
     --jobs J          worker threads (default: available parallelism)
     --verbose         print every node event and fault of each seed, with its time
+    --timeline FILE   write an HTML page picturing one seed (the first that failed,
+                      else --first-seed): a lane per member with roles, epochs,
+                      zxids, faults and client writes
     -h, --help        this text
 
 OUTPUT:
@@ -69,6 +72,8 @@ pub struct Args {
     pub workload: Workload,
     /// `--soak`.
     pub soak: bool,
+    /// `--timeline FILE`.
+    pub timeline: Option<String>,
 }
 
 impl Default for Args {
@@ -84,6 +89,7 @@ impl Default for Args {
             verbose: false,
             workload: Workload::Zk,
             soak: false,
+            timeline: None,
         }
     }
 }
@@ -123,6 +129,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--observers" => out.observers = number(&flag, value())?,
             "--sim-secs" => sim_secs = Some(number(&flag, value())?),
             "--jobs" => out.jobs = Some(number(&flag, value())?),
+            "--timeline" => {
+                out.timeline = Some(value().ok_or_else(|| format!("{flag} needs a file name"))?)
+            }
             "--workload" => {
                 out.workload = match value().as_deref() {
                     Some("zk") => Workload::Zk,

@@ -32,6 +32,7 @@ pub mod report;
 pub mod runner;
 pub mod server_node;
 pub mod simulation;
+pub mod timeline;
 mod trace;
 pub mod violation;
 pub mod workload;

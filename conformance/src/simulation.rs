@@ -19,6 +19,7 @@ use crate::options::{SimOptions, Workload, CLIENT_TIMEOUT_MS, QUIESCE_MS};
 use crate::queue::EventQueue;
 use crate::report::RunReport;
 use crate::server_node::{ServerNode, ServiceKind};
+use crate::timeline::Timeline;
 use crate::trace::Trace;
 use crate::violation::Violation;
 use crate::workload::{Clients, Outcome, WorkloadStats};
@@ -104,6 +105,8 @@ pub struct Simulation {
     zk: Option<ZkWorkload>,
     /// What the servers run.
     service: ServiceKind,
+    /// The picture of the run, when asked for ([`Simulation::record_timeline`]).
+    timeline: Option<Timeline>,
     /// A `TxnApplied` or a snapshot install was drained: compare status with the sequence.
     applied_in_drain: bool,
 }
@@ -284,6 +287,7 @@ impl Simulation {
             clients,
             zk,
             service,
+            timeline: None,
             applied_in_drain: false,
         }
     }
@@ -291,6 +295,21 @@ impl Simulation {
     /// The core tunables drawn for this run.
     pub fn tuning(&self) -> Tuning {
         self.tuning
+    }
+
+    /// Records a timeline of the run from now on (roles, epochs, faults, client writes); it
+    /// changes nothing in the run itself.
+    pub fn record_timeline(&mut self) {
+        let ids: Vec<ServerId> = self.slots.iter().map(|s| s.id).collect();
+        self.timeline = Some(Timeline::new(&ids, self.heal_at));
+        if let Some(zk) = self.zk.as_mut() {
+            zk.record_acks();
+        }
+    }
+
+    /// The recorded timeline as an HTML page (`None` unless [`Simulation::record_timeline`]).
+    pub fn timeline_html(&self, title: &str) -> Option<String> {
+        self.timeline.as_ref().map(|t| t.html(title))
     }
 
     /// The ZooKeeper clients' counters (zero without that workload).
@@ -519,6 +538,9 @@ impl Simulation {
             return;
         }
         self.finished = true;
+        if let Some(t) = self.timeline.as_mut() {
+            t.end(self.now.max(self.end_at));
+        }
         if self.violation.is_none() {
             self.now = self.now.max(self.end_at);
             let statuses = self.statuses();
@@ -534,6 +556,10 @@ impl Simulation {
         if self.violation.is_none() {
             self.trace
                 .note(self.now, format_args!("VIOLATION {invariant}: {detail}"));
+            if let Some(t) = self.timeline.as_mut() {
+                t.violation(self.now, node, format!("{invariant}: {detail}"));
+                t.end(self.now);
+            }
             self.violation = Some(Violation {
                 seed: self.opts.seed,
                 at_ns: self.now,
@@ -681,9 +707,13 @@ impl Simulation {
                 let Some(zk) = self.zk.as_mut() else {
                     return;
                 };
-                if let Err(b) =
-                    zk.on_arrival(self.now, other, &mut self.queue, &mut self.invariants)
-                {
+                let result = zk.on_arrival(self.now, other, &mut self.queue, &mut self.invariants);
+                if let Some(t) = self.timeline.as_mut() {
+                    for (at, server) in zk.take_acks() {
+                        t.acked(server, at);
+                    }
+                }
+                if let Err(b) = result {
                     self.fail(None, b.invariant, b.detail);
                 }
             }
@@ -796,6 +826,16 @@ impl Simulation {
             .map(|s| s.id)
             .collect();
         let fault = chaos::draw(&mut self.chaos_rng, &ids, &up);
+        if let Some(t) = self.timeline.as_mut() {
+            // A crash marks its lane when it strikes (see `crash`).
+            let node = match &fault {
+                Fault::Pause { node, .. } | Fault::Slow { from: node, .. } => Some(*node),
+                Fault::Crash { .. } | Fault::Partition { .. } | Fault::HealPartitions => None,
+            };
+            if !matches!(fault, Fault::Crash { .. }) {
+                t.fault(self.now, node, fault.to_string());
+            }
+        }
         self.trace.note(self.now, format_args!("fault: {fault}"));
         match fault {
             Fault::Crash {
@@ -929,6 +969,9 @@ impl Simulation {
             }
         };
         let status = node.status();
+        if let Some(t) = self.timeline.as_mut() {
+            t.started(id, now, status.current_epoch, status.last_zxid);
+        }
         let clock = self.slots[idx].clock;
         self.slots[idx].node = Some(node);
         self.trace.note(
@@ -964,8 +1007,15 @@ impl Simulation {
     fn crash(&mut self, id: ServerId, mode: CrashMode) {
         let idx = id as usize - 1;
         let slot = &mut self.slots[idx];
-        if slot.node.take().is_none() {
+        let Some(dead) = slot.node.take() else {
             return;
+        };
+        if let Some(t) = self.timeline.as_mut() {
+            let why = match mode {
+                CrashMode::Process => format!("n{id} process dies"),
+                CrashMode::Machine => format!("n{id} machine goes down"),
+            };
+            t.down(id, self.now, dead.status().last_zxid, &why);
         }
         slot.timeout = None;
         slot.paused = false;
@@ -1145,9 +1195,23 @@ impl Simulation {
     fn on_node_event(&mut self, idx: usize, id: ServerId, ev: NodeEvent) {
         match &ev {
             NodeEvent::Elected { .. } => self.elections += 1,
-            NodeEvent::LeaderEstablished { .. } => {
+            NodeEvent::LeaderEstablished { epoch, .. } => {
                 self.establishments += 1;
                 self.first_leader_ns.get_or_insert(self.now);
+                if let Some(t) = self.timeline.as_mut() {
+                    t.established(id, self.now, *epoch);
+                }
+            }
+            NodeEvent::FollowerSynced { epoch, .. } => {
+                if let Some(t) = self.timeline.as_mut() {
+                    t.synced(id, *epoch);
+                }
+            }
+            NodeEvent::RoleChanged { to, .. } if self.timeline.is_some() => {
+                let st = self.slots[idx].node.as_ref().map(ServerNode::status);
+                if let (Some(t), Some(st)) = (self.timeline.as_mut(), st) {
+                    t.role(id, self.now, *to, st.accepted_epoch, st.last_zxid);
+                }
             }
             NodeEvent::Halted { .. } => self.halted.push(id),
             NodeEvent::TxnApplied { .. } => self.applied_in_drain = true,
@@ -1155,7 +1219,12 @@ impl Simulation {
             NodeEvent::SnapshotInstalled { zxid } => self.snapshot_installed(id, *zxid),
             NodeEvent::WriteCommitted {
                 session_id, cxid, ..
-            } => self.client_answered(id, *session_id, *cxid, Outcome::Committed),
+            } => {
+                if let Some(t) = self.timeline.as_mut() {
+                    t.acked(id, self.now);
+                }
+                self.client_answered(id, *session_id, *cxid, Outcome::Committed)
+            }
             NodeEvent::WriteFailed {
                 session_id,
                 cxid,

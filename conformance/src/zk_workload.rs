@@ -217,6 +217,8 @@ pub(crate) struct ZkWorkload {
     pub(crate) stats: ZkStats,
     /// What the clients did, for the verbose log (kept only when verbose).
     notes: Option<Vec<String>>,
+    /// (time, server) of each acknowledged write, for a timeline (kept only when asked).
+    acks: Option<Vec<(u64, ServerId)>>,
 }
 
 fn open_acl() -> Vec<Acl> {
@@ -274,7 +276,18 @@ impl ZkWorkload {
             net: ClientNet::new(net_rng, reset_ppm),
             stats: ZkStats::default(),
             notes: verbose.then(Vec::new),
+            acks: None,
         }
+    }
+
+    /// Keeps (time, server) of every acknowledged write from now on, for [`Self::take_acks`].
+    pub(crate) fn record_acks(&mut self) {
+        self.acks = Some(Vec::new());
+    }
+
+    /// The acknowledged writes recorded since the last call.
+    pub(crate) fn take_acks(&mut self) -> Vec<(u64, ServerId)> {
+        self.acks.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Takes the notes gathered since the last call.
@@ -850,6 +863,9 @@ impl ZkWorkload {
         }
         if err == 0 && op.is_write() && !matches!(op, Op::Close) {
             self.stats.writes_acked += 1;
+            if let Some(acks) = self.acks.as_mut() {
+                acks.push((now, at.server));
+            }
             inv.on_client_write(
                 now,
                 at.server,

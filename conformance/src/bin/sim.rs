@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut snapshots, mut torn, mut pauses, mut backward) = (0u64, 0u64, 0u64, 0u64);
     let mut zk = conclave_conformance::zk_workload::ZkStats::default();
+    let mut first_failed: Option<u64> = None;
     runner::run_seeds(&batch, |ev| match ev {
         RunnerEvent::Finished { done, violations } => progress.update(done, violations),
         RunnerEvent::Report(r) => {
@@ -97,6 +98,7 @@ fn main() -> ExitCode {
             }
             if let Some(v) = &r.violation {
                 violations += 1;
+                first_failed.get_or_insert(r.seed);
                 println!("VIOLATION seed={} nodes={} {v}", r.seed, r.voters);
                 println!(
                     "{}",
@@ -171,6 +173,33 @@ fn main() -> ExitCode {
         batch.seeds,
         sim_secs / cpu_secs.max(1e-9)
     );
+    if let Some(file) = &args.timeline {
+        let seed = first_failed.unwrap_or(batch.first_seed);
+        let opts = batch.options(seed);
+        let title = format!(
+            "seed {seed}: {} voters, {} observers, {} s, workload {}{}",
+            opts.voters,
+            opts.observers,
+            opts.sim_ms / 1000,
+            opts.workload.name(),
+            if opts.faults.enabled {
+                ""
+            } else {
+                ", no faults"
+            }
+        );
+        let mut sim = conclave_conformance::Simulation::new(opts);
+        sim.record_timeline();
+        while sim.step() {}
+        let html = sim.timeline_html(&title).unwrap_or_default();
+        match std::fs::write(file, html) {
+            Ok(()) => println!("timeline: seed {seed} written to {file}"),
+            Err(e) => {
+                eprintln!("sim: cannot write the timeline to {file}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if violations > 0 {
         ExitCode::from(1)
     } else {
