@@ -18,7 +18,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use conclave_core::deploy::EnsembleLayout;
-use conclave_core::Role;
 pub use member::{ListenAddrs, Member};
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes.
@@ -52,11 +51,8 @@ pub async fn wait_for_leader(members: &[Member], timeout: Duration) -> Option<us
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let status: Vec<_> = members.iter().map(|m| m.status()).collect();
-        let leader = status
-            .iter()
-            .position(|s| s.role == Role::Leading && s.synced);
-        if leader.is_some() && status.iter().filter(|s| s.synced).count() * 2 > members.len() {
-            return leader;
+        if let Some(leader) = conclave_core::deploy::ensemble_ready(&status) {
+            return Some(leader);
         }
         if tokio::time::Instant::now() >= deadline {
             return None;

@@ -4,51 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
 use conclave_core::deploy::EnsembleLayout;
+use conclave_core::host::{parse_args, Command, USAGE};
 use conclave_tokio::{connect_string, start_ensemble, start_from_cfg};
-
-/// Conclave: a ZooKeeper-compatible coordination service.
-#[derive(Parser, Debug)]
-#[command(name = "conclave", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run one member from a zoo.cfg (a drop-in for ZooKeeper's QuorumPeerMain).
-    Serve {
-        /// The zoo.cfg file.
-        zoo_cfg: PathBuf,
-    },
-    /// Write and run an ensemble on 127.0.0.1 in this process, until Ctrl-C.
-    ///
-    /// Member i (1-based) listens for clients on base+i-1, for peers on base+1000+i
-    /// (quorum port base+2000+i is configured but unused), metrics on base+3000+i and the
-    /// admin server on base+4000+i. Files: <dir>/member-<i>/zoo.cfg and
-    /// <dir>/member-<i>/data; re-running keeps the data.
-    Ensemble {
-        /// Number of members.
-        #[arg(long, default_value_t = 3)]
-        nodes: u16,
-        /// Where the members' configs and data live.
-        #[arg(long, default_value = "./conclave-data")]
-        dir: PathBuf,
-        /// The first client port.
-        #[arg(long, default_value_t = 2181)]
-        base_port: u16,
-        /// tickTime in ms.
-        #[arg(long, default_value_t = 2000)]
-        tick_time: u32,
-    },
-    /// Print the log records, snapshots and epoch files of a data directory.
-    Inspect {
-        /// The data directory.
-        data_dir: PathBuf,
-    },
-}
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -145,10 +103,24 @@ async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    let cmd = match parse_args(std::env::args().skip(1)) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            eprintln!("conclave: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match cmd {
+        Command::Help => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("conclave {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
         Command::Inspect { data_dir } => {
-            let files = match conclave_tokio::setup::read_data_files(&data_dir) {
+            let files = match conclave_tokio::setup::read_data_files(data_dir.as_ref()) {
                 Ok(files) => files,
                 Err(e) => {
                     eprintln!("conclave inspect: {e}");
@@ -160,7 +132,7 @@ fn main() -> ExitCode {
             if intact {
                 ExitCode::SUCCESS
             } else {
-                eprintln!("{}: damaged files found (see above)", data_dir.display());
+                eprintln!("{data_dir}: damaged files found (see above)");
                 ExitCode::from(2)
             }
         }
@@ -178,14 +150,14 @@ fn main() -> ExitCode {
             };
             let result = rt.block_on(async move {
                 match cmd {
-                    Command::Serve { zoo_cfg } => serve(zoo_cfg).await,
+                    Command::Serve { zoo_cfg } => serve(zoo_cfg.into()).await,
                     Command::Ensemble {
                         nodes,
                         dir,
                         base_port,
-                        tick_time,
-                    } => ensemble(nodes, dir, base_port, tick_time).await,
-                    Command::Inspect { .. } => unreachable!(),
+                        tick_time_ms,
+                    } => ensemble(nodes, dir.into(), base_port, tick_time_ms).await,
+                    _ => Ok(()),
                 }
             });
             rt.shutdown_timeout(Duration::from_secs(1));

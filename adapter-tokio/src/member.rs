@@ -1,17 +1,18 @@
 //! One member: a tokio task that owns the [`Node`], reader and writer tasks per socket, and a
 //! disk thread. Everything the node says is carried out here; nothing is decided here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use conclave_core::host::{Action, Listener, Loaded, Socket, Wiring};
 use conclave_core::io::Level;
 use conclave_core::node::Tuning;
 use conclave_core::observe::HttpEndpoint;
 use conclave_core::server::ZkService;
-use conclave_core::{Input, LinkId, Node, NodeEvent, Output, ServerId, Status};
+use conclave_core::{Input, LinkId, Node, Output, ServerId, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use crate::disk::{Disk, DiskAck};
-use crate::setup::{resolve, Loaded};
+use crate::setup::resolve;
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,27 +31,12 @@ const WRITE_BATCH: usize = 256 * 1024;
 /// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
 const MAX_QUEUED_BYTES: u64 = 64 << 20;
 
-/// Whose socket an event concerns: a peer link, or a client/HTTP connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Peer(LinkId),
-    Client(u64),
-}
-
-/// Which listener accepted a socket.
-#[derive(Clone, Copy, Debug)]
-enum Port {
-    Client,
-    Peer,
-    Http(HttpEndpoint),
-}
-
 #[derive(Debug)]
 enum Ev {
-    Accepted(Port, TcpStream, SocketAddr),
+    Accepted(Listener, TcpStream, SocketAddr),
     Dialed(LinkId, std::io::Result<TcpStream>),
-    Bytes(Key, Vec<u8>),
-    Closed(Key),
+    Bytes(Socket, Vec<u8>),
+    Closed(Socket),
     Disk(DiskAck),
 }
 
@@ -113,7 +99,11 @@ impl Member {
             config,
             data_dir,
             recovered,
+            log,
         } = loaded;
+        for (level, line) in log {
+            log_line(level, &line);
+        }
         let id = config.my_id;
         let plan = conclave_core::deploy::listen_plan(&config).map_err(|e| e.to_string())?;
         let client = bind(resolve(&plan.client)?, "client port").await?;
@@ -121,8 +111,8 @@ impl Member {
             Some(b) => Some(bind(resolve(b)?, "peer (election) port").await?),
             None => None,
         };
-        let mut listeners = vec![(client, Port::Client)];
-        listeners.extend(peer.map(|l| (l, Port::Peer)));
+        let mut listeners = vec![(client, Listener::Client)];
+        listeners.extend(peer.map(|l| (l, Listener::Peer)));
         // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
         for (b, endpoint) in [
             (&plan.metrics, HttpEndpoint::Metrics),
@@ -130,21 +120,21 @@ impl Member {
         ] {
             let Some(b) = b else { continue };
             match bind(resolve(b)?, &format!("{endpoint:?} HTTP")).await {
-                Ok(l) => listeners.push((l, Port::Http(endpoint))),
+                Ok(l) => listeners.push((l, Listener::Http(endpoint))),
                 Err(e) => tracing::warn!("{e}; continuing without it"),
             }
         }
-        let local = |p: fn(&Port) -> bool| {
+        let local = |p: fn(&Listener) -> bool| {
             listeners
                 .iter()
                 .find(|(_, k)| p(k))
                 .and_then(|(l, _)| l.local_addr().ok())
         };
         let addrs = ListenAddrs {
-            client: local(|p| matches!(p, Port::Client)).ok_or("client port not bound")?,
-            peer: local(|p| matches!(p, Port::Peer)),
-            metrics: local(|p| matches!(p, Port::Http(HttpEndpoint::Metrics))),
-            admin: local(|p| matches!(p, Port::Http(HttpEndpoint::Admin))),
+            client: local(|p| matches!(p, Listener::Client)).ok_or("client port not bound")?,
+            peer: local(|p| matches!(p, Listener::Peer)),
+            metrics: local(|p| matches!(p, Listener::Http(HttpEndpoint::Metrics))),
+            admin: local(|p| matches!(p, Listener::Http(HttpEndpoint::Admin))),
         };
         let start = std::time::Instant::now();
         let node = Node::<ZkService>::with_state_machine(
@@ -164,7 +154,7 @@ impl Member {
             tasks.spawn(accept_loop(l, port, ev_tx.clone()));
         }
         let disk_tx = ev_tx.clone();
-        let disk = Disk::start(data_dir, id, move |ack| {
+        let disk = Disk::start(data_dir.into(), id, move |ack| {
             disk_tx.blocking_send(Ev::Disk(ack)).is_ok()
         });
         let peers = addrs
@@ -178,15 +168,11 @@ impl Member {
             node,
             start,
             conns: HashMap::new(),
-            dials: HashSet::new(),
+            wiring: Wiring::new(),
             disk: Some(disk),
             tasks,
             ev_tx,
-            next_accepted: 0,
-            next_conn: 0,
             status_tx,
-            halted: None,
-            stopping: stop_rx.clone(),
         };
         let task = tokio::spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
@@ -229,7 +215,7 @@ impl Member {
     }
 }
 
-async fn accept_loop(l: TcpListener, port: Port, tx: mpsc::Sender<Ev>) {
+async fn accept_loop(l: TcpListener, port: Listener, tx: mpsc::Sender<Ev>) {
     loop {
         match l.accept().await {
             Ok((s, addr)) => {
@@ -248,7 +234,7 @@ async fn accept_loop(l: TcpListener, port: Port, tx: mpsc::Sender<Ev>) {
 }
 
 async fn reader(
-    key: Key,
+    key: Socket,
     mut r: OwnedReadHalf,
     tx: mpsc::Sender<Ev>,
     mut gate: watch::Receiver<bool>,
@@ -273,7 +259,7 @@ async fn reader(
 }
 
 async fn writer(
-    key: Key,
+    key: Socket,
     mut w: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     tx: mpsc::Sender<Ev>,
@@ -302,17 +288,12 @@ async fn writer(
 struct Loop {
     node: Node<ZkService>,
     start: std::time::Instant,
-    conns: HashMap<Key, Conn>,
-    dials: HashSet<LinkId>,
+    conns: HashMap<Socket, Conn>,
+    wiring: Wiring,
     disk: Option<Disk>,
     tasks: JoinSet<()>,
     ev_tx: mpsc::Sender<Ev>,
-    next_accepted: u64,
-    next_conn: u64,
     status_tx: watch::Sender<Status>,
-    halted: Option<String>,
-    /// Set once the member is asked to stop: what its peers do from then on is expected.
-    stopping: watch::Receiver<bool>,
 }
 
 impl Loop {
@@ -342,7 +323,8 @@ impl Loop {
                     self.on_event(ev);
                     // Take what else is queued before sleeping again (bounded, stays fair).
                     for _ in 0..256 {
-                        if *self.stopping.borrow() {
+                        if *stop.borrow() {
+                            self.wiring.stopping();
                             break;
                         }
                         match ev_rx.try_recv() {
@@ -357,8 +339,8 @@ impl Loop {
             let status = self.node.status();
             self.status_tx
                 .send_if_modified(|s| (*s != status).then(|| *s = status).is_some());
-            if let Some(why) = self.halted.take() {
-                break Err(why);
+            if let Some(why) = self.wiring.halted() {
+                break Err(why.to_string());
             }
             while self.tasks.try_join_next().is_some() {}
         };
@@ -378,13 +360,19 @@ impl Loop {
         self.drain();
     }
 
+    fn handle_opt(&mut self, input: Option<Input>) {
+        if let Some(input) = input {
+            self.handle(input);
+        }
+    }
+
     fn drain(&mut self) {
         while let Some(out) = self.node.poll_output() {
             self.act(out);
         }
     }
 
-    fn open(&mut self, key: Key, stream: TcpStream) {
+    fn open(&mut self, key: Socket, stream: TcpStream) {
         let (r, w) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let (gate, gate_rx) = watch::channel(true);
@@ -405,67 +393,47 @@ impl Loop {
         );
     }
 
-    fn close(&mut self, key: Key) -> bool {
-        // Dropping `tx` lets the writer flush what is queued, then shut the socket.
-        self.conns.remove(&key).map(|c| c.reader.abort()).is_some()
+    /// Dropping `tx` lets the writer flush what is queued, then shut the socket.
+    fn close(&mut self, key: Socket) {
+        if let Some(c) = self.conns.remove(&key) {
+            c.reader.abort();
+        }
     }
 
-    fn closed(&mut self, key: Key) {
-        if self.close(key) {
-            self.handle(match key {
-                Key::Peer(link) => Input::PeerDisconnected { link },
-                Key::Client(conn) => Input::ClientDisconnected { conn },
-            });
-        }
+    fn closed(&mut self, key: Socket) {
+        self.close(key);
+        let input = self.wiring.closed(key);
+        self.handle_opt(input);
     }
 
     fn on_event(&mut self, ev: Ev) {
         match ev {
-            Ev::Accepted(Port::Peer, s, _) => {
-                self.next_accepted += 1;
-                let link = LinkId::Accepted(self.next_accepted);
-                self.open(Key::Peer(link), s);
-                self.handle(Input::PeerAccepted { link });
-            }
-            Ev::Accepted(port, s, addr) => {
-                self.next_conn += 1;
-                let conn = self.next_conn;
-                self.open(Key::Client(conn), s);
-                self.handle(match port {
-                    Port::Http(endpoint) => Input::HttpConnected { conn, endpoint },
-                    _ => Input::ClientConnected { conn, addr },
-                });
+            Ev::Accepted(listener, s, addr) => {
+                let (key, input) = self.wiring.accepted(listener, addr);
+                self.open(key, s);
+                self.handle(input);
             }
             Ev::Dialed(link, result) => {
-                if !self.dials.remove(&link) {
-                    return; // abandoned by the node meanwhile: drop the socket
+                let input = self.wiring.dialed(link, result.is_ok());
+                if let (Some(_), Ok(s)) = (&input, result) {
+                    self.open(Socket::Peer(link), s);
                 }
-                match result {
-                    Ok(s) => {
-                        self.open(Key::Peer(link), s);
-                        self.handle(Input::PeerConnected { link });
-                    }
-                    Err(_) => self.handle(Input::PeerDisconnected { link }),
-                }
+                self.handle_opt(input);
             }
-            Ev::Bytes(key, bytes) if self.conns.contains_key(&key) => self.handle(match key {
-                Key::Peer(link) => Input::PeerBytes { link, bytes },
-                Key::Client(conn) => Input::ClientBytes { conn, bytes },
-            }),
-            Ev::Bytes(..) => {}
+            Ev::Bytes(key, bytes) => {
+                let input = self.wiring.read(key, bytes);
+                self.handle_opt(input);
+            }
             Ev::Closed(key) => self.closed(key),
             Ev::Disk(DiskAck::Persisted(seq)) => self.handle(Input::Persisted { seq }),
             Ev::Disk(DiskAck::Failed(seq, error)) => {
-                self.handle(Input::PersistFailed {
-                    seq,
-                    error: error.clone(),
-                });
-                self.halted = Some(format!("disk write failed: {error}"));
+                let input = self.wiring.disk_failed(seq, error);
+                self.handle(input);
             }
         }
     }
 
-    fn send(&mut self, key: Key, bytes: Vec<u8>) {
+    fn send(&mut self, key: Socket, bytes: Vec<u8>) {
         let Some(c) = self.conns.get(&key) else {
             return;
         };
@@ -481,9 +449,8 @@ impl Loop {
     }
 
     fn act(&mut self, out: Output) {
-        match out {
-            Output::Dial { link, peer, addr } => {
-                self.dials.insert(link);
+        match self.wiring.output(out) {
+            Action::Dial { link, peer, addr } => {
                 let tx = self.ev_tx.clone();
                 self.tasks.spawn(async move {
                     let r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr))
@@ -498,47 +465,35 @@ impl Loop {
                     let _ = tx.send(Ev::Dialed(link, r)).await;
                 });
             }
-            Output::SendPeer { link, bytes } => self.send(Key::Peer(link), bytes),
-            Output::SendClient { conn, bytes } => self.send(Key::Client(conn), bytes),
-            Output::ClosePeer { link } => {
-                self.dials.remove(&link);
-                self.close(Key::Peer(link));
-            }
-            Output::CloseClient { conn } => {
-                self.close(Key::Client(conn));
-            }
-            Output::ReadClient { conn, read } => {
-                if let Some(c) = self.conns.get(&Key::Client(conn)) {
+            Action::Send { socket, bytes } => self.send(socket, bytes),
+            Action::Close(socket) => self.close(socket),
+            Action::Read { socket, read } => {
+                if let Some(c) = self.conns.get(&socket) {
                     let _ = c.gate.send(read);
                 }
             }
-            Output::Persist { seq, op } => {
-                let ok = self.disk.as_ref().is_some_and(|d| d.submit(seq, op));
-                if !ok && self.halted.is_none() {
+            Action::Persist { seq, op } => {
+                if !self.disk.as_ref().is_some_and(|d| d.submit(seq, op)) {
                     // The disk thread stopped; its failure (logged by it) is queued for us.
-                    self.halted = Some("the disk thread stopped after a write failure".to_string());
+                    let input = self
+                        .wiring
+                        .disk_failed(seq, "the disk thread stopped after a write failure".into());
+                    self.node.handle(self.now(), input);
                 }
             }
-            Output::Event(e) => {
-                if let NodeEvent::Halted { reason } = &e {
-                    self.halted.get_or_insert_with(|| reason.clone());
-                }
-                log_event(&e, *self.stopping.borrow())
-            }
+            Action::Log { level, line } => log_line(level, &line),
         }
     }
 }
 
-/// Logs an event at the level the core gives it, in the core's words.
-/// While stopping, a peer leaving is expected: warnings are logged as information.
-fn log_event(e: &NodeEvent, stopping: bool) {
-    match e.level() {
-        Level::Warn if stopping => tracing::info!("{e} (shutting down)"),
-        Level::Trace => tracing::trace!("{e}"),
-        Level::Debug => tracing::debug!("{e}"),
-        Level::Info => tracing::info!("{e}"),
-        Level::Warn => tracing::warn!("{e}"),
-        Level::Error => tracing::error!("{e}"),
+/// Logs a line of the core's at the level the core gives it.
+fn log_line(level: Level, line: &str) {
+    match level {
+        Level::Trace => tracing::trace!("{line}"),
+        Level::Debug => tracing::debug!("{line}"),
+        Level::Info => tracing::info!("{line}"),
+        Level::Warn => tracing::warn!("{line}"),
+        Level::Error => tracing::error!("{line}"),
     }
 }
 

@@ -1,67 +1,38 @@
-//! From a `zoo.cfg` to what a member needs, reading files only; every rule (myid, recovery,
-//! listen plan, ensemble layout) is the core's.
+//! The files a member reads and writes besides its data: `zoo.cfg`, `myid`, the data
+//! directory's listing, an ensemble's configs. Every rule (myid, recovery, listen plan,
+//! ensemble layout) is the core's.
 
 use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use conclave_core::config::Config;
-use conclave_core::deploy::{self, Bind, EnsembleLayout};
-use conclave_core::recovery::DiskState;
+use conclave_core::deploy::{Bind, EnsembleLayout};
+use conclave_core::host::{load_member, HostFs, Loaded};
 
-/// Everything a member needs to start, read from disk.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The configuration with `my_id` set.
-    pub config: Config,
-    /// The data directory (every Conclave file lives directly in it).
-    pub data_dir: PathBuf,
-    /// What recovery found there.
-    pub recovered: DiskState,
+/// [`HostFs`] over `std::fs`.
+pub struct StdFs;
+
+impl HostFs for StdFs {
+    fn create_dir_all(&mut self, dir: &str) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())
+    }
+    fn read_optional(&mut self, path: &str) -> Result<Option<String>, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn data_files(&mut self, dir: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        read_data_files(Path::new(dir))
+    }
 }
 
-/// Reads and validates `zoo.cfg`, `myid` and the data directory. Writes nothing but the
-/// data directory itself when it does not exist.
+/// Reads `zoo.cfg` and loads the member it describes (the rules are the core's).
 pub fn load(zoo_cfg: &Path) -> Result<Loaded, String> {
-    let cfg = zoo_cfg.display();
-    let text = std::fs::read_to_string(zoo_cfg).map_err(|e| format!("cannot read {cfg}: {e}"))?;
-    let config = Config::from_zoo_cfg(&text).map_err(|e| format!("{cfg}: {e}"))?;
-    for w in &config.warnings {
-        tracing::warn!("{cfg}: {w}");
-    }
-    let data_dir = PathBuf::from(
-        config
-            .data_dir
-            .clone()
-            .ok_or(format!("{cfg}: dataDir is not set"))?,
-    );
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create dataDir {}: {e}", data_dir.display()))?;
-    let myid_path = data_dir.join("myid");
-    let myid = match std::fs::read_to_string(&myid_path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", myid_path.display())),
-    };
-    let id = deploy::my_id(&config, myid.as_deref())
-        .map_err(|e| format!("{}: {e}", myid_path.display()))?;
-    let config = config
-        .with_my_id(id)
-        .map_err(|e| format!("{cfg} with myid {id}: {e}"))?;
-    let files = read_data_files(&data_dir)?;
-    let recovered = DiskState::from_files(&files).map_err(|e| {
-        let d = data_dir.display();
-        format!("cannot recover data directory {d}: {e}. Nothing was changed; inspect it with `conclave inspect {d}`")
-    })?;
-    for w in recovered.report.warnings() {
-        tracing::warn!("{}: {w}", data_dir.display());
-    }
-    tracing::info!("recovered {}: {recovered}", data_dir.display());
-    Ok(Loaded {
-        config,
-        data_dir,
-        recovered,
-    })
+    let name = zoo_cfg.display().to_string();
+    let text = std::fs::read_to_string(zoo_cfg).map_err(|e| format!("cannot read {name}: {e}"))?;
+    load_member(&name, &text, &mut StdFs)
 }
 
 /// The regular files of a data directory (`myid` and subdirectories left out), name and bytes,

@@ -262,6 +262,15 @@ impl EnsembleLayout {
     }
 }
 
+/// The index of the member that leads an established epoch while a majority of `members`
+/// serve, if any: when a local ensemble is ready for clients.
+pub fn ensemble_ready(members: &[crate::Status]) -> Option<usize> {
+    let leader = members
+        .iter()
+        .position(|s| s.role == crate::Role::Leading && s.synced)?;
+    (members.iter().filter(|s| s.synced).count() * 2 > members.len()).then_some(leader)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,7 @@ pub mod election;
 pub mod files;
 pub mod fuzzing;
 pub mod hash;
+pub mod host;
 pub mod ids;
 pub mod inspect;
 pub mod io;
