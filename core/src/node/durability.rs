@@ -15,6 +15,9 @@ impl<S: Service> Node<S> {
         self.next_seq += 1;
         self.metrics.persist_ops += 1;
         if let PersistOp::Sync { file } = &op {
+            if crate::codec::log::parse_log_file_name(file).is_some() {
+                self.log_sync_inflight = Some(seq);
+            }
             if self.timed_syncs.len() >= MAX_TIMED_SYNCS {
                 self.timed_syncs.pop_front();
             }
@@ -60,6 +63,9 @@ impl<S: Service> Node<S> {
     }
 
     pub(super) fn on_persisted(&mut self, now: Instant, seq: u64) {
+        if self.log_sync_inflight.is_some_and(|s| s <= seq) {
+            self.log_sync_inflight = None;
+        }
         while self.timed_syncs.front().is_some_and(|(s, _, _)| *s <= seq) {
             let Some((_, at, file)) = self.timed_syncs.pop_front() else {
                 break;
@@ -193,3 +199,7 @@ impl<S: Service> Node<S> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "group_commit_tests.rs"]
+mod group_commit_tests;

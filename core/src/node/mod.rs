@@ -143,6 +143,9 @@ pub struct Node<S: Service = RegisterMap> {
     http: BTreeMap<u64, (HttpEndpoint, Vec<u8>)>,
     /// Log syncs in flight: (seq, emitted at, file), to time fsyncs.
     timed_syncs: VecDeque<(u64, Instant, String)>,
+    /// The seq of the log `Sync` the disk is running, if any: group commit keeps at most one
+    /// in flight, and what is appended meanwhile goes out in the next one.
+    log_sync_inflight: Option<u64>,
 }
 
 fn peer_addr(host: &str, port: u16) -> String {
@@ -312,6 +315,7 @@ impl<S: Service> Node<S> {
             leading_since: None,
             http: BTreeMap::new(),
             timed_syncs: VecDeque::new(),
+            log_sync_inflight: None,
             config,
         };
         for op in startup_ops {
@@ -572,10 +576,14 @@ impl<S: Service> Node<S> {
                 return;
             }
         }
-        let mut ops = Vec::new();
-        if let Some(z) = self.log.flush(&mut ops) {
-            for op in ops {
-                self.persist(op, None, Some(AfterPersist::LogDurable(z)));
+        // Group commit: one log Sync at a time. Appends made while it runs are flushed by the
+        // pump that handles its `Persisted` — no timer, so an idle server syncs at once.
+        if self.log_sync_inflight.is_none() {
+            let mut ops = Vec::new();
+            if let Some(z) = self.log.flush(&mut ops) {
+                for op in ops {
+                    self.persist(op, None, Some(AfterPersist::LogDurable(z)));
+                }
             }
         }
         self.timers

@@ -62,10 +62,9 @@ enum State {
     Ready { session: i64 },
 }
 
+/// A request that holds every later request of its connection until it is answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Wait {
-    /// A write with this xid is in ZAB; its commit unblocks the queue.
-    Write { xid: i32 },
     /// A sync with this id (and xid/path to answer) is in flight.
     Sync { id: u64, xid: i32, path: String },
 }
@@ -83,12 +82,14 @@ struct Conn {
     state: State,
     auth: Vec<Id>,
     queue: VecDeque<Pending>,
+    /// The session's writes in ZAB, oldest first (pipelined; they commit in this order).
+    writes: VecDeque<i32>,
     waiting: Option<Wait>,
     paused: bool,
     received: u64,
     sent: u64,
-    /// The request being answered: its opcode and when it started (metrics).
-    current: Option<(i32, Instant)>,
+    /// The requests started and not yet answered, oldest first: opcode and start (metrics).
+    current: VecDeque<(i32, Instant)>,
 }
 
 /// The client's IP as the `ip` ACL scheme and the per-IP limit see it (IPv4-mapped IPv6
@@ -209,7 +210,11 @@ impl ZkService {
     /// Counts the answer to the connection's current request: its operation's outcome, the
     /// write counters and the request latency.
     fn record_outcome(&mut self, conn: ConnId, err: Option<ErrorCode>, now: Instant) {
-        let Some((op, started)) = self.conns.get_mut(&conn).and_then(|c| c.current.take()) else {
+        let Some((op, started)) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.current.pop_front())
+        else {
             return;
         };
         self.latency_ms.add(now.millis_since(started));
@@ -329,7 +334,7 @@ impl Service for ZkService {
                     let asked = self
                         .conns
                         .get(&conn)
-                        .is_some_and(|c| c.waiting == Some(Wait::Write { xid: header.cxid }));
+                        .is_some_and(|c| c.writes.front() == Some(&header.cxid));
                     if asked {
                         self.reply(conn, header.cxid, zxid, Ok(Response::Empty), cx);
                     }
@@ -342,18 +347,23 @@ impl Service for ZkService {
         let Some(&conn) = self.by_session.get(&session) else {
             return;
         };
-        let waiting = self.conns.get(&conn).and_then(|c| c.waiting.clone());
-        if waiting != Some(Wait::Write { xid: header.cxid }) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.writes.front() != Some(&header.cxid) {
+            if c.writes.contains(&header.cxid) {
+                // An earlier write of the session never committed (lost with a leader): its
+                // reply can never come first, so the connection cannot keep reply order.
+                self.close(conn, cx);
+            }
             return;
         }
+        c.writes.pop_front();
         let reply = match &result {
             Some(r) => r.to_response(),
             None => Err(ErrorCode::SystemError),
         };
         self.reply(conn, header.cxid, zxid, reply, cx);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.waiting = None;
-        }
         self.process(conn, cx);
     }
 
@@ -403,11 +413,12 @@ impl Service for ZkService {
                             id: format!("{ip}")
                         }],
                         queue: VecDeque::new(),
+                        writes: VecDeque::new(),
                         waiting: None,
                         paused: false,
                         received: 0,
                         sent: 0,
-                        current: None,
+                        current: VecDeque::new(),
                     },
                 );
             }

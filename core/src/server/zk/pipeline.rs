@@ -50,7 +50,7 @@ impl ZkService {
                         header,
                         body: body.to_vec(),
                     });
-                    if c.queue.len() >= MAX_QUEUED_PER_CONN && !c.paused {
+                    if c.queue.len() + c.writes.len() >= MAX_QUEUED_PER_CONN && !c.paused {
                         c.paused = true;
                         cx.out.push(ServiceOutput::ReadClient { conn, read: false });
                     }
@@ -60,7 +60,9 @@ impl ZkService {
         self.process(conn, cx);
     }
 
-    /// Runs the connection's queue in order until a request must wait for ZAB.
+    /// Runs the connection's queue in order. ZooKeeper's ordering rule: a session's writes go
+    /// to ZAB back to back (they commit, and are answered, in that order); anything else waits
+    /// until every earlier write is answered; a sync holds everything after it.
     pub(super) fn process(&mut self, conn: ConnId, cx: &mut ServiceCx<'_>) {
         // Bounded by the queue, which is bounded by MAX_QUEUED_PER_CONN plus one read batch.
         loop {
@@ -73,8 +75,14 @@ impl ZkService {
             if c.waiting.is_some() {
                 return;
             }
+            let Some(next) = c.queue.front() else { break };
+            let pipelined =
+                goes_through_zab(next.header.op) && c.writes.len() < MAX_QUEUED_PER_CONN;
+            if !c.writes.is_empty() && !pipelined {
+                return;
+            }
             let Some(p) = c.queue.pop_front() else { break };
-            if c.paused && c.queue.len() < MAX_QUEUED_PER_CONN / 2 {
+            if c.paused && c.queue.len() + c.writes.len() < MAX_QUEUED_PER_CONN / 2 {
                 c.paused = false;
                 cx.out.push(ServiceOutput::ReadClient { conn, read: true });
             }
@@ -92,7 +100,7 @@ impl ZkService {
     ) {
         let xid = p.header.xid;
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.current = Some((p.header.op, cx.now));
+            c.current.push_back((p.header.op, cx.now));
         }
         let zxid = cx.last_applied;
         let max = cx.config.jute_max_buffer.max(1) as usize;
@@ -103,6 +111,11 @@ impl ZkService {
                     DecodeError::Unimplemented(_) => ErrorCode::Unimplemented,
                     _ => ErrorCode::MarshallingError,
                 };
+                if self.conns.get(&conn).is_some_and(|c| !c.writes.is_empty()) {
+                    // An undecodable "write" cannot be answered before the writes ahead of
+                    // it: drop the connection, as ZooKeeper does on a bad packet.
+                    return self.close(conn, cx);
+                }
                 return self.reply(conn, xid, zxid, Err(code), cx);
             }
         };
@@ -253,7 +266,7 @@ impl ZkService {
             // Everything else changes state: it goes through ZAB, and the queue waits for it.
             _ => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.waiting = Some(Wait::Write { xid });
+                    c.writes.push_back(xid);
                 }
                 cx.out.push(ServiceOutput::Write(WriteRequest {
                     session_id: session,
@@ -265,4 +278,25 @@ impl ZkService {
             }
         }
     }
+}
+
+/// The opcodes that always become a txn: they may follow the session's other writes into ZAB
+/// without waiting for their replies. Anything else (reads, sync, auth, watches, ping) is
+/// answered here and must wait, or it would overtake an earlier write's reply.
+fn goes_through_zab(op: i32) -> bool {
+    matches!(
+        OpCode::from_i32(op),
+        Some(
+            OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateContainer
+                | OpCode::CreateTtl
+                | OpCode::Delete
+                | OpCode::SetData
+                | OpCode::SetAcl
+                | OpCode::Check
+                | OpCode::Multi
+                | OpCode::CloseSession
+        )
+    )
 }
