@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use conclave_core::files::{execute, Files};
+use conclave_core::files::{run_batch, BatchOutcome, Files};
 use conclave_core::PersistOp;
 
 /// What the disk thread reports back.
@@ -121,23 +121,24 @@ impl Disk {
 }
 
 fn run(mut dir: Dir, rx: mpsc::Receiver<(u64, PersistOp)>, ack: impl Fn(DiskAck) -> bool) {
+    let where_ = dir.dir.display().to_string();
     while let Ok(first) = rx.recv() {
         // Everything queued now runs before one cumulative acknowledgement.
-        let mut last = None;
-        for (seq, op) in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-            if let Err(e) = execute(&op, &mut dir) {
-                let error = format!("{op} in {}: {e}", dir.dir.display());
+        let batch = std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()));
+        match run_batch(batch, &mut dir, &where_) {
+            BatchOutcome::Done(done) => {
+                if done.is_some_and(|seq| !ack(DiskAck::Persisted(seq))) {
+                    return;
+                }
+            }
+            BatchOutcome::Failed { done, seq, error } => {
                 tracing::error!("disk write failed, stopping all writes: {error}");
-                if let Some(done) = last {
+                if let Some(done) = done {
                     ack(DiskAck::Persisted(done));
                 }
                 ack(DiskAck::Failed(seq, error));
                 return;
             }
-            last = Some(seq);
-        }
-        if last.is_some_and(|done| !ack(DiskAck::Persisted(done))) {
-            return;
         }
     }
 }

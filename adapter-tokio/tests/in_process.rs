@@ -1,5 +1,8 @@
 //! A 3-member ensemble run inside the test process, driven by the `zookeeper-client` crate.
 
+/// The server binary the shared helpers spawn.
+const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave");
+
 mod common;
 
 use std::time::{Duration, Instant};

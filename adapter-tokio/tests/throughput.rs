@@ -1,6 +1,9 @@
 //! Write throughput of an in-process 3-member ensemble (ignored by default; a measurement,
 //! not a check): `cargo test -p conclave-tokio --test throughput -- --ignored --nocapture`.
 
+/// The server binary the shared helpers spawn.
+const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave");
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! A standalone server (zoo.cfg without server lines, no myid) and, when installed, a
 //! scripted session with ZooKeeper's own `zkCli.sh` against a 3-member ensemble.
 
+/// The server binary the shared helpers spawn.
+const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave");
+
 mod common;
 
 use std::path::PathBuf;

@@ -99,6 +99,48 @@ pub fn execute<F: Files + ?Sized>(op: &PersistOp, files: &mut F) -> Result<(), F
     }
 }
 
+/// How a batch of queued persist ops ended: what to tell the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Every op ran; acknowledge `Persisted { seq }` with this seq (`None`: the batch was empty).
+    Done(Option<u64>),
+    /// Op `seq` failed: acknowledge `Persisted` up to `done` (if any), then `PersistFailed`
+    /// for `seq` with `error`; the disk must run nothing more.
+    Failed {
+        /// The last op that completed before the failure.
+        done: Option<u64>,
+        /// The op that failed.
+        seq: u64,
+        /// What it was and what the file system said.
+        error: alloc::string::String,
+    },
+}
+
+/// Runs a batch of queued ops in order through [`execute`], stopping at the first failure:
+/// the loop every adapter's disk thread runs between two waits for work, so that a batch is
+/// acknowledged once, cumulatively. `where_` names the directory in the error.
+pub fn run_batch<F: Files + ?Sized>(
+    ops: impl IntoIterator<Item = (u64, PersistOp)>,
+    files: &mut F,
+    where_: &str,
+) -> BatchOutcome
+where
+    F::Error: fmt::Display,
+{
+    let mut done = None;
+    for (seq, op) in ops {
+        if let Err(e) = execute(&op, files) {
+            return BatchOutcome::Failed {
+                done,
+                seq,
+                error: alloc::format!("{op} in {where_}: {e}"),
+            };
+        }
+        done = Some(seq);
+    }
+    BatchOutcome::Done(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +182,80 @@ mod tests {
             self.0.push("sync_dir".to_string());
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_first_failure_and_says_what_completed() {
+        /// Fails every sync of `bad`.
+        struct FailSync(Recorder, &'static str);
+        impl Files for FailSync {
+            type Error = String;
+            fn create(&mut self, f: &str) -> Result<(), String> {
+                self.0.create(f)
+            }
+            fn append(&mut self, f: &str, b: &[u8]) -> Result<(), String> {
+                self.0.append(f, b)
+            }
+            fn sync(&mut self, f: &str) -> Result<(), String> {
+                if f == self.1 {
+                    return Err("EIO".into());
+                }
+                self.0.sync(f)
+            }
+            fn truncate(&mut self, f: &str, l: u64) -> Result<(), String> {
+                self.0.truncate(f, l)
+            }
+            fn rename(&mut self, a: &str, b: &str) -> Result<(), String> {
+                self.0.rename(a, b)
+            }
+            fn remove(&mut self, f: &str) -> Result<(), String> {
+                self.0.remove(f)
+            }
+            fn sync_dir(&mut self) -> Result<(), String> {
+                self.0.sync_dir()
+            }
+        }
+        let ops = || {
+            alloc::vec![
+                (
+                    7,
+                    PersistOp::Append {
+                        file: "log.1".into(),
+                        bytes: alloc::vec![1]
+                    }
+                ),
+                (
+                    8,
+                    PersistOp::Sync {
+                        file: "log.1".into()
+                    }
+                ),
+                (
+                    9,
+                    PersistOp::Append {
+                        file: "log.1".into(),
+                        bytes: alloc::vec![2]
+                    }
+                ),
+            ]
+        };
+        let mut ok = FailSync(Recorder::default(), "none");
+        assert_eq!(run_batch(ops(), &mut ok, "/d"), BatchOutcome::Done(Some(9)));
+        let mut bad = FailSync(Recorder::default(), "log.1");
+        assert_eq!(
+            run_batch(ops(), &mut bad, "/d"),
+            BatchOutcome::Failed {
+                done: Some(7),
+                seq: 8,
+                error: "fsync of log.1 in /d: EIO".into()
+            }
+        );
+        assert_eq!(
+            bad.0 .0,
+            ["append log.1 1"],
+            "nothing runs after the failure"
+        );
+        assert_eq!(run_batch([], &mut ok, "/d"), BatchOutcome::Done(None));
     }
 
     fn run(op: PersistOp) -> Vec<String> {

@@ -114,15 +114,23 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     head.starts_with("HTTP/1.1 200").then(|| body.to_string())
 }
 
-/// Child processes of the built `conclave` binary, killed on drop.
+/// Child processes of a server binary (member `i` runs `bins[i]`), killed on drop.
 pub struct Procs {
     pub children: Vec<Option<Child>>,
     pub cfgs: Vec<PathBuf>,
     pub logs: Vec<PathBuf>,
+    pub bins: Vec<String>,
 }
 
 impl Procs {
+    /// Every member runs this test crate's server binary ([`crate::SERVER_BIN`]).
     pub fn spawn_all(cfgs: Vec<PathBuf>, dir: &Path) -> Procs {
+        let bins = vec![crate::SERVER_BIN.to_string(); cfgs.len()];
+        Procs::spawn_mixed(cfgs, dir, bins)
+    }
+
+    /// Member `i` runs `bins[i]` (a mixed ensemble of adapters).
+    pub fn spawn_mixed(cfgs: Vec<PathBuf>, dir: &Path, bins: Vec<String>) -> Procs {
         let logs = (0..cfgs.len())
             .map(|i| dir.join(format!("member-{}.log", i + 1)))
             .collect();
@@ -130,6 +138,7 @@ impl Procs {
             children: Vec::new(),
             cfgs,
             logs,
+            bins,
         };
         for i in 0..p.cfgs.len() {
             let c = p.spawn(i);
@@ -144,14 +153,14 @@ impl Procs {
             .append(true)
             .open(&self.logs[i])
             .unwrap();
-        Command::new(env!("CARGO_BIN_EXE_conclave"))
+        Command::new(&self.bins[i])
             .arg("serve")
             .arg(&self.cfgs[i])
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
-            .expect("spawning conclave")
+            .unwrap_or_else(|e| panic!("spawning {}: {e}", self.bins[i]))
     }
 
     pub fn restart(&mut self, i: usize) {

@@ -1,0 +1,538 @@
+//! One member on async-io: a task that owns the [`Node`], a reader and a writer task per
+//! socket, and the disk thread. Everything the node says is carried out here; nothing is
+//! decided here (the core's [`Wiring`] names sockets and maps events).
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_channel::{Receiver, Sender};
+use async_executor::{Executor, Task};
+use async_io::{Async, Timer};
+use conclave_core::host::{Action, Listener, Loaded, Socket, Wiring};
+use conclave_core::io::Level;
+use conclave_core::node::Tuning;
+use conclave_core::observe::HttpEndpoint;
+use conclave_core::server::ZkService;
+use conclave_core::{Input, LinkId, Node, Output, ServerId, Status};
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+
+use crate::disk::{Disk, DiskAck};
+use crate::setup::resolve;
+
+/// How long a dial may take before it counts as failed.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const READ_CHUNK: usize = 64 * 1024;
+const EVENT_QUEUE: usize = 1024;
+/// A connection whose peer does not read this much of what we send is dropped instead of
+/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
+const MAX_QUEUED_BYTES: u64 = 64 << 20;
+
+enum Ev {
+    Accepted(Listener, Async<TcpStream>, SocketAddr),
+    Dialed(LinkId, std::io::Result<Async<TcpStream>>),
+    Bytes(Socket, Vec<u8>),
+    Closed(Socket),
+    Disk(DiskAck),
+}
+
+struct Conn {
+    tx: Sender<Vec<u8>>,
+    gate: Sender<bool>,
+    queued: Arc<AtomicU64>,
+    reader: Task<()>,
+    writer: Task<()>,
+}
+
+/// The addresses a member actually listens on (port 0 in the config resolved).
+#[derive(Clone, Debug)]
+pub struct ListenAddrs {
+    /// Client port.
+    pub client: SocketAddr,
+    /// Peer (election) port; `None` when standalone.
+    pub peer: Option<SocketAddr>,
+    /// `/metrics`; `None` when off or its port was taken.
+    pub metrics: Option<SocketAddr>,
+    /// `/commands`; `None` when off or its port was taken.
+    pub admin: Option<SocketAddr>,
+}
+
+/// A running member: its task runs on the executor it was started on.
+pub struct Member {
+    /// Its server id.
+    pub id: ServerId,
+    /// Where it listens.
+    pub addrs: ListenAddrs,
+    status: Arc<Mutex<Status>>,
+    stop: Sender<()>,
+    task: Task<Result<(), String>>,
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
+
+/// Entropy for the node's seed: the clock and ASLR (a fresh allocation's address).
+fn seed() -> u64 {
+    let a = Box::new(0u8);
+    unix_ms() as u64 ^ ((&*a as *const u8 as u64).rotate_left(32)) ^ u64::from(std::process::id())
+}
+
+/// Logs a line of the core's at the level the core gives it.
+pub(crate) fn log_line(level: Level, line: &str) {
+    match level {
+        Level::Trace => tracing::trace!("{line}"),
+        Level::Debug => tracing::debug!("{line}"),
+        Level::Info => tracing::info!("{line}"),
+        Level::Warn => tracing::warn!("{line}"),
+        Level::Error => tracing::error!("{line}"),
+    }
+}
+
+impl Member {
+    /// Binds every port, builds the node and starts its task on `ex`.
+    pub fn start(loaded: Loaded, ex: &Arc<Executor<'static>>) -> Result<Member, String> {
+        let Loaded {
+            config,
+            data_dir,
+            recovered,
+            log,
+        } = loaded;
+        for (level, line) in log {
+            log_line(level, &line);
+        }
+        let id = config.my_id;
+        let plan = conclave_core::deploy::listen_plan(&config).map_err(|e| e.to_string())?;
+        let bind = |addr: SocketAddr, what: &str| {
+            Async::<TcpListener>::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
+        };
+        let mut listeners = vec![(
+            bind(resolve(&plan.client)?, "client port")?,
+            Listener::Client,
+        )];
+        if let Some(b) = &plan.peer {
+            listeners.push((bind(resolve(b)?, "peer (election) port")?, Listener::Peer));
+        }
+        // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
+        for (b, endpoint) in [
+            (&plan.metrics, HttpEndpoint::Metrics),
+            (&plan.admin, HttpEndpoint::Admin),
+        ] {
+            let Some(b) = b else { continue };
+            match bind(resolve(b)?, &format!("{endpoint:?} HTTP")) {
+                Ok(l) => listeners.push((l, Listener::Http(endpoint))),
+                Err(e) => tracing::warn!("{e}; continuing without it"),
+            }
+        }
+        let local = |want: Listener| {
+            listeners
+                .iter()
+                .find(|(_, l)| *l == want)
+                .and_then(|(l, _)| l.get_ref().local_addr().ok())
+        };
+        let addrs = ListenAddrs {
+            client: local(Listener::Client).ok_or("client port not bound")?,
+            peer: local(Listener::Peer),
+            metrics: local(Listener::Http(HttpEndpoint::Metrics)),
+            admin: local(Listener::Http(HttpEndpoint::Admin)),
+        };
+        let start = Instant::now();
+        let node = Node::<ZkService>::with_state_machine(
+            config,
+            recovered,
+            seed(),
+            conclave_core::Instant::ZERO,
+            unix_ms(),
+            Tuning::default(),
+        )
+        .map_err(|e| format!("cannot start server {id}: {e}"))?;
+        let status = Arc::new(Mutex::new(node.status()));
+        let (ev_tx, ev_rx) = async_channel::bounded(EVENT_QUEUE);
+        let (stop_tx, stop_rx) = async_channel::bounded(1);
+        let mut tasks = Vec::new();
+        for (l, kind) in listeners {
+            tasks.push(ex.spawn(accept_loop(l, kind, ev_tx.clone())));
+        }
+        let disk_tx = ev_tx.clone();
+        let disk = Disk::start(data_dir.into(), id, move |ack| {
+            disk_tx.send_blocking(Ev::Disk(ack)).is_ok()
+        });
+        let peers = addrs
+            .peer
+            .map_or("(standalone)".to_string(), |a| a.to_string());
+        tracing::info!(
+            "server {id} serving clients on {}, peers on {peers}",
+            addrs.client
+        );
+        let lp = Loop {
+            node,
+            start,
+            ex: ex.clone(),
+            conns: HashMap::new(),
+            wiring: Wiring::new(),
+            disk: Some(disk),
+            tasks,
+            ev_tx,
+            status: status.clone(),
+        };
+        let task = ex.spawn(tracing::Instrument::instrument(
+            lp.run(ev_rx, stop_rx),
+            tracing::info_span!("server", id),
+        ));
+        Ok(Member {
+            id,
+            addrs,
+            status,
+            stop: stop_tx,
+            task,
+        })
+    }
+
+    /// What the node was doing when it last changed.
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// A handle that asks the member to stop (for signal handlers): send `()` or drop it.
+    pub fn stopper(&self) -> Sender<()> {
+        self.stop.clone()
+    }
+
+    /// Stops the member: closes its sockets, lets queued disk writes finish.
+    pub async fn stop(self) -> Result<(), String> {
+        let _ = self.stop.try_send(());
+        self.task.await
+    }
+
+    /// Waits until the member stops on its own (a disk failure halts it) or is stopped.
+    pub async fn wait(self) -> Result<(), String> {
+        self.task.await
+    }
+
+    /// Kills the member's task at once (a crash, as far as its peers can tell).
+    pub async fn kill(self) {
+        drop(self.task.cancel().await);
+    }
+}
+
+async fn accept_loop(l: Async<TcpListener>, kind: Listener, tx: Sender<Ev>) {
+    loop {
+        match l.accept().await {
+            Ok((s, addr)) => {
+                let _ = s.get_ref().set_nodelay(true);
+                if tx.send(Ev::Accepted(kind, s, addr)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept on {:?} failed: {e}", l.get_ref().local_addr());
+                Timer::after(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn reader(key: Socket, s: Arc<Async<TcpStream>>, tx: Sender<Ev>, gate: Receiver<bool>) {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut open = true;
+    loop {
+        while let Ok(g) = gate.try_recv() {
+            open = g;
+        }
+        if !open {
+            match gate.recv().await {
+                Ok(g) => open = g,
+                Err(_) => return,
+            }
+            continue;
+        }
+        match (&*s).read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = tx.send(Ev::Closed(key)).await;
+                return;
+            }
+            Ok(n) => {
+                if tx.send(Ev::Bytes(key, buf[..n].to_vec())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn writer(
+    key: Socket,
+    s: Arc<Async<TcpStream>>,
+    rx: Receiver<Vec<u8>>,
+    tx: Sender<Ev>,
+    queued: Arc<AtomicU64>,
+) {
+    let mut batch = Vec::new();
+    while let Ok(first) = rx.recv().await {
+        batch.clear();
+        batch.extend_from_slice(&first);
+        while let Ok(more) = rx.try_recv() {
+            batch.extend_from_slice(&more);
+        }
+        if (&*s).write_all(&batch).await.is_err() {
+            let _ = tx.send(Ev::Closed(key)).await;
+            return;
+        }
+        queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
+    }
+    // The node closed the connection: everything queued is written; say goodbye.
+    let _ = s.get_ref().shutdown(std::net::Shutdown::Write);
+}
+
+async fn dial(addr: String) -> std::io::Result<Async<TcpStream>> {
+    let target = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{addr} resolves to nothing")))?;
+    let connect = Async::<TcpStream>::connect(target);
+    let timeout = async {
+        Timer::after(CONNECT_TIMEOUT).await;
+        Err(std::io::ErrorKind::TimedOut.into())
+    };
+    let s = future::or(connect, timeout).await?;
+    let _ = s.get_ref().set_nodelay(true);
+    Ok(s)
+}
+
+struct Loop {
+    node: Node<ZkService>,
+    start: Instant,
+    ex: Arc<Executor<'static>>,
+    conns: HashMap<Socket, Conn>,
+    wiring: Wiring,
+    disk: Option<Disk>,
+    tasks: Vec<Task<()>>,
+    ev_tx: Sender<Ev>,
+    status: Arc<Mutex<Status>>,
+}
+
+enum Wake {
+    Stop,
+    Ev(Option<Ev>),
+    Timeout,
+    Tick,
+}
+
+impl Loop {
+    fn now(&self) -> conclave_core::Instant {
+        conclave_core::Instant::from_nanos(self.start.elapsed().as_nanos() as u64)
+    }
+
+    async fn run(mut self, ev_rx: Receiver<Ev>, stop: Receiver<()>) -> Result<(), String> {
+        self.drain();
+        let mut next_tick = Instant::now() + Duration::from_secs(1);
+        let result = loop {
+            let deadline = self
+                .node
+                .poll_timeout()
+                .map(|at| self.start + Duration::from_nanos(at.as_nanos()));
+            let wake = future::or(
+                async {
+                    let _ = stop.recv().await;
+                    Wake::Stop
+                },
+                future::or(async { Wake::Ev(ev_rx.recv().await.ok()) }, async {
+                    match deadline {
+                        Some(at) if at < next_tick => {
+                            Timer::at(at).await;
+                            Wake::Timeout
+                        }
+                        _ => {
+                            Timer::at(next_tick).await;
+                            Wake::Tick
+                        }
+                    }
+                }),
+            )
+            .await;
+            match wake {
+                Wake::Stop | Wake::Ev(None) => break Ok(()),
+                Wake::Ev(Some(ev)) => {
+                    self.on_event(ev);
+                    // Take what else is queued before sleeping again (bounded, stays fair).
+                    for _ in 0..256 {
+                        if !stop.is_empty() || stop.is_closed() {
+                            self.wiring.stopping();
+                            break;
+                        }
+                        match ev_rx.try_recv() {
+                            Ok(ev) => self.on_event(ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Wake::Timeout => self.handle(Input::Timeout),
+                Wake::Tick => {
+                    next_tick = Instant::now() + Duration::from_secs(1);
+                    self.handle(Input::WallClock { unix_ms: unix_ms() });
+                }
+            }
+            if let Ok(mut s) = self.status.lock() {
+                *s = self.node.status();
+            }
+            if let Some(why) = self.wiring.halted() {
+                break Err(why.to_string());
+            }
+        };
+        // Close every socket, then let the disk thread finish what is queued.
+        self.conns.clear();
+        self.tasks.clear();
+        if let Some(disk) = self.disk.take() {
+            let (tx, rx) = async_channel::bounded(1);
+            std::thread::spawn(move || {
+                disk.finish();
+                let _ = tx.send_blocking(());
+            });
+            let _ = rx.recv().await;
+        }
+        tracing::info!("server {} stopped", self.node.config().my_id);
+        result
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = self.now();
+        self.node.handle(now, input);
+        self.drain();
+    }
+
+    fn handle_opt(&mut self, input: Option<Input>) {
+        if let Some(input) = input {
+            self.handle(input);
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(out) = self.node.poll_output() {
+            self.act(out);
+        }
+    }
+
+    fn open(&mut self, key: Socket, stream: Async<TcpStream>) {
+        let s = Arc::new(stream);
+        let (tx, rx) = async_channel::unbounded();
+        let (gate, gate_rx) = async_channel::unbounded();
+        let queued = Arc::new(AtomicU64::new(0));
+        let reader_task = self
+            .ex
+            .spawn(reader(key, s.clone(), self.ev_tx.clone(), gate_rx));
+        let writer_task = self
+            .ex
+            .spawn(writer(key, s, rx, self.ev_tx.clone(), queued.clone()));
+        self.conns.insert(
+            key,
+            Conn {
+                tx,
+                gate,
+                queued,
+                reader: reader_task,
+                writer: writer_task,
+            },
+        );
+    }
+
+    /// Stops reading at once; the writer flushes what is queued, then shuts the socket.
+    fn close(&mut self, key: Socket) {
+        if let Some(c) = self.conns.remove(&key) {
+            drop(c.reader);
+            c.tx.close();
+            c.writer.detach();
+        }
+    }
+
+    fn closed(&mut self, key: Socket) {
+        self.close(key);
+        let input = self.wiring.closed(key);
+        self.handle_opt(input);
+    }
+
+    fn on_event(&mut self, ev: Ev) {
+        match ev {
+            Ev::Accepted(listener, s, addr) => {
+                let (key, input) = self.wiring.accepted(listener, addr);
+                self.open(key, s);
+                self.handle(input);
+            }
+            Ev::Dialed(link, result) => {
+                let input = self.wiring.dialed(link, result.is_ok());
+                if let (Some(_), Ok(s)) = (&input, result) {
+                    self.open(Socket::Peer(link), s);
+                }
+                self.handle_opt(input);
+            }
+            Ev::Bytes(key, bytes) => {
+                let input = self.wiring.read(key, bytes);
+                self.handle_opt(input);
+            }
+            Ev::Closed(key) => self.closed(key),
+            Ev::Disk(DiskAck::Persisted(seq)) => self.handle(Input::Persisted { seq }),
+            Ev::Disk(DiskAck::Failed(seq, error)) => {
+                let input = self.wiring.disk_failed(seq, error);
+                self.handle(input);
+            }
+        }
+    }
+
+    fn send(&mut self, key: Socket, bytes: Vec<u8>) {
+        let Some(c) = self.conns.get(&key) else {
+            return;
+        };
+        let len = bytes.len() as u64;
+        if c.queued.load(Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
+            tracing::warn!(
+                "{key:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
+            );
+            return self.closed(key);
+        }
+        c.queued.fetch_add(len, Ordering::Relaxed);
+        let _ = c.tx.try_send(bytes);
+    }
+
+    fn act(&mut self, out: Output) {
+        match self.wiring.output(out) {
+            Action::Dial { link, peer, addr } => {
+                let tx = self.ev_tx.clone();
+                self.ex
+                    .spawn(async move {
+                        let r = dial(addr.clone()).await;
+                        if let Err(e) = &r {
+                            tracing::debug!("dial to server {peer} at {addr} failed: {e}");
+                        }
+                        let _ = tx.send(Ev::Dialed(link, r)).await;
+                    })
+                    .detach();
+            }
+            Action::Send { socket, bytes } => self.send(socket, bytes),
+            Action::Close(socket) => self.close(socket),
+            Action::Read { socket, read } => {
+                if let Some(c) = self.conns.get(&socket) {
+                    let _ = c.gate.try_send(read);
+                }
+            }
+            Action::Persist { seq, op } => {
+                if !self.disk.as_ref().is_some_and(|d| d.submit(seq, op)) {
+                    // The disk thread stopped; its failure (logged by it) is queued for us.
+                    let input = self
+                        .wiring
+                        .disk_failed(seq, "the disk thread stopped after a write failure".into());
+                    self.node.handle(self.now(), input);
+                }
+            }
+            Action::Log { level, line } => log_line(level, &line),
+        }
+    }
+}

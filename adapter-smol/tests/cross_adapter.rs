@@ -1,0 +1,101 @@
+//! conclave-tokio and conclave-smol are one server: a data directory written by either is
+//! served by the other, and an ensemble mixing them elects a leader and replicates.
+
+/// The server binary the shared helpers spawn by default.
+const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave-smol");
+
+#[path = "../../adapter-tokio/tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use conclave_smol::setup::write_ensemble;
+
+const T: Duration = Duration::from_secs(20);
+
+/// The `conclave` binary, built beside this one by `cargo test --workspace` (or
+/// `cargo build -p conclave-tokio`): its absence fails the test with that instruction.
+fn tokio_bin() -> String {
+    let smol = PathBuf::from(SERVER_BIN);
+    let bin = smol.with_file_name("conclave");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build --release -p conclave-tokio) — the \
+         cross-adapter tests need both servers",
+        bin.display()
+    );
+    bin.display().to_string()
+}
+
+/// Writes through members running `bins`, returns the client's view of `/x/*`.
+async fn write_and_read(
+    layout: &conclave_core::deploy::EnsembleLayout,
+    dir: &std::path::Path,
+    bins: Vec<String>,
+    tag: &str,
+    n: usize,
+) -> Vec<String> {
+    let cfgs = write_ensemble(dir, layout).unwrap();
+    let procs = Procs::spawn_mixed(cfgs, dir, bins);
+    let admin: Vec<(usize, u16)> = (0..layout.members.len())
+        .map(|i| (i, layout.members[i].admin))
+        .collect();
+    let leader = leader_by_http(&admin, T);
+    assert!(
+        leader.is_some(),
+        "no leader within {T:?}; logs:\n{}",
+        (0..layout.members.len())
+            .map(|i| procs.log(i))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    );
+    let client = connect(&connect_string(layout)).await;
+    assert!(
+        create_retrying(&client, "/x", T).await
+            || client.check_stat("/x").await.ok().flatten().is_some()
+    );
+    for i in 0..n {
+        let path = format!("/x/{tag}-{i}");
+        assert!(create_retrying(&client, &path, T).await, "create {path}");
+    }
+    // Every member serves the same children after a sync.
+    let mut children = None;
+    for i in 0..layout.members.len() {
+        let one = connect(&format!("127.0.0.1:{}", layout.members[i].client)).await;
+        one.sync("/x").await.unwrap();
+        let mut got = one.list_children("/x").await.unwrap();
+        got.sort();
+        if let Some(c) = &children {
+            assert_eq!(&got, c, "member {} disagrees", i + 1);
+        }
+        children = Some(got);
+    }
+    drop(procs);
+    children.unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_ensemble_elects_and_replicates_and_each_serves_the_others_data() {
+    let tokio = tokio_bin();
+    let smol = SERVER_BIN.to_string();
+    let dir = TempDir::new("mixed");
+    let layout = free_ports(3);
+    // Two tokio members and one smol member, then the reverse, on the same data directories.
+    let first = write_and_read(
+        &layout,
+        &dir.0,
+        vec![tokio.clone(), tokio.clone(), smol.clone()],
+        "a",
+        20,
+    )
+    .await;
+    assert_eq!(first.len(), 20, "{first:?}");
+    let second = write_and_read(&layout, &dir.0, vec![smol.clone(), smol, tokio], "b", 20).await;
+    assert_eq!(
+        second.len(),
+        40,
+        "the data written under tokio is served under smol: {second:?}"
+    );
+}

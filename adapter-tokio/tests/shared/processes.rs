@@ -1,0 +1,291 @@
+//! Members as child processes of a server binary ([`crate::SERVER_BIN`]): kill -9 the leader,
+//! SIGTERM and restart from disk, `inspect`, a corrupt log, a clean ensemble shutdown. One body
+//! for every adapter: conclave-tokio and conclave-smol include this file (`#[path]`).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use zookeeper_client as zk;
+
+use crate::adapter::setup::write_ensemble;
+
+const T: Duration = Duration::from_secs(10);
+
+fn admin_ports(
+    ports: &conclave_core::deploy::EnsembleLayout,
+    alive: &[usize],
+) -> Vec<(usize, u16)> {
+    alive.iter().map(|&i| (i, ports.members[i].admin)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_leader_loses_no_acknowledged_write() {
+    let dir = TempDir::new("kill");
+    let ports = free_ports(3);
+    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
+    let started = Instant::now();
+    let mut procs = Procs::spawn_all(cfgs, &dir.0);
+    let all = admin_ports(&ports, &[0, 1, 2]);
+    let leader = tokio::task::spawn_blocking(move || leader_by_http(&all, T))
+        .await
+        .unwrap()
+        .expect("a leader");
+    let cluster = crate::common::connect_string(&ports);
+    let client = connect(&cluster).await;
+    assert!(create_retrying(&client, "/k", T).await);
+    eprintln!("processes: start -> first write {:?}", started.elapsed());
+    let mut acked = Vec::new();
+    for i in 0..50 {
+        let p = format!("/k/before-{i}");
+        if create_retrying(&client, &p, T).await {
+            acked.push(p);
+        }
+    }
+    assert_eq!(acked.len(), 50);
+
+    // kill -9 the leader; writes must resume on the survivors.
+    let killed_at = Instant::now();
+    procs.kill(leader);
+    assert!(
+        create_retrying(&client, "/k/after-kill", Duration::from_secs(20)).await,
+        "writes did not resume after the leader was killed"
+    );
+    let took = killed_at.elapsed();
+    eprintln!("processes: kill leader -> first successful write {took:?}");
+    acked.push("/k/after-kill".to_string());
+    let alive: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let survivors = admin_ports(&ports, &alive);
+    let new_leader = tokio::task::spawn_blocking(move || leader_by_http(&survivors, T))
+        .await
+        .unwrap()
+        .expect("a new leader");
+    assert_ne!(new_leader, leader);
+    for i in 0..20 {
+        let p = format!("/k/after-{i}");
+        if create_retrying(&client, &p, T).await {
+            acked.push(p);
+        }
+    }
+    // Every acknowledged create is still there, read through a fresh session on each survivor.
+    for &i in &alive {
+        let c = connect(&format!("127.0.0.1:{}", ports.members[i].client)).await;
+        tokio::time::timeout(T, c.sync("/")).await.unwrap().unwrap();
+        let kids = tokio::time::timeout(T, c.list_children("/k"))
+            .await
+            .unwrap()
+            .unwrap();
+        for p in &acked {
+            let name = p.strip_prefix("/k/").unwrap_or(p);
+            assert!(
+                p == "/k" || kids.iter().any(|k| k == name),
+                "acked {p} missing on member {}",
+                i + 1
+            );
+        }
+    }
+    // The killed member comes back and catches up.
+    procs.restart(leader);
+    let c = connect(&format!("127.0.0.1:{}", ports.members[leader].client)).await;
+    let deadline = Instant::now() + T;
+    loop {
+        if let Ok(Ok(kids)) = tokio::time::timeout(T, c.list_children("/k")).await {
+            if kids.len() + 1 >= acked.len() {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "restarted member did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = procs.log(leader);
+    assert!(
+        log.contains("LEADER ELECTION TOOK"),
+        "greppable election line missing:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_then_restart_keeps_data_and_inspect_prints_it() {
+    let dir = TempDir::new("term");
+    let ports = free_ports(3);
+    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
+    let mut procs = Procs::spawn_all(cfgs.clone(), &dir.0);
+    let cluster = crate::common::connect_string(&ports);
+    let client = connect(&cluster).await;
+    assert!(create_retrying(&client, "/durable", T).await);
+    let seq = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+    for _ in 0..10 {
+        tokio::time::timeout(T, client.create("/durable/s-", b"x", &seq))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    drop(client);
+    for i in 0..3 {
+        let t = Instant::now();
+        let st = procs
+            .terminate(i, Duration::from_secs(10))
+            .expect("member exits within 10 s of SIGTERM");
+        assert!(st.success(), "member {} exited with {st}", i + 1);
+        eprintln!("member {} exited {:?} after SIGTERM", i + 1, t.elapsed());
+    }
+    for i in 0..3 {
+        let log = procs.log(i);
+        assert!(!log.contains('\x1b'), "colour codes in a log file: {log}");
+        procs.restart(i);
+    }
+    let client = connect(&cluster).await;
+    let kids = tokio::time::timeout(T, client.list_children("/durable"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kids.len(), 10);
+    drop(client);
+    for i in 0..3 {
+        procs.terminate(i, Duration::from_secs(10));
+    }
+
+    // inspect: every data directory verifies (exit 0) and a quorum of them hold the acked
+    // writes. Not all three: a member that joined late may have been stopped before it synced
+    // (seen once in 20 runs of .ci/flaky, issue 18), and that is ZAB working as designed.
+    let mut holders = 0;
+    for i in 1..=3 {
+        let data = dir.0.join(format!("member-{i}")).join("data");
+        let out = Command::new(crate::SERVER_BIN)
+            .arg("inspect")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "inspect of member {i} failed: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("recovery: OK"), "{text}");
+        assert!(text.contains("== acceptedEpoch: "), "{text}");
+        if text.contains("create /durable/s-") && text.contains("createSession") {
+            holders += 1;
+        }
+    }
+    assert!(
+        holders >= 2,
+        "only {holders} of 3 data directories hold the acknowledged writes; logs:\n{}",
+        (0..3)
+            .map(|i| procs.log(i))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    );
+}
+
+#[test]
+fn serve_refuses_a_corrupt_log_without_touching_it() {
+    let dir = TempDir::new("corrupt");
+    let data = dir.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (port, metrics) = (free_port(), free_port());
+    let cfg = dir.0.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=500\ndataDir={}\nclientPort={port}\nadmin.enableServer=false\nmetricsProvider.httpPort={metrics}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    // A log segment without any snapshot: recovery must refuse (ZOOKEEPER-2325).
+    std::fs::write(data.join("log.100000001"), b"CNLG\x01\0\0\0garbage").unwrap();
+    let out = Command::new(crate::SERVER_BIN)
+        .arg("serve")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("log.100000001"), "{err}");
+    assert_eq!(
+        std::fs::read(data.join("log.100000001")).unwrap(),
+        b"CNLG\x01\0\0\0garbage"
+    );
+}
+
+/// Issue 18: `conclave ensemble` stopped with SIGINT logs no warning (no member outlives its
+/// peers to report a lost quorum) and, writing to a pipe, no colour codes.
+#[test]
+fn a_clean_ensemble_shutdown_logs_no_warning_and_no_colour() {
+    use std::io::Read;
+    let dir = TempDir::new("ensemble-stop");
+    // `conclave ensemble` derives 12 ports from its base: take a base below 28 000 whose 12
+    // ports are all free (bounded), so every port stays below the ephemeral range.
+    let base = (0..200)
+        .map(|_| free_port())
+        .find(|&b| {
+            b < 28_000
+                && [
+                    0, 1, 2, 1001, 1002, 1003, 3001, 3002, 3003, 4001, 4002, 4003,
+                ]
+                .iter()
+                .all(|off| std::net::TcpListener::bind(("127.0.0.1", b + off)).is_ok())
+        })
+        .expect("a free range of ports for the ensemble");
+    let mut child = Command::new(crate::SERVER_BIN)
+        .args([
+            "ensemble",
+            "--nodes",
+            "3",
+            "--tick-time",
+            "500",
+            "--base-port",
+        ])
+        .arg(base.to_string())
+        .arg("--dir")
+        .arg(&dir.0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log_path = dir.0.join("out.log");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    // Wait for a leader (bounded), via the admin port of member 1..3.
+    let admin: Vec<(usize, u16)> = (1..=3).map(|i| (i, base + 4000 + i as u16)).collect();
+    let leader = leader_by_http(&admin, Duration::from_secs(20));
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = reader.join().unwrap();
+    let _ = std::fs::write(&log_path, &text);
+    assert!(leader.is_some(), "no leader: {text}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?}: {text}"
+    );
+    assert!(
+        text.contains("SIGINT received, stopping the ensemble"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "colour codes in a pipe: {text}");
+    assert!(
+        !text.contains(" WARN "),
+        "a warning during a clean shutdown: {text}"
+    );
+}
