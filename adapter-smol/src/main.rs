@@ -107,18 +107,15 @@ async fn ensemble(
         );
     }
     let leader = future::or(
-        async { Some(wait_for_leader(&members, Duration::from_secs(60)).await) },
-        async {
-            shutdown_signal().await;
-            None
-        },
+        async { Ok(wait_for_leader(&members, Duration::from_secs(60)).await) },
+        async { Err(shutdown_signal().await) },
     )
     .await;
     match leader {
-        Some(Some(i)) => println!("member {} leads", members[i].id),
-        Some(None) => println!("no leader after 60 s; see the log above"),
-        None => {
-            println!("signal received, stopping the ensemble");
+        Ok(Some(i)) => println!("member {} leads", members[i].id),
+        Ok(None) => println!("no leader after 60 s; see the log above"),
+        Err(sig) => {
+            println!("{sig} received, stopping the ensemble");
             return stop_all(members).await;
         }
     }

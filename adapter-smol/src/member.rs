@@ -11,12 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_channel::{Receiver, Sender};
 use async_executor::{Executor, Task};
 use async_io::{Async, Timer};
-use conclave_core::host::{Action, Listener, Loaded, Socket, Wiring};
+use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::io::Level;
 use conclave_core::node::Tuning;
 use conclave_core::observe::HttpEndpoint;
 use conclave_core::server::ZkService;
-use conclave_core::{Input, LinkId, Node, Output, ServerId, Status};
+use conclave_core::{LinkId, Node, ServerId, Status};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 
 use crate::disk::{Disk, DiskAck};
@@ -171,11 +171,10 @@ impl Member {
             addrs.client
         );
         let lp = Loop {
-            node,
+            driver: Driver::new(node),
             start,
             ex: ex.clone(),
             conns: HashMap::new(),
-            wiring: Wiring::new(),
             disk: Some(disk),
             tasks,
             ev_tx,
@@ -310,11 +309,10 @@ async fn dial(addr: String) -> std::io::Result<Async<TcpStream>> {
 }
 
 struct Loop {
-    node: Node<ZkService>,
+    driver: Driver,
     start: Instant,
     ex: Arc<Executor<'static>>,
     conns: HashMap<Socket, Conn>,
-    wiring: Wiring,
     disk: Option<Disk>,
     tasks: Vec<Task<()>>,
     ev_tx: Sender<Ev>,
@@ -338,7 +336,7 @@ impl Loop {
         let mut next_tick = Instant::now() + Duration::from_secs(1);
         let result = loop {
             let deadline = self
-                .node
+                .driver
                 .poll_timeout()
                 .map(|at| self.start + Duration::from_nanos(at.as_nanos()));
             let wake = future::or(
@@ -360,6 +358,7 @@ impl Loop {
                 }),
             )
             .await;
+            let now = self.now();
             match wake {
                 Wake::Stop | Wake::Ev(None) => break Ok(()),
                 Wake::Ev(Some(ev)) => {
@@ -367,7 +366,7 @@ impl Loop {
                     // Take what else is queued before sleeping again (bounded, stays fair).
                     for _ in 0..256 {
                         if !stop.is_empty() || stop.is_closed() {
-                            self.wiring.stopping();
+                            self.driver.stopping();
                             break;
                         }
                         match ev_rx.try_recv() {
@@ -376,16 +375,17 @@ impl Loop {
                         }
                     }
                 }
-                Wake::Timeout => self.handle(Input::Timeout),
+                Wake::Timeout => self.driver.timeout(now),
                 Wake::Tick => {
                     next_tick = Instant::now() + Duration::from_secs(1);
-                    self.handle(Input::WallClock { unix_ms: unix_ms() });
+                    self.driver.wall_clock(now, unix_ms());
                 }
             }
+            self.drain();
             if let Ok(mut s) = self.status.lock() {
-                *s = self.node.status();
+                *s = self.driver.status();
             }
-            if let Some(why) = self.wiring.halted() {
+            if let Some(why) = self.driver.halted() {
                 break Err(why.to_string());
             }
         };
@@ -400,25 +400,13 @@ impl Loop {
             });
             let _ = rx.recv().await;
         }
-        tracing::info!("server {} stopped", self.node.config().my_id);
+        tracing::info!("server {} stopped", self.driver.node().config().my_id);
         result
     }
 
-    fn handle(&mut self, input: Input) {
-        let now = self.now();
-        self.node.handle(now, input);
-        self.drain();
-    }
-
-    fn handle_opt(&mut self, input: Option<Input>) {
-        if let Some(input) = input {
-            self.handle(input);
-        }
-    }
-
     fn drain(&mut self) {
-        while let Some(out) = self.node.poll_output() {
-            self.act(out);
+        while let Some(action) = self.driver.next_action() {
+            self.act(action);
         }
     }
 
@@ -454,37 +442,29 @@ impl Loop {
         }
     }
 
-    fn closed(&mut self, key: Socket) {
-        self.close(key);
-        let input = self.wiring.closed(key);
-        self.handle_opt(input);
-    }
-
     fn on_event(&mut self, ev: Ev) {
+        let now = self.now();
         match ev {
             Ev::Accepted(listener, s, addr) => {
-                let (key, input) = self.wiring.accepted(listener, addr);
+                let key = self.driver.accepted(now, listener, addr);
                 self.open(key, s);
-                self.handle(input);
             }
             Ev::Dialed(link, result) => {
-                let input = self.wiring.dialed(link, result.is_ok());
-                if let (Some(_), Ok(s)) = (&input, result) {
-                    self.open(Socket::Peer(link), s);
+                if self.driver.dialed(now, link, result.is_ok()) {
+                    if let Ok(s) = result {
+                        self.open(Socket::Peer(link), s);
+                    }
                 }
-                self.handle_opt(input);
             }
-            Ev::Bytes(key, bytes) => {
-                let input = self.wiring.read(key, bytes);
-                self.handle_opt(input);
+            Ev::Bytes(key, bytes) => self.driver.read(now, key, bytes),
+            Ev::Closed(key) => {
+                self.close(key);
+                self.driver.closed(now, key);
             }
-            Ev::Closed(key) => self.closed(key),
-            Ev::Disk(DiskAck::Persisted(seq)) => self.handle(Input::Persisted { seq }),
-            Ev::Disk(DiskAck::Failed(seq, error)) => {
-                let input = self.wiring.disk_failed(seq, error);
-                self.handle(input);
-            }
+            Ev::Disk(DiskAck::Persisted(seq)) => self.driver.persisted(now, seq),
+            Ev::Disk(DiskAck::Failed(seq, error)) => self.driver.disk_failed(now, seq, error),
         }
+        self.drain();
     }
 
     fn send(&mut self, key: Socket, bytes: Vec<u8>) {
@@ -496,14 +476,15 @@ impl Loop {
             tracing::warn!(
                 "{key:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
             );
-            return self.closed(key);
+            self.close(key);
+            return self.driver.closed(self.now(), key);
         }
         c.queued.fetch_add(len, Ordering::Relaxed);
         let _ = c.tx.try_send(bytes);
     }
 
-    fn act(&mut self, out: Output) {
-        match self.wiring.output(out) {
+    fn act(&mut self, action: Action) {
+        match action {
             Action::Dial { link, peer, addr } => {
                 let tx = self.ev_tx.clone();
                 self.ex
@@ -526,10 +507,8 @@ impl Loop {
             Action::Persist { seq, op } => {
                 if !self.disk.as_ref().is_some_and(|d| d.submit(seq, op)) {
                     // The disk thread stopped; its failure (logged by it) is queued for us.
-                    let input = self
-                        .wiring
-                        .disk_failed(seq, "the disk thread stopped after a write failure".into());
-                    self.node.handle(self.now(), input);
+                    let why = "the disk thread stopped after a write failure".to_string();
+                    self.driver.disk_failed(self.now(), seq, why);
                 }
             }
             Action::Log { level, line } => log_line(level, &line),

@@ -5,9 +5,11 @@
 //! lines; every decision is here, so tokio, smol and mio behave alike.
 
 pub mod cli;
+pub mod driver;
 pub mod load;
 pub mod wiring;
 
 pub use cli::{parse_args, CliError, Command, USAGE};
+pub use driver::Driver;
 pub use load::{load_member, HostFs, Loaded};
 pub use wiring::{Action, Listener, Socket, Wiring};

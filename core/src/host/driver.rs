@@ -1,0 +1,171 @@
+//! The node and its socket bookkeeping in one handle, so that an adapter's event loop is:
+//! tell the driver what happened, then carry out [`Driver::next_action`] until `None`, then
+//! sleep until [`Driver::poll_timeout`]. What is left to the adapter is sockets, tasks, timers
+//! and the disk thread.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use crate::host::wiring::{Action, Listener, Socket, Wiring};
+use crate::ids::LinkId;
+use crate::io::{Input, Status};
+use crate::node::Node;
+use crate::server::ZkService;
+use crate::service::Service;
+use crate::time::Instant;
+
+/// A node plus its [`Wiring`].
+#[derive(Debug)]
+pub struct Driver<S: Service = ZkService> {
+    node: Node<S>,
+    wiring: Wiring,
+}
+
+impl<S: Service> Driver<S> {
+    /// Drives `node` (freshly built; its start-up outputs are the first actions).
+    pub fn new(node: Node<S>) -> Driver<S> {
+        Driver {
+            node,
+            wiring: Wiring::new(),
+        }
+    }
+
+    /// The node (status, config, metrics).
+    pub fn node(&self) -> &Node<S> {
+        &self.node
+    }
+
+    /// What the node is doing now.
+    pub fn status(&self) -> Status {
+        self.node.status()
+    }
+
+    fn handle(&mut self, now: Instant, input: Option<Input>) {
+        if let Some(input) = input {
+            self.node.handle(now, input);
+        }
+    }
+
+    /// A listener accepted a socket from `addr`: the name to keep its handle under.
+    pub fn accepted(&mut self, now: Instant, listener: Listener, addr: SocketAddr) -> Socket {
+        let (socket, input) = self.wiring.accepted(listener, addr);
+        self.node.handle(now, input);
+        socket
+    }
+
+    /// A dial of `link` ended (`ok`: connected). True if the adapter keeps the socket (as
+    /// `Socket::Peer(link)`); false if it drops it (failed, or abandoned by the node).
+    pub fn dialed(&mut self, now: Instant, link: LinkId, ok: bool) -> bool {
+        let input = self.wiring.dialed(link, ok);
+        let keep = ok && input.is_some();
+        self.handle(now, input);
+        keep
+    }
+
+    /// Bytes were read from `socket`.
+    pub fn read(&mut self, now: Instant, socket: Socket, bytes: Vec<u8>) {
+        let input = self.wiring.read(socket, bytes);
+        self.handle(now, input);
+    }
+
+    /// `socket` closed under the adapter (EOF, error, or dropped for not reading).
+    pub fn closed(&mut self, now: Instant, socket: Socket) {
+        let input = self.wiring.closed(socket);
+        self.handle(now, input);
+    }
+
+    /// Every persist op up to `seq` is durable.
+    pub fn persisted(&mut self, now: Instant, seq: u64) {
+        self.node.handle(now, Input::Persisted { seq });
+    }
+
+    /// Persist op `seq` failed: the node halts ([`Driver::halted`] says why).
+    pub fn disk_failed(&mut self, now: Instant, seq: u64, error: String) {
+        let input = self.wiring.disk_failed(seq, error);
+        self.node.handle(now, input);
+    }
+
+    /// `poll_timeout` was reached.
+    pub fn timeout(&mut self, now: Instant) {
+        self.node.handle(now, Input::Timeout);
+    }
+
+    /// The wall clock, about once a second.
+    pub fn wall_clock(&mut self, now: Instant, unix_ms: i64) {
+        self.node.handle(now, Input::WallClock { unix_ms });
+    }
+
+    /// The member was asked to stop (peers leaving are logged as information from now on).
+    pub fn stopping(&mut self) {
+        self.wiring.stopping();
+    }
+
+    /// Why the node halted, once it has: the adapter stops the member with this error.
+    pub fn halted(&self) -> Option<&str> {
+        self.wiring.halted()
+    }
+
+    /// The next thing to carry out, `None` when there is nothing left.
+    pub fn next_action(&mut self) -> Option<Action> {
+        let out = self.node.poll_output()?;
+        Some(self.wiring.output(out))
+    }
+
+    /// When to call [`Driver::timeout`].
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.node.poll_timeout()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::node::{Recovered, Tuning};
+    use crate::observe::HttpEndpoint;
+
+    fn driver() -> Driver {
+        let config = Config::from_zoo_cfg("clientPort=2181\n")
+            .unwrap()
+            .with_my_id(1)
+            .unwrap();
+        let node = Node::with_state_machine(
+            config,
+            Recovered::empty(),
+            1,
+            Instant::ZERO,
+            0,
+            Tuning::default(),
+        )
+        .unwrap();
+        Driver::new(node)
+    }
+
+    #[test]
+    fn a_standalone_start_asks_for_the_disk_and_an_http_request_is_answered_and_closed() {
+        let mut d = driver();
+        let mut persist = 0;
+        while let Some(a) = d.next_action() {
+            persist += usize::from(matches!(a, Action::Persist { .. }));
+        }
+        assert!(persist > 0, "a fresh member writes its epoch files");
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+        let s = d.accepted(Instant::ZERO, Listener::Http(HttpEndpoint::Metrics), addr);
+        assert_eq!(s, Socket::Client(1));
+        d.read(
+            Instant::ZERO,
+            s,
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        );
+        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        assert!(
+            matches!(&actions[..], [Action::Send { socket, bytes }, Action::Close(c)]
+                if *socket == s && *c == s && bytes.starts_with(b"HTTP/1.1 200")),
+            "{actions:?}"
+        );
+        // The node closed it: a late close from the adapter is not reported again.
+        d.closed(Instant::ZERO, s);
+        assert!(d.next_action().is_none());
+    }
+}
