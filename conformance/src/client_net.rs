@@ -272,10 +272,35 @@ impl ClientNet {
         bytes: Vec<u8>,
         queue: &mut EventQueue,
     ) {
+        self.write(
+            now,
+            conn,
+            true,
+            ClientNetEvent::ToServer { conn, bytes },
+            queue,
+        );
+    }
+
+    /// One write on one direction of `conn` (`to_server`, or to the client), delivered after
+    /// everything written before on that direction, unless that end may not write now or a
+    /// fault resets the connection.
+    fn write(
+        &mut self,
+        now: u64,
+        conn: u64,
+        to_server: bool,
+        ev: ClientNetEvent,
+        queue: &mut EventQueue,
+    ) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if c.dying || !c.client_open || c.inc == 0 {
+        let open = if to_server {
+            c.client_open && c.inc != 0
+        } else {
+            c.server_open
+        };
+        if c.dying || !open {
             return;
         }
         let (client, server) = (c.client, c.server);
@@ -286,12 +311,14 @@ impl ClientNet {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let at = c.to_server_last.max(now + lat);
-        c.to_server_last = at;
-        queue.push(
-            at,
-            Event::ClientNet(ClientNetEvent::ToServer { conn, bytes }),
-        );
+        let last = if to_server {
+            &mut c.to_server_last
+        } else {
+            &mut c.to_client_last
+        };
+        let at = (*last).max(now + lat);
+        *last = at;
+        queue.push(at, Event::ClientNet(ev));
     }
 
     /// The client closes `conn`.
@@ -323,30 +350,12 @@ impl ClientNet {
         applied: Zxid,
         queue: &mut EventQueue,
     ) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
+        let ev = ClientNetEvent::ToClient {
+            conn,
+            bytes,
+            applied,
         };
-        if c.dying || !c.server_open {
-            return;
-        }
-        let (client, server) = (c.client, c.server);
-        if self.maybe_reset(now, conn, queue) {
-            return;
-        }
-        let lat = self.latency(client, server);
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let at = c.to_client_last.max(now + lat);
-        c.to_client_last = at;
-        queue.push(
-            at,
-            Event::ClientNet(ClientNetEvent::ToClient {
-                conn,
-                bytes,
-                applied,
-            }),
-        );
+        self.write(now, conn, false, ev, queue);
     }
 
     /// The server closes `conn` (after the bytes it already wrote).
