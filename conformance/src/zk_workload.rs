@@ -221,7 +221,8 @@ pub(crate) struct ZkWorkload {
     acks: Option<Vec<(u64, ServerId)>>,
 }
 
-fn open_acl() -> Vec<Acl> {
+/// `world:anyone` with every permission: the ACL the workload's (and the tests') nodes get.
+pub fn open_acl() -> Vec<Acl> {
     vec![Acl {
         perms: perms::ALL,
         id: conclave_core::client::Id {
@@ -231,7 +232,8 @@ fn open_acl() -> Vec<Acl> {
     }]
 }
 
-fn create(path: &str, data: &[u8], flags: i32) -> CreateRequest {
+/// A plain `create` of `path` with `data`, the open ACL and `flags` (1 ephemeral, 2 sequential).
+pub fn create(path: &str, data: &[u8], flags: i32) -> CreateRequest {
     CreateRequest {
         kind: CreateKind::Create,
         path: path.into(),

@@ -15,15 +15,7 @@ use conclave_core::server::ZkService;
 
 type Zk = Cluster<ZkService>;
 
-fn open_acl() -> Vec<Acl> {
-    vec![Acl {
-        perms: perms::ALL,
-        id: conclave_core::client::Id {
-            scheme: "world".into(),
-            id: "anyone".into(),
-        },
-    }]
-}
+use conclave_conformance::zk_workload::open_acl;
 
 /// A minimal client: frames requests, reads replies and notifications from the inbox.
 struct Client {

@@ -24,9 +24,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use conclave_core::client::{
-    decode_response, encode_record_frame, encode_request, perms, Acl, ConnectRequest,
-    ConnectResponse, CreateKind, CreateRequest, DeleteRequest, ErrorCode, EventType, JuteReader,
-    JuteRecord, ReplyHeader, Request, Response, SetDataRequest, WatcherEvent,
+    decode_response, encode_record_frame, encode_request, ConnectRequest, ConnectResponse,
+    DeleteRequest, ErrorCode, EventType, JuteReader, JuteRecord, ReplyHeader, Request, Response,
+    SetDataRequest, WatcherEvent,
 };
 use conclave_core::node::Tuning;
 use conclave_core::rng::Prng;
@@ -64,24 +64,8 @@ fn log_tail(n: usize) -> String {
     })
 }
 
-fn open_acl() -> Vec<Acl> {
-    vec![Acl {
-        perms: perms::ALL,
-        id: conclave_core::client::Id {
-            scheme: "world".into(),
-            id: "anyone".into(),
-        },
-    }]
-}
-
 fn create_req(path: &str, data: &[u8], flags: i32) -> Request {
-    Request::Create(CreateRequest {
-        kind: CreateKind::Create,
-        path: path.into(),
-        data: Some(data.to_vec()),
-        acl: open_acl(),
-        flags,
-    })
+    Request::Create(conclave_conformance::zk_workload::create(path, data, flags))
 }
 
 const EPHEMERAL: i32 = 1;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use conclave_core::client::{encode_request, perms, Acl, CreateKind, CreateRequest, Request};
+use conclave_core::client::{encode_request, Request};
 use conclave_core::codec::{decode_peer_message, FrameDecoder, PeerMessage, MAX_PEER_FRAME_BYTES};
 use conclave_core::files::{execute, Files};
 use conclave_core::node::{Node, Tuning};
@@ -549,19 +549,11 @@ impl Registers for RegisterMap {
 /// `session * 1_000_000 + cxid`, so that its writes never wait on a session being created.
 impl Registers for ZkService {
     fn register_write(key: u64, value: u64) -> (i32, Vec<u8>) {
-        let req = Request::Create(CreateRequest {
-            kind: CreateKind::Create,
-            path: format!("/r{key}-{value}"),
-            data: Some(value.to_be_bytes().to_vec()),
-            acl: vec![Acl {
-                perms: perms::ALL,
-                id: conclave_core::client::Id {
-                    scheme: "world".into(),
-                    id: "anyone".into(),
-                },
-            }],
-            flags: 0,
-        });
+        let req = Request::Create(conclave_conformance::zk_workload::create(
+            &format!("/r{key}-{value}"),
+            &value.to_be_bytes(),
+            0,
+        ));
         let mut framed = Vec::new();
         encode_request(0, &req, &mut framed);
         // Strip the frame length and the request header (xid, opcode).

@@ -2,7 +2,7 @@
 //! ([`cli`]), turning a `zoo.cfg`, a `myid` and a data directory's files into a node's inputs
 //! ([`load`]), and the socket bookkeeping between the node's outputs and the adapter's
 //! sockets ([`wiring`]). Pure: the adapter reads the files, owns the sockets and logs the
-//! lines; every decision is here, so tokio, smol and mio behave alike.
+//! lines; every decision is here, so that every adapter behaves alike.
 
 pub mod cli;
 pub mod driver;
