@@ -7,7 +7,7 @@
 //! log lines and levels, the command line, loading a member — is the core's
 //! (`conclave_core::host`), so this crate and conclave-tokio behave alike.
 //!
-//! The disk thread and the file reading are plain `std` and the same for every adapter: they
+//! The disk thread, the file reading and the process helpers (clock, seed, logging) are plain `std` and the same for every adapter: they
 //! are compiled from conclave-tokio's sources (`#[path]`), not copied.
 //!
 //! The binary `conclave-smol` offers `serve <zoo.cfg>`, `ensemble` and `inspect`.
@@ -17,6 +17,8 @@
 #[path = "../../adapter-tokio/src/disk.rs"]
 pub mod disk;
 pub mod member;
+#[path = "../../adapter-tokio/src/process.rs"]
+pub mod process;
 #[path = "../../adapter-tokio/src/setup.rs"]
 pub mod setup;
 
@@ -26,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use conclave_core::deploy::EnsembleLayout;
-pub use member::{ListenAddrs, Member};
+pub use member::Member;
+pub use process::ListenAddrs;
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes
 /// on `ex`.

@@ -15,17 +15,6 @@ use futures_lite::{future, StreamExt};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour codes only for a person at a terminal, never in a file or a pipe.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_writer(std::io::stdout)
-        .init();
-}
-
 /// SIGINT or SIGTERM, whichever comes first.
 async fn shutdown_signal() -> &'static str {
     let Ok(mut signals) = Signals::new([Signal::Int, Signal::Term]) else {
@@ -158,7 +147,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Serve { zoo_cfg } => {
-            init_tracing();
+            conclave_smol::process::init_tracing();
             run(|ex| serve(zoo_cfg.into(), ex))
         }
         Command::Ensemble {
@@ -167,7 +156,7 @@ fn main() -> ExitCode {
             base_port,
             tick_time_ms,
         } => {
-            init_tracing();
+            conclave_smol::process::init_tracing();
             run(|ex| ensemble(nodes, dir.into(), base_port, tick_time_ms, ex))
         }
     };

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use async_executor::{Executor, Task};
 use async_io::{Async, Timer};
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
-use conclave_core::io::Level;
 use conclave_core::node::Tuning;
 use conclave_core::observe::HttpEndpoint;
 use conclave_core::server::ZkService;
@@ -20,6 +19,7 @@ use conclave_core::{LinkId, Node, ServerId, Status};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 
 use crate::disk::{Disk, DiskAck};
+use crate::process::{log_line, seed, unix_ms, ListenAddrs};
 use crate::setup::resolve;
 
 /// How long a dial may take before it counts as failed.
@@ -46,19 +46,6 @@ struct Conn {
     writer: Task<()>,
 }
 
-/// The addresses a member actually listens on (port 0 in the config resolved).
-#[derive(Clone, Debug)]
-pub struct ListenAddrs {
-    /// Client port.
-    pub client: SocketAddr,
-    /// Peer (election) port; `None` when standalone.
-    pub peer: Option<SocketAddr>,
-    /// `/metrics`; `None` when off or its port was taken.
-    pub metrics: Option<SocketAddr>,
-    /// `/commands`; `None` when off or its port was taken.
-    pub admin: Option<SocketAddr>,
-}
-
 /// A running member: its task runs on the executor it was started on.
 pub struct Member {
     /// Its server id.
@@ -68,30 +55,6 @@ pub struct Member {
     status: Arc<Mutex<Status>>,
     stop: Sender<()>,
     task: Task<Result<(), String>>,
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64
-}
-
-/// Entropy for the node's seed: the clock and ASLR (a fresh allocation's address).
-fn seed() -> u64 {
-    let a = Box::new(0u8);
-    unix_ms() as u64 ^ ((&*a as *const u8 as u64).rotate_left(32)) ^ u64::from(std::process::id())
-}
-
-/// Logs a line of the core's at the level the core gives it.
-pub(crate) fn log_line(level: Level, line: &str) {
-    match level {
-        Level::Trace => tracing::trace!("{line}"),
-        Level::Debug => tracing::debug!("{line}"),
-        Level::Info => tracing::info!("{line}"),
-        Level::Warn => tracing::warn!("{line}"),
-        Level::Error => tracing::error!("{line}"),
-    }
 }
 
 impl Member {

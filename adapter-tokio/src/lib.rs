@@ -12,13 +12,15 @@
 
 pub mod disk;
 pub mod member;
+pub mod process;
 pub mod setup;
 
 use std::path::Path;
 use std::time::Duration;
 
 use conclave_core::deploy::EnsembleLayout;
-pub use member::{ListenAddrs, Member};
+pub use member::Member;
+pub use process::ListenAddrs;
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes.
 pub async fn start_from_cfg(zoo_cfg: &Path) -> Result<Member, String> {

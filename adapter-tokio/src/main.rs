@@ -8,17 +8,6 @@ use conclave_core::deploy::EnsembleLayout;
 use conclave_core::host::{parse_args, Command, USAGE};
 use conclave_tokio::{connect_string, start_ensemble, start_from_cfg};
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour codes only for a person at a terminal, never in a file or a pipe.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_writer(std::io::stdout)
-        .init();
-}
-
 /// SIGINT or SIGTERM, whichever comes first (SIGINT only where there is no SIGTERM).
 async fn shutdown_signal() -> &'static str {
     #[cfg(unix)]
@@ -137,7 +126,7 @@ fn main() -> ExitCode {
             }
         }
         cmd => {
-            init_tracing();
+            conclave_tokio::process::init_tracing();
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
-use conclave_core::io::Level;
 use conclave_core::node::Tuning;
 use conclave_core::observe::HttpEndpoint;
 use conclave_core::server::ZkService;
@@ -20,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use crate::disk::{Disk, DiskAck};
+use crate::process::{log_line, seed, unix_ms, ListenAddrs};
 use crate::setup::resolve;
 
 /// How long a dial may take before it counts as failed.
@@ -48,19 +48,6 @@ struct Conn {
     queued: Arc<AtomicU64>,
 }
 
-/// The addresses a member actually listens on (port 0 in the config resolved).
-#[derive(Clone, Debug)]
-pub struct ListenAddrs {
-    /// Client port.
-    pub client: SocketAddr,
-    /// Peer (election) port; `None` when standalone.
-    pub peer: Option<SocketAddr>,
-    /// `/metrics`; `None` when off or its port was taken.
-    pub metrics: Option<SocketAddr>,
-    /// `/commands`; `None` when off or its port was taken.
-    pub admin: Option<SocketAddr>,
-}
-
 /// A running member.
 #[derive(Debug)]
 pub struct Member {
@@ -77,19 +64,6 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, String> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
-}
-
-/// Entropy for the node's seed: the clock and ASLR (a fresh allocation's address).
-fn seed() -> u64 {
-    let a = Box::new(0u8);
-    unix_ms() as u64 ^ ((&*a as *const u8 as u64).rotate_left(32)) ^ u64::from(std::process::id())
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64
 }
 
 impl Member {
@@ -461,17 +435,6 @@ impl Loop {
             }
             Action::Log { level, line } => log_line(level, &line),
         }
-    }
-}
-
-/// Logs a line of the core's at the level the core gives it.
-fn log_line(level: Level, line: &str) {
-    match level {
-        Level::Trace => tracing::trace!("{line}"),
-        Level::Debug => tracing::debug!("{line}"),
-        Level::Info => tracing::info!("{line}"),
-        Level::Warn => tracing::warn!("{line}"),
-        Level::Error => tracing::error!("{line}"),
     }
 }
 

@@ -148,73 +148,48 @@ mod tests {
     use alloc::string::{String, ToString};
     use alloc::vec::Vec;
 
-    /// Records every primitive, in order.
+    /// Records every primitive, in order; fails (with "EIO", recording nothing) the first
+    /// primitive whose line starts with `.1`.
     #[derive(Default)]
-    struct Recorder(Vec<String>);
+    struct Recorder(Vec<String>, Option<&'static str>);
+
+    impl Recorder {
+        fn record(&mut self, line: String) -> Result<(), String> {
+            if self.1.is_some_and(|bad| line.starts_with(bad)) {
+                return Err("EIO".into());
+            }
+            self.0.push(line);
+            Ok(())
+        }
+    }
 
     impl Files for Recorder {
         type Error = String;
         fn create(&mut self, file: &str) -> Result<(), String> {
-            self.0.push(format!("create {file}"));
-            Ok(())
+            self.record(format!("create {file}"))
         }
         fn append(&mut self, file: &str, bytes: &[u8]) -> Result<(), String> {
-            self.0.push(format!("append {file} {}", bytes.len()));
-            Ok(())
+            self.record(format!("append {file} {}", bytes.len()))
         }
         fn sync(&mut self, file: &str) -> Result<(), String> {
-            self.0.push(format!("sync {file}"));
-            Ok(())
+            self.record(format!("sync {file}"))
         }
         fn truncate(&mut self, file: &str, len: u64) -> Result<(), String> {
-            self.0.push(format!("truncate {file} {len}"));
-            Ok(())
+            self.record(format!("truncate {file} {len}"))
         }
         fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
-            self.0.push(format!("rename {from} {to}"));
-            Ok(())
+            self.record(format!("rename {from} {to}"))
         }
         fn remove(&mut self, file: &str) -> Result<(), String> {
-            self.0.push(format!("remove {file}"));
-            Ok(())
+            self.record(format!("remove {file}"))
         }
         fn sync_dir(&mut self) -> Result<(), String> {
-            self.0.push("sync_dir".to_string());
-            Ok(())
+            self.record("sync_dir".to_string())
         }
     }
 
     #[test]
     fn a_batch_stops_at_its_first_failure_and_says_what_completed() {
-        /// Fails every sync of `bad`.
-        struct FailSync(Recorder, &'static str);
-        impl Files for FailSync {
-            type Error = String;
-            fn create(&mut self, f: &str) -> Result<(), String> {
-                self.0.create(f)
-            }
-            fn append(&mut self, f: &str, b: &[u8]) -> Result<(), String> {
-                self.0.append(f, b)
-            }
-            fn sync(&mut self, f: &str) -> Result<(), String> {
-                if f == self.1 {
-                    return Err("EIO".into());
-                }
-                self.0.sync(f)
-            }
-            fn truncate(&mut self, f: &str, l: u64) -> Result<(), String> {
-                self.0.truncate(f, l)
-            }
-            fn rename(&mut self, a: &str, b: &str) -> Result<(), String> {
-                self.0.rename(a, b)
-            }
-            fn remove(&mut self, f: &str) -> Result<(), String> {
-                self.0.remove(f)
-            }
-            fn sync_dir(&mut self) -> Result<(), String> {
-                self.0.sync_dir()
-            }
-        }
         let ops = || {
             alloc::vec![
                 (
@@ -239,9 +214,9 @@ mod tests {
                 ),
             ]
         };
-        let mut ok = FailSync(Recorder::default(), "none");
+        let mut ok = Recorder::default();
         assert_eq!(run_batch(ops(), &mut ok, "/d"), BatchOutcome::Done(Some(9)));
-        let mut bad = FailSync(Recorder::default(), "log.1");
+        let mut bad = Recorder(Vec::new(), Some("sync log.1"));
         assert_eq!(
             run_batch(ops(), &mut bad, "/d"),
             BatchOutcome::Failed {
@@ -250,11 +225,7 @@ mod tests {
                 error: "fsync of log.1 in /d: EIO".into()
             }
         );
-        assert_eq!(
-            bad.0 .0,
-            ["append log.1 1"],
-            "nothing runs after the failure"
-        );
+        assert_eq!(bad.0, ["append log.1 1"], "nothing runs after the failure");
         assert_eq!(run_batch([], &mut ok, "/d"), BatchOutcome::Done(None));
     }
 
@@ -320,38 +291,13 @@ mod tests {
     /// The first error stops the op: nothing after it runs.
     #[test]
     fn the_first_failure_stops_the_op() {
-        struct FailRename(Recorder);
-        impl Files for FailRename {
-            type Error = String;
-            fn create(&mut self, f: &str) -> Result<(), String> {
-                self.0.create(f)
-            }
-            fn append(&mut self, f: &str, b: &[u8]) -> Result<(), String> {
-                self.0.append(f, b)
-            }
-            fn sync(&mut self, f: &str) -> Result<(), String> {
-                self.0.sync(f)
-            }
-            fn truncate(&mut self, f: &str, l: u64) -> Result<(), String> {
-                self.0.truncate(f, l)
-            }
-            fn rename(&mut self, _: &str, _: &str) -> Result<(), String> {
-                Err("EIO".into())
-            }
-            fn remove(&mut self, f: &str) -> Result<(), String> {
-                self.0.remove(f)
-            }
-            fn sync_dir(&mut self) -> Result<(), String> {
-                self.0.sync_dir()
-            }
-        }
-        let mut f = FailRename(Recorder::default());
+        let mut f = Recorder(Vec::new(), Some("rename"));
         let op = PersistOp::WriteEpochs {
             accepted: 1,
             current: 1,
         };
         assert_eq!(execute(&op, &mut f), Err("EIO".to_string()));
-        assert_eq!(f.0 .0.len(), 3, "{:?}", f.0 .0);
+        assert_eq!(f.0.len(), 3, "{:?}", f.0);
     }
 
     /// The node's persist ops for real work (log segments rolled, snapshots taken), carried out
