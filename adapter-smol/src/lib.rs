@@ -7,20 +7,14 @@
 //! log lines and levels, the command line, loading a member — is the core's
 //! (`conclave_core::host`), so this crate and conclave-tokio behave alike.
 //!
-//! The disk thread, the file reading and the process helpers (clock, seed, logging) are plain `std` and the same for every adapter: they
-//! are compiled from conclave-tokio's sources (`#[path]`), not copied.
+//! The disk thread, loading, binding and the process helpers are conclave-std's, shared
+//! with every adapter.
 //!
 //! The binary `conclave-smol` offers `serve <zoo.cfg>`, `ensemble` and `inspect`.
 
 #![forbid(unsafe_code)]
 
-#[path = "../../adapter-tokio/src/disk.rs"]
-pub mod disk;
 pub mod member;
-#[path = "../../adapter-tokio/src/process.rs"]
-pub mod process;
-#[path = "../../adapter-tokio/src/setup.rs"]
-pub mod setup;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,13 +22,13 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use conclave_core::deploy::EnsembleLayout;
+pub use conclave_std::ListenAddrs;
 pub use member::Member;
-pub use process::ListenAddrs;
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes
 /// on `ex`.
 pub fn start_from_cfg(zoo_cfg: &Path, ex: &Arc<Executor<'static>>) -> Result<Member, String> {
-    Member::start(setup::load(zoo_cfg)?, ex)
+    Member::start(conclave_std::fs::load(zoo_cfg)?, ex)
 }
 
 /// Writes the files of `layout` under `dir` (keeping existing data) and starts every member
@@ -44,16 +38,10 @@ pub fn start_ensemble(
     layout: &EnsembleLayout,
     ex: &Arc<Executor<'static>>,
 ) -> Result<Vec<Member>, String> {
-    setup::write_ensemble(dir, layout)?
+    conclave_std::fs::write_ensemble(dir, layout)?
         .iter()
         .map(|cfg| start_from_cfg(cfg, ex))
         .collect()
-}
-
-/// `host:port,host:port,...` for the members' client ports.
-pub fn connect_string(members: &[Member]) -> String {
-    let all: Vec<String> = members.iter().map(|m| m.addrs.client.to_string()).collect();
-    all.join(",")
 }
 
 /// Waits up to `timeout` until some member leads an established epoch and a quorum of

@@ -6,21 +6,17 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_channel::{Receiver, Sender};
 use async_executor::{Executor, Task};
 use async_io::{Async, Timer};
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
-use conclave_core::node::Tuning;
-use conclave_core::observe::HttpEndpoint;
-use conclave_core::server::ZkService;
-use conclave_core::{LinkId, Node, ServerId, Status};
+use conclave_core::{LinkId, ServerId, Status};
+use conclave_std::disk::{Disk, DiskAck};
+use conclave_std::process::{log_line, unix_ms};
+use conclave_std::{Clock, ListenAddrs};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-
-use crate::disk::{Disk, DiskAck};
-use crate::process::{log_line, seed, unix_ms, ListenAddrs};
-use crate::setup::resolve;
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,82 +56,22 @@ pub struct Member {
 impl Member {
     /// Binds every port, builds the node and starts its task on `ex`.
     pub fn start(loaded: Loaded, ex: &Arc<Executor<'static>>) -> Result<Member, String> {
-        let Loaded {
-            config,
-            data_dir,
-            recovered,
-            log,
-        } = loaded;
-        for (level, line) in log {
-            log_line(level, &line);
-        }
-        let id = config.my_id;
-        let plan = conclave_core::deploy::listen_plan(&config).map_err(|e| e.to_string())?;
-        let bind = |addr: SocketAddr, what: &str| {
-            Async::<TcpListener>::bind(addr)
-                .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
-        };
-        let mut listeners = vec![(
-            bind(resolve(&plan.client)?, "client port")?,
-            Listener::Client,
-        )];
-        if let Some(b) = &plan.peer {
-            listeners.push((bind(resolve(b)?, "peer (election) port")?, Listener::Peer));
-        }
-        // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
-        for (b, endpoint) in [
-            (&plan.metrics, HttpEndpoint::Metrics),
-            (&plan.admin, HttpEndpoint::Admin),
-        ] {
-            let Some(b) = b else { continue };
-            match bind(resolve(b)?, &format!("{endpoint:?} HTTP")) {
-                Ok(l) => listeners.push((l, Listener::Http(endpoint))),
-                Err(e) => tracing::warn!("{e}; continuing without it"),
-            }
-        }
-        let local = |want: Listener| {
-            listeners
-                .iter()
-                .find(|(_, l)| *l == want)
-                .and_then(|(l, _)| l.get_ref().local_addr().ok())
-        };
-        let addrs = ListenAddrs {
-            client: local(Listener::Client).ok_or("client port not bound")?,
-            peer: local(Listener::Peer),
-            metrics: local(Listener::Http(HttpEndpoint::Metrics)),
-            admin: local(Listener::Http(HttpEndpoint::Admin)),
-        };
-        let start = Instant::now();
-        let node = Node::<ZkService>::with_state_machine(
-            config,
-            recovered,
-            seed(),
-            conclave_core::Instant::ZERO,
-            unix_ms(),
-            Tuning::default(),
-        )
-        .map_err(|e| format!("cannot start server {id}: {e}"))?;
-        let status = Arc::new(Mutex::new(node.status()));
+        let p = conclave_std::prepare(loaded)?;
+        let status = Arc::new(Mutex::new(p.driver.status()));
         let (ev_tx, ev_rx) = async_channel::bounded(EVENT_QUEUE);
         let (stop_tx, stop_rx) = async_channel::bounded(1);
         let mut tasks = Vec::new();
-        for (l, kind) in listeners {
+        for (l, kind) in p.listeners {
+            let l = Async::new(l).map_err(|e| e.to_string())?;
             tasks.push(ex.spawn(accept_loop(l, kind, ev_tx.clone())));
         }
         let disk_tx = ev_tx.clone();
-        let disk = Disk::start(data_dir.into(), id, move |ack| {
+        let disk = Disk::start(p.data_dir.into(), p.id, move |ack| {
             disk_tx.send_blocking(Ev::Disk(ack)).is_ok()
         });
-        let peers = addrs
-            .peer
-            .map_or("(standalone)".to_string(), |a| a.to_string());
-        tracing::info!(
-            "server {id} serving clients on {}, peers on {peers}",
-            addrs.client
-        );
         let lp = Loop {
-            driver: Driver::new(node),
-            start,
+            driver: p.driver,
+            clock: p.clock,
             ex: ex.clone(),
             conns: HashMap::new(),
             disk: Some(disk),
@@ -145,11 +81,11 @@ impl Member {
         };
         let task = ex.spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
-            tracing::info_span!("server", id),
+            tracing::info_span!("server", id = p.id),
         ));
         Ok(Member {
-            id,
-            addrs,
+            id: p.id,
+            addrs: p.addrs,
             status,
             stop: stop_tx,
             task,
@@ -273,7 +209,7 @@ async fn dial(addr: String) -> std::io::Result<Async<TcpStream>> {
 
 struct Loop {
     driver: Driver,
-    start: Instant,
+    clock: Clock,
     ex: Arc<Executor<'static>>,
     conns: HashMap<Socket, Conn>,
     disk: Option<Disk>,
@@ -286,38 +222,25 @@ enum Wake {
     Stop,
     Ev(Option<Ev>),
     Timeout,
-    Tick,
 }
 
 impl Loop {
     fn now(&self) -> conclave_core::Instant {
-        conclave_core::Instant::from_nanos(self.start.elapsed().as_nanos() as u64)
+        self.clock.now()
     }
 
     async fn run(mut self, ev_rx: Receiver<Ev>, stop: Receiver<()>) -> Result<(), String> {
         self.drain();
-        let mut next_tick = Instant::now() + Duration::from_secs(1);
         let result = loop {
-            let deadline = self
-                .driver
-                .poll_timeout()
-                .map(|at| self.start + Duration::from_nanos(at.as_nanos()));
+            let deadline = self.clock.at(self.driver.poll_timeout());
             let wake = future::or(
                 async {
                     let _ = stop.recv().await;
                     Wake::Stop
                 },
                 future::or(async { Wake::Ev(ev_rx.recv().await.ok()) }, async {
-                    match deadline {
-                        Some(at) if at < next_tick => {
-                            Timer::at(at).await;
-                            Wake::Timeout
-                        }
-                        _ => {
-                            Timer::at(next_tick).await;
-                            Wake::Tick
-                        }
-                    }
+                    Timer::at(deadline).await;
+                    Wake::Timeout
                 }),
             )
             .await;
@@ -338,11 +261,7 @@ impl Loop {
                         }
                     }
                 }
-                Wake::Timeout => self.driver.timeout(now),
-                Wake::Tick => {
-                    next_tick = Instant::now() + Duration::from_secs(1);
-                    self.driver.wall_clock(now, unix_ms());
-                }
+                Wake::Timeout => self.driver.timeout(now, unix_ms()),
             }
             self.drain();
             if let Ok(mut s) = self.status.lock() {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
-use conclave_smol::setup::write_ensemble;
+use conclave_std::fs::write_ensemble;
 
 const T: Duration = Duration::from_secs(20);
 

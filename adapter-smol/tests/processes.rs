@@ -4,7 +4,6 @@
 
 /// The server binary under test.
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave-smol");
-use conclave_smol as adapter;
 
 #[path = "../../adapter-tokio/tests/common/mod.rs"]
 mod common;

@@ -118,7 +118,11 @@ async fn main() -> Result<(), String> {
                 conclave_tokio::wait_for_leader(&members, Duration::from_secs(10))
                     .await
                     .ok_or("no leader")?;
-                let cluster = conclave_tokio::connect_string(&members);
+                let cluster = members
+                    .iter()
+                    .map(|m| m.addrs.client.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
                 println!("ensemble up: {cluster}");
                 let r = run(cluster).await;
                 for m in members {

@@ -1,31 +1,28 @@
 //! # conclave-tokio
 //!
 //! Conclave on tokio: the thin adapter of docs/architecture.md §4. One task per member owns the
-//! sans-IO [`conclave_core::Node`]; socket readers and writers are tasks of their own; one
-//! blocking thread per member runs the `Persist` ops in order. Everything else — metrics,
-//! admin JSON, four-letter words, log lines, recovery, the myid rule, the listen plan — is the
-//! core's, so this crate only moves bytes.
+//! sans-IO [`conclave_core::Node`]; socket readers and writers are tasks of their own. The
+//! disk thread, loading, binding and the process helpers are conclave-std's; metrics, admin
+//! JSON, four-letter words, log lines, recovery and every rule are the core's, so this crate
+//! only moves bytes.
 //!
 //! The binary `conclave` (src/main.rs) offers `serve <zoo.cfg>`, `ensemble` and `inspect`.
 
 #![forbid(unsafe_code)]
 
-pub mod disk;
 pub mod member;
-pub mod process;
-pub mod setup;
 
 use std::path::Path;
 use std::time::Duration;
 
 use conclave_core::deploy::EnsembleLayout;
+pub use conclave_std::ListenAddrs;
 pub use member::Member;
-pub use process::ListenAddrs;
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes.
 pub async fn start_from_cfg(zoo_cfg: &Path) -> Result<Member, String> {
     let path = zoo_cfg.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || setup::load(&path))
+    let loaded = tokio::task::spawn_blocking(move || conclave_std::fs::load(&path))
         .await
         .map_err(|e| e.to_string())??;
     Member::start(loaded).await
@@ -35,16 +32,10 @@ pub async fn start_from_cfg(zoo_cfg: &Path) -> Result<Member, String> {
 /// in this process.
 pub async fn start_ensemble(dir: &Path, layout: &EnsembleLayout) -> Result<Vec<Member>, String> {
     let mut members = Vec::new();
-    for cfg in &setup::write_ensemble(dir, layout)? {
+    for cfg in &conclave_std::fs::write_ensemble(dir, layout)? {
         members.push(start_from_cfg(cfg).await?);
     }
     Ok(members)
-}
-
-/// `host:port,host:port,...` for the members' client ports.
-pub fn connect_string(members: &[Member]) -> String {
-    let all: Vec<String> = members.iter().map(|m| m.addrs.client.to_string()).collect();
-    all.join(",")
 }
 
 /// Waits up to `timeout` until some member leads an established epoch and a quorum of

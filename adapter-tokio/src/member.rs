@@ -8,19 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
-use conclave_core::node::Tuning;
-use conclave_core::observe::HttpEndpoint;
-use conclave_core::server::ZkService;
-use conclave_core::{LinkId, Node, ServerId, Status};
+use conclave_core::{LinkId, ServerId, Status};
+use conclave_std::disk::{Disk, DiskAck};
+use conclave_std::process::{log_line, unix_ms};
+use conclave_std::{Clock, ListenAddrs};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
-
-use crate::disk::{Disk, DiskAck};
-use crate::process::{log_line, seed, unix_ms, ListenAddrs};
-use crate::setup::resolve;
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,87 +56,25 @@ pub struct Member {
     task: JoinHandle<Result<(), String>>,
 }
 
-async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
-}
-
 impl Member {
     /// Binds every port, builds the node and starts its task.
     pub async fn start(loaded: Loaded) -> Result<Member, String> {
-        let Loaded {
-            config,
-            data_dir,
-            recovered,
-            log,
-        } = loaded;
-        for (level, line) in log {
-            log_line(level, &line);
-        }
-        let id = config.my_id;
-        let plan = conclave_core::deploy::listen_plan(&config).map_err(|e| e.to_string())?;
-        let client = bind(resolve(&plan.client)?, "client port").await?;
-        let peer = match &plan.peer {
-            Some(b) => Some(bind(resolve(b)?, "peer (election) port").await?),
-            None => None,
-        };
-        let mut listeners = vec![(client, Listener::Client)];
-        listeners.extend(peer.map(|l| (l, Listener::Peer)));
-        // Like ZooKeeper's AdminServer, an HTTP port in use is logged, not fatal.
-        for (b, endpoint) in [
-            (&plan.metrics, HttpEndpoint::Metrics),
-            (&plan.admin, HttpEndpoint::Admin),
-        ] {
-            let Some(b) = b else { continue };
-            match bind(resolve(b)?, &format!("{endpoint:?} HTTP")).await {
-                Ok(l) => listeners.push((l, Listener::Http(endpoint))),
-                Err(e) => tracing::warn!("{e}; continuing without it"),
-            }
-        }
-        let local = |p: fn(&Listener) -> bool| {
-            listeners
-                .iter()
-                .find(|(_, k)| p(k))
-                .and_then(|(l, _)| l.local_addr().ok())
-        };
-        let addrs = ListenAddrs {
-            client: local(|p| matches!(p, Listener::Client)).ok_or("client port not bound")?,
-            peer: local(|p| matches!(p, Listener::Peer)),
-            metrics: local(|p| matches!(p, Listener::Http(HttpEndpoint::Metrics))),
-            admin: local(|p| matches!(p, Listener::Http(HttpEndpoint::Admin))),
-        };
-        let start = std::time::Instant::now();
-        let node = Node::<ZkService>::with_state_machine(
-            config,
-            recovered,
-            seed(),
-            conclave_core::Instant::ZERO,
-            unix_ms(),
-            Tuning::default(),
-        )
-        .map_err(|e| format!("cannot start server {id}: {e}"))?;
-        let (status_tx, status_rx) = watch::channel(node.status());
+        let p = conclave_std::prepare(loaded)?;
+        let (status_tx, status_rx) = watch::channel(p.driver.status());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);
         let mut tasks = JoinSet::new();
-        for (l, port) in listeners {
-            tasks.spawn(accept_loop(l, port, ev_tx.clone()));
+        for (l, kind) in p.listeners {
+            let l = TcpListener::from_std(l).map_err(|e| e.to_string())?;
+            tasks.spawn(accept_loop(l, kind, ev_tx.clone()));
         }
         let disk_tx = ev_tx.clone();
-        let disk = Disk::start(data_dir.into(), id, move |ack| {
+        let disk = Disk::start(p.data_dir.into(), p.id, move |ack| {
             disk_tx.blocking_send(Ev::Disk(ack)).is_ok()
         });
-        let peers = addrs
-            .peer
-            .map_or("(standalone)".to_string(), |a| a.to_string());
-        tracing::info!(
-            "server {id} serving clients on {}, peers on {peers}",
-            addrs.client
-        );
         let lp = Loop {
-            driver: Driver::new(node),
-            start,
+            driver: p.driver,
+            clock: p.clock,
             conns: HashMap::new(),
             disk: Some(disk),
             tasks,
@@ -149,11 +83,11 @@ impl Member {
         };
         let task = tokio::spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
-            tracing::info_span!("server", id),
+            tracing::info_span!("server", id = p.id),
         ));
         Ok(Member {
-            id,
-            addrs,
+            id: p.id,
+            addrs: p.addrs,
             status: status_rx,
             stop: stop_tx,
             task,
@@ -260,7 +194,7 @@ async fn writer(
 
 struct Loop {
     driver: Driver,
-    start: std::time::Instant,
+    clock: Clock,
     conns: HashMap<Socket, Conn>,
     disk: Option<Disk>,
     tasks: JoinSet<()>,
@@ -270,7 +204,7 @@ struct Loop {
 
 impl Loop {
     fn now(&self) -> conclave_core::Instant {
-        conclave_core::Instant::from_nanos(self.start.elapsed().as_nanos() as u64)
+        self.clock.now()
     }
 
     async fn run(
@@ -278,15 +212,9 @@ impl Loop {
         mut ev_rx: mpsc::Receiver<Ev>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), String> {
-        let tokio_start = tokio::time::Instant::from_std(self.start);
         self.drain();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
-            let deadline = self
-                .driver
-                .poll_timeout()
-                .map(|at| tokio_start + Duration::from_nanos(at.as_nanos()));
+            let deadline = self.clock.at(self.driver.poll_timeout()).into();
             tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
@@ -305,8 +233,7 @@ impl Loop {
                         }
                     }
                 }
-                _ = sleep_until_opt(deadline) => self.driver.timeout(self.now()),
-                _ = tick.tick() => self.driver.wall_clock(self.now(), unix_ms()),
+                _ = tokio::time::sleep_until(deadline) => self.driver.timeout(self.now(), unix_ms()),
             }
             self.drain();
             let status = self.driver.status();
@@ -435,12 +362,5 @@ impl Loop {
             }
             Action::Log { level, line } => log_line(level, &line),
         }
-    }
-}
-
-async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

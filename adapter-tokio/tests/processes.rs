@@ -2,7 +2,6 @@
 
 /// The server binary under test.
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave");
-use conclave_tokio as adapter;
 
 mod common;
 #[path = "shared/processes.rs"]

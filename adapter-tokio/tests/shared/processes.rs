@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use zookeeper_client as zk;
 
-use crate::adapter::setup::write_ensemble;
+use conclave_std::fs::write_ensemble;
 
 const T: Duration = Duration::from_secs(10);
 
@@ -166,8 +166,10 @@ async fn sigterm_then_restart_keeps_data_and_inspect_prints_it() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(text.contains("recovery: OK"), "{text}");
-        assert!(text.contains("== acceptedEpoch: "), "{text}");
         if text.contains("create /durable/s-") && text.contains("createSession") {
+            // Epoch files are written in discovery: a member that never joined has none (seen
+            // once under a parallel build), a member holding the writes must.
+            assert!(text.contains("== acceptedEpoch: "), "{text}");
             holders += 1;
         }
     }

@@ -1,7 +1,8 @@
 //! The node and its socket bookkeeping in one handle, so that an adapter's event loop is:
 //! tell the driver what happened, then carry out [`Driver::next_action`] until `None`, then
-//! sleep until [`Driver::poll_timeout`]. What is left to the adapter is sockets, tasks, timers
-//! and the disk thread.
+//! sleep until [`Driver::poll_timeout`] (one timer: the node's deadlines and the once-a-second
+//! wall-clock reading are folded into it). What is left to the adapter is sockets, tasks, one
+//! timer and the disk thread.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -20,7 +21,12 @@ use crate::time::Instant;
 pub struct Driver<S: Service = ZkService> {
     node: Node<S>,
     wiring: Wiring,
+    /// When the node next wants the wall clock (`None`: at the first timeout).
+    next_wall_clock: Option<Instant>,
 }
+
+/// How often the node is told the wall clock (TTL expiry, `mtime` of sessions' touches).
+pub const WALL_CLOCK_EVERY_MS: u64 = 1000;
 
 impl<S: Service> Driver<S> {
     /// Drives `node` (freshly built; its start-up outputs are the first actions).
@@ -28,6 +34,7 @@ impl<S: Service> Driver<S> {
         Driver {
             node,
             wiring: Wiring::new(),
+            next_wall_clock: None,
         }
     }
 
@@ -86,14 +93,16 @@ impl<S: Service> Driver<S> {
         self.node.handle(now, input);
     }
 
-    /// `poll_timeout` was reached.
-    pub fn timeout(&mut self, now: Instant) {
-        self.node.handle(now, Input::Timeout);
-    }
-
-    /// The wall clock, about once a second.
-    pub fn wall_clock(&mut self, now: Instant, unix_ms: i64) {
-        self.node.handle(now, Input::WallClock { unix_ms });
+    /// [`Driver::poll_timeout`] was reached; `unix_ms` is the wall clock now. The node gets
+    /// its `Timeout` when one of its deadlines is due and the wall clock once a second.
+    pub fn timeout(&mut self, now: Instant, unix_ms: i64) {
+        if self.next_wall_clock.is_none_or(|at| now >= at) {
+            self.next_wall_clock = Some(now.plus_millis(WALL_CLOCK_EVERY_MS));
+            self.node.handle(now, Input::WallClock { unix_ms });
+        }
+        if self.node.poll_timeout().is_some_and(|at| now >= at) {
+            self.node.handle(now, Input::Timeout);
+        }
     }
 
     /// The member was asked to stop (peers leaving are logged as information from now on).
@@ -112,9 +121,11 @@ impl<S: Service> Driver<S> {
         Some(self.wiring.output(out))
     }
 
-    /// When to call [`Driver::timeout`].
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.node.poll_timeout()
+    /// When to call [`Driver::timeout`]: the node's next deadline or the next wall-clock
+    /// reading, whichever is first. Always `Some`: the wall clock is read once a second.
+    pub fn poll_timeout(&self) -> Instant {
+        let wall = self.next_wall_clock.unwrap_or(Instant::ZERO);
+        self.node.poll_timeout().map_or(wall, |at| at.min(wall))
     }
 }
 
@@ -167,5 +178,22 @@ mod tests {
         // The node closed it: a late close from the adapter is not reported again.
         d.closed(Instant::ZERO, s);
         assert!(d.next_action().is_none());
+    }
+
+    #[test]
+    fn one_timer_carries_the_nodes_deadlines_and_a_wall_clock_reading_each_second() {
+        let mut d = driver();
+        while d.next_action().is_some() {}
+        // The first timeout is due at once and reads the wall clock.
+        assert_eq!(d.poll_timeout(), Instant::ZERO);
+        d.timeout(Instant::ZERO, 1_000);
+        assert_eq!(d.next_wall_clock, Some(Instant::from_millis(1000)));
+        assert!(d.poll_timeout() <= Instant::from_millis(1000));
+        // A timeout for the node's own deadline before the second is up reads no clock.
+        let early = Instant::from_millis(10);
+        d.timeout(early, 1_010);
+        assert_eq!(d.next_wall_clock, Some(Instant::from_millis(1000)));
+        d.timeout(Instant::from_millis(1000), 2_000);
+        assert_eq!(d.next_wall_clock, Some(Instant::from_millis(2000)));
     }
 }

@@ -3,10 +3,9 @@
 //! ensemble layout) is the core's.
 
 use std::io::Read;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use conclave_core::deploy::{Bind, EnsembleLayout};
+use conclave_core::deploy::EnsembleLayout;
 use conclave_core::host::{load_member, HostFs, Loaded};
 
 /// [`HostFs`] over `std::fs`.
@@ -70,15 +69,6 @@ pub fn read_data_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
-}
-
-/// Resolves a bind address of the listen plan.
-pub fn resolve(bind: &Bind) -> Result<SocketAddr, String> {
-    let text = bind.to_string();
-    text.to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {text}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{text} resolves to nothing"))
 }
 
 /// Writes (or refreshes) `dir/member-<i>/zoo.cfg` and `dir/member-<i>/data/myid` for every

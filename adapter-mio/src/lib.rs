@@ -1,0 +1,53 @@
+//! # conclave-mio
+//!
+//! Conclave on a hand-written `mio::Poll` loop: one thread per member owns the sans-IO
+//! [`conclave_core::Node`], its listeners and its sockets; the disk thread (conclave-std's)
+//! wakes it with a `mio::Waker`. No async runtime, no tasks: this crate is the template for
+//! embedding the core in an event loop of your own (docs/embedding.md).
+//!
+//! The binary `conclave-mio` offers `serve <zoo.cfg>`, `ensemble` and `inspect`, with the same
+//! command line, ports, data directory and log lines as `conclave` and `conclave-smol`.
+
+#![forbid(unsafe_code)]
+
+pub mod member;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use conclave_core::deploy::EnsembleLayout;
+pub use conclave_std::ListenAddrs;
+pub use member::{Member, Stopper};
+
+/// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes.
+pub fn start_from_cfg(zoo_cfg: &Path) -> Result<Member, String> {
+    Member::start(conclave_std::fs::load(zoo_cfg)?)
+}
+
+/// Writes the files of `layout` under `dir` (keeping existing data) and starts every member.
+pub fn start_ensemble(dir: &Path, layout: &EnsembleLayout) -> Result<Vec<Member>, String> {
+    conclave_std::fs::write_ensemble(dir, layout)?
+        .iter()
+        .map(|cfg| start_from_cfg(cfg))
+        .collect()
+}
+
+/// Whether some member leads an established epoch with a quorum serving: the leader's index.
+pub fn leader(members: &[Member]) -> Option<usize> {
+    let status: Vec<_> = members.iter().map(|m| m.status()).collect();
+    conclave_core::deploy::ensemble_ready(&status)
+}
+
+/// Waits up to `timeout` for [`leader`], checking every 20 ms.
+pub fn wait_for_leader(members: &[Member], timeout: Duration) -> Option<usize> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(i) = leader(members) {
+            return Some(i);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

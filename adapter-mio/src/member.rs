@@ -1,0 +1,474 @@
+//! One member on one thread: a `mio::Poll` loop that owns the node, every listener and every
+//! socket. Readiness is edge-triggered, so every read and write goes on until `WouldBlock`;
+//! bytes a socket cannot take yet wait in a bounded per-connection buffer. The disk thread
+//! (conclave-std's) acknowledges through a channel and wakes the loop with a `mio::Waker`.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
+use conclave_core::{LinkId, ServerId, Status};
+use conclave_std::disk::{Disk, DiskAck};
+use conclave_std::process::{log_line, unix_ms};
+use conclave_std::{Clock, ListenAddrs};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+/// How long a dial may take before it counts as failed.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const READ_CHUNK: usize = 64 * 1024;
+/// Chunks read from one socket per wake-up before the others get a turn.
+const READS_PER_TURN: usize = 64;
+/// A connection whose peer does not read this much of what we send is dropped instead of
+/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
+const MAX_QUEUED_BYTES: usize = 64 << 20;
+const WAKER: Token = Token(0);
+/// How long to wait before accepting again after `accept` failed (EMFILE and friends).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Asks a member's loop to stop, from any thread.
+#[derive(Clone, Debug)]
+pub struct Stopper(Arc<AtomicBool>, Arc<Waker>);
+
+impl Stopper {
+    /// Asks the member to stop: it closes its sockets and lets queued disk writes finish.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+        let _ = self.1.wake();
+    }
+}
+
+/// A running member: its loop runs on a thread of its own.
+#[derive(Debug)]
+pub struct Member {
+    /// Its server id.
+    pub id: ServerId,
+    /// Where it listens.
+    pub addrs: ListenAddrs,
+    status: Arc<Mutex<Status>>,
+    stop: Stopper,
+    thread: JoinHandle<Result<(), String>>,
+}
+
+impl Member {
+    /// Binds every port, builds the node and starts its loop on a new thread.
+    pub fn start(loaded: Loaded) -> Result<Member, String> {
+        let p = conclave_std::prepare(loaded)?;
+        let fail = |e: std::io::Error| format!("cannot start the event loop: {e}");
+        let poll = Poll::new().map_err(fail)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(fail)?);
+        let mut listeners = Vec::new();
+        for (i, (l, kind)) in p.listeners.into_iter().enumerate() {
+            let mut l = TcpListener::from_std(l);
+            poll.registry()
+                .register(&mut l, Token(i + 1), Interest::READABLE)
+                .map_err(fail)?;
+            listeners.push((l, kind));
+        }
+        let (ack_tx, acks) = mpsc::channel();
+        let disk_waker = waker.clone();
+        let disk = Disk::start(p.data_dir.into(), p.id, move |ack| {
+            ack_tx.send(ack).is_ok() && disk_waker.wake().is_ok()
+        });
+        // One waker per Poll (mio's rule): the disk thread and the stopper share it.
+        let stop = Stopper(Arc::new(AtomicBool::new(false)), waker);
+        let status = Arc::new(Mutex::new(p.driver.status()));
+        let lp = Loop {
+            next_token: listeners.len() + 1,
+            poll,
+            driver: p.driver,
+            clock: p.clock,
+            listeners,
+            conns: HashMap::new(),
+            tokens: HashMap::new(),
+            dials: HashMap::new(),
+            again: Vec::new(),
+            accept_again: None,
+            disk: Some(disk),
+            acks,
+            stop: stop.clone(),
+            status: status.clone(),
+        };
+        let span = tracing::info_span!("server", id = p.id);
+        let thread = std::thread::Builder::new()
+            .name(format!("conclave-{}", p.id))
+            .spawn(move || span.in_scope(|| lp.run()))
+            .map_err(fail)?;
+        Ok(Member {
+            id: p.id,
+            addrs: p.addrs,
+            status,
+            stop,
+            thread,
+        })
+    }
+
+    /// What the node was doing when it last changed.
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// A handle that asks the member to stop (for signal handlers).
+    pub fn stopper(&self) -> Stopper {
+        self.stop.clone()
+    }
+
+    /// True once the loop has ended (stopped, or halted by a disk failure).
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Waits until the loop ends and returns why.
+    pub fn wait(self) -> Result<(), String> {
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err("the member's thread panicked".to_string()))
+    }
+
+    /// Stops the member and waits for it.
+    pub fn stop(self) -> Result<(), String> {
+        self.stop.stop();
+        self.wait()
+    }
+}
+
+/// A socket and what it still owes: bytes the kernel did not take yet, and whether the node
+/// closed it (then it is shut once those bytes are written).
+struct Conn {
+    stream: TcpStream,
+    socket: Socket,
+    out: Vec<u8>,
+    reading: bool,
+    closing: bool,
+}
+
+struct Loop {
+    poll: Poll,
+    driver: Driver,
+    clock: Clock,
+    listeners: Vec<(TcpListener, Listener)>,
+    conns: HashMap<Token, Conn>,
+    tokens: HashMap<Socket, Token>,
+    /// Dials in progress: the link and when they give up.
+    dials: HashMap<Token, (TcpStream, LinkId, Instant)>,
+    /// Sockets that still had bytes to read when their turn ended.
+    again: Vec<Token>,
+    accept_again: Option<Instant>,
+    next_token: usize,
+    disk: Option<Disk>,
+    acks: mpsc::Receiver<DiskAck>,
+    stop: Stopper,
+    status: Arc<Mutex<Status>>,
+}
+
+impl Loop {
+    fn run(mut self) -> Result<(), String> {
+        let mut events = Events::with_capacity(1024);
+        self.drain();
+        let result = loop {
+            let mut wake = self.clock.at(self.driver.poll_timeout());
+            wake = self
+                .dials
+                .values()
+                .map(|d| d.2)
+                .chain(self.accept_again)
+                .fold(wake, Instant::min);
+            let timeout = if self.again.is_empty() {
+                wake.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    break Err(format!("the event loop failed: {e}"));
+                }
+            }
+            if self.stop.0.load(Ordering::SeqCst) {
+                self.driver.stopping();
+                break Ok(());
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {}
+                    Token(t) if t <= self.listeners.len() => self.accept(t - 1),
+                    t if self.dials.contains_key(&t) => self.dial_ready(t, false),
+                    t => {
+                        if event.is_writable() {
+                            self.flush(t);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read(t);
+                        }
+                    }
+                }
+                self.drain();
+            }
+            for t in std::mem::take(&mut self.again) {
+                self.read(t);
+                self.drain();
+            }
+            while let Ok(ack) = self.acks.try_recv() {
+                let now = self.clock.now();
+                match ack {
+                    DiskAck::Persisted(seq) => self.driver.persisted(now, seq),
+                    DiskAck::Failed(seq, e) => self.driver.disk_failed(now, seq, e),
+                }
+                self.drain();
+            }
+            self.expire_dials();
+            if self.accept_again.is_some_and(|at| Instant::now() >= at) {
+                self.accept_again = None;
+                (0..self.listeners.len()).for_each(|i| self.accept(i));
+            }
+            if self.clock.at(self.driver.poll_timeout()) <= Instant::now() {
+                self.driver.timeout(self.clock.now(), unix_ms());
+                self.drain();
+            }
+            if let Ok(mut s) = self.status.lock() {
+                *s = self.driver.status();
+            }
+            if let Some(why) = self.driver.halted() {
+                break Err(why.to_string());
+            }
+        };
+        // Close every socket (nothing more is written), then let the disk finish its queue.
+        self.conns.clear();
+        if let Some(disk) = self.disk.take() {
+            disk.finish();
+        }
+        tracing::info!("server {} stopped", self.driver.node().config().my_id);
+        result
+    }
+
+    fn drain(&mut self) {
+        while let Some(action) = self.driver.next_action() {
+            self.act(action);
+        }
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    fn register(&mut self, mut stream: TcpStream, socket: Socket) {
+        let t = self.token();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.poll.registry().register(&mut stream, t, interest) {
+            tracing::warn!("{socket:?}: cannot watch the socket: {e}");
+            return self.driver.closed(self.clock.now(), socket);
+        }
+        let conn = Conn {
+            stream,
+            socket,
+            out: Vec::new(),
+            reading: true,
+            closing: false,
+        };
+        self.conns.insert(t, conn);
+        self.tokens.insert(socket, t);
+        // Bytes may have arrived before the registration: edge-triggered readiness would not
+        // report them again.
+        self.again.push(t);
+    }
+
+    fn accept(&mut self, i: usize) {
+        loop {
+            let (l, kind) = &self.listeners[i];
+            let kind = *kind;
+            match l.accept() {
+                Ok((s, addr)) => {
+                    let _ = s.set_nodelay(true);
+                    let socket = self.driver.accepted(self.clock.now(), kind, addr);
+                    self.register(s, socket);
+                    self.drain();
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!("accept on {:?} failed: {e}", l.local_addr());
+                    self.accept_again = Some(Instant::now() + ACCEPT_BACKOFF);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read(&mut self, t: Token) {
+        let mut buf = [0u8; READ_CHUNK];
+        for _ in 0..READS_PER_TURN {
+            let Some(c) = self.conns.get_mut(&t) else {
+                return;
+            };
+            if !c.reading || c.closing {
+                return;
+            }
+            let socket = c.socket;
+            match c.stream.read(&mut buf) {
+                Ok(0) => return self.lost(t),
+                Ok(n) => {
+                    self.driver
+                        .read(self.clock.now(), socket, buf[..n].to_vec());
+                    self.drain();
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return self.lost(t),
+            }
+        }
+        self.again.push(t);
+    }
+
+    /// Writes what is buffered; shuts a closing socket once it is all written.
+    fn flush(&mut self, t: Token) {
+        let Some(c) = self.conns.get_mut(&t) else {
+            return;
+        };
+        let mut written = 0;
+        while written < c.out.len() {
+            match c.stream.write(&c.out[written..]) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return self.lost(t),
+            }
+        }
+        c.out.drain(..written);
+        if c.closing && c.out.is_empty() {
+            let _ = c.stream.shutdown(Shutdown::Write);
+            self.forget(t);
+        }
+    }
+
+    fn forget(&mut self, t: Token) -> Option<Conn> {
+        let mut c = self.conns.remove(&t)?;
+        let _ = self.poll.registry().deregister(&mut c.stream);
+        self.tokens.remove(&c.socket);
+        Some(c)
+    }
+
+    /// The socket closed or failed under us: the node hears of it.
+    fn lost(&mut self, t: Token) {
+        if let Some(c) = self.forget(t) {
+            if !c.closing {
+                self.driver.closed(self.clock.now(), c.socket);
+            }
+        }
+    }
+
+    fn send(&mut self, socket: Socket, bytes: Vec<u8>) {
+        let Some(&t) = self.tokens.get(&socket) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&t) else {
+            return;
+        };
+        if c.out.len() + bytes.len() > MAX_QUEUED_BYTES {
+            tracing::warn!(
+                "{socket:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
+            );
+            self.forget(t);
+            return self.driver.closed(self.clock.now(), socket);
+        }
+        c.out.extend_from_slice(&bytes);
+        self.flush(t);
+    }
+
+    fn dial(&mut self, link: LinkId, addr: &str) -> std::io::Result<()> {
+        let target = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{addr} resolves to nothing")))?;
+        let mut s = TcpStream::connect(target)?;
+        let t = self.token();
+        self.poll
+            .registry()
+            .register(&mut s, t, Interest::WRITABLE)?;
+        self.dials
+            .insert(t, (s, link, Instant::now() + CONNECT_TIMEOUT));
+        Ok(())
+    }
+
+    /// A dial's socket became writable (or its time ran out): connected, failed or not yet.
+    fn dial_ready(&mut self, t: Token, timed_out: bool) {
+        let Some((mut s, link, at)) = self.dials.remove(&t) else {
+            return;
+        };
+        let connected = match (s.take_error(), s.peer_addr()) {
+            (Ok(None), Ok(_)) => true,
+            (Ok(None), Err(e)) if e.kind() == ErrorKind::NotConnected && !timed_out => {
+                self.dials.insert(t, (s, link, at));
+                return;
+            }
+            _ => false,
+        };
+        let _ = self.poll.registry().deregister(&mut s);
+        if !connected {
+            tracing::debug!("dial of {link:?} failed");
+        }
+        if self.driver.dialed(self.clock.now(), link, connected) {
+            let _ = s.set_nodelay(true);
+            self.register(s, Socket::Peer(link));
+        }
+        self.drain();
+    }
+
+    fn expire_dials(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Token> = self
+            .dials
+            .iter()
+            .filter(|d| d.1 .2 <= now)
+            .map(|d| *d.0)
+            .collect();
+        for t in due {
+            self.dial_ready(t, true);
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Dial { link, peer, addr } => {
+                if let Err(e) = self.dial(link, &addr) {
+                    tracing::debug!("dial to server {peer} at {addr} failed: {e}");
+                    self.driver.dialed(self.clock.now(), link, false);
+                }
+            }
+            Action::Send { socket, bytes } => self.send(socket, bytes),
+            Action::Close(socket) => {
+                if let Some(&t) = self.tokens.get(&socket) {
+                    if let Some(c) = self.conns.get_mut(&t) {
+                        c.closing = true;
+                    }
+                    self.flush(t);
+                }
+            }
+            Action::Read { socket, read } => {
+                if let Some(c) = self.tokens.get(&socket).and_then(|t| self.conns.get_mut(t)) {
+                    c.reading = read;
+                    if read {
+                        // Readiness was reported (and dropped) while reading was off.
+                        let t = self.tokens[&socket];
+                        self.again.push(t);
+                    }
+                }
+            }
+            Action::Persist { seq, op } => {
+                if !self.disk.as_ref().is_some_and(|d| d.submit(seq, op)) {
+                    let why = "the disk thread stopped after a write failure".to_string();
+                    self.driver.disk_failed(self.clock.now(), seq, why);
+                }
+            }
+            Action::Log { level, line } => log_line(level, &line),
+        }
+    }
+}

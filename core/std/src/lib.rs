@@ -1,0 +1,83 @@
+//! # conclave-std
+//!
+//! The `std` half of every adapter that runs on an operating system, written once: the
+//! [`Files`](conclave_core::files::Files) contract over `std::fs` and the disk thread that runs
+//! the core's persist ops ([`disk`]), reading `zoo.cfg` and a data directory ([`fs`]), binding
+//! the listen plan ([`listen`]), and the process around a member — clock, seed, logs, the
+//! command line's non-serving commands ([`process`]). No async runtime: conclave-tokio,
+//! conclave-smol and conclave-mio each add only their sockets, tasks and timer.
+//!
+//! Why a crate beside the core and not inside it: the core stays `no_std` and free of files,
+//! threads and clocks (docs/decisions.md D20); a `no_std` host brings its own version of these
+//! few hundred lines.
+
+#![forbid(unsafe_code)]
+
+pub mod disk;
+pub mod fs;
+pub mod listen;
+pub mod process;
+
+use conclave_core::host::{Driver, Listener, Loaded};
+use conclave_core::node::Tuning;
+use conclave_core::{Node, ServerId};
+
+pub use listen::ListenAddrs;
+pub use process::Clock;
+
+/// A member ready to run: its ports bound, its node built, nothing spawned yet.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Its server id.
+    pub id: ServerId,
+    /// Where it listens.
+    pub addrs: ListenAddrs,
+    /// The bound listeners (non-blocking), each with what it serves.
+    pub listeners: Vec<(std::net::TcpListener, Listener)>,
+    /// The node, with its socket bookkeeping.
+    pub driver: Driver,
+    /// The node's clock (its `Instant::ZERO` is now).
+    pub clock: Clock,
+    /// The data directory, for the disk thread.
+    pub data_dir: String,
+}
+
+/// Logs what loading found, binds every port of the member's listen plan and builds its node.
+pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
+    let Loaded {
+        config,
+        data_dir,
+        recovered,
+        log,
+    } = loaded;
+    for (level, line) in log {
+        process::log_line(level, &line);
+    }
+    let id = config.my_id;
+    let (listeners, addrs) = listen::bind_all(&config)?;
+    let clock = Clock::start();
+    let node = Node::with_state_machine(
+        config,
+        recovered,
+        process::seed(),
+        conclave_core::Instant::ZERO,
+        process::unix_ms(),
+        Tuning::default(),
+    )
+    .map_err(|e| format!("cannot start server {id}: {e}"))?;
+    let peers = addrs
+        .peer
+        .map_or("(standalone)".to_string(), |a| a.to_string());
+    tracing::info!(
+        "server {id} serving clients on {}, peers on {peers}",
+        addrs.client
+    );
+    Ok(Prepared {
+        id,
+        addrs,
+        listeners,
+        driver: Driver::new(node),
+        clock,
+        data_dir,
+    })
+}
