@@ -13,7 +13,6 @@
 pub mod member;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use conclave_core::deploy::EnsembleLayout;
 pub use conclave_std::ListenAddrs;
@@ -30,24 +29,4 @@ pub fn start_ensemble(dir: &Path, layout: &EnsembleLayout) -> Result<Vec<Member>
         .iter()
         .map(|cfg| start_from_cfg(cfg))
         .collect()
-}
-
-/// Whether some member leads an established epoch with a quorum serving: the leader's index.
-pub fn leader(members: &[Member]) -> Option<usize> {
-    let status: Vec<_> = members.iter().map(|m| m.status()).collect();
-    conclave_core::deploy::ensemble_ready(&status)
-}
-
-/// Waits up to `timeout` for [`leader`], checking every 20 ms.
-pub fn wait_for_leader(members: &[Member], timeout: Duration) -> Option<usize> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(i) = leader(members) {
-            return Some(i);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use conclave_core::deploy::EnsembleLayout;
+use conclave_core::deploy::{ensemble_ready, EnsembleLayout};
 use conclave_core::host::Command;
-use conclave_mio::{leader, start_ensemble, start_from_cfg, Member};
+use conclave_mio::{start_ensemble, start_from_cfg, Member};
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -84,8 +84,9 @@ fn ensemble(nodes: u16, dir: &Path, base: u16, tick_ms: u32) -> Result<(), Strin
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut announced = false;
     let sig = loop {
-        if !announced && (leader(&members).is_some() || Instant::now() >= deadline) {
-            println!("{}", leader_line(leader(&members).map(|i| members[i].id)));
+        let leader = ensemble_ready(&members.iter().map(Member::status).collect::<Vec<_>>());
+        if !announced && (leader.is_some() || Instant::now() >= deadline) {
+            println!("{}", leader_line(leader.map(|i| members[i].id)));
             announced = true;
         }
         if let Some(sig) = signals.wait(Duration::from_millis(20)) {

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, ToSocketAddrs};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
 use conclave_std::disk::{Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
-use conclave_std::{Clock, ListenAddrs};
+use conclave_std::{Clock, ListenAddrs, SharedStatus};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
@@ -24,11 +24,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CHUNK: usize = 64 * 1024;
 /// Chunks read from one socket per wake-up before the others get a turn.
 const READS_PER_TURN: usize = 64;
-/// A connection whose peer does not read this much of what we send is dropped instead of
-/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
+/// Bytes a peer may leave unread before its connection is dropped (not buffered unbounded).
 const MAX_QUEUED_BYTES: usize = 64 << 20;
 const WAKER: Token = Token(0);
-/// How long to wait before accepting again after `accept` failed (EMFILE and friends).
+/// Pause before accepting again after `accept` failed (EMFILE and friends).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Asks a member's loop to stop, from any thread.
@@ -50,7 +49,7 @@ pub struct Member {
     pub id: ServerId,
     /// Where it listens.
     pub addrs: ListenAddrs,
-    status: Arc<Mutex<Status>>,
+    status: SharedStatus,
     stop: Stopper,
     thread: JoinHandle<Result<(), String>>,
 }
@@ -77,7 +76,7 @@ impl Member {
         });
         // One waker per Poll (mio's rule): the disk thread and the stopper share it.
         let stop = Stopper(Arc::new(AtomicBool::new(false)), waker);
-        let status = Arc::new(Mutex::new(p.driver.status()));
+        let status = SharedStatus::new(p.driver.status());
         let lp = Loop {
             next_token: listeners.len() + 1,
             poll,
@@ -110,10 +109,7 @@ impl Member {
 
     /// What the node was doing when it last changed.
     pub fn status(&self) -> Status {
-        self.status
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.status.get()
     }
 
     /// A handle that asks the member to stop (for signal handlers).
@@ -132,16 +128,9 @@ impl Member {
             .join()
             .unwrap_or_else(|_| Err("the member's thread panicked".to_string()))
     }
-
-    /// Stops the member and waits for it.
-    pub fn stop(self) -> Result<(), String> {
-        self.stop.stop();
-        self.wait()
-    }
 }
 
-/// A socket and what it still owes: bytes the kernel did not take yet, and whether the node
-/// closed it (then it is shut once those bytes are written).
+/// A socket, the bytes the kernel did not take yet, and whether the node closed it.
 struct Conn {
     stream: TcpStream,
     socket: Socket,
@@ -166,7 +155,7 @@ struct Loop {
     disk: Option<Disk>,
     acks: mpsc::Receiver<DiskAck>,
     stop: Stopper,
-    status: Arc<Mutex<Status>>,
+    status: SharedStatus,
 }
 
 impl Loop {
@@ -223,7 +212,14 @@ impl Loop {
                 }
                 self.drain();
             }
-            self.expire_dials();
+            let now = Instant::now();
+            let due: Vec<Token> = self
+                .dials
+                .iter()
+                .filter(|d| d.1 .2 <= now)
+                .map(|d| *d.0)
+                .collect();
+            due.into_iter().for_each(|t| self.dial_ready(t, true));
             if self.accept_again.is_some_and(|at| Instant::now() >= at) {
                 self.accept_again = None;
                 (0..self.listeners.len()).for_each(|i| self.accept(i));
@@ -232,9 +228,7 @@ impl Loop {
                 self.driver.timeout(self.clock.now(), unix_ms());
                 self.drain();
             }
-            if let Ok(mut s) = self.status.lock() {
-                *s = self.driver.status();
-            }
+            self.status.set(self.driver.status());
             if let Some(why) = self.driver.halted() {
                 break Err(why.to_string());
             }
@@ -384,11 +378,7 @@ impl Loop {
     }
 
     fn dial(&mut self, link: LinkId, addr: &str) -> std::io::Result<()> {
-        let target = addr
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| std::io::Error::other(format!("{addr} resolves to nothing")))?;
-        let mut s = TcpStream::connect(target)?;
+        let mut s = TcpStream::connect(conclave_std::listen::resolve(addr)?)?;
         let t = self.token();
         self.poll
             .registry()
@@ -420,19 +410,6 @@ impl Loop {
             self.register(s, Socket::Peer(link));
         }
         self.drain();
-    }
-
-    fn expire_dials(&mut self) {
-        let now = Instant::now();
-        let due: Vec<Token> = self
-            .dials
-            .iter()
-            .filter(|d| d.1 .2 <= now)
-            .map(|d| *d.0)
-            .collect();
-        for t in due {
-            self.dial_ready(t, true);
-        }
     }
 
     fn act(&mut self, action: Action) {

@@ -3,9 +3,9 @@
 //! decided here (the core's [`Wiring`] names sockets and maps events).
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_channel::{Receiver, Sender};
@@ -15,7 +15,7 @@ use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
 use conclave_std::disk::{Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
-use conclave_std::{Clock, ListenAddrs};
+use conclave_std::{Clock, ListenAddrs, SharedStatus};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 
 /// How long a dial may take before it counts as failed.
@@ -48,7 +48,7 @@ pub struct Member {
     pub id: ServerId,
     /// Where it listens.
     pub addrs: ListenAddrs,
-    status: Arc<Mutex<Status>>,
+    status: SharedStatus,
     stop: Sender<()>,
     task: Task<Result<(), String>>,
 }
@@ -57,7 +57,7 @@ impl Member {
     /// Binds every port, builds the node and starts its task on `ex`.
     pub fn start(loaded: Loaded, ex: &Arc<Executor<'static>>) -> Result<Member, String> {
         let p = conclave_std::prepare(loaded)?;
-        let status = Arc::new(Mutex::new(p.driver.status()));
+        let status = SharedStatus::new(p.driver.status());
         let (ev_tx, ev_rx) = async_channel::bounded(EVENT_QUEUE);
         let (stop_tx, stop_rx) = async_channel::bounded(1);
         let mut tasks = Vec::new();
@@ -94,10 +94,7 @@ impl Member {
 
     /// What the node was doing when it last changed.
     pub fn status(&self) -> Status {
-        self.status
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.status.get()
     }
 
     /// A handle that asks the member to stop (for signal handlers): send `()` or drop it.
@@ -193,11 +190,7 @@ async fn writer(
 }
 
 async fn dial(addr: String) -> std::io::Result<Async<TcpStream>> {
-    let target = addr
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other(format!("{addr} resolves to nothing")))?;
-    let connect = Async::<TcpStream>::connect(target);
+    let connect = Async::<TcpStream>::connect(conclave_std::listen::resolve(&addr)?);
     let timeout = async {
         Timer::after(CONNECT_TIMEOUT).await;
         Err(std::io::ErrorKind::TimedOut.into())
@@ -215,7 +208,7 @@ struct Loop {
     disk: Option<Disk>,
     tasks: Vec<Task<()>>,
     ev_tx: Sender<Ev>,
-    status: Arc<Mutex<Status>>,
+    status: SharedStatus,
 }
 
 enum Wake {
@@ -264,9 +257,7 @@ impl Loop {
                 Wake::Timeout => self.driver.timeout(now, unix_ms()),
             }
             self.drain();
-            if let Ok(mut s) = self.status.lock() {
-                *s = self.driver.status();
-            }
+            self.status.set(self.driver.status());
             if let Some(why) = self.driver.halted() {
                 break Err(why.to_string());
             }

@@ -81,3 +81,26 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
         data_dir,
     })
 }
+
+/// The node's status as last published by its loop, readable from any thread (tests, the
+/// ensemble command waiting for a leader).
+#[derive(Clone, Debug)]
+pub struct SharedStatus(std::sync::Arc<std::sync::Mutex<conclave_core::Status>>);
+
+impl SharedStatus {
+    /// Shares `status`.
+    pub fn new(status: conclave_core::Status) -> SharedStatus {
+        SharedStatus(std::sync::Arc::new(std::sync::Mutex::new(status)))
+    }
+
+    /// The status last published.
+    pub fn get(&self) -> conclave_core::Status {
+        let s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.clone()
+    }
+
+    /// Publishes `status` (a loop calls this after each turn).
+    pub fn set(&self, status: conclave_core::Status) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = status;
+    }
+}

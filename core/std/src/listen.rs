@@ -21,17 +21,16 @@ pub struct ListenAddrs {
     pub admin: Option<SocketAddr>,
 }
 
-/// Resolves a bind address of the listen plan.
-pub fn resolve(bind: &Bind) -> Result<SocketAddr, String> {
-    let text = bind.to_string();
-    text.to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {text}: {e}"))?
+/// The first address `host:port` resolves to (a peer to dial, a port to bind).
+pub fn resolve(addr: &str) -> std::io::Result<SocketAddr> {
+    addr.to_socket_addrs()?
         .next()
-        .ok_or_else(|| format!("{text} resolves to nothing"))
+        .ok_or_else(|| std::io::Error::other(format!("{addr} resolves to nothing")))
 }
 
 fn bind(b: &Bind, what: &str) -> Result<TcpListener, String> {
-    let addr = resolve(b)?;
+    let text = b.to_string();
+    let addr = resolve(&text).map_err(|e| format!("cannot resolve {text}: {e}"))?;
     let l =
         TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))?;
     l.set_nonblocking(true)

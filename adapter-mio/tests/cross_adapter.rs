@@ -1,8 +1,9 @@
-//! conclave-tokio and conclave-smol are one server: a data directory written by either is
-//! served by the other, and an ensemble mixing them elects a leader and replicates.
+//! conclave-tokio, conclave-smol and conclave-mio are one server: an ensemble with one member
+//! of each elects a leader and replicates, and every data directory is then served by each of
+//! the other two adapters in turn.
 
 /// The server binary the shared helpers spawn by default.
-const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave-smol");
+const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave-mio");
 
 #[path = "../../adapter-tokio/tests/common/mod.rs"]
 mod common;
@@ -15,15 +16,14 @@ use conclave_std::fs::write_ensemble;
 
 const T: Duration = Duration::from_secs(20);
 
-/// The `conclave` binary, built beside this one by `cargo test --workspace` (or
-/// `cargo build -p conclave-tokio`): its absence fails the test with that instruction.
-fn tokio_bin() -> String {
-    let smol = PathBuf::from(SERVER_BIN);
-    let bin = smol.with_file_name("conclave");
+/// A sibling server binary, built beside this one by `cargo test --workspace` (or `cargo build
+/// --workspace --bins`): its absence fails the test with that instruction.
+fn sibling_bin(name: &str) -> String {
+    let bin = PathBuf::from(SERVER_BIN).with_file_name(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it first (cargo build --release -p conclave-tokio) — the \
-         cross-adapter tests need both servers",
+        "{} is missing: build it first (cargo build --release --workspace --bins) — the \
+         cross-adapter tests need all three servers",
         bin.display()
     );
     bin.display().to_string()
@@ -77,25 +77,23 @@ async fn write_and_read(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mixed_ensemble_elects_and_replicates_and_each_serves_the_others_data() {
-    let tokio = tokio_bin();
-    let smol = SERVER_BIN.to_string();
+async fn a_mixed_ensemble_elects_and_replicates_and_each_adapter_serves_the_others_data() {
+    let mut bins = vec![
+        sibling_bin("conclave"),
+        sibling_bin("conclave-smol"),
+        SERVER_BIN.to_string(),
+    ];
     let dir = TempDir::new("mixed");
     let layout = free_ports(3);
-    // Two tokio members and one smol member, then the reverse, on the same data directories.
-    let first = write_and_read(
-        &layout,
-        &dir.0,
-        vec![tokio.clone(), tokio.clone(), smol.clone()],
-        "a",
-        20,
-    )
-    .await;
-    assert_eq!(first.len(), 20, "{first:?}");
-    let second = write_and_read(&layout, &dir.0, vec![smol.clone(), smol, tokio], "b", 20).await;
-    assert_eq!(
-        second.len(),
-        40,
-        "the data written under tokio is served under smol: {second:?}"
-    );
+    // Member i runs tokio, smol, mio; then each data directory moves on to the next adapter,
+    // twice, so every directory is written by one adapter and served by the other two.
+    for (round, tag) in ["a", "b", "c"].into_iter().enumerate() {
+        let got = write_and_read(&layout, &dir.0, bins.clone(), tag, 20).await;
+        assert_eq!(
+            got.len(),
+            20 * (round + 1),
+            "round {round} ({bins:?}): the data written before is served: {got:?}"
+        );
+        bins.rotate_left(1);
+    }
 }
