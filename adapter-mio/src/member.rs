@@ -87,6 +87,8 @@ impl Member {
             tokens: HashMap::new(),
             dials: HashMap::new(),
             again: Vec::new(),
+            dirty: Vec::new(),
+            buf: vec![0; READ_CHUNK],
             accept_again: None,
             disk: Some(disk),
             acks,
@@ -150,6 +152,9 @@ struct Loop {
     dials: HashMap<Token, (TcpStream, LinkId, Instant)>,
     /// Sockets that still had bytes to read when their turn ended.
     again: Vec<Token>,
+    /// Sockets with bytes queued this turn: written once, after the turn's events.
+    dirty: Vec<Token>,
+    buf: Vec<u8>,
     accept_again: Option<Instant>,
     next_token: usize,
     disk: Option<Disk>,
@@ -228,6 +233,9 @@ impl Loop {
                 self.driver.timeout(self.clock.now(), unix_ms());
                 self.drain();
             }
+            for t in std::mem::take(&mut self.dirty) {
+                self.flush(t);
+            }
             self.status.set(self.driver.status());
             if let Some(why) = self.driver.halted() {
                 break Err(why.to_string());
@@ -248,13 +256,9 @@ impl Loop {
         }
     }
 
-    fn token(&mut self) -> Token {
-        self.next_token += 1;
-        Token(self.next_token)
-    }
-
     fn register(&mut self, mut stream: TcpStream, socket: Socket) {
-        let t = self.token();
+        let t = Token(self.next_token);
+        self.next_token += 1;
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Err(e) = self.poll.registry().register(&mut stream, t, interest) {
             tracing::warn!("{socket:?}: cannot watch the socket: {e}");
@@ -297,7 +301,6 @@ impl Loop {
     }
 
     fn read(&mut self, t: Token) {
-        let mut buf = [0u8; READ_CHUNK];
         for _ in 0..READS_PER_TURN {
             let Some(c) = self.conns.get_mut(&t) else {
                 return;
@@ -306,11 +309,11 @@ impl Loop {
                 return;
             }
             let socket = c.socket;
-            match c.stream.read(&mut buf) {
+            match c.stream.read(&mut self.buf) {
                 Ok(0) => return self.lost(t),
                 Ok(n) => {
                     self.driver
-                        .read(self.clock.now(), socket, buf[..n].to_vec());
+                        .read(self.clock.now(), socket, self.buf[..n].to_vec());
                     self.drain();
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -373,13 +376,16 @@ impl Loop {
             self.forget(t);
             return self.driver.closed(self.clock.now(), socket);
         }
+        if c.out.is_empty() {
+            self.dirty.push(t);
+        }
         c.out.extend_from_slice(&bytes);
-        self.flush(t);
     }
 
     fn dial(&mut self, link: LinkId, addr: &str) -> std::io::Result<()> {
         let mut s = TcpStream::connect(conclave_std::listen::resolve(addr)?)?;
-        let t = self.token();
+        let t = Token(self.next_token);
+        self.next_token += 1;
         self.poll
             .registry()
             .register(&mut s, t, Interest::WRITABLE)?;
@@ -402,9 +408,6 @@ impl Loop {
             _ => false,
         };
         let _ = self.poll.registry().deregister(&mut s);
-        if !connected {
-            tracing::debug!("dial of {link:?} failed");
-        }
         if self.driver.dialed(self.clock.now(), link, connected) {
             let _ = s.set_nodelay(true);
             self.register(s, Socket::Peer(link));
