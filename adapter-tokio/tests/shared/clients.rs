@@ -1,15 +1,18 @@
-//! A 3-member ensemble run inside the test process, driven by the `zookeeper-client` crate.
+//! Client-level end-to-end tests of every adapter, from one body (each adapter's
+//! tests/clients.rs includes this file with its `SERVER_BIN`): a 3-member ensemble of server
+//! processes driven by the `zookeeper-client` crate (every operation kind, watches, ephemerals,
+//! multi, the HTTP endpoints), restart after kill -9, a standalone server, and a scripted
+//! session of ZooKeeper's own `zkCli.sh`.
 
-/// The server binary the shared helpers spawn.
-const SERVER_BIN: &str = env!("CARGO_BIN_EXE_conclave");
-
-mod common;
-
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
-use conclave_tokio::{start_ensemble, wait_for_leader};
+use conclave_core::deploy::EnsembleLayout;
+use conclave_std::fs::write_ensemble;
 use zookeeper_client as zk;
+
+use crate::common::*;
 
 const T: Duration = Duration::from_secs(10);
 
@@ -19,21 +22,35 @@ async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
         .unwrap_or_else(|_| panic!("{what} took longer than {T:?}"))
 }
 
+/// Starts `layout` as server processes under `dir` and waits for a leader (its index).
+async fn ensemble(dir: &TempDir, layout: &EnsembleLayout) -> (Vec<PathBuf>, Procs, usize) {
+    let cfgs = write_ensemble(&dir.0, layout).unwrap();
+    let procs = Procs::spawn_all(cfgs.clone(), &dir.0);
+    let admin: Vec<(usize, u16)> = (0..layout.members.len())
+        .map(|i| (i, layout.members[i].admin))
+        .collect();
+    let leader = tokio::task::spawn_blocking(move || leader_by_http(&admin, T))
+        .await
+        .unwrap();
+    let leader = leader.unwrap_or_else(|| {
+        let logs: Vec<String> = (0..cfgs.len()).map(|i| procs.log(i)).collect();
+        panic!("no leader within {T:?}; logs:\n{}", logs.join("\n----\n"))
+    });
+    (cfgs, procs, leader)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_operations_on_a_three_member_ensemble() {
     let dir = TempDir::new("ops");
-    let ports = free_ports(3);
+    let layout = free_ports(3);
     let started = Instant::now();
-    let members = start_ensemble(&dir.0, &ports)
-        .await
-        .expect("ensemble starts");
-    let leader = wait_for_leader(&members, T).await.expect("a leader");
+    let (_, _procs, leader) = ensemble(&dir, &layout).await;
     eprintln!(
         "leader: member {} after {:?}",
-        members[leader].id,
+        leader + 1,
         started.elapsed()
     );
-    let cluster = common::connect_string(&ports);
+    let cluster = crate::common::connect_string(&layout);
     let client = connect(&cluster).await;
 
     // create / get / set / delete
@@ -96,11 +113,7 @@ async fn client_operations_on_a_three_member_ensemble() {
     // Fired watches are gone from the server (ZooKeeper's one-shot semantics).
     within("watch count", async {
         loop {
-            let ports: Vec<u16> = members
-                .iter()
-                .filter_map(|m| m.addrs.admin)
-                .map(|a| a.port())
-                .collect();
+            let ports: Vec<u16> = layout.members.iter().map(|m| m.admin).collect();
             let all_zero = tokio::task::spawn_blocking(move || {
                 ports.iter().all(|p| {
                     http_get(*p, "/commands/mntr").is_some_and(|b| b.contains("\"watch_count\":0"))
@@ -155,9 +168,8 @@ async fn client_operations_on_a_three_member_ensemble() {
     assert_eq!(within("get", client.get_data("/m2")).await.unwrap().0, b"y");
 
     // metrics and admin endpoints answer
-    let m = &members[leader];
-    let metrics_port = m.addrs.metrics.unwrap().port();
-    let admin_port = m.addrs.admin.unwrap().port();
+    let metrics_port = layout.members[leader].metrics;
+    let admin_port = layout.members[leader].admin;
     let (body, admin) = tokio::task::spawn_blocking(move || {
         (
             http_get(metrics_port, "/metrics"),
@@ -168,21 +180,15 @@ async fn client_operations_on_a_three_member_ensemble() {
     .unwrap();
     assert!(body.unwrap().contains("\nznode_count "));
     assert!(admin.unwrap().contains("\"is_leader\":true"));
-
-    drop(client);
-    for m in members {
-        within("stop", m.stop()).await.unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_from_disk_keeps_data() {
+async fn restart_after_kill_keeps_acknowledged_data() {
     let dir = TempDir::new("restart");
     let ports = free_ports(3);
-    let cluster = common::connect_string(&ports);
+    let cluster = crate::common::connect_string(&ports);
     {
-        let members = start_ensemble(&dir.0, &ports).await.unwrap();
-        wait_for_leader(&members, T).await.expect("a leader");
+        let (_, procs, _) = ensemble(&dir, &ports).await;
         let client = connect(&cluster).await;
         within("create", client.create("/keep", b"data", &persistent()))
             .await
@@ -199,14 +205,9 @@ async fn restart_from_disk_keeps_data() {
             .await
             .unwrap();
         drop(client);
-        for m in members {
-            within("stop", m.stop()).await.unwrap();
-        }
+        drop(procs); // kill -9: only what was acknowledged must be there
     }
-    let members = start_ensemble(&dir.0, &ports).await.unwrap();
-    wait_for_leader(&members, T)
-        .await
-        .expect("a leader after restart");
+    let (_, _procs, _) = ensemble(&dir, &ports).await;
     let client = connect(&cluster).await;
     assert_eq!(
         within("get", client.get_data("/keep")).await.unwrap().0,
@@ -223,8 +224,110 @@ async fn restart_from_disk_keeps_data() {
     within("create", client.create("/after", b"", &persistent()))
         .await
         .unwrap();
-    drop(client);
-    for m in members {
-        within("stop", m.stop()).await.unwrap();
-    }
+}
+
+/// A zoo.cfg without `server.N` lines runs standalone (a single-voter ensemble) and serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_serves_the_rust_client() {
+    let dir = TempDir::new("standalone");
+    let port = free_port();
+    let cfg = dir.0.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+             admin.enableServer=false\nmetricsProvider.httpPort={}\n4lw.commands.whitelist=*\n",
+            dir.0.join("data").display(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let procs = Procs::spawn_all(vec![cfg], &dir.0);
+    let c = connect(&format!("127.0.0.1:{port}")).await;
+    assert!(
+        create_retrying(&c, "/s", T).await,
+        "standalone never served; log:\n{}",
+        procs.log(0)
+    );
+    assert_eq!(within("get", c.get_data("/s")).await.unwrap().0, b"v");
+}
+
+/// zkCli.sh's output without the watcher's lines, joined: its event thread prints
+/// `WATCHER::` / `WatchedEvent …` whenever the event arrives, even in the middle of `ls`
+/// printing `[` and `zookeeper]` (seen once in 20 runs: issue 18's flake).
+fn without_events(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with("WATCHER::") && !l.starts_with("WatchedEvent "))
+        .collect()
+}
+
+/// Regression test for the flake itself: the interleaving seen in run 17 of `.ci/flaky`.
+#[test]
+fn watcher_lines_inside_ls_output_are_ignored() {
+    let seen = "WATCHER::\n[\nWatchedEvent state:SyncConnected type:None path:null\nzookeeper]\n";
+    assert!(without_events(seen).contains("[zookeeper]"));
+}
+
+fn zkcli() -> Option<PathBuf> {
+    let by_path = Command::new("sh")
+        .arg("-c")
+        .arg("command -v zkCli.sh")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    by_path.or_else(|| {
+        let p = PathBuf::from("/usr/share/zookeeper/bin/zkCli.sh");
+        p.exists().then_some(p)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zkcli_scripted_session() {
+    let Some(cli) = zkcli() else {
+        eprintln!(
+            "SKIPPED: zkCli.sh not found (PATH or /usr/share/zookeeper/bin); install Debian's \
+             zookeeper-bin to run this test"
+        );
+        return;
+    };
+    let dir = TempDir::new("zkcli");
+    let ports = free_ports(3);
+    let (_, _procs, _) = ensemble(&dir, &ports).await;
+    let server = crate::common::connect_string(&ports);
+    let run = |args: &'static [&'static str]| {
+        let cli = cli.clone();
+        let server = server.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let out = Command::new(&cli)
+                    .arg("-server")
+                    .arg(&server)
+                    .args(args)
+                    .output()
+                    .expect("running zkCli.sh");
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let out = run(&["create", "/x", "hi"]).await;
+    assert!(out.contains("Created /x"), "{out}");
+    let out = run(&["get", "/x"]).await;
+    assert!(out.lines().any(|l| l.trim() == "hi"), "{out}");
+    let out = run(&["set", "/x", "ho"]).await;
+    assert!(!out.contains("Exception"), "{out}");
+    let out = run(&["get", "/x"]).await;
+    assert!(out.lines().any(|l| l.trim() == "ho"), "{out}");
+    let out = run(&["ls", "/"]).await;
+    assert!(without_events(&out).contains("[x, zookeeper]"), "{out}");
+    let out = run(&["delete", "/x"]).await;
+    assert!(!out.contains("Exception"), "{out}");
+    let out = run(&["ls", "/"]).await;
+    assert!(without_events(&out).contains("[zookeeper]"), "{out}");
 }
