@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real ZooKeeper clients nobody here wrote — kazoo (PyPI), cli_mt (C, Debian zookeeper-bin),
-# zkCli.sh (Java, Debian zookeeper) — against `conclave ensemble`, plus four-letter words.
-# Usage: adapter-tokio/tests/clients/run.sh path/to/conclave
+# zkCli.sh (Java, Debian zookeeper) — and the master_election example against the `ensemble`
+# of any adapter's binary, plus four-letter words.
+# Usage: adapter-tokio/tests/clients/run.sh path/to/server-binary (conclave, conclave-smol, conclave-mio)
 set -euo pipefail
 bin="${1:?path to the conclave binary}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,8 +58,18 @@ else
   echo "--- zkCli.sh not installed (apt-get install zookeeper): its check SKIPPED"
   skipped+=(zkCli.sh)
 fi
+# The master-election example (zookeeper-client crate) against this ensemble; it is built
+# beside the server binary by `cargo build --release --workspace --examples`.
+example="$(dirname "$bin")/examples/master_election"
+if [ -x "$example" ]; then
+  echo "--- master_election example"
+  timeout 90 "$example" "$hosts" 2>&1 | tail -3
+else
+  echo "--- $example not built (cargo build --release -p conclave-tokio --examples): its check SKIPPED"
+  skipped+=(master_election)
+fi
 if [ ${#skipped[@]} -gt 0 ]; then
   echo "real clients: OK, but SKIPPED: ${skipped[*]}"
 else
-  echo "real clients: OK (kazoo, cli_mt, zkCli.sh)"
+  echo "real clients: OK (kazoo, cli_mt, zkCli.sh, the master_election example)"
 fi
