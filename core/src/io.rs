@@ -77,7 +77,9 @@ pub enum Input {
         /// Milliseconds since 1970-01-01 UTC.
         unix_ms: i64,
     },
-    /// A write to replicate, issued by a client of this server.
+    /// A write to replicate, issued by a client of this server (the simulator's register-map
+    /// workload; ZooKeeper clients speak jute through `ClientBytes`).
+    #[cfg(any(test, feature = "sim"))]
     Submit {
         /// The issuing session.
         session_id: i64,
@@ -299,6 +301,7 @@ pub enum NodeEvent {
         kind: i32,
     },
     /// A write submitted here is committed and applied: acknowledge it to the client.
+    #[cfg(any(test, feature = "sim"))]
     WriteCommitted {
         /// Issuing session.
         session_id: i64,
@@ -310,6 +313,7 @@ pub enum NodeEvent {
         result: Vec<u8>,
     },
     /// A write submitted here was not accepted, or its fate is unknown (leader change).
+    #[cfg(any(test, feature = "sim"))]
     WriteFailed {
         /// Issuing session.
         session_id: i64,
@@ -374,6 +378,7 @@ pub enum StepDown {
 }
 
 /// Why a submitted write did not commit here.
+#[cfg(any(test, feature = "sim"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteFailure {
     /// No established leader to send it to: retry later.
@@ -456,8 +461,12 @@ impl NodeEvent {
     /// How loud this event is in a log.
     pub fn level(&self) -> Level {
         match self {
-            NodeEvent::TxnApplied { .. } | NodeEvent::WriteCommitted { .. } => Level::Trace,
-            NodeEvent::VoteCast { .. } | NodeEvent::WriteFailed { .. } => Level::Debug,
+            NodeEvent::TxnApplied { .. } => Level::Trace,
+            #[cfg(any(test, feature = "sim"))]
+            NodeEvent::WriteCommitted { .. } => Level::Trace,
+            NodeEvent::VoteCast { .. } => Level::Debug,
+            #[cfg(any(test, feature = "sim"))]
+            NodeEvent::WriteFailed { .. } => Level::Debug,
             NodeEvent::SteppedDown { .. }
             | NodeEvent::LinkRejected { .. }
             | NodeEvent::SlowFsync { .. } => Level::Warn,
@@ -520,12 +529,14 @@ impl fmt::Display for NodeEvent {
                 f,
                 "applied txn {zxid} (type {kind}) of session 0x{session_id:x}/{cxid}"
             ),
+            #[cfg(any(test, feature = "sim"))]
             NodeEvent::WriteCommitted {
                 session_id,
                 cxid,
                 zxid,
                 ..
             } => write!(f, "write 0x{session_id:x}/{cxid} committed at {zxid}"),
+            #[cfg(any(test, feature = "sim"))]
             NodeEvent::WriteFailed {
                 session_id,
                 cxid,

@@ -186,4 +186,5 @@ pub trait Service: StateMachine + Default {
     }
 }
 
+#[cfg(any(test, feature = "sim"))]
 impl Service for crate::zab::RegisterMap {}

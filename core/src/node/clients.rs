@@ -5,6 +5,7 @@
 use super::*;
 
 impl<S: Service> Node<S> {
+    #[cfg(any(test, feature = "sim"))]
     pub(super) fn submit(
         &mut self,
         now: Instant,
@@ -32,6 +33,7 @@ impl<S: Service> Node<S> {
         }
     }
 
+    #[cfg(any(test, feature = "sim"))]
     pub(super) fn write_failed(&mut self, session_id: i64, cxid: i32, reason: WriteFailure) {
         self.out.push_back(Output::Event(NodeEvent::WriteFailed {
             session_id,

@@ -147,6 +147,7 @@ impl<S: Service> Node<S> {
                 log,
                 sm,
                 out,
+                #[cfg(any(test, feature = "sim"))]
                 local_writes,
                 applied_since_snapshot,
                 metrics,
@@ -181,6 +182,7 @@ impl<S: Service> Node<S> {
                 out: svc_buf,
             };
             sm.applied(&h, &result, &mut cx);
+            #[cfg(any(test, feature = "sim"))]
             if local_writes.remove(&(h.session_id, h.cxid)) {
                 out.push_back(Output::Event(NodeEvent::WriteCommitted {
                     session_id: h.session_id,

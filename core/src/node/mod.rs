@@ -7,7 +7,9 @@ mod observe;
 mod peers;
 mod roles;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
+#[cfg(any(test, feature = "sim"))]
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,7 +20,9 @@ use crate::codec::{PeerMessage, TxnHeader};
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
-use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, WriteFailure, SLOW_FSYNC_MS};
+use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, SLOW_FSYNC_MS};
+#[cfg(any(test, feature = "sim"))]
+use crate::io::WriteFailure;
 use crate::metrics::Metrics;
 use crate::observe::http::{self as http, Parsed};
 use crate::observe::view::LeaderStats;
@@ -26,12 +30,13 @@ use crate::observe::{HttpEndpoint, NodeFacts, ServerView};
 use crate::quorum::{Majority, QuorumVerifier};
 use crate::recovery::DiskState;
 use crate::rng::Prng;
+use crate::server::ZkService;
 use crate::service::{ClientEvent, Service, ServiceCx, ServiceOutput, WriteRequest};
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::transport::{LinkEvent, Transport};
 use crate::zab::{
-    AfterPersist, Ctx, History, Leader, Learner, RegisterMap, ReplicaLog, Segment, StepDown,
+    AfterPersist, Ctx, History, Leader, Learner, ReplicaLog, Segment, StepDown,
     Timing, ZabOutput,
 };
 
@@ -95,7 +100,7 @@ const MAX_TIMED_SYNCS: usize = 4096;
 /// **After every [`Node::handle`], drain [`Node::poll_output`] until `None`, then sleep until
 /// [`Node::poll_timeout`]** (or the next input) and call `handle(now, Input::Timeout)`.
 #[derive(Debug)]
-pub struct Node<S: Service = RegisterMap> {
+pub struct Node<S: Service = ZkService> {
     my_id: ServerId,
     config: Config,
     tuning: Tuning,
@@ -117,6 +122,7 @@ pub struct Node<S: Service = RegisterMap> {
     role: Role,
     looking_since: Instant,
     wall: (i64, Instant),
+    #[cfg(any(test, feature = "sim"))]
     local_writes: BTreeSet<(i64, i32)>,
     /// Leader: learner syncs waiting for a zxid to commit (zxid, learner, id).
     syncs_waiting: Vec<(Zxid, ServerId, u64)>,
@@ -156,9 +162,9 @@ fn peer_addr(host: &str, port: u16) -> String {
     }
 }
 
-impl Node<RegisterMap> {
-    /// A server for `config` (with `my_id` set), starting from `recovered` state, replicating
-    /// the test [`RegisterMap`]. See [`Node::with_state_machine`].
+impl Node<ZkService> {
+    /// A ZooKeeper server for `config` (with `my_id` set), starting from `recovered` state,
+    /// with the default [`Tuning`]. See [`Node::with_state_machine`].
     pub fn new(
         config: Config,
         recovered: Recovered,
@@ -297,6 +303,7 @@ impl<S: Service> Node<S> {
             role: Role::Looking,
             looking_since: now,
             wall: (unix_ms, now),
+            #[cfg(any(test, feature = "sim"))]
             local_writes: BTreeSet::new(),
             syncs_waiting: Vec::new(),
             syncs_done: Vec::new(),
@@ -394,6 +401,7 @@ impl<S: Service> Node<S> {
                     })
                 }
             }
+            #[cfg(any(test, feature = "sim"))]
             Input::Submit {
                 session_id,
                 cxid,

@@ -33,6 +33,7 @@ impl<S: Service> Node<S> {
         self.looking_since = now;
         self.metrics.elections_started += 1;
         // Writes in flight may still commit under the next leader, or not: say so.
+        #[cfg(any(test, feature = "sim"))]
         for (session_id, cxid) in core::mem::take(&mut self.local_writes) {
             self.out.push_back(Output::Event(NodeEvent::WriteFailed {
                 session_id,

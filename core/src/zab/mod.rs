@@ -7,6 +7,8 @@
 mod leader;
 mod learner;
 pub mod log;
+#[cfg(any(test, feature = "sim"))]
+mod register_map;
 mod state_machine;
 #[cfg(test)]
 mod test_world;
@@ -16,7 +18,9 @@ use alloc::vec::Vec;
 pub use leader::{choose_sync, Leader, MAX_COUNTER, SNAP_CHUNK_BYTES};
 pub use learner::{Learner, MAX_SNAPSHOT_BYTES};
 pub use log::{LogError, ReplicaLog, Segment};
-pub use state_machine::{RegisterMap, StateMachine};
+#[cfg(any(test, feature = "sim"))]
+pub use register_map::RegisterMap;
+pub use state_machine::StateMachine;
 
 use crate::codec::PeerMessage;
 use crate::ids::{ServerId, Zxid};
