@@ -371,8 +371,9 @@ pub enum StepDown {
     LostQuorum,
     /// The zxid counter of this epoch is exhausted; a new epoch is needed (ZOOKEEPER-1277).
     CounterExhausted,
-    /// A learner promised an epoch above the one we lead: re-elect to pick a higher one.
-    LearnerEpochAhead(ServerId),
+    /// A learner promised an epoch (the second field) above the one we lead: re-elect to
+    /// pick a higher one.
+    LearnerEpochAhead(ServerId, u32),
     /// The leader broke the protocol.
     Protocol(&'static str),
 }

@@ -38,6 +38,10 @@ pub const LOG_HEADER: [u8; 8] = [
     0,
 ];
 
+/// The smallest record [`encode_log_record`] writes: a frame header (length, crc32c) around
+/// the version byte and at least one byte for each of the txn's six fields.
+pub const MIN_RECORD_BYTES: usize = 8 + 1 + 6;
+
 /// Prefix of every log segment's file name.
 pub const LOG_FILE_PREFIX: &str = "log.";
 
@@ -239,8 +243,17 @@ pub fn scan_log(
             .get(4)
             .is_some_and(|&v| v != 0 && v != LOG_FORMAT_VERSION)
     {
-        let v = bytes[4];
-        return Err(corrupt(4, format!("unsupported log format version {v}")));
+        // Another format, or the newest segment's header torn after its magic (a crash
+        // before its first sync). Torn only when the file cannot hold even one record
+        // (nothing in it was ever acknowledged) and the header is not well formed (a future
+        // version's header keeps its reserved bytes zero, and is refused).
+        let well_formed = bytes.get(5..header_len) == Some(&[0u8, 0, 0][..]);
+        let torn = is_last_segment && bytes.len() < header_len + MIN_RECORD_BYTES && !well_formed;
+        if !torn {
+            let v = bytes[4];
+            return Err(corrupt(4, format!("unsupported log format version {v}")));
+        }
+        fault = Some(FrameFault::Bad("log header torn after its magic"));
     } else if only_zeros_from(bytes, 0) && is_last_segment {
         // Created (perhaps preallocated) but the header never reached the disk.
         return Ok(scanned);

@@ -88,6 +88,11 @@ pub struct Election {
     resend_at: Option<Instant>,
     finalize_at: Option<Instant>,
     decided: Option<Decision>,
+    /// Voters whose link went down and has not come back (a dead leader). When every other
+    /// voter agrees, no better vote can come, so the finalize wait is skipped: two survivors
+    /// of a failover, a full start, a standalone server decide at once. A voter never heard
+    /// from is still waited for: it may be starting with a better history.
+    lost: BTreeSet<ServerId>,
 }
 
 impl Election {
@@ -105,7 +110,18 @@ impl Election {
             resend_at: None,
             finalize_at: None,
             decided: None,
+            lost: BTreeSet::new(),
         }
+    }
+
+    /// The link to `peer` is up (its votes can reach us).
+    pub fn link_up(&mut self, peer: ServerId) {
+        self.lost.remove(&peer);
+    }
+
+    /// The link to `peer` went down: it is not waited for until it comes back.
+    pub fn link_down(&mut self, peer: ServerId) {
+        self.lost.insert(peer);
     }
 
     /// The current state.
@@ -251,8 +267,26 @@ impl Election {
         // Any received notification means the poll was not empty: restart the back-off wait.
         self.resend_at = Some(now.plus_millis(self.not_timeout_ms));
         if self.finalize_at.is_some() {
-            // Finalize wait: only a strictly better vote interrupts; anything else is dropped.
+            // Finalize wait: only a strictly better vote interrupts; anything else is dropped,
+            // except a vote agreeing with ours (once every voter but the lost ones agrees,
+            // nothing better can come and the wait ends early) and peers that already
+            // decided (a quorum of them behind a leader claiming leadership ends it too).
             if !n.vote.beats(&self.proposal, quorum) {
+                match n.state {
+                    PeerState::Looking if n.round == self.round && n.vote == self.proposal => {
+                        let r = Received {
+                            vote: n.vote,
+                            round: n.round,
+                            state: n.state,
+                        };
+                        self.recv.insert(from, r);
+                        self.check_looking_quorum(now, quorum, out);
+                    }
+                    PeerState::Following | PeerState::Leading => {
+                        self.rule_established(from, n, quorum, out)
+                    }
+                    _ => {}
+                }
                 return;
             }
             self.finalize_at = None;
@@ -302,7 +336,7 @@ impl Election {
                 state: n.state,
             },
         );
-        self.check_looking_quorum(now, quorum);
+        self.check_looking_quorum(now, quorum, out);
     }
 
     /// rule_FL: the sender already follows or leads.
@@ -354,8 +388,15 @@ impl Election {
         }
     }
 
-    fn check_looking_quorum(&mut self, now: Instant, quorum: &dyn QuorumVerifier) {
-        if self.finalize_at.is_some() {
+    /// A quorum agreeing on our proposal starts the finalize wait, or decides at once when
+    /// every voter that could still send a vote (all but the lost ones) agrees.
+    fn check_looking_quorum(
+        &mut self,
+        now: Instant,
+        quorum: &dyn QuorumVerifier,
+        out: &mut Vec<ElectionOutput>,
+    ) {
+        if self.state != PeerState::Looking {
             return;
         }
         let mine = Received {
@@ -363,7 +404,18 @@ impl Election {
             round: self.round,
             state: PeerState::Looking,
         };
-        if quorum.is_quorum(&agreeing(&self.recv, &mine)) {
+        let supporters = agreeing(&self.recv, &mine);
+        if !quorum.is_quorum(&supporters) {
+            return;
+        }
+        let everyone = quorum
+            .voters()
+            .iter()
+            .filter(|p| !self.lost.contains(p))
+            .all(|p| supporters.contains(p));
+        if everyone {
+            self.decide(self.proposal, self.round, supporters, quorum, out);
+        } else if self.finalize_at.is_none() {
             self.finalize_at = Some(now.plus_millis(FINALIZE_WAIT_MS));
         }
     }
@@ -418,7 +470,7 @@ impl Election {
                     state: PeerState::Looking,
                 },
             );
-            self.check_looking_quorum(now, quorum);
+            self.check_looking_quorum(now, quorum, out);
         }
     }
 

@@ -366,24 +366,49 @@ fn observing_senders_are_ignored_by_the_tally() {
     assert_eq!(e.proposal(), v(1, 5, 1));
 }
 
+/// A standalone server (issue 11): nobody else can vote, so it leads at once, with no finalize
+/// wait (ZooKeeper logs "LEADER ELECTION TOOK - 200 MS" here).
 #[test]
-fn a_single_voter_elects_itself_after_the_finalize_wait() {
+fn a_single_voter_elects_itself_at_once() {
     let q = Majority::new([1]);
     let mut e = Election::new(1);
     let mut out = Vec::new();
     e.start(ms(0), v(1, 0, 0), &q, &mut out);
-    assert_eq!(e.next_deadline(), Some(ms(200)));
-    out.clear();
-    e.on_timer(ms(200), &q, &mut out);
     assert_eq!(
-        out,
-        vec![ElectionOutput::Decided(Decision {
+        out.last(),
+        Some(&ElectionOutput::Decided(Decision {
             vote: v(1, 0, 0),
             round: 1,
             state: Leading,
             supporters: vec![1],
-        })]
+        }))
     );
+    assert_eq!(e.next_deadline(), None);
+}
+
+/// Failover (issue 11): the leader's link went down, the two survivors agree; nothing better
+/// can come, so they decide at once instead of sitting out the finalize wait.
+#[test]
+fn when_every_voter_but_the_lost_ones_agrees_the_election_decides_at_once() {
+    let (mut e, q) = started(1, v(1, 5, 1));
+    e.link_down(3);
+    let mut out = Vec::new();
+    e.on_notification(ms(3), 2, n(Looking, v(2, 6, 1), 1), &q, &mut out);
+    assert_eq!(
+        out.last(),
+        Some(&ElectionOutput::Decided(Decision {
+            vote: v(2, 6, 1),
+            round: 1,
+            state: Following,
+            supporters: vec![1, 2],
+        }))
+    );
+    // With 3 never lost (it may be starting), the same quorum waits for its possibly better vote.
+    let (mut e, q) = started(1, v(1, 5, 1));
+    let mut out = Vec::new();
+    e.on_notification(ms(3), 2, n(Looking, v(2, 6, 1), 1), &q, &mut out);
+    assert!(!out.iter().any(|o| matches!(o, ElectionOutput::Decided(_))));
+    assert_eq!(e.next_deadline(), Some(ms(203)));
 }
 
 /// Found by the simulator (seeds 114, 438, 1098): a server looking through a long outage had
@@ -417,5 +442,31 @@ fn a_stale_leading_vote_is_forgotten_when_its_sender_looks_again() {
     assert!(
         !out.iter().any(|o| matches!(o, ElectionOutput::Decided(_))),
         "{out:?}"
+    );
+}
+
+/// Found by `failover.rs` (start took 200 ms): during the finalize wait the last live voter's
+/// agreeing vote was dropped like any vote that is not better, so the wait ran out although
+/// everyone agreed. It now counts, and completes the election at once.
+#[test]
+fn an_agreeing_vote_during_the_finalize_wait_that_completes_the_live_voters_decides() {
+    let (mut e, q) = started(1, v(1, 5, 1));
+    let mut out = Vec::new();
+    e.on_notification(ms(1), 2, n(Looking, v(2, 6, 1), 1), &q, &mut out);
+    assert_eq!(
+        e.next_deadline(),
+        Some(ms(201)),
+        "3 may still send a better vote: wait"
+    );
+    out.clear();
+    e.on_notification(ms(2), 3, n(Looking, v(2, 6, 1), 1), &q, &mut out);
+    assert_eq!(
+        out,
+        vec![ElectionOutput::Decided(Decision {
+            vote: v(2, 6, 1),
+            round: 1,
+            state: Following,
+            supporters: vec![1, 2, 3],
+        })]
     );
 }

@@ -7,9 +7,9 @@ mod observe;
 mod peers;
 mod roles;
 
-use alloc::collections::{BTreeMap, VecDeque};
 #[cfg(any(test, feature = "sim"))]
 use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -20,9 +20,9 @@ use crate::codec::{PeerMessage, TxnHeader};
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
-use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, SLOW_FSYNC_MS};
 #[cfg(any(test, feature = "sim"))]
 use crate::io::WriteFailure;
+use crate::io::{Input, NodeEvent, Output, PersistOp, Role, Status, SLOW_FSYNC_MS};
 use crate::metrics::Metrics;
 use crate::observe::http::{self as http, Parsed};
 use crate::observe::view::LeaderStats;
@@ -36,8 +36,7 @@ use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::transport::{LinkEvent, Transport};
 use crate::zab::{
-    AfterPersist, Ctx, History, Leader, Learner, ReplicaLog, Segment, StepDown,
-    Timing, ZabOutput,
+    AfterPersist, Ctx, History, Leader, Learner, ReplicaLog, Segment, StepDown, Timing, ZabOutput,
 };
 
 /// What a server found in its data directory at start ([`DiskState::from_files`]).
@@ -147,6 +146,13 @@ pub struct Node<S: Service = ZkService> {
     leading_since: Option<Instant>,
     /// HTTP connections and the request bytes received so far.
     http: BTreeMap<u64, (HttpEndpoint, Vec<u8>)>,
+    /// FOLLOWERINFOs that reached us while we were still looking (a peer decided a moment
+    /// before we did): handed to the leader we become instead of waiting for the resend.
+    early_infos: BTreeMap<ServerId, PeerMessage>,
+    /// The highest epoch a learner promised above the one we led (it made us step down): the
+    /// next epoch we propose is above it, or that learner could never join. Not persisted: a
+    /// restarted leader relearns it from the learner's FOLLOWERINFO.
+    epoch_floor: u32,
     /// Log syncs in flight: (seq, emitted at, file), to time fsyncs.
     timed_syncs: VecDeque<(u64, Instant, String)>,
     /// The seq of the log `Sync` the disk is running, if any: group commit keeps at most one
@@ -321,6 +327,8 @@ impl<S: Service> Node<S> {
             now,
             leading_since: None,
             http: BTreeMap::new(),
+            early_infos: BTreeMap::new(),
+            epoch_floor: 0,
             timed_syncs: VecDeque::new(),
             log_sync_inflight: None,
             config,

@@ -22,6 +22,7 @@ impl<S: Service> Node<S> {
             }
             LinkEvent::Up(peer) => {
                 self.metrics.peer_links_established += 1;
+                self.election.link_up(peer);
                 self.out
                     .push_back(Output::Event(NodeEvent::PeerUp { peer }));
                 let accepted = self.accepted_epoch;
@@ -43,6 +44,8 @@ impl<S: Service> Node<S> {
                 }
             }
             LinkEvent::Down(peer) => {
+                self.election.link_down(peer);
+                self.early_infos.remove(&peer);
                 self.out
                     .push_back(Output::Event(NodeEvent::PeerDown { peer }));
                 self.with_ctx(now, |activity, ctx| match activity {
@@ -62,6 +65,10 @@ impl<S: Service> Node<S> {
         match msg {
             PeerMessage::Notification(n) => {
                 self.metrics.notifications_received += 1;
+                if n.state == PeerState::Looking {
+                    // Looking again: whatever FOLLOWERINFO it sent us before is void.
+                    self.early_infos.remove(&peer);
+                }
                 // A learner of ours looking again has left us: its notifications from before it
                 // chose us arrived before its FOLLOWERINFO on this FIFO link.
                 if n.state == PeerState::Looking && matches!(self.activity, Activity::Leading(_)) {
@@ -76,7 +83,9 @@ impl<S: Service> Node<S> {
                 if let Activity::Learning(l) = &self.activity {
                     let decided = self.election.decision().map_or(0, |d| d.round);
                     if l.leader() == peer && n.state == PeerState::Looking && n.round > decided {
-                        self.zab_buf.push(ZabOutput::StepDown(StepDown::LostLeader));
+                        // Now, not after this message: the election we start must count the
+                        // old leader's vote below, or it waits out a resend for it.
+                        self.on_zab_output(now, ZabOutput::StepDown(StepDown::LostLeader));
                     }
                 }
                 self.election
@@ -129,6 +138,10 @@ impl<S: Service> Node<S> {
                 if self.syncs_forwarded.remove(&id).is_some() {
                     self.syncs_done.push(id);
                 }
+            }
+            m @ PeerMessage::FollowerInfo { .. } if matches!(self.activity, Activity::Looking) => {
+                // It decided for us a moment before we did: keep it for when we lead.
+                self.early_infos.insert(peer, m);
             }
             m => {
                 // Answer the leader's PING with the sessions our clients touched (ZooKeeper's

@@ -26,6 +26,7 @@ impl<S: Service> Node<S> {
     }
 
     pub(super) fn start_looking(&mut self, now: Instant) {
+        self.early_infos.clear();
         self.generation += 1;
         self.leading_since = None;
         self.activity = Activity::Looking;
@@ -87,14 +88,24 @@ impl<S: Service> Node<S> {
                     PeerState::Leading => {
                         self.set_role(Role::Leading);
                         let mut leader = None;
+                        // Propose above any epoch a late learner showed us it promised, so
+                        // that it can join this time (see `epoch_floor`).
+                        let history = History {
+                            accepted_epoch: history.accepted_epoch.max(self.epoch_floor),
+                            ..history
+                        };
                         self.with_ctx(now, |_, ctx| {
                             leader = Some(Leader::new(my_id, history, timing, ctx));
                         });
                         if let Some(l) = leader {
                             self.activity = Activity::Leading(l);
                         }
+                        for (peer, info) in core::mem::take(&mut self.early_infos) {
+                            self.on_peer_message(now, peer, info);
+                        }
                     }
                     PeerState::Following | PeerState::Observing => {
+                        self.early_infos.clear();
                         self.set_role(if d.state == PeerState::Following {
                             Role::Following
                         } else {
@@ -173,9 +184,29 @@ impl<S: Service> Node<S> {
                     return;
                 }
                 self.metrics.step_downs += 1;
+                if let StepDown::LearnerEpochAhead(_, promised) = reason {
+                    self.epoch_floor = self.epoch_floor.max(promised);
+                }
                 self.out
                     .push_back(Output::Event(NodeEvent::SteppedDown { reason }));
+                let was_leading = matches!(self.activity, Activity::Leading(_));
                 self.start_looking(now);
+                if was_leading {
+                    // Voters hear our new round from the broadcast; observers get no
+                    // notifications, and our link to them stays up: tell them, or they wait
+                    // out initLimit following a leader that is gone.
+                    let n = self.election.current_notification();
+                    let observers: Vec<ServerId> = self
+                        .config
+                        .servers
+                        .keys()
+                        .copied()
+                        .filter(|id| *id != self.my_id && !self.quorum.is_voter(*id))
+                        .collect();
+                    for o in observers {
+                        self.send_notification(now, o, n);
+                    }
+                }
             }
         }
     }

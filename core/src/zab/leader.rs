@@ -220,7 +220,9 @@ impl Leader {
             // It promised a newer epoch than ours and can never join this one: start over
             // with an epoch above its promise rather than leave it out for good.
             ctx.out
-                .push(ZabOutput::StepDown(StepDown::LearnerEpochAhead(from)));
+                .push(ZabOutput::StepDown(StepDown::LearnerEpochAhead(
+                    from, accepted,
+                )));
             return;
         }
         // An observer never counts, whatever it claims; a voter claiming observer does not count either.
@@ -239,8 +241,10 @@ impl Leader {
         self.electing.remove(&from);
         self.acked_new_leader.remove(&from);
         if self.epoch.is_none() {
+            // Above every promise we hear of, an observer's too (as ZooKeeper's
+            // getEpochToPropose), or it could never join; only voters count toward the quorum.
+            self.proposed = self.proposed.max(accepted.saturating_add(1));
             if !observer {
-                self.proposed = self.proposed.max(accepted.saturating_add(1));
                 self.connecting.insert(from);
             }
             self.check_epoch_quorum(ctx);
