@@ -4,19 +4,8 @@
 
 mod common;
 
-use common::Cluster;
-use conclave_core::node::Tuning;
+use common::{small_tuning as tuning, Cluster};
 use conclave_core::server::ZkService;
-
-fn tuning() -> Tuning {
-    Tuning {
-        commit_log_count: 500,
-        log_segment_bytes: 8192,
-        snap_count: 100_000,
-        snap_retain: 3,
-        max_pending_writes: 1000,
-    }
-}
 
 /// The leader dies and its links reset: the survivors, hearing every live voter, decide at
 /// once (no 200 ms finalize wait), and the new leader takes the FOLLOWERINFO that reached it

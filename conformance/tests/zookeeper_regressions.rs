@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::Cluster;
+use common::{small_tuning as tuning, Cluster};
 use conclave_core::codec::peer::SyncMode;
 use conclave_core::codec::PeerMessage;
 use conclave_core::node::Tuning;
@@ -18,16 +18,6 @@ use conclave_core::{PersistOp, Zxid};
 
 /// The service every scenario runs: the one that ships.
 type Svc = ZkService;
-
-fn tuning() -> Tuning {
-    Tuning {
-        commit_log_count: 500,
-        log_segment_bytes: 8192,
-        snap_count: 100_000,
-        snap_retain: 3,
-        max_pending_writes: 1000,
-    }
-}
 
 fn is_proposal(m: &PeerMessage) -> bool {
     matches!(m, PeerMessage::Proposal(_))

@@ -149,6 +149,17 @@ pub struct Cluster<S: Service = RegisterMap> {
     next_conn: u64,
 }
 
+/// Small logs and segments, so scripted scenarios cross segment and snapshot boundaries.
+pub fn small_tuning() -> Tuning {
+    Tuning {
+        commit_log_count: 500,
+        log_segment_bytes: 8192,
+        snap_count: 100_000,
+        snap_retain: 3,
+        max_pending_writes: 1000,
+    }
+}
+
 /// zoo.cfg text for `n` servers.
 pub fn cfg(n: u64) -> String {
     let mut s = String::from("tickTime=100\nmaxSessionTimeout=60000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n");
