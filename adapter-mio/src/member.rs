@@ -312,8 +312,7 @@ impl Loop {
             match c.stream.read(&mut self.buf) {
                 Ok(0) => return self.lost(t),
                 Ok(n) => {
-                    self.driver
-                        .read(self.clock.now(), socket, self.buf[..n].to_vec());
+                    self.driver.read(self.clock.now(), socket, &self.buf[..n]);
                     self.drain();
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,

@@ -302,7 +302,7 @@ impl Loop {
                     }
                 }
             }
-            Ev::Bytes(key, bytes) => self.driver.read(now, key, bytes),
+            Ev::Bytes(key, bytes) => self.driver.read(now, key, &bytes),
             Ev::Closed(key) => {
                 self.close(key);
                 self.driver.closed(now, key);

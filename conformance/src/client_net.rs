@@ -68,7 +68,7 @@ pub(crate) enum Arrival {
         /// Its incarnation.
         inc: u64,
         /// The input.
-        input: Input,
+        input: Input<'static>,
     },
     /// The client's connection is established.
     Established {
@@ -396,7 +396,10 @@ impl ClientNet {
             .map(|bytes| Arrival::Server {
                 node,
                 inc,
-                input: Input::ClientBytes { conn, bytes },
+                input: Input::ClientBytes {
+                    conn,
+                    bytes: bytes.into(),
+                },
             })
             .collect()
     }
@@ -495,7 +498,10 @@ impl ClientNet {
                 Some(Arrival::Server {
                     node: c.server,
                     inc: c.inc,
-                    input: Input::ClientBytes { conn, bytes },
+                    input: Input::ClientBytes {
+                        conn,
+                        bytes: bytes.into(),
+                    },
                 })
             }
             ClientNetEvent::ToClient {

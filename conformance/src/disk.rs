@@ -411,7 +411,7 @@ mod tests {
         }
     }
 
-    fn run(d: &mut Disk, ops: Vec<PersistOp>) -> Vec<Input> {
+    fn run(d: &mut Disk, ops: Vec<PersistOp>) -> Vec<Input<'static>> {
         let mut rng = Prng::new(1);
         let mut at = 0;
         for (i, op) in ops.into_iter().enumerate() {

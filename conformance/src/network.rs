@@ -48,7 +48,7 @@ pub(crate) struct Delivery {
     /// The incarnation it is meant for.
     pub(crate) inc: u64,
     /// The input.
-    pub(crate) input: Input,
+    pub(crate) input: Input<'static>,
 }
 
 /// Counters of what the network did, for the run report.
@@ -588,7 +588,7 @@ impl Network {
                     inc: e.inc,
                     input: Input::PeerBytes {
                         link: e.link,
-                        bytes,
+                        bytes: bytes.into(),
                     },
                 })
             }

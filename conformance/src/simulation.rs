@@ -64,7 +64,7 @@ struct Slot {
     /// A machine crash waits for the next persist op (then strikes while it is in flight);
     /// the value is the downtime, ns.
     crash_on_write: Option<u64>,
-    backlog: Vec<Input>,
+    backlog: Vec<Input<'static>>,
 }
 
 /// A deterministic run of one ensemble under one master seed.
@@ -1051,7 +1051,7 @@ impl Simulation {
     }
 
     /// Hands `input` to incarnation `inc` of `id` (dropped if that incarnation is gone).
-    fn deliver(&mut self, id: ServerId, inc: u64, input: Input) {
+    fn deliver(&mut self, id: ServerId, inc: u64, input: Input<'static>) {
         let idx = id as usize - 1;
         let now = self.now;
         let slot = &mut self.slots[idx];

@@ -57,7 +57,7 @@ pub(crate) struct Submission {
     pub(crate) inc: u64,
     pub(crate) session_id: i64,
     pub(crate) cxid: i32,
-    pub(crate) input: Input,
+    pub(crate) input: Input<'static>,
 }
 
 impl Clients {

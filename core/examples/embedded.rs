@@ -194,7 +194,7 @@ impl World {
         match self.wire.remove(k) {
             Some(Delivery::Bytes((CLIENT, _), bytes)) => self.client_inbox.extend(bytes),
             Some(Delivery::Bytes((j, s), bytes)) => {
-                self.members[j].0.read(self.now, s, bytes);
+                self.members[j].0.read(self.now, s, &bytes);
                 self.drain(j);
             }
             Some(Delivery::Closed((CLIENT, _))) => {

@@ -53,7 +53,7 @@ pub fn peer_bytes(data: &[u8]) {
         now,
         Input::PeerBytes {
             link: shaken,
-            bytes: hello,
+            bytes: hello.into(),
         },
     );
     node.handle(now, Input::PeerAccepted { link: raw });
@@ -67,14 +67,14 @@ pub fn peer_bytes(data: &[u8]) {
             now,
             Input::PeerBytes {
                 link: shaken,
-                bytes: piece.to_vec(),
+                bytes: piece.into(),
             },
         );
         node.handle(
             now,
             Input::PeerBytes {
                 link: raw,
-                bytes: piece.to_vec(),
+                bytes: piece.into(),
             },
         );
         while node.poll_output().is_some() {}

@@ -1,5 +1,6 @@
 //! The facade's vocabulary: what goes into a [`crate::Node`] and what comes out.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -12,8 +13,12 @@ use crate::observe::HttpEndpoint;
 use crate::transport::RejectReason;
 
 /// Something that happened to the node: bytes, connections, timers, disk acknowledgements.
+///
+/// Bytes are borrowed (`Cow::Borrowed`) straight from the adapter's read buffer, so a read
+/// costs no allocation; the node copies only what it must keep (a partial frame). Whoever
+/// queues inputs for later (the simulator) holds `Input<'static>` with `Cow::Owned` bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
+pub enum Input<'a> {
     /// `poll_timeout` was reached (spurious calls are harmless).
     Timeout,
     /// The adapter accepted a peer connection and named it.
@@ -31,7 +36,7 @@ pub enum Input {
         /// The link.
         link: LinkId,
         /// The bytes, in stream order.
-        bytes: Vec<u8>,
+        bytes: Cow<'a, [u8]>,
     },
     /// A peer link closed, or a dial failed.
     PeerDisconnected {
@@ -64,7 +69,7 @@ pub enum Input {
         /// The connection.
         conn: u64,
         /// The bytes, in stream order.
-        bytes: Vec<u8>,
+        bytes: Cow<'a, [u8]>,
     },
     /// A client connection closed.
     ClientDisconnected {

@@ -102,7 +102,7 @@ pub enum ServiceOutput {
 
 /// A client connection event from the adapter.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientEvent {
+pub enum ClientEvent<'a> {
     /// A client connected from `addr`.
     Connected {
         /// The adapter's name for it.
@@ -114,8 +114,8 @@ pub enum ClientEvent {
     Bytes {
         /// The connection.
         conn: ConnId,
-        /// Raw bytes.
-        bytes: Vec<u8>,
+        /// Raw bytes, borrowed from the adapter's read.
+        bytes: &'a [u8],
     },
     /// It closed.
     Disconnected {
@@ -144,7 +144,7 @@ pub trait Service: StateMachine + Default {
     }
 
     /// A client connection event; services without clients close them.
-    fn client(&mut self, event: ClientEvent, cx: &mut ServiceCx<'_>) {
+    fn client(&mut self, event: ClientEvent<'_>, cx: &mut ServiceCx<'_>) {
         if let ClientEvent::Connected { conn, .. } = event {
             cx.out.push(ServiceOutput::CloseClient { conn });
         }

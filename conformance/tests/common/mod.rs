@@ -116,7 +116,7 @@ impl Disk {
 /// A message in flight.
 pub struct Delivery {
     to: Id,
-    input: Input,
+    input: Input<'static>,
 }
 
 /// A message filter: drop when true.
@@ -256,7 +256,13 @@ impl<S: Service> Cluster<S> {
     /// Sends bytes on a client connection (dropped if the server closed it).
     pub fn client_send(&mut self, conn: u64, bytes: Vec<u8>) {
         if let Some(&id) = self.client_node.get(&conn) {
-            self.input(id, Input::ClientBytes { conn, bytes });
+            self.input(
+                id,
+                Input::ClientBytes {
+                    conn,
+                    bytes: bytes.into(),
+                },
+            );
         }
     }
 
@@ -291,7 +297,7 @@ impl<S: Service> Cluster<S> {
         self.start(id);
     }
 
-    pub fn input(&mut self, id: Id, input: Input) {
+    pub fn input(&mut self, id: Id, input: Input<'_>) {
         let Some(node) = self.nodes.get_mut(&id) else {
             return;
         };
@@ -354,7 +360,10 @@ impl<S: Service> Cluster<S> {
                 }
                 self.inflight.push_back(Delivery {
                     to,
-                    input: Input::PeerBytes { link: tlink, bytes },
+                    input: Input::PeerBytes {
+                        link: tlink,
+                        bytes: bytes.into(),
+                    },
                 });
             }
             Output::ClosePeer { link } => {

@@ -5,7 +5,6 @@
 //! timer and the disk thread.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use crate::host::wiring::{Action, Listener, Socket, Wiring};
@@ -48,7 +47,7 @@ impl<S: Service> Driver<S> {
         self.node.status()
     }
 
-    fn handle(&mut self, now: Instant, input: Option<Input>) {
+    fn handle(&mut self, now: Instant, input: Option<Input<'_>>) {
         if let Some(input) = input {
             self.node.handle(now, input);
         }
@@ -71,7 +70,7 @@ impl<S: Service> Driver<S> {
     }
 
     /// Bytes were read from `socket`.
-    pub fn read(&mut self, now: Instant, socket: Socket, bytes: Vec<u8>) {
+    pub fn read(&mut self, now: Instant, socket: Socket, bytes: &[u8]) {
         let input = self.wiring.read(socket, bytes);
         self.handle(now, input);
     }
@@ -167,9 +166,9 @@ mod tests {
         d.read(
             Instant::ZERO,
             s,
-            b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
         );
-        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        let actions: alloc::vec::Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
         assert!(
             matches!(&actions[..], [Action::Send { socket, bytes }, Action::Close(c)]
                 if *socket == s && *c == s && bytes.starts_with(b"HTTP/1.1 200")),

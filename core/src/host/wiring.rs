@@ -96,7 +96,7 @@ impl Wiring {
     }
 
     /// A listener accepted a socket from `addr`: its name, and the input to hand the node.
-    pub fn accepted(&mut self, listener: Listener, addr: SocketAddr) -> (Socket, Input) {
+    pub fn accepted(&mut self, listener: Listener, addr: SocketAddr) -> (Socket, Input<'static>) {
         match listener {
             Listener::Peer => {
                 self.next_accepted += 1;
@@ -119,7 +119,7 @@ impl Wiring {
 
     /// A dial ended (`ok`: connected). `None`: the node abandoned it meanwhile — drop the
     /// socket without telling the node.
-    pub fn dialed(&mut self, link: LinkId, ok: bool) -> Option<Input> {
+    pub fn dialed(&mut self, link: LinkId, ok: bool) -> Option<Input<'static>> {
         if !self.dials.remove(&link) {
             return None;
         }
@@ -132,19 +132,25 @@ impl Wiring {
     }
 
     /// Bytes were read from `socket`; `None` if the node already closed it.
-    pub fn read(&self, socket: Socket, bytes: Vec<u8>) -> Option<Input> {
+    pub fn read<'a>(&self, socket: Socket, bytes: &'a [u8]) -> Option<Input<'a>> {
         if !self.open.contains(&socket) {
             return None;
         }
         Some(match socket {
-            Socket::Peer(link) => Input::PeerBytes { link, bytes },
-            Socket::Client(conn) => Input::ClientBytes { conn, bytes },
+            Socket::Peer(link) => Input::PeerBytes {
+                link,
+                bytes: bytes.into(),
+            },
+            Socket::Client(conn) => Input::ClientBytes {
+                conn,
+                bytes: bytes.into(),
+            },
         })
     }
 
     /// `socket` closed under us (EOF, error, or dropped by the adapter for not being read):
     /// the input to hand the node, `None` if the node had closed it itself.
-    pub fn closed(&mut self, socket: Socket) -> Option<Input> {
+    pub fn closed(&mut self, socket: Socket) -> Option<Input<'static>> {
         if !self.open.remove(&socket) {
             return None;
         }
@@ -223,7 +229,7 @@ impl Wiring {
     }
 
     /// A persist op failed: the input for the node; the member halts.
-    pub fn disk_failed(&mut self, seq: u64, error: String) -> Input {
+    pub fn disk_failed(&mut self, seq: u64, error: String) -> Input<'static> {
         self.halted
             .get_or_insert_with(|| format!("disk write failed: {error}"));
         Input::PersistFailed { seq, error }
@@ -233,7 +239,6 @@ impl Wiring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
 
     fn addr() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 5000))
@@ -269,10 +274,10 @@ mod tests {
             }
         );
         assert_eq!(
-            w.read(Socket::Client(2), vec![1]),
+            w.read(Socket::Client(2), &[1]),
             Some(Input::ClientBytes {
                 conn: 2,
-                bytes: vec![1]
+                bytes: alloc::vec![1].into()
             })
         );
     }
@@ -299,7 +304,7 @@ mod tests {
             Some(Input::PeerDisconnected { link })
         );
         assert_eq!(w.closed(Socket::Peer(link)), None);
-        assert_eq!(w.read(Socket::Peer(link), vec![1]), None);
+        assert_eq!(w.read(Socket::Peer(link), &[1]), None);
     }
 
     #[test]

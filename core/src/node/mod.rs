@@ -349,7 +349,7 @@ impl<S: Service> Node<S> {
     }
 
     /// Feeds one input. The only mutator.
-    pub fn handle(&mut self, now: Instant, input: Input) {
+    pub fn handle(&mut self, now: Instant, input: Input<'_>) {
         self.now = now;
         if matches!(self.activity, Activity::Halted) {
             // A halted node still answers its operators (four-letter words, HTTP) and closes
@@ -398,7 +398,13 @@ impl<S: Service> Node<S> {
                     self.on_http_bytes(now, conn, &bytes);
                 } else {
                     self.with_service(now, |s, cx| {
-                        s.client(ClientEvent::Bytes { conn, bytes }, cx)
+                        s.client(
+                            ClientEvent::Bytes {
+                                conn,
+                                bytes: &bytes,
+                            },
+                            cx,
+                        )
                     })
                 }
             }

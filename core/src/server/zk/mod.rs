@@ -391,7 +391,7 @@ impl Service for ZkService {
         }
     }
 
-    fn client(&mut self, event: ClientEvent, cx: &mut ServiceCx<'_>) {
+    fn client(&mut self, event: ClientEvent<'_>, cx: &mut ServiceCx<'_>) {
         match event {
             ClientEvent::Connected { conn, addr } => {
                 let ip = ip_of(&addr);

@@ -5,11 +5,11 @@
 use super::*;
 
 impl ZkService {
-    pub(super) fn on_bytes(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
+    pub(super) fn on_bytes(&mut self, conn: ConnId, bytes: &[u8], cx: &mut ServiceCx<'_>) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        c.decoder.push(&bytes);
+        c.decoder.push(bytes);
         // Bounded: every frame consumes at least its 4-byte length prefix.
         loop {
             let Some(c) = self.conns.get_mut(&conn) else {
