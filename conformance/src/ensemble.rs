@@ -9,9 +9,9 @@ use conclave_core::codec::log::{encode_log_record, log_file_name, LOG_HEADER};
 use conclave_core::codec::snapshot::{encode_snapshot, snapshot_file_name};
 use conclave_core::codec::{Txn, TxnHeader};
 use conclave_core::rng::Prng;
-use conclave_core::server::ZkService;
-use conclave_core::tree::txn::{CreateTxn, ZkTxn};
-use conclave_core::zab::{RegisterMap, StateMachine};
+use conclave_core::tree::{CreateTxn, ZkTxn};
+use conclave_core::ZkService;
+use conclave_core::{RegisterMap, StateMachine};
 
 use crate::server_node::ServiceKind;
 use conclave_core::{Config, ServerId, Zxid};

@@ -1,9 +1,9 @@
 //! The server process the simulator runs: `Node<ZkService>` — the type every adapter's binary
 //! runs — or, for the register-map workload only, `Node<RegisterMap>`.
 
-use conclave_core::node::Tuning;
-use conclave_core::server::ZkService;
-use conclave_core::zab::RegisterMap;
+use conclave_core::RegisterMap;
+use conclave_core::Tuning;
+use conclave_core::ZkService;
 use conclave_core::{Config, ConfigError, Input, Instant, Node, Output, Recovered, Status};
 
 /// Which replicated service the servers of a run carry.

@@ -2,8 +2,8 @@
 
 use std::mem;
 
-use conclave_core::node::Tuning;
 use conclave_core::rng::Prng;
+use conclave_core::Tuning;
 use conclave_core::{Input, Instant, NodeEvent, Output, Recovered, Role, ServerId, Status, Zxid};
 
 use crate::chaos::{self, Fault};
@@ -1231,7 +1231,7 @@ impl Simulation {
                 reason,
             } => {
                 let outcome = match reason {
-                    conclave_core::io::WriteFailure::Unknown => Outcome::Unknown,
+                    conclave_core::WriteFailure::Unknown => Outcome::Unknown,
                     _ => Outcome::Rejected,
                 };
                 self.client_answered(id, *session_id, *cxid, outcome);

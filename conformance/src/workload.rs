@@ -6,7 +6,7 @@
 //! id (1..), `cxid` a per-client counter (1..), so every write is unique.
 
 use conclave_core::rng::Prng;
-use conclave_core::zab::RegisterMap;
+use conclave_core::RegisterMap;
 use conclave_core::{Input, ServerId};
 
 const MS: u64 = 1_000_000;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{small_tuning as tuning, Cluster};
-use conclave_core::server::ZkService;
+use conclave_core::ZkService;
 
 /// The leader dies and its links reset: the survivors, hearing every live voter, decide at
 /// once (no 200 ms finalize wait), and the new leader takes the FOLLOWERINFO that reached it

@@ -10,8 +10,8 @@ use conclave_core::client::{
     ConnectResponse, CreateKind, CreateRequest, DeleteRequest, ErrorCode, EventType, JuteReader,
     JuteRecord, MultiOp, OpCode, ReplyHeader, Request, Response, SetDataRequest, WatcherEvent,
 };
-use conclave_core::node::Tuning;
-use conclave_core::server::ZkService;
+use conclave_core::Tuning;
+use conclave_core::ZkService;
 
 type Zk = Cluster<ZkService>;
 
@@ -419,12 +419,68 @@ fn four_letter_words_answer_on_the_client_port() {
     let _ = OpCode::Ping;
 }
 
+/// `srst`, `crst` and `stmk` change what they say they change. Found by the public-surface
+/// audit (issue 9): the effects were computed by a function nothing called, so `srst` answered
+/// "Server stats reset." and reset nothing, and `stmk` never stored its mask.
+#[test]
+fn srst_crst_and_stmk_change_what_they_say() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
+    for i in 0..5 {
+        let path = format!("/r{i}");
+        assert_eq!(create(&mut c, &mut cl, &path, b"x", 0), Ok(path));
+    }
+    let mntr = |c: &mut Zk, key: &str| -> u64 {
+        let text = ask(c, 1, None, b"mntr");
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("zk_{key}\t")).map(String::from))
+            .unwrap_or_else(|| panic!("no zk_{key} in {text:?}"));
+        line.parse().unwrap()
+    };
+    let received = mntr(&mut c, "packets_received");
+    assert!(received >= 6, "{received}");
+    assert_eq!(ask(&mut c, 1, None, b"srst"), "Server stats reset.\n");
+    // Only the four-letter words asked since the reset are counted.
+    assert!(mntr(&mut c, "packets_received") <= 2);
+    assert_eq!(mntr(&mut c, "max_latency"), 0);
+
+    let session = format!(",sid=0x{:x},", cl.session);
+    let cons = ask(&mut c, 1, None, b"cons");
+    let line = cons.lines().find(|l| l.contains(&session)).unwrap();
+    assert!(!line.contains("recved=0,"), "{line}");
+    assert_eq!(ask(&mut c, 1, None, b"crst"), "Connection stats reset.\n");
+    let cons = ask(&mut c, 1, None, b"cons");
+    let line = cons.lines().find(|l| l.contains(&session)).unwrap();
+    assert!(line.contains("recved=0,sent=0"), "{line}");
+
+    // stmk answers the new mask once its 8 bytes are in, even when they come separately.
+    assert_eq!(ask(&mut c, 1, None, b"gtmk"), "306");
+    let conn = c.connect_client(1);
+    c.client_send(conn, b"stmk\0\0\0".to_vec());
+    c.run_for(50);
+    assert!(
+        !c.client_closed.contains(&conn),
+        "stmk answered before its mask"
+    );
+    c.client_send(conn, vec![0, 0, 0, 0x12, 0x34, 9, 9]);
+    c.run_until("stmk answered", 1_000, |c| c.client_closed.contains(&conn));
+    let text = String::from_utf8(c.client_inbox.get(&conn).cloned().unwrap_or_default()).unwrap();
+    assert_eq!(text, "4660");
+    assert_eq!(ask(&mut c, 1, None, b"gtmk"), "4660");
+    assert_eq!(
+        ask(&mut c, 2, None, b"gtmk"),
+        "306",
+        "the mask is per server"
+    );
+}
+
 /// Sends `request` on a fresh connection to `server` (a four-letter word, or an HTTP request
 /// with `endpoint`) and returns everything answered before the server closed it.
 fn ask(
     c: &mut Zk,
     server: Id,
-    endpoint: Option<conclave_core::observe::HttpEndpoint>,
+    endpoint: Option<conclave_core::HttpEndpoint>,
     request: &[u8],
 ) -> String {
     let conn = match endpoint {
@@ -441,7 +497,7 @@ fn ask(
 /// (learners, synced followers, uptime, data size, ephemerals, proposal sizes).
 #[test]
 fn mntr_over_4lw_and_http_agree_field_by_field_on_every_member() {
-    use conclave_core::observe::HttpEndpoint;
+    use conclave_core::HttpEndpoint;
     let mut c = ensemble();
     let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
     for i in 0..5 {

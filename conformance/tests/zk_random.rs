@@ -28,10 +28,10 @@ use conclave_core::client::{
     DeleteRequest, ErrorCode, EventType, JuteReader, JuteRecord, ReplyHeader, Request, Response,
     SetDataRequest, WatcherEvent,
 };
-use conclave_core::node::Tuning;
 use conclave_core::rng::Prng;
-use conclave_core::server::ZkService;
 use conclave_core::Instant;
+use conclave_core::Tuning;
+use conclave_core::ZkService;
 
 mod common;
 

@@ -11,9 +11,9 @@ mod common;
 use common::{small_tuning as tuning, Cluster};
 use conclave_core::codec::peer::SyncMode;
 use conclave_core::codec::PeerMessage;
-use conclave_core::node::Tuning;
 use conclave_core::recovery::DiskState;
-use conclave_core::server::ZkService;
+use conclave_core::Tuning;
+use conclave_core::ZkService;
 use conclave_core::{PersistOp, Zxid};
 
 /// The service every scenario runs: the one that ships.

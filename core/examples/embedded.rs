@@ -17,8 +17,8 @@ use conclave_core::client::{
 use conclave_core::config::Config;
 use conclave_core::files::{execute, Files};
 use conclave_core::host::{Action, Driver, Listener, Socket};
-use conclave_core::node::{Recovered, Tuning};
 use conclave_core::{Instant, Node};
+use conclave_core::{Recovered, Tuning};
 
 /// A member's disk: file name → bytes. Memory is "durable" the moment a call returns, so
 /// every op can be acknowledged at once; a real host acknowledges after its fsync.
@@ -170,7 +170,7 @@ impl World {
                     }
                 }
                 Action::Log { level, line } => {
-                    if level >= conclave_core::io::Level::Info {
+                    if level >= conclave_core::Level::Info {
                         println!(
                             "[{:>5} ms] server {}: {line}",
                             self.now.as_nanos() / 1_000_000,

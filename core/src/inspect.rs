@@ -30,7 +30,7 @@ fn data_summary(d: &Option<Vec<u8>>) -> String {
 }
 
 /// A one-line summary of a ZooKeeper txn body.
-pub fn summarize(kind: i32, body: &[u8]) -> String {
+pub(crate) fn summarize(kind: i32, body: &[u8]) -> String {
     fn sub(t: &SubTxn) -> String {
         match t {
             SubTxn::Create(c) => format!("create {}", c.path),

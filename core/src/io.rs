@@ -342,7 +342,7 @@ pub enum NodeEvent {
         /// The zxid it reflects.
         zxid: Zxid,
     },
-    /// A log fsync took at least [`SLOW_FSYNC_MS`] (from the `Sync` op to its `Persisted`).
+    /// A log fsync took at least 1 s (from the `Sync` op to its `Persisted`).
     SlowFsync {
         /// The file.
         file: String,
@@ -426,7 +426,7 @@ pub struct Status {
 
 /// An fsync at least this slow is reported as [`NodeEvent::SlowFsync`], ZooKeeper's
 /// `fsync.warningthresholdms` default.
-pub const SLOW_FSYNC_MS: u64 = 1000;
+pub(crate) const SLOW_FSYNC_MS: u64 = 1000;
 
 impl Role {
     /// ZooKeeper's lowercase state name (`looking`, `following`, `leading`, `observing`), and

@@ -95,6 +95,8 @@ pub enum ServiceOutput {
         conn: ConnId,
         /// The command.
         word: crate::client::FourLetterWord,
+        /// `stmk`'s trace mask (the 8 bytes after the command); `None` for the others.
+        argument: Option<i64>,
     },
     /// Something worth logging or counting.
     Event(NodeEvent),
@@ -173,6 +175,12 @@ pub trait Service: StateMachine + Default {
     /// The service's next deadline.
     fn next_deadline(&self) -> Option<Instant> {
         None
+    }
+
+    /// `srst` (`server`) or `crst` (`!server`) ran: zero the request counters, latencies and
+    /// response sizes of the server or of every connection, as ZooKeeper's resets do.
+    fn reset_stats(&mut self, server: bool) {
+        let _ = server;
     }
 
     /// Completes the node's part of the server view (`base`) with the service's (data tree,

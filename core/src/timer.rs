@@ -4,7 +4,7 @@ use crate::time::Instant;
 
 /// Every reason the node may want to wake up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Timer {
+pub(crate) enum Timer {
     /// Peer links: dials whose back-off expired, heartbeats, idle links.
     Links,
     /// Election: notification back-off and the finalize wait.
@@ -17,19 +17,19 @@ pub enum Timer {
 
 impl Timer {
     /// All timers, in slot order.
-    pub const ALL: [Timer; 4] = [Timer::Links, Timer::Election, Timer::Zab, Timer::Service];
+    pub(crate) const ALL: [Timer; 4] = [Timer::Links, Timer::Election, Timer::Zab, Timer::Service];
 }
 
 /// One optional deadline per [`Timer`], plus the cached minimum.
 #[derive(Clone, Debug, Default)]
-pub struct TimerTable {
+pub(crate) struct TimerTable {
     slots: [Option<Instant>; 4],
     next: Option<(Instant, Timer)>,
 }
 
 impl TimerTable {
     /// Sets (or clears) one timer and refreshes the cached minimum.
-    pub fn set(&mut self, timer: Timer, at: Option<Instant>) {
+    pub(crate) fn set(&mut self, timer: Timer, at: Option<Instant>) {
         self.slots[timer as usize] = at;
         self.next = None;
         for t in Timer::ALL {
@@ -42,12 +42,13 @@ impl TimerTable {
     }
 
     /// The earliest deadline and which timer owns it.
-    pub fn next(&self) -> Option<(Instant, Timer)> {
+    pub(crate) fn next(&self) -> Option<(Instant, Timer)> {
         self.next
     }
 
-    /// The deadline of one timer.
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
+    /// The deadline of one timer (observed by the unit tests).
+    #[cfg(test)]
+    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
         self.slots[timer as usize]
     }
 }

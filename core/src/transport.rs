@@ -15,16 +15,16 @@ use crate::rng::Prng;
 use crate::time::Instant;
 
 /// Peer protocol version carried in the handshake.
-pub const PEER_PROTOCOL: u16 = 1;
+pub(crate) const PEER_PROTOCOL: u16 = 1;
 
 /// First reconnect delay after a failed dial or a lost link.
-pub const RECONNECT_MIN_MS: u64 = 50;
+pub(crate) const RECONNECT_MIN_MS: u64 = 50;
 /// Upper bound of the reconnect back-off; also bounds how fast a healed partition is noticed.
-pub const RECONNECT_MAX_MS: u64 = 1_000;
+pub(crate) const RECONNECT_MAX_MS: u64 = 1_000;
 
 /// What the transport tells the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LinkEvent {
+pub(crate) enum LinkEvent {
     /// Open a TCP connection.
     Dial {
         /// The link id to use for it.
@@ -119,7 +119,7 @@ struct PeerSlot {
 
 /// All peer links of one server.
 #[derive(Debug)]
-pub struct Transport {
+pub(crate) struct Transport {
     my_id: ServerId,
     ensemble: u64,
     heartbeat_ms: u64,
@@ -133,7 +133,7 @@ pub struct Transport {
 impl Transport {
     /// Links to `peers` (id → `host:port`), with heartbeats every `heartbeat_ms` and links
     /// closed after `idle_ms` of silence.
-    pub fn new(
+    pub(crate) fn new(
         my_id: ServerId,
         ensemble: u64,
         peers: impl IntoIterator<Item = (ServerId, String)>,
@@ -169,12 +169,12 @@ impl Transport {
     }
 
     /// True if a handshaken link to `peer` is up.
-    pub fn is_up(&self, peer: ServerId) -> bool {
+    pub(crate) fn is_up(&self, peer: ServerId) -> bool {
         self.peers.get(&peer).is_some_and(|p| p.active.is_some())
     }
 
     /// Peers with a live link, ascending.
-    pub fn up_peers(&self) -> Vec<ServerId> {
+    pub(crate) fn up_peers(&self) -> Vec<ServerId> {
         self.peers
             .iter()
             .filter(|(_, p)| p.active.is_some())
@@ -183,7 +183,7 @@ impl Transport {
     }
 
     /// The next transport deadline (dial or link maintenance).
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let dial = self
             .peers
             .values()
@@ -197,7 +197,7 @@ impl Transport {
     }
 
     /// Sends `msg` to `peer` if a link is up; returns whether it was sent.
-    pub fn send(
+    pub(crate) fn send(
         &mut self,
         now: Instant,
         peer: ServerId,
@@ -221,7 +221,7 @@ impl Transport {
     }
 
     /// Makes every peer without a link eligible for an immediate dial.
-    pub fn redial_now(&mut self, now: Instant) {
+    pub(crate) fn redial_now(&mut self, now: Instant) {
         for p in self.peers.values_mut() {
             if p.active.is_none() && p.dialing.is_none() {
                 p.next_dial = Some(p.next_dial.map_or(now, |t| t.min(now)));
@@ -230,7 +230,7 @@ impl Transport {
     }
 
     /// Timers: dial peers whose back-off expired, heartbeat quiet links, drop silent ones.
-    pub fn on_timer(&mut self, now: Instant, rng: &mut Prng, out: &mut Vec<LinkEvent>) {
+    pub(crate) fn on_timer(&mut self, now: Instant, rng: &mut Prng, out: &mut Vec<LinkEvent>) {
         let due: Vec<ServerId> = self
             .peers
             .iter()
@@ -310,7 +310,7 @@ impl Transport {
     }
 
     /// A dialled link connected: introduce ourselves.
-    pub fn on_connected(&mut self, now: Instant, link: LinkId, out: &mut Vec<LinkEvent>) {
+    pub(crate) fn on_connected(&mut self, now: Instant, link: LinkId, out: &mut Vec<LinkEvent>) {
         if let Some(l) = self.links.get_mut(&link) {
             l.last_rx = now;
             self.hello(now, link, out);
@@ -318,7 +318,7 @@ impl Transport {
     }
 
     /// The adapter accepted a connection: track it and introduce ourselves.
-    pub fn on_accepted(&mut self, now: Instant, link: LinkId, out: &mut Vec<LinkEvent>) {
+    pub(crate) fn on_accepted(&mut self, now: Instant, link: LinkId, out: &mut Vec<LinkEvent>) {
         if self.links.contains_key(&link) {
             return;
         }
@@ -346,7 +346,7 @@ impl Transport {
     }
 
     /// The adapter saw the link close (or the dial fail).
-    pub fn on_disconnected(
+    pub(crate) fn on_disconnected(
         &mut self,
         now: Instant,
         link: LinkId,
@@ -357,7 +357,7 @@ impl Transport {
     }
 
     /// Bytes arrived on a link.
-    pub fn on_bytes(
+    pub(crate) fn on_bytes(
         &mut self,
         now: Instant,
         link: LinkId,
@@ -553,7 +553,7 @@ impl Transport {
     }
 
     /// Closes the link to `peer`, if any (e.g. it broke the protocol above the link layer).
-    pub fn drop_peer(
+    pub(crate) fn drop_peer(
         &mut self,
         now: Instant,
         peer: ServerId,

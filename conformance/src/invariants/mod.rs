@@ -346,7 +346,7 @@ mod tests {
     //! on the corresponding healthy trace.
 
     use super::*;
-    use conclave_core::election::Vote;
+    use conclave_core::Vote;
     use conclave_core::{Role, Status, Zxid};
 
     const DISK: Position = Position {

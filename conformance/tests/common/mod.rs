@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use conclave_core::client::{encode_request, Request};
 use conclave_core::codec::{decode_peer_message, FrameDecoder, PeerMessage, MAX_PEER_FRAME_BYTES};
 use conclave_core::files::{execute, Files};
-use conclave_core::node::{Node, Tuning};
 use conclave_core::recovery::DiskState;
-use conclave_core::server::ZkService;
-use conclave_core::service::Service;
-use conclave_core::zab::RegisterMap;
+use conclave_core::RegisterMap;
+use conclave_core::Service;
+use conclave_core::ZkService;
 use conclave_core::{Config, Input, Instant, LinkId, NodeEvent, Output, PersistOp, Role, Zxid};
+use conclave_core::{Node, Tuning};
 
 /// A server id.
 pub type Id = u64;
@@ -245,7 +245,7 @@ impl<S: Service> Cluster<S> {
 
     /// Opens an HTTP connection to server `id`'s metrics or admin port.
     #[allow(dead_code)]
-    pub fn connect_http(&mut self, id: Id, endpoint: conclave_core::observe::HttpEndpoint) -> u64 {
+    pub fn connect_http(&mut self, id: Id, endpoint: conclave_core::HttpEndpoint) -> u64 {
         let conn = self.next_conn;
         self.next_conn += 1;
         self.client_node.insert(conn, id);

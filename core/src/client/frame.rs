@@ -10,7 +10,7 @@ use core::fmt;
 use super::jute::{JuteRecord, JuteWriter, DEFAULT_MAX_BUFFER};
 
 /// Bytes of the length prefix.
-pub const LENGTH_BYTES: usize = 4;
+pub(crate) const LENGTH_BYTES: usize = 4;
 
 /// Appends `payload` with its 4-byte big-endian length prefix.
 pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {

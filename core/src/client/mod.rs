@@ -2,14 +2,14 @@
 //!
 //! Layers, bottom up:
 //!
-//! - [`jute`]: the primitive encoding ([`JuteReader`], [`JuteWriter`], [`JuteRecord`]); every
+//! - `jute`: the primitive encoding ([`JuteReader`], [`JuteWriter`], [`JuteRecord`]); every
 //!   length and count is checked against the bytes left and `jute.maxbuffer` before anything
 //!   is allocated.
-//! - [`ops`]: opcodes, error codes and the other integer enumerations.
-//! - [`records`]: headers, the session handshake, `Stat`, ACLs, watch notifications.
-//! - [`request`] / [`response`]: one enum variant per operation, with
+//! - `ops`: opcodes, error codes and the other integer enumerations.
+//! - `records`: headers, the session handshake, `Stat`, ACLs, watch notifications.
+//! - `request` / `response`: one enum variant per operation, with
 //!   [`decode_request`]/[`encode_request`] and [`encode_reply`]/[`decode_response`].
-//! - [`frame`]: the `int length` framing of the client port and four-letter words.
+//! - `frame`: the `int length` framing of the client port and four-letter words.
 //! - [`fuzz`]: entry points for cargo-fuzz and the corpus replay test.
 //!
 //! A server reads a connection as: [`ClientFrameDecoder::next_frame`] →
@@ -18,13 +18,13 @@
 //! [`decode_request`], answering a [`DecodeError`] with its [`DecodeError::error_code`].
 //! Decoders never panic; a frame-level error closes the connection.
 
-pub mod frame;
+pub(crate) mod frame;
 pub mod fuzz;
-pub mod jute;
-pub mod ops;
-pub mod records;
-pub mod request;
-pub mod response;
+pub(crate) mod jute;
+pub(crate) mod ops;
+pub(crate) mod records;
+pub(crate) mod request;
+pub(crate) mod response;
 
 #[cfg(test)]
 mod vectors;

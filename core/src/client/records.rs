@@ -33,7 +33,8 @@ pub mod perms {
 }
 
 /// Bytes of an encoded [`Stat`].
-pub const STAT_BYTES: usize = 68;
+#[cfg(test)]
+pub(crate) const STAT_BYTES: usize = 68;
 
 /// A node's metadata as clients see it (§4.2; `pzxid` is last on the wire).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -11,14 +11,14 @@ use crate::quorum::QuorumVerifier;
 use crate::time::Instant;
 
 /// How long a quorum must hold with no better vote before deciding (`finalizeWait`).
-pub const FINALIZE_WAIT_MS: u64 = 200;
+pub(crate) const FINALIZE_WAIT_MS: u64 = 200;
 
 /// Upper bound of the notification back-off (`maxNotificationInterval`).
-pub const MAX_NOTIFICATION_INTERVAL_MS: u64 = 60_000;
+pub(crate) const MAX_NOTIFICATION_INTERVAL_MS: u64 = 60_000;
 
 /// What the election asks the node to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ElectionOutput {
+pub(crate) enum ElectionOutput {
     /// Send this notification to one server.
     Send {
         /// Recipient.
@@ -43,7 +43,7 @@ pub enum ElectionOutput {
 
 /// The outcome of a round.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// The winning vote.
     pub vote: Vote,
     /// The round in which it was decided.
@@ -76,7 +76,7 @@ impl Received {
 
 /// One server's view of leader election.
 #[derive(Clone, Debug)]
-pub struct Election {
+pub(crate) struct Election {
     my_id: ServerId,
     state: PeerState,
     round: u64,
@@ -97,7 +97,7 @@ pub struct Election {
 
 impl Election {
     /// A server that has not started looking yet (state Looking, round 0).
-    pub fn new(my_id: ServerId) -> Election {
+    pub(crate) fn new(my_id: ServerId) -> Election {
         Election {
             my_id,
             state: PeerState::Looking,
@@ -115,37 +115,39 @@ impl Election {
     }
 
     /// The link to `peer` is up (its votes can reach us).
-    pub fn link_up(&mut self, peer: ServerId) {
+    pub(crate) fn link_up(&mut self, peer: ServerId) {
         self.lost.remove(&peer);
     }
 
     /// The link to `peer` went down: it is not waited for until it comes back.
-    pub fn link_down(&mut self, peer: ServerId) {
+    pub(crate) fn link_down(&mut self, peer: ServerId) {
         self.lost.insert(peer);
     }
 
-    /// The current state.
-    pub fn state(&self) -> PeerState {
+    /// The current state (the unit tests observe it; the node learns it from `Decision`s).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> PeerState {
         self.state
     }
 
     /// The logical clock.
-    pub fn round(&self) -> u64 {
+    pub(crate) fn round(&self) -> u64 {
         self.round
     }
 
-    /// The current proposal while looking.
-    pub fn proposal(&self) -> Vote {
+    /// The current proposal while looking (observed by the unit tests).
+    #[cfg(test)]
+    pub(crate) fn proposal(&self) -> Vote {
         self.proposal
     }
 
     /// The last decision, if the election ended.
-    pub fn decision(&self) -> Option<&Decision> {
+    pub(crate) fn decision(&self) -> Option<&Decision> {
         self.decided.as_ref()
     }
 
     /// The earliest election deadline (resend back-off or finalize wait).
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         if self.state != PeerState::Looking {
             return None;
         }
@@ -156,7 +158,7 @@ impl Election {
     }
 
     /// The notification describing us: our proposal while looking, our decision otherwise.
-    pub fn current_notification(&self) -> Notification {
+    pub(crate) fn current_notification(&self) -> Notification {
         match (&self.decided, self.state) {
             (Some(d), s) if s != PeerState::Looking => Notification {
                 state: s,
@@ -174,7 +176,7 @@ impl Election {
     /// Starts a new round (`lookForLeader`): bump the clock, vote for `initial`, tell everyone.
     ///
     /// `initial` is our own vote for a voter, [`Vote::NONE`] for an observer.
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         now: Instant,
         initial: Vote,
@@ -196,7 +198,7 @@ impl Election {
 
     /// A link came up while looking: the network changed, so restart the notification
     /// back-off instead of waiting out a long interval grown during the outage.
-    pub fn reset_backoff(&mut self, now: Instant) {
+    pub(crate) fn reset_backoff(&mut self, now: Instant) {
         if self.state != PeerState::Looking {
             return;
         }
@@ -207,14 +209,14 @@ impl Election {
 
     /// After synchronization, advertise the new epoch in our decided vote (ZOOKEEPER-1732),
     /// so every established member answers newcomers with the same (leader, peer epoch).
-    pub fn set_decided_epoch(&mut self, epoch: u32) {
+    pub(crate) fn set_decided_epoch(&mut self, epoch: u32) {
         if let Some(d) = self.decided.as_mut() {
             d.vote.peer_epoch = epoch;
         }
     }
 
     /// A notification from `from` (the receive path of §1.5, then the main loop of §1.6).
-    pub fn on_notification(
+    pub(crate) fn on_notification(
         &mut self,
         now: Instant,
         from: ServerId,
@@ -421,7 +423,7 @@ impl Election {
     }
 
     /// Deadlines: decide after an undisturbed finalize wait; resend with back-off after silence.
-    pub fn on_timer(
+    pub(crate) fn on_timer(
         &mut self,
         now: Instant,
         quorum: &dyn QuorumVerifier,

@@ -3,5 +3,5 @@
 mod fle;
 mod vote;
 
-pub use fle::{Decision, Election, ElectionOutput, FINALIZE_WAIT_MS, MAX_NOTIFICATION_INTERVAL_MS};
+pub(crate) use fle::{Election, ElectionOutput};
 pub use vote::{PeerState, Vote};

@@ -25,7 +25,7 @@ pub struct Driver<S: Service = ZkService> {
 }
 
 /// How often the node is told the wall clock (TTL expiry, `mtime` of sessions' touches).
-pub const WALL_CLOCK_EVERY_MS: u64 = 1000;
+pub(crate) const WALL_CLOCK_EVERY_MS: u64 = 1000;
 
 impl<S: Service> Driver<S> {
     /// Drives `node` (freshly built; its start-up outputs are the first actions).

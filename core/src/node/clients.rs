@@ -130,9 +130,24 @@ impl<S: Service> Node<S> {
                 self.metrics.client_bytes_sent += bytes.len() as u64;
                 self.out.push_back(Output::SendClient { conn, bytes })
             }
-            ServiceOutput::FourLetterWord { conn, word } => {
-                let whitelist =
-                    crate::server::fourlw::Whitelist::parse(&self.config.four_letter_words);
+            ServiceOutput::FourLetterWord {
+                conn,
+                word,
+                argument,
+            } => {
+                use crate::server::fourlw::{effect, Effect, Whitelist};
+                let whitelist = Whitelist::parse(&self.config.four_letter_words);
+                match effect(word, self.serving(), &whitelist) {
+                    Effect::None => {}
+                    Effect::ResetServerStats => {
+                        self.metrics = crate::Metrics::default();
+                        self.sm.reset_stats(true);
+                    }
+                    Effect::ResetConnectionStats => self.sm.reset_stats(false),
+                    Effect::SetTraceMask => {
+                        self.trace_mask = argument.unwrap_or(self.trace_mask);
+                    }
+                }
                 let mut text = String::new();
                 self.with_view(now, &mut |v| {
                     text = crate::server::fourlw::render(word, v, &whitelist)

@@ -153,6 +153,9 @@ pub struct Node<S: Service = ZkService> {
     /// next epoch we propose is above it, or that learner could never join. Not persisted: a
     /// restarted leader relearns it from the learner's FOLLOWERINFO.
     epoch_floor: u32,
+    /// ZooKeeper's trace mask: `gtmk` shows it, `stmk` sets it (kept for the tools that probe
+    /// it; our logging is configured through `RUST_LOG`).
+    trace_mask: i64,
     /// Log syncs in flight: (seq, emitted at, file), to time fsyncs.
     timed_syncs: VecDeque<(u64, Instant, String)>,
     /// The seq of the log `Sync` the disk is running, if any: group commit keeps at most one
@@ -329,6 +332,7 @@ impl<S: Service> Node<S> {
             http: BTreeMap::new(),
             early_infos: BTreeMap::new(),
             epoch_floor: 0,
+            trace_mask: crate::server::fourlw::DEFAULT_TRACE_MASK,
             timed_syncs: VecDeque::new(),
             log_sync_inflight: None,
             config,
@@ -441,11 +445,6 @@ impl<S: Service> Node<S> {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next().map(|(at, _)| at)
-    }
-
-    /// Which timer owns the next deadline (why the node wants to wake up).
-    pub fn next_timer(&self) -> Option<Timer> {
-        self.timers.next().map(|(_, t)| t)
     }
 
     /// What the node is doing now.

@@ -68,6 +68,7 @@ impl<S: Service> Node<S> {
             election_time: self.metrics.election_time_ms,
             conf: &conf,
             membership: membership.as_deref(),
+            trace_mask: self.trace_mask,
             ..ServerView::default()
         };
         self.sm.view(base, f);

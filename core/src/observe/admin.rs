@@ -11,7 +11,7 @@ use super::view::{MntrValue, ServerView};
 use crate::server::fourlw::mntr_values;
 
 /// The commands served, by their primary names (aliases are accepted too).
-pub const COMMANDS: &[&str] = &[
+pub(crate) const COMMANDS: &[&str] = &[
     "configuration",
     "connections",
     "dirs",
@@ -80,7 +80,7 @@ fn server_stats(v: &ServerView<'_>) -> Value {
 }
 
 /// The JSON body for admin command `name` (any ZooKeeper alias), `None` if unknown.
-pub fn render(name: &str, v: &ServerView<'_>) -> Option<String> {
+pub(crate) fn render(name: &str, v: &ServerView<'_>) -> Option<String> {
     let mut m = Map::new();
     let command = if name.is_empty() {
         m.insert(

@@ -20,14 +20,14 @@ pub enum HttpEndpoint {
 }
 
 /// The largest request head accepted; beyond it the answer is 431 and the connection closes.
-pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024;
 
 /// Headers parsed at most (more answer 431).
 const MAX_HEADERS: usize = 32;
 
 /// What the node must render for a complete request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HttpRoute {
+pub(crate) enum HttpRoute {
     /// `/metrics` in Prometheus text format.
     Metrics,
     /// `/commands` (empty name: the list) or `/commands/<name>`.
@@ -38,7 +38,7 @@ pub enum HttpRoute {
 
 /// A status, a content type and a body: what goes back, framed by [`Answer::encode`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// Status line after `HTTP/1.1 `, e.g. `200 OK`.
     pub status: &'static str,
     /// `Content-Type`.
@@ -60,7 +60,7 @@ impl Answer {
     }
 
     /// The response bytes: status line, headers (`Connection: close`), body.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = format!(
             "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.status,
@@ -76,11 +76,11 @@ impl Answer {
 }
 
 /// Prometheus' text exposition format.
-pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// What a connection's bytes so far amount to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// The request head is not complete yet: wait for more bytes.
     Partial,
     /// A complete request (or a malformed one, answered with an error), and whether it was
@@ -89,7 +89,7 @@ pub enum Parsed {
 }
 
 /// Parses the bytes received on `endpoint` so far.
-pub fn parse(endpoint: HttpEndpoint, buf: &[u8]) -> Parsed {
+pub(crate) fn parse(endpoint: HttpEndpoint, buf: &[u8]) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let fixed = |a: Answer| Parsed::Done(HttpRoute::Fixed(a), false);

@@ -3,25 +3,25 @@
 //! AdminServer's JSON ([`admin`]) and Prometheus text ([`prometheus`]), and the HTTP endpoints
 //! that serve the latter two ([`http`]).
 
-pub mod admin;
-pub mod http;
-pub mod prometheus;
-pub mod view;
+pub(crate) mod admin;
+pub(crate) mod http;
+pub(crate) mod prometheus;
+pub(crate) mod view;
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use http::HttpEndpoint;
-pub use view::{NodeFacts, RequestStats, ServerView};
+pub(crate) use view::{NodeFacts, RequestStats, ServerView};
 
 use crate::config::Config;
 
 /// The version string clients see (`envi`, `srvr`): a 3.9 server, so they enable 3.5+ features.
-pub const ZOOKEEPER_VERSION: &str = concat!("3.9.3-conclave-", env!("CARGO_PKG_VERSION"));
+pub(crate) const ZOOKEEPER_VERSION: &str = concat!("3.9.3-conclave-", env!("CARGO_PKG_VERSION"));
 
 /// `conf`'s `key=value` lines, in ZooKeeper's order.
-pub fn conf_lines(config: &Config) -> Vec<(&'static str, String)> {
+pub(crate) fn conf_lines(config: &Config) -> Vec<(&'static str, String)> {
     let mut lines = alloc::vec![
         ("clientPort", format!("{}", config.client_port.unwrap_or(0))),
         ("dataDir", config.data_dir.clone().unwrap_or_default()),
@@ -66,6 +66,6 @@ pub fn conf_lines(config: &Config) -> Vec<(&'static str, String)> {
 
 /// `conf`'s membership block in an ensemble: the server lines and `version=0` (static
 /// configuration), without a final newline, as ZooKeeper prints it.
-pub fn membership(config: &Config) -> Option<String> {
+pub(crate) fn membership(config: &Config) -> Option<String> {
     (!config.servers.is_empty()).then(|| format!("{}version=0", config.ensemble_text()))
 }

@@ -32,7 +32,7 @@ fn skipped(key: &str) -> bool {
 }
 
 /// The whole `/metrics` page.
-pub fn render(v: &ServerView<'_>) -> String {
+pub(crate) fn render(v: &ServerView<'_>) -> String {
     let mut o = String::new();
     for (key, val) in mntr_values(v) {
         if skipped(&key) {

@@ -284,7 +284,7 @@ pub struct RequestStats {
 
 /// One `mntr` value, typed so that JSON and Prometheus render it as a number where it is one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MntrValue {
+pub(crate) enum MntrValue {
     /// An integer.
     Int(i128),
     /// A Java-formatted `double` (`0.0`, `1.3333`, `1.0E-4`).

@@ -39,11 +39,11 @@ macro_rules! out {
 
 /// What ZooKeeper answers (plus `\n`, except for `hash`) while it is not serving requests:
 /// not yet started, shutting down, or between elections.
-pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
+pub(crate) const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
 
 /// ZooKeeper's initial trace mask (`ZooTrace`): client requests, server packets, sessions and
 /// warnings (`0b1_0011_0010`), what `gtmk` prints until `stmk` changes it.
-pub const DEFAULT_TRACE_MASK: i64 = 306;
+pub(crate) const DEFAULT_TRACE_MASK: i64 = 306;
 
 // ---------------------------------------------------------------------------------------------
 // Whitelist
@@ -55,7 +55,7 @@ pub const DEFAULT_TRACE_MASK: i64 = 306;
 /// read-only mode is enabled ([`with_read_only_mode`](Self::with_read_only_mode)). Everything
 /// else, `ruok` included, must be listed. The default is `srvr` alone.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Whitelist {
+pub(crate) struct Whitelist {
     bits: u32,
 }
 
@@ -65,7 +65,7 @@ const fn bit(cmd: FourLetterWord) -> u32 {
 
 impl Whitelist {
     /// Every command enabled (`4lw.commands.whitelist=*`).
-    pub fn all() -> Whitelist {
+    pub(crate) fn all() -> Whitelist {
         let mut w = Whitelist { bits: 0 };
         for &cmd in FourLetterWord::ALL {
             w.allow(cmd);
@@ -78,7 +78,7 @@ impl Whitelist {
     /// `*` enables every command; unknown or misspelled names (matching is case-sensitive) and
     /// empty entries are ignored. `srvr` is enabled whatever the value, so `""` (and an unset
     /// property, see [`Default`]) enable `srvr` alone.
-    pub fn parse(value: &str) -> Whitelist {
+    pub(crate) fn parse(value: &str) -> Whitelist {
         let mut w = Whitelist::default();
         for entry in value.split(',') {
             let name = entry.trim_matches(|c: char| c <= ' ');
@@ -95,7 +95,8 @@ impl Whitelist {
     /// Adds `isro` when read-only mode is enabled (`readonlymode.enabled=true`), as ZooKeeper
     /// does whatever the whitelist says, since clients probe read-only servers with it.
     #[must_use]
-    pub fn with_read_only_mode(mut self, read_only_mode_enabled: bool) -> Whitelist {
+    #[cfg(test)]
+    pub(crate) fn with_read_only_mode(mut self, read_only_mode_enabled: bool) -> Whitelist {
         if read_only_mode_enabled {
             self.allow(FourLetterWord::Isro);
         }
@@ -103,17 +104,17 @@ impl Whitelist {
     }
 
     /// Enables one command.
-    pub fn allow(&mut self, cmd: FourLetterWord) {
+    pub(crate) fn allow(&mut self, cmd: FourLetterWord) {
         self.bits |= bit(cmd);
     }
 
     /// Whether the command runs (otherwise it answers [`render`]'s refusal).
-    pub fn allows(&self, cmd: FourLetterWord) -> bool {
+    pub(crate) fn allows(&self, cmd: FourLetterWord) -> bool {
         self.bits & bit(cmd) != 0
     }
 
     /// The enabled commands, in [`FourLetterWord::ALL`] order (e.g. for the startup log).
-    pub fn commands(&self) -> impl Iterator<Item = FourLetterWord> + '_ {
+    pub(crate) fn commands(&self) -> impl Iterator<Item = FourLetterWord> + '_ {
         FourLetterWord::ALL
             .iter()
             .copied()
@@ -143,7 +144,7 @@ impl core::fmt::Debug for Whitelist {
 /// What a command changes on the server, besides printing; the caller carries it out before
 /// building the snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Nothing.
     None,
     /// `crst`: reset every connection's statistics (packets, latencies, last op/cxid/zxid:
@@ -156,14 +157,9 @@ pub enum Effect {
     SetTraceMask,
 }
 
-/// Whether the command resets statistics (`crst`, `srst`); see [`effect`].
-pub fn is_reset(cmd: FourLetterWord) -> bool {
-    matches!(cmd, FourLetterWord::Crst | FourLetterWord::Srst)
-}
-
 /// What the command changes when it runs now: nothing unless whitelisted; the resets only
 /// while `serving` (ZooKeeper answers [`NOT_SERVING`] instead); `stmk` even when not serving.
-pub fn effect(cmd: FourLetterWord, serving: bool, whitelist: &Whitelist) -> Effect {
+pub(crate) fn effect(cmd: FourLetterWord, serving: bool, whitelist: &Whitelist) -> Effect {
     if !whitelist.allows(cmd) {
         return Effect::None;
     }
@@ -196,7 +192,7 @@ pub fn effect(cmd: FourLetterWord, serving: bool, whitelist: &Whitelist) -> Effe
 ///
 /// All but `ruok`, `envi`, `gtmk`, `stmk`, `isro` and `hash` answer `NOT_SERVING` + `\n` when
 /// not serving.
-pub fn render(cmd: FourLetterWord, snap: &ServerView<'_>, whitelist: &Whitelist) -> String {
+pub(crate) fn render(cmd: FourLetterWord, snap: &ServerView<'_>, whitelist: &Whitelist) -> String {
     let mut out = String::new();
     if !whitelist.allows(cmd) {
         out!(
@@ -402,7 +398,7 @@ fn mntr(out: &mut String, snap: &ServerView<'_>) {
 
 /// The `mntr` fields in the order the four-letter word prints them, keys without `zk_`: the
 /// one list that the AdminServer's `monitor` and `/metrics` render too.
-pub fn mntr_values(snap: &ServerView<'_>) -> Vec<(String, MntrValue)> {
+pub(crate) fn mntr_values(snap: &ServerView<'_>) -> Vec<(String, MntrValue)> {
     let mut v: Vec<(String, MntrValue)> = Vec::with_capacity(48);
     let int = |v: &mut Vec<(String, MntrValue)>, key: &str, n: i128| {
         v.push((String::from(key), MntrValue::Int(n)))

@@ -225,12 +225,6 @@ fn effects_need_whitelist_and_resets_need_serving() {
     );
     assert_eq!(effect(FourLetterWord::Stmk, true, &none), Effect::None);
     assert_eq!(effect(FourLetterWord::Stat, true, &all), Effect::None);
-    let resets: Vec<_> = FourLetterWord::ALL
-        .iter()
-        .copied()
-        .filter(|&c| is_reset(c))
-        .collect();
-    assert_eq!(resets, [FourLetterWord::Crst, FourLetterWord::Srst]);
 }
 
 // --- not serving ----------------------------------------------------------------------------

@@ -1,11 +1,10 @@
 //! The ZooKeeper server side that is not replicated: client connections, session expiry
 //! on the leader, and the watches of locally connected clients.
 
-pub mod fourlw;
-pub mod sessions;
-pub mod watches;
-pub mod zk;
+pub(crate) mod fourlw;
+pub(crate) mod sessions;
+pub(crate) mod watches;
+pub(crate) mod zk;
 
-pub use sessions::SessionTracker;
-pub use watches::{ConnId, WatchKind, Watches};
+pub(crate) use watches::ConnId;
 pub use zk::ZkService;

@@ -19,7 +19,7 @@ struct Tracked {
 
 /// The leader's table of live sessions and when each expires.
 #[derive(Clone, Debug, Default)]
-pub struct SessionTracker {
+pub(crate) struct SessionTracker {
     tick_ms: u64,
     sessions: BTreeMap<i64, Tracked>,
     buckets: BTreeMap<u64, BTreeSet<i64>>,
@@ -27,7 +27,7 @@ pub struct SessionTracker {
 
 impl SessionTracker {
     /// An empty tracker with buckets `tick_ms` wide.
-    pub fn new(tick_ms: u64) -> SessionTracker {
+    pub(crate) fn new(tick_ms: u64) -> SessionTracker {
         SessionTracker {
             tick_ms: tick_ms.max(1),
             sessions: BTreeMap::new(),
@@ -43,7 +43,7 @@ impl SessionTracker {
     }
 
     /// Starts tracking a session (or refreshes it) with a fresh deadline.
-    pub fn add(&mut self, id: i64, timeout_ms: u32, now: Instant) {
+    pub(crate) fn add(&mut self, id: i64, timeout_ms: u32, now: Instant) {
         self.remove(id);
         let bucket = self.bucket_for(now, timeout_ms);
         self.sessions.insert(
@@ -58,7 +58,7 @@ impl SessionTracker {
     }
 
     /// Records activity; false if the session is unknown or already closing.
-    pub fn touch(&mut self, id: i64, now: Instant) -> bool {
+    pub(crate) fn touch(&mut self, id: i64, now: Instant) -> bool {
         let Some(t) = self.sessions.get(&id).copied() else {
             return false;
         };
@@ -82,7 +82,7 @@ impl SessionTracker {
     }
 
     /// Stops tracking a session (closed or expired and committed).
-    pub fn remove(&mut self, id: i64) {
+    pub(crate) fn remove(&mut self, id: i64) {
         if let Some(t) = self.sessions.remove(&id) {
             if let Some(b) = self.buckets.get_mut(&t.bucket) {
                 b.remove(&id);
@@ -93,25 +93,13 @@ impl SessionTracker {
         }
     }
 
-    /// Marks a session as closing: further requests get SESSIONEXPIRED, touches are refused.
-    pub fn set_closing(&mut self, id: i64) {
-        if let Some(s) = self.sessions.get_mut(&id) {
-            s.closing = true;
-        }
-    }
-
     /// True if the session is tracked and not closing.
-    pub fn is_live(&self, id: i64) -> bool {
+    pub(crate) fn is_live(&self, id: i64) -> bool {
         self.sessions.get(&id).is_some_and(|s| !s.closing)
     }
 
-    /// The session's negotiated timeout.
-    pub fn timeout_ms(&self, id: i64) -> Option<u32> {
-        self.sessions.get(&id).map(|s| s.timeout_ms)
-    }
-
     /// When the earliest bucket expires.
-    pub fn next_expiry(&self) -> Option<Instant> {
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
         self.buckets
             .keys()
             .next()
@@ -120,7 +108,7 @@ impl SessionTracker {
 
     /// Sessions whose bucket time has come, ascending; they are marked closing and leave
     /// their bucket (the caller proposes a closeSession for each).
-    pub fn expire(&mut self, now: Instant) -> Vec<i64> {
+    pub(crate) fn expire(&mut self, now: Instant) -> Vec<i64> {
         let mut out = Vec::new();
         let now_ms = now.as_millis();
         while let Some((&at, _)) = self.buckets.iter().next() {
@@ -139,19 +127,10 @@ impl SessionTracker {
         out
     }
 
-    /// Number of sessions tracked.
-    pub fn len(&self) -> usize {
-        self.sessions.len()
-    }
-
     /// True when no session is tracked.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.sessions.is_empty()
-    }
-
-    /// Every tracked session with its timeout, ascending (for `dump`).
-    pub fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
-        self.sessions.iter().map(|(id, t)| (*id, t.timeout_ms))
     }
 }
 

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use crate::client::{EventType, WatcherType};
 
 /// A client connection, as the adapter names it.
-pub type ConnId = u64;
+pub(crate) type ConnId = u64;
 
 /// What kind of registration a watch is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -61,7 +61,7 @@ fn is_authenticated_scheme(scheme: &str) -> bool {
 }
 
 /// Whether `id` is well formed for `scheme` (`AuthenticationProvider.isValid`).
-pub fn is_valid_id(scheme: &str, id: &str) -> bool {
+pub(crate) fn is_valid_id(scheme: &str, id: &str) -> bool {
     match scheme {
         "world" => id == "anyone",
         "digest" => {
@@ -117,7 +117,7 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
 }
 
 /// getACL for a caller without ADMIN: digest ids become `user:x`.
-pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+pub(crate) fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
     acl.iter()
         .map(|a| {
             let mut a = a.clone();
@@ -133,7 +133,7 @@ pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
 }
 
 /// Whether the caller may read the full ACL (holds ADMIN).
-pub fn has_admin(acl: &[Acl], caller: &Caller<'_>) -> bool {
+pub(crate) fn has_admin(acl: &[Acl], caller: &Caller<'_>) -> bool {
     check_acl(acl, perms::ADMIN, caller).is_ok()
 }
 
@@ -149,7 +149,7 @@ pub fn digest_id(user_password: &str) -> String {
 }
 
 /// Standard base64 with padding (RFC 4648 §4).
-pub fn base64_encode(bytes: &[u8]) -> String {
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -172,7 +172,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 
 /// An IPv4 (4 bytes) or IPv6 (16 bytes) address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IpAddr {
+pub(crate) enum IpAddr {
     /// IPv4.
     V4([u8; 4]),
     /// IPv6.
@@ -189,7 +189,7 @@ impl IpAddr {
 }
 
 /// Parses an IPv4 dotted quad or an IPv6 address (with `::`, optional trailing IPv4).
-pub fn parse_ip(s: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     parse_v4(s)
         .map(IpAddr::V4)
         .or_else(|| parse_v6(s).map(IpAddr::V6))
@@ -273,7 +273,7 @@ fn parse_v6(s: &str) -> Option<[u8; 16]> {
 }
 
 /// Parses `addr` or `addr/bits`; bits must be in `[0, 32]` (IPv4) or `[0, 128]` (IPv6).
-pub fn parse_cidr(s: &str) -> Option<(IpAddr, u32)> {
+pub(crate) fn parse_cidr(s: &str) -> Option<(IpAddr, u32)> {
     let (addr, bits) = match s.split_once('/') {
         Some((a, b)) => (a, Some(b)),
         None => (s, None),
@@ -298,7 +298,7 @@ pub fn parse_cidr(s: &str) -> Option<(IpAddr, u32)> {
 }
 
 /// Whether the client address `client` falls in the ACL's `addr[/bits]`.
-pub fn ip_matches(client: &str, acl_expr: &str) -> bool {
+pub(crate) fn ip_matches(client: &str, acl_expr: &str) -> bool {
     let Some((net, bits)) = parse_cidr(acl_expr) else {
         return false;
     };

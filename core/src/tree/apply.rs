@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::data_tree::DataTree;
 use super::path;
-pub use super::trigger::{WatchKind, WatchTrigger};
+pub(crate) use super::trigger::{WatchKind, WatchTrigger};
 use super::txn::{CreateTxn, SubResult, SubTxn, TxnResult, ZkTxn};
 use super::znode::{serial_gt, EphemeralType, StatPersisted, Znode};
 use crate::client::{Acl, ErrorCode, EventType, Stat};

@@ -23,7 +23,7 @@ impl Fnv {
 }
 
 /// The hash of one node.
-pub fn node_hash(path: &str, node: &Znode) -> u64 {
+pub(crate) fn node_hash(path: &str, node: &Znode) -> u64 {
     let mut h = Fnv(Fnv1a64::new());
     h.len_prefixed(path.as_bytes());
     match &node.data {
@@ -58,7 +58,7 @@ pub fn node_hash(path: &str, node: &Znode) -> u64 {
 }
 
 /// The hash of one session table entry.
-pub fn session_hash(session_id: i64, timeout_ms: i32) -> u64 {
+pub(crate) fn session_hash(session_id: i64, timeout_ms: i32) -> u64 {
     let mut h = Fnv(Fnv1a64::from_state(crate::hash::OFFSET_BASIS ^ 0x5e55));
     h.i64(session_id);
     h.i64(i64::from(timeout_ms));

@@ -8,17 +8,17 @@
 //! server runs [`DataTree::apply_txn`] (or `StateMachine::apply`) and the leader calls
 //! [`PendingChanges::applied`]. Reads go to [`read`].
 
-pub mod acl;
-pub mod apply;
-pub mod data_tree;
-pub mod digest;
-pub mod path;
-pub mod prep;
-pub mod read;
-pub mod snapshot;
+pub(crate) mod acl;
+pub(crate) mod apply;
+pub(crate) mod data_tree;
+pub(crate) mod digest;
+pub(crate) mod path;
+pub(crate) mod prep;
+pub(crate) mod read;
+pub(crate) mod snapshot;
 mod trigger;
-pub mod txn;
-pub mod znode;
+pub(crate) mod txn;
+pub(crate) mod znode;
 
 #[cfg(test)]
 mod acl_tests;

@@ -9,16 +9,16 @@ use alloc::string::String;
 use crate::client::ErrorCode;
 
 /// The root path.
-pub const ROOT: &str = "/";
+pub(crate) const ROOT: &str = "/";
 
 /// Validates `path`; BADARGUMENTS when it breaks a `PathUtils.validatePath` rule.
-pub fn validate_path(path: &str) -> Result<(), ErrorCode> {
+pub(crate) fn validate_path(path: &str) -> Result<(), ErrorCode> {
     validate(path, false)
 }
 
 /// Validates the path of a create: for a sequential create the path is checked as if the
 /// suffix were already appended (`validatePath(path + "1")`), so `/q/` is fine.
-pub fn validate_create_path(path: &str, sequential: bool) -> Result<(), ErrorCode> {
+pub(crate) fn validate_create_path(path: &str, sequential: bool) -> Result<(), ErrorCode> {
     validate(path, sequential)
 }
 
@@ -59,7 +59,7 @@ fn validate(path: &str, suffixed: bool) -> Result<(), ErrorCode> {
 }
 
 /// The parent of a valid path: `None` for the root, `/` for a top-level node.
-pub fn parent(path: &str) -> Option<&str> {
+pub(crate) fn parent(path: &str) -> Option<&str> {
     if path == ROOT {
         return None;
     }
@@ -68,26 +68,15 @@ pub fn parent(path: &str) -> Option<&str> {
 }
 
 /// The last component of a path (`""` for the root).
-pub fn child_name(path: &str) -> &str {
+pub(crate) fn child_name(path: &str) -> &str {
     match path.rfind('/') {
         Some(i) => &path[i + 1..],
         None => path,
     }
 }
 
-/// `parent` joined with a child `name`.
-pub fn join(parent: &str, name: &str) -> String {
-    let mut s = String::with_capacity(parent.len() + 1 + name.len());
-    s.push_str(parent);
-    if parent != ROOT {
-        s.push('/');
-    }
-    s.push_str(name);
-    s
-}
-
 /// Whether `path` is one of the system nodes that can never be deleted (`DataTree.isSpecialPath`).
-pub fn is_special(path: &str) -> bool {
+pub(crate) fn is_special(path: &str) -> bool {
     matches!(
         path,
         "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config"
@@ -95,7 +84,7 @@ pub fn is_special(path: &str) -> bool {
 }
 
 /// The sequence suffix `%010d` of a stored cversion (negative after the i32 wrap).
-pub fn sequence_suffix(cversion: i32) -> String {
+pub(crate) fn sequence_suffix(cversion: i32) -> String {
     alloc::format!("{cversion:010}")
 }
 
@@ -171,8 +160,6 @@ mod tests {
         assert_eq!(parent("/a/b"), Some("/a"));
         assert_eq!(child_name("/a/b"), "b");
         assert_eq!(child_name("/"), "");
-        assert_eq!(join("/", "a"), "/a");
-        assert_eq!(join("/a", "b"), "/a/b");
         assert_eq!(sequence_suffix(3), "0000000003");
         assert_eq!(sequence_suffix(i32::MAX), "2147483647");
         assert_eq!(sequence_suffix(i32::MIN), "-2147483648");

@@ -110,7 +110,7 @@ fn get_children(
 }
 
 /// Number of descendants of `path` (not counting it): a range scan of the flat map.
-pub fn all_children_number(tree: &DataTree, path: &str) -> i32 {
+pub(crate) fn all_children_number(tree: &DataTree, path: &str) -> i32 {
     let count = if path == "/" {
         tree.node_count().saturating_sub(1)
     } else {

@@ -12,31 +12,31 @@ use super::znode::EphemeralType;
 use crate::client::{Acl, ErrorCode, MultiResult, Response, Stat};
 
 /// Txn type numbers (`ZooDefs.OpCode`) carried in `TxnHeader.kind`.
-pub mod kind {
+pub(crate) mod kind {
     /// create (1).
-    pub const CREATE: i32 = 1;
+    pub(crate) const CREATE: i32 = 1;
     /// delete (2).
-    pub const DELETE: i32 = 2;
+    pub(crate) const DELETE: i32 = 2;
     /// setData (5).
-    pub const SET_DATA: i32 = 5;
+    pub(crate) const SET_DATA: i32 = 5;
     /// setACL (7).
-    pub const SET_ACL: i32 = 7;
+    pub(crate) const SET_ACL: i32 = 7;
     /// check (13).
-    pub const CHECK: i32 = 13;
+    pub(crate) const CHECK: i32 = 13;
     /// multi (14).
-    pub const MULTI: i32 = 14;
+    pub(crate) const MULTI: i32 = 14;
     /// create2 (15).
-    pub const CREATE2: i32 = 15;
+    pub(crate) const CREATE2: i32 = 15;
     /// createContainer (19).
-    pub const CREATE_CONTAINER: i32 = 19;
+    pub(crate) const CREATE_CONTAINER: i32 = 19;
     /// createTTL (21).
-    pub const CREATE_TTL: i32 = 21;
+    pub(crate) const CREATE_TTL: i32 = 21;
     /// createSession (−10).
-    pub const CREATE_SESSION: i32 = -10;
+    pub(crate) const CREATE_SESSION: i32 = -10;
     /// closeSession (−11).
-    pub const CLOSE_SESSION: i32 = -11;
+    pub(crate) const CLOSE_SESSION: i32 = -11;
     /// error (−1).
-    pub const ERROR: i32 = -1;
+    pub(crate) const ERROR: i32 = -1;
 }
 
 /// serde adapters for the client codec types (which are jute, not serde).

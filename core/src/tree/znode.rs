@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Acl, Stat};
 
 /// `ephemeralOwner` of a container node (`EphemeralType.CONTAINER_EPHEMERAL_OWNER`).
-pub const CONTAINER_OWNER: i64 = i64::MIN;
+pub(crate) const CONTAINER_OWNER: i64 = i64::MIN;
 /// Largest TTL in ms (40 bits).
-pub const MAX_TTL_MS: i64 = 0x00FF_FFFF_FFFF;
+pub(crate) const MAX_TTL_MS: i64 = 0x00FF_FFFF_FFFF;
 const EXTENDED_MASK: u64 = 0xFF00_0000_0000_0000;
 const EXTENDED_TYPE_MASK: u64 = 0x00FF_FF00_0000_0000;
 

@@ -12,10 +12,10 @@ use crate::ids::{ServerId, Zxid};
 use crate::time::Instant;
 
 /// Largest snapshot chunk sent in one SNAP message.
-pub const SNAP_CHUNK_BYTES: usize = 512 * 1024;
+pub(crate) const SNAP_CHUNK_BYTES: usize = 512 * 1024;
 
 /// The largest counter a proposal may use; the next one would spill into the epoch bits.
-pub const MAX_COUNTER: u32 = 0xFFFF_FFFE;
+pub(crate) const MAX_COUNTER: u32 = 0xFFFF_FFFE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
@@ -43,7 +43,7 @@ struct Handle {
 
 /// The leader side of ZAB for one epoch.
 #[derive(Clone, Debug)]
-pub struct Leader {
+pub(crate) struct Leader {
     my_id: ServerId,
     history: History,
     proposed: u32,
@@ -66,7 +66,12 @@ pub struct Leader {
 
 impl Leader {
     /// Starts leading after an election: propose an epoch above every one a quorum accepted.
-    pub fn new(my_id: ServerId, history: History, timing: Timing, ctx: &mut Ctx<'_>) -> Leader {
+    pub(crate) fn new(
+        my_id: ServerId,
+        history: History,
+        timing: Timing,
+        ctx: &mut Ctx<'_>,
+    ) -> Leader {
         let mut l = Leader {
             my_id,
             history,
@@ -92,17 +97,18 @@ impl Leader {
     }
 
     /// The epoch being established, once fixed.
-    pub fn epoch(&self) -> Option<u32> {
+    #[cfg(test)]
+    pub(crate) fn epoch(&self) -> Option<u32> {
         self.epoch
     }
 
     /// True once a quorum acknowledged NEWLEADER: the leader serves.
-    pub fn is_established(&self) -> bool {
+    pub(crate) fn is_established(&self) -> bool {
         self.established
     }
 
     /// Learners that acknowledged NEWLEADER, ascending.
-    pub fn synced_learners(&self) -> Vec<ServerId> {
+    pub(crate) fn synced_learners(&self) -> Vec<ServerId> {
         self.learners
             .iter()
             .filter(|(_, h)| h.stage == Stage::Synced)
@@ -111,18 +117,19 @@ impl Leader {
     }
 
     /// Learners connected to this leader, synced or not (`zk_learners`).
-    pub fn learner_count(&self) -> usize {
+    pub(crate) fn learner_count(&self) -> usize {
         self.learners.len()
     }
 
     /// Proposals sent and not yet committed.
-    pub fn outstanding(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn outstanding(&self) -> usize {
         self.outstanding.len()
     }
 
     /// The next deadline: the next ping, initLimit while establishing, and the oldest
     /// proposal's syncLimit.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let limit = if self.established {
             self.outstanding
                 .front()
@@ -135,7 +142,7 @@ impl Leader {
 
     /// Timers: initLimit while establishing; afterwards, learners that sat on a proposal
     /// for longer than syncLimit are dropped (their link is closed).
-    pub fn on_timer(&mut self, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>) {
         if self.next_ping <= ctx.now {
             // Learners time out on a silent leader; a leader that stepped down goes silent.
             self.next_ping = ctx.now.plus_millis(self.ping_ms);
@@ -184,7 +191,7 @@ impl Leader {
     }
 
     /// A message from a learner.
-    pub fn on_message(&mut self, from: ServerId, msg: PeerMessage, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_message(&mut self, from: ServerId, msg: PeerMessage, ctx: &mut Ctx<'_>) {
         match msg {
             PeerMessage::FollowerInfo {
                 accepted_epoch,
@@ -334,7 +341,7 @@ impl Leader {
     }
 
     /// A Persist op this leader asked for is durable.
-    pub fn on_persisted(&mut self, what: AfterPersist, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_persisted(&mut self, what: AfterPersist, ctx: &mut Ctx<'_>) {
         match what {
             AfterPersist::LeaderEpochAccepted => {
                 self.epoch_durable = true;
@@ -472,7 +479,7 @@ impl Leader {
     }
 
     /// The zxid the next proposal will get, if this leader serves (prep needs it first).
-    pub fn next_zxid(&self, log: &super::ReplicaLog) -> Option<Zxid> {
+    pub(crate) fn next_zxid(&self, log: &super::ReplicaLog) -> Option<Zxid> {
         let epoch = self.epoch?;
         if !self.established || self.counter >= MAX_COUNTER {
             return None;
@@ -482,12 +489,12 @@ impl Leader {
     }
 
     /// Outstanding (proposed, uncommitted) proposals up to the last one, for `sync`.
-    pub fn last_proposed(&self) -> Option<Zxid> {
+    pub(crate) fn last_proposed(&self) -> Option<Zxid> {
         self.outstanding.back().map(|(z, _)| *z)
     }
 
     /// Proposes a txn (leader stamps the zxid). `None` if not serving or the epoch is full.
-    pub fn propose(
+    pub(crate) fn propose(
         &mut self,
         mut header: TxnHeader,
         body: Vec<u8>,
@@ -569,14 +576,14 @@ impl Leader {
     }
 
     /// Anything from a learner proves it alive.
-    pub fn heard(&mut self, from: ServerId, now: Instant) {
+    pub(crate) fn heard(&mut self, from: ServerId, now: Instant) {
         if let Some(h) = self.learners.get_mut(&from) {
             h.last_heard = now;
         }
     }
 
     /// A learner's link went down: forget it; step down if the synced quorum is gone.
-    pub fn on_peer_down(&mut self, peer: ServerId, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_peer_down(&mut self, peer: ServerId, ctx: &mut Ctx<'_>) {
         if self.learners.remove(&peer).is_none() {
             return;
         }
@@ -586,16 +593,11 @@ impl Leader {
             ctx.out.push(ZabOutput::StepDown(StepDown::LostQuorum));
         }
     }
-
-    /// Our own server id.
-    pub fn my_id(&self) -> ServerId {
-        self.my_id
-    }
 }
 
 /// Picks DIFF, TRUNC or SNAP for a learner whose last logged zxid is `peer`, and the zxid
 /// after which our history must be sent (protocol reference §2.5).
-pub fn choose_sync(log: &super::ReplicaLog, peer: Zxid) -> (SyncMode, Zxid) {
+pub(crate) fn choose_sync(log: &super::ReplicaLog, peer: Zxid) -> (SyncMode, Zxid) {
     let last = log.last_logged();
     let snap = (
         SyncMode::Snap {

@@ -12,7 +12,7 @@ use crate::io::PersistOp;
 use crate::time::Instant;
 
 /// Largest snapshot a learner accepts over the wire.
-pub const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
+pub(crate) const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
@@ -32,7 +32,7 @@ enum Stage {
 
 /// The learner side of ZAB.
 #[derive(Clone, Debug)]
-pub struct Learner {
+pub(crate) struct Learner {
     leader: ServerId,
     observer: bool,
     attempt: u64,
@@ -47,7 +47,7 @@ pub struct Learner {
 impl Learner {
     /// Starts following `leader`; `attempt` must differ from any earlier attempt of this
     /// server still known to that leader (the node passes its role generation).
-    pub fn new(
+    pub(crate) fn new(
         now: Instant,
         leader: ServerId,
         observer: bool,
@@ -68,12 +68,12 @@ impl Learner {
     }
 
     /// The leader we follow.
-    pub fn leader(&self) -> ServerId {
+    pub(crate) fn leader(&self) -> ServerId {
         self.leader
     }
 
     /// The epoch we synchronized to, once UPTODATE arrived.
-    pub fn synced_epoch(&self) -> Option<u32> {
+    pub(crate) fn synced_epoch(&self) -> Option<u32> {
         match self.stage {
             Stage::UpToDate(e) => Some(e),
             _ => None,
@@ -82,7 +82,7 @@ impl Learner {
 
     /// The leader's silence deadline (initLimit until synced, then syncLimit), and the next
     /// FOLLOWERINFO resend while the leader has not answered.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         match (self.deadline, self.resend_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -90,7 +90,7 @@ impl Learner {
     }
 
     /// The leader stayed silent too long; or FOLLOWERINFO is due again.
-    pub fn on_timer(&mut self, accepted_epoch: u32, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_timer(&mut self, accepted_epoch: u32, ctx: &mut Ctx<'_>) {
         if self.deadline.is_some_and(|d| d <= ctx.now) {
             self.deadline = None;
             let reason = if self.synced_epoch().is_some() {
@@ -120,7 +120,7 @@ impl Learner {
     }
 
     /// The link to the leader is up (now or already): introduce ourselves.
-    pub fn on_leader_link_up(&mut self, accepted_epoch: u32, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_leader_link_up(&mut self, accepted_epoch: u32, ctx: &mut Ctx<'_>) {
         if self.stage == Stage::Connecting {
             self.stage = Stage::InfoSent;
             self.send_info(accepted_epoch, ctx);
@@ -128,7 +128,7 @@ impl Learner {
     }
 
     /// A peer's link went down.
-    pub fn on_peer_down(&mut self, peer: ServerId, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_peer_down(&mut self, peer: ServerId, ctx: &mut Ctx<'_>) {
         if peer == self.leader {
             ctx.out.push(ZabOutput::StepDown(StepDown::LostLeader));
         }
@@ -139,7 +139,7 @@ impl Learner {
     }
 
     /// A message from a peer; only the leader's count.
-    pub fn on_message(
+    pub(crate) fn on_message(
         &mut self,
         from: ServerId,
         msg: PeerMessage,
@@ -339,7 +339,7 @@ impl Learner {
     }
 
     /// A Persist op this learner asked for is durable.
-    pub fn on_persisted(&mut self, what: AfterPersist, ctx: &mut Ctx<'_>) {
+    pub(crate) fn on_persisted(&mut self, what: AfterPersist, ctx: &mut Ctx<'_>) {
         match (self.stage, what) {
             (Stage::Syncing(_), AfterPersist::LearnerEpochAccepted { current_epoch }) => {
                 ctx.out.push(ZabOutput::Send(

@@ -12,11 +12,12 @@ use crate::codec::log::{encode_log_header, encode_log_record, log_file_name};
 use crate::codec::Txn;
 use crate::ids::Zxid;
 use crate::io::PersistOp;
+#[cfg(test)]
 use crate::zab::StateMachine;
 
 /// One log segment file and the end offset of every record in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// File name, `log.<hex first zxid>`.
     pub name: String,
     /// Zxid of its first record.
@@ -29,7 +30,7 @@ pub struct Segment {
 
 /// Why the log refused an operation; each is a protocol violation by the caller or a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LogError {
+pub(crate) enum LogError {
     /// Appending a zxid not above the last one.
     NotAscending {
         /// Last logged.
@@ -48,7 +49,7 @@ pub enum LogError {
 
 /// The log of one replica.
 #[derive(Clone, Debug)]
-pub struct ReplicaLog {
+pub(crate) struct ReplicaLog {
     tail: VecDeque<Txn>,
     base: Zxid,
     last_logged: Zxid,
@@ -64,7 +65,7 @@ pub struct ReplicaLog {
 impl ReplicaLog {
     /// A log recovered from disk: `segments` as found, `base` = the snapshot zxid (state applied
     /// up to there), `txns` = every logged txn after it (durable, commit status unknown).
-    pub fn new(
+    pub(crate) fn new(
         segments: Vec<Segment>,
         base: Zxid,
         txns: Vec<Txn>,
@@ -87,42 +88,44 @@ impl ReplicaLog {
     }
 
     /// Zxid of the last appended txn (durable or not).
-    pub fn last_logged(&self) -> Zxid {
+    pub(crate) fn last_logged(&self) -> Zxid {
         self.last_logged
     }
 
     /// Zxid of the last txn known durable.
-    pub fn last_durable(&self) -> Zxid {
+    pub(crate) fn last_durable(&self) -> Zxid {
         self.last_durable
     }
 
     /// Zxid of the last txn known committed.
-    pub fn last_committed(&self) -> Zxid {
+    pub(crate) fn last_committed(&self) -> Zxid {
         self.last_committed
     }
 
     /// Zxid of the last txn applied to the state machine.
-    pub fn last_applied(&self) -> Zxid {
+    pub(crate) fn last_applied(&self) -> Zxid {
         self.last_applied
     }
 
     /// The oldest zxid DIFF can start from: history before it lives only in snapshots.
-    pub fn diff_floor(&self) -> Zxid {
+    #[cfg(test)]
+    pub(crate) fn diff_floor(&self) -> Zxid {
         self.base
     }
 
     /// Segments on disk, oldest first.
-    pub fn segments(&self) -> &[Segment] {
+    pub(crate) fn segments(&self) -> &[Segment] {
         &self.segments
     }
 
     /// Txns held in memory (committed tail plus everything uncommitted).
-    pub fn tail_len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tail_len(&self) -> usize {
         self.tail.len()
     }
 
     /// Appends `txn` to the current segment (rolling it first if full).
-    pub fn append(&mut self, txn: Txn, ops: &mut Vec<PersistOp>) -> Result<(), LogError> {
+    pub(crate) fn append(&mut self, txn: Txn, ops: &mut Vec<PersistOp>) -> Result<(), LogError> {
         let zxid = txn.header.zxid;
         if zxid <= self.last_logged {
             return Err(LogError::NotAscending {
@@ -172,7 +175,7 @@ impl ReplicaLog {
 
     /// Emits one `Sync` for everything appended since the last flush (group commit).
     /// Returns the zxid that is durable once that op is acknowledged.
-    pub fn flush(&mut self, ops: &mut Vec<PersistOp>) -> Option<Zxid> {
+    pub(crate) fn flush(&mut self, ops: &mut Vec<PersistOp>) -> Option<Zxid> {
         if !self.dirty {
             return None;
         }
@@ -185,14 +188,14 @@ impl ReplicaLog {
     }
 
     /// Records that everything up to `zxid` is on disk.
-    pub fn mark_durable(&mut self, zxid: Zxid) {
+    pub(crate) fn mark_durable(&mut self, zxid: Zxid) {
         if zxid > self.last_durable {
             self.last_durable = zxid.min(self.last_logged);
         }
     }
 
     /// Marks everything up to `zxid` committed (never beyond what is logged).
-    pub fn commit(&mut self, zxid: Zxid) {
+    pub(crate) fn commit(&mut self, zxid: Zxid) {
         let z = zxid.min(self.last_logged);
         if z > self.last_committed {
             self.last_committed = z;
@@ -201,7 +204,8 @@ impl ReplicaLog {
 
     /// Applies every committed, unapplied txn in order, calling `applied` with each result,
     /// then trims the committed tail to its bound.
-    pub fn apply_committed(
+    #[cfg(test)]
+    pub(crate) fn apply_committed(
         &mut self,
         sm: &mut dyn StateMachine,
         mut applied: impl FnMut(&Txn, Vec<u8>),
@@ -222,7 +226,7 @@ impl ReplicaLog {
     }
 
     /// The next committed txn not yet applied, if any (apply it, then [`Self::mark_applied`]).
-    pub fn next_committed(&self) -> Option<&Txn> {
+    pub(crate) fn next_committed(&self) -> Option<&Txn> {
         if self.last_applied >= self.last_committed {
             return None;
         }
@@ -236,14 +240,14 @@ impl ReplicaLog {
     }
 
     /// Records that `zxid` (returned by [`Self::next_committed`]) is applied.
-    pub fn mark_applied(&mut self, zxid: Zxid) {
+    pub(crate) fn mark_applied(&mut self, zxid: Zxid) {
         if zxid > self.last_applied && zxid <= self.last_committed {
             self.last_applied = zxid;
         }
     }
 
     /// Drops committed txns beyond the DIFF window from memory.
-    pub fn trim(&mut self) {
+    pub(crate) fn trim(&mut self) {
         let committed = self
             .tail
             .iter()
@@ -259,7 +263,7 @@ impl ReplicaLog {
     }
 
     /// True if `zxid` is in our history (the DIFF floor counts: we had it).
-    pub fn contains(&self, zxid: Zxid) -> bool {
+    pub(crate) fn contains(&self, zxid: Zxid) -> bool {
         zxid == self.base || self.position(zxid).is_ok()
     }
 
@@ -268,7 +272,7 @@ impl ReplicaLog {
     }
 
     /// Txns after `zxid`, if our memory reaches back that far.
-    pub fn txns_after(&self, zxid: Zxid) -> Option<impl Iterator<Item = &Txn> + '_> {
+    pub(crate) fn txns_after(&self, zxid: Zxid) -> Option<impl Iterator<Item = &Txn> + '_> {
         if zxid < self.base {
             return None;
         }
@@ -280,7 +284,7 @@ impl ReplicaLog {
     }
 
     /// The largest zxid of our history below `zxid`, if memory reaches back that far.
-    pub fn prev_before(&self, zxid: Zxid) -> Option<Zxid> {
+    pub(crate) fn prev_before(&self, zxid: Zxid) -> Option<Zxid> {
         if zxid <= self.base {
             return None;
         }
@@ -295,7 +299,11 @@ impl ReplicaLog {
     }
 
     /// Drops every txn after `to` (TRUNC): only uncommitted history can go.
-    pub fn truncate_after(&mut self, to: Zxid, ops: &mut Vec<PersistOp>) -> Result<(), LogError> {
+    pub(crate) fn truncate_after(
+        &mut self,
+        to: Zxid,
+        ops: &mut Vec<PersistOp>,
+    ) -> Result<(), LogError> {
         if to < self.last_committed {
             return Err(LogError::TruncateCommitted {
                 to,
@@ -317,7 +325,7 @@ impl ReplicaLog {
 
     /// Cuts the segment files after `to` (truncating the one holding it, removing later ones)
     /// without touching what memory knows: the first step of TRUNC and of installing a SNAP.
-    pub fn cut_files_after(&mut self, to: Zxid, ops: &mut Vec<PersistOp>) {
+    pub(crate) fn cut_files_after(&mut self, to: Zxid, ops: &mut Vec<PersistOp>) {
         while let Some(seg) = self.segments.last_mut() {
             if seg.first > to {
                 ops.push(PersistOp::Remove {
@@ -346,7 +354,7 @@ impl ReplicaLog {
 
     /// Replaces the whole history by a snapshot at `zxid` (SNAP sync): every segment goes,
     /// and the next append opens a fresh one.
-    pub fn reset_to_snapshot(&mut self, zxid: Zxid, ops: &mut Vec<PersistOp>) {
+    pub(crate) fn reset_to_snapshot(&mut self, zxid: Zxid, ops: &mut Vec<PersistOp>) {
         for seg in self.segments.drain(..) {
             ops.push(PersistOp::Remove { file: seg.name });
         }
@@ -361,7 +369,7 @@ impl ReplicaLog {
 
     /// Removes segments wholly covered by a durable snapshot at `zxid` (purge), keeping the
     /// segment that holds `zxid + 1` and everything after.
-    pub fn purge_before(&mut self, zxid: Zxid, ops: &mut Vec<PersistOp>) {
+    pub(crate) fn purge_before(&mut self, zxid: Zxid, ops: &mut Vec<PersistOp>) {
         while self.segments.len() > 1 && self.segments[1].first <= zxid.next() {
             let seg = self.segments.remove(0);
             ops.push(PersistOp::Remove { file: seg.name });

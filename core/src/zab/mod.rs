@@ -6,7 +6,7 @@
 
 mod leader;
 mod learner;
-pub mod log;
+pub(crate) mod log;
 #[cfg(any(test, feature = "sim"))]
 mod register_map;
 mod state_machine;
@@ -15,9 +15,9 @@ mod test_world;
 
 use alloc::vec::Vec;
 
-pub use leader::{choose_sync, Leader, MAX_COUNTER, SNAP_CHUNK_BYTES};
-pub use learner::{Learner, MAX_SNAPSHOT_BYTES};
-pub use log::{LogError, ReplicaLog, Segment};
+pub(crate) use leader::Leader;
+pub(crate) use learner::Learner;
+pub(crate) use log::{LogError, ReplicaLog, Segment};
 #[cfg(any(test, feature = "sim"))]
 pub use register_map::RegisterMap;
 pub use state_machine::StateMachine;
@@ -30,7 +30,7 @@ use crate::time::Instant;
 
 /// A server's durable epoch state and log position, as discovery compares them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct History {
+pub(crate) struct History {
     /// Persisted acceptedEpoch.
     pub accepted_epoch: u32,
     /// Persisted currentEpoch.
@@ -41,7 +41,7 @@ pub struct History {
 
 /// The ZAB timeouts, in ms (from tickTime, initLimit and syncLimit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// Discovery and synchronization must finish within this (initLimit × tickTime).
     pub init_limit_ms: u64,
     /// A synced peer silent this long is gone (syncLimit × tickTime).
@@ -50,11 +50,11 @@ pub struct Timing {
     pub ping_ms: u64,
 }
 
-pub use crate::io::StepDown;
+pub(crate) use crate::io::StepDown;
 
 /// What to do once a Persist op is acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterPersist {
+pub(crate) enum AfterPersist {
     /// The log is durable up to this zxid.
     LogDurable(Zxid),
     /// Leader: the new acceptedEpoch is durable; send LEADERINFO.
@@ -77,7 +77,7 @@ pub enum AfterPersist {
 
 /// What ZAB asks the node to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ZabOutput {
+pub(crate) enum ZabOutput {
     /// Send a message to a peer.
     Send(ServerId, PeerMessage),
     /// Persist the epoch pair, then call back with the given continuation.
@@ -114,7 +114,7 @@ pub enum ZabOutput {
 }
 
 /// Everything a leader or learner handler may touch besides its own state.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     /// The current time.
     pub now: Instant,
     /// Who may vote and what makes a quorum.
@@ -129,12 +129,12 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Emits a Persist op without continuation.
-    pub fn persist(&mut self, op: PersistOp) {
+    pub(crate) fn persist(&mut self, op: PersistOp) {
         self.out.push(ZabOutput::Persist(op, None));
     }
 
     /// Emits the `Sync` that makes everything appended so far durable, if anything is pending.
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         let mut ops = Vec::new();
         if let Some(z) = self.log.flush(&mut ops) {
             for op in ops {
@@ -145,7 +145,7 @@ impl Ctx<'_> {
     }
 
     /// Appends a txn to the log, emitting its Persist ops.
-    pub fn append(&mut self, txn: crate::codec::Txn) -> Result<(), LogError> {
+    pub(crate) fn append(&mut self, txn: crate::codec::Txn) -> Result<(), LogError> {
         let mut ops = Vec::new();
         let r = self.log.append(txn, &mut ops);
         for op in ops {

@@ -19,7 +19,7 @@ pub mod listen;
 pub mod process;
 
 use conclave_core::host::{Driver, Listener, Loaded};
-use conclave_core::node::Tuning;
+use conclave_core::Tuning;
 use conclave_core::{Node, ServerId};
 
 pub use listen::ListenAddrs;

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use conclave_core::config::Config;
 use conclave_core::deploy::{listen_plan, Bind};
 use conclave_core::host::Listener;
-use conclave_core::observe::HttpEndpoint;
+use conclave_core::HttpEndpoint;
 
 /// The addresses a member actually listens on (port 0 in the config resolved).
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use conclave_core::host::{parse_args, Command, USAGE};
-use conclave_core::io::Level;
+use conclave_core::Level;
 use conclave_core::ServerId;
 
 use crate::ListenAddrs;
@@ -89,7 +89,7 @@ pub fn command(bin: &str) -> Result<Command, ExitCode> {
                 eprintln!("{bin} inspect: {e}");
                 ExitCode::FAILURE
             })?;
-            let (text, intact) = conclave_core::inspect::inspect(&files);
+            let (text, intact) = conclave_core::inspect(&files);
             print!("{text}");
             if !intact {
                 eprintln!("{data_dir}: damaged files found (see above)");

@@ -35,12 +35,10 @@ use crate::tree::{
 use crate::zab::StateMachine;
 
 /// Requests queued per connection before the server stops reading it.
-pub const MAX_QUEUED_PER_CONN: usize = 1000;
+pub(crate) const MAX_QUEUED_PER_CONN: usize = 1000;
 
 /// How often the leader looks for empty containers and expired TTL nodes.
-pub const REAP_INTERVAL_MS: u64 = 1_000;
-
-pub use crate::observe::ZOOKEEPER_VERSION;
+pub(crate) const REAP_INTERVAL_MS: u64 = 1_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
@@ -90,6 +88,8 @@ struct Conn {
     sent: u64,
     /// The requests started and not yet answered, oldest first: opcode and start (metrics).
     current: VecDeque<(i32, Instant)>,
+    /// A `stmk` arrived without its 8-byte mask yet.
+    stmk_pending: bool,
 }
 
 /// The client's IP as the `ip` ACL scheme and the per-IP limit see it (IPv4-mapped IPv6
@@ -419,6 +419,7 @@ impl Service for ZkService {
                         received: 0,
                         sent: 0,
                         current: VecDeque::new(),
+                        stmk_pending: false,
                     },
                 );
             }
@@ -513,6 +514,22 @@ impl Service for ZkService {
         match (expiry, self.reap_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    fn reset_stats(&mut self, server: bool) {
+        if server {
+            self.packets_received = 0;
+            self.packets_sent = 0;
+            self.latency_ms = Summary::default();
+            self.response_sizes = BufferSizes::default();
+            self.auth_failed = 0;
+            self.requests = RequestStats::default();
+        } else {
+            for c in self.conns.values_mut() {
+                c.received = 0;
+                c.sent = 0;
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::client::FourLetterWord;
 
 impl ZkService {
     pub(super) fn on_bytes(&mut self, conn: ConnId, bytes: &[u8], cx: &mut ServiceCx<'_>) {
@@ -10,6 +11,18 @@ impl ZkService {
             return;
         };
         c.decoder.push(bytes);
+        if c.stmk_pending {
+            // stmk answers once its 8-byte mask has arrived (ZooKeeper reads it with the word).
+            if let Some(mask) = c.decoder.four_letter_argument() {
+                c.stmk_pending = false;
+                cx.out.push(ServiceOutput::FourLetterWord {
+                    conn,
+                    word: FourLetterWord::Stmk,
+                    argument: Some(mask),
+                });
+            }
+            return;
+        }
         // Bounded: every frame consumes at least its 4-byte length prefix.
         loop {
             let Some(c) = self.conns.get_mut(&conn) else {
@@ -21,7 +34,16 @@ impl ZkService {
                 Some(Ok(Frame::FourLetter(w))) => {
                     // The node renders it from the whole server's view, then closes.
                     self.packets_received += 1;
-                    cx.out.push(ServiceOutput::FourLetterWord { conn, word: w });
+                    let argument = c.decoder.four_letter_argument();
+                    if w == FourLetterWord::Stmk && argument.is_none() {
+                        c.stmk_pending = true;
+                    } else {
+                        cx.out.push(ServiceOutput::FourLetterWord {
+                            conn,
+                            word: w,
+                            argument,
+                        });
+                    }
                     return;
                 }
                 Some(Ok(Frame::Connect(b))) => Err(b.to_vec()),
