@@ -24,6 +24,7 @@ pub mod ensemble;
 mod events;
 pub mod history;
 pub mod invariants;
+pub mod linearizability;
 mod network;
 pub mod options;
 pub mod progress;

@@ -45,6 +45,10 @@ pub const PERSIST_OP: &str = "persist_op";
 /// How often each server is handed a fresh `WallClock` reading, ns.
 const WALL_TICK_NS: u64 = 1_000 * MS;
 
+/// Search steps the linearizability checker may spend on one register's history; past it the
+/// register counts as unknown (reported), never as passed.
+const LINEARIZABILITY_BUDGET: u64 = 2_000_000;
+
 /// Fraction of `zab`-workload seeds (per million) whose servers start from a random
 /// pre-history instead of empty data directories.
 const PRE_HISTORY_PPM: u32 = 250_000;
@@ -547,6 +551,15 @@ impl Simulation {
             if let Err(why) = self.invariants.liveness.finish(self.now, &statuses) {
                 self.fail(None, Liveness::NAME, why);
             } else if let Err(b) = self.invariants.finish(&statuses) {
+                self.fail(None, b.invariant, b.detail);
+            }
+        }
+        if self.violation.is_none() {
+            let checked = self
+                .zk
+                .as_mut()
+                .map_or(Ok(()), |zk| zk.check_linearizable(LINEARIZABILITY_BUDGET));
+            if let Err(b) = checked {
                 self.fail(None, b.invariant, b.detail);
             }
         }

@@ -16,7 +16,7 @@
 //! reply and notification is checked against the client-side invariants
 //! ([`crate::invariants::ClientContract`]) as it arrives.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use conclave_core::client::{
     decode_response, encode_record_frame, encode_request, perms, Acl, CheckVersionRequest,
@@ -33,6 +33,7 @@ use crate::invariants::{
     broken, sequence_of, Broken, EphemeralLifetime, Invariants, MonotonicReads, SequentialNames,
     SessionFifo, SyncThenRead, WatchOnce,
 };
+use crate::linearizability::{self, Answer, Operation, Verdict, ZnodeOp};
 use crate::queue::EventQueue;
 
 const MS: u64 = 1_000_000;
@@ -64,6 +65,10 @@ pub struct ZkStats {
     pub conn_lost: u64,
     /// Requests whose reply never came (connection lost first).
     pub unanswered: u64,
+    /// Register writes the linearizability checker placed (answered or not).
+    pub lin_ops: u64,
+    /// Registers whose history the checker could not decide within its budget.
+    pub lin_unknown: u64,
 }
 
 impl ZkStats {
@@ -78,6 +83,8 @@ impl ZkStats {
         self.closed += o.closed;
         self.conn_lost += o.conn_lost;
         self.unanswered += o.unanswered;
+        self.lin_ops += o.lin_ops;
+        self.lin_unknown += o.lin_unknown;
     }
 }
 
@@ -156,6 +163,8 @@ struct Pending {
     xid: i32,
     op: Op,
     request: conclave_core::client::OpCode,
+    /// Its place in a register's history for the linearizability checker: (register, index).
+    lin: Option<(u64, usize)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,6 +228,9 @@ pub(crate) struct ZkWorkload {
     notes: Option<Vec<String>>,
     /// (time, server) of each acknowledged write, for a timeline (kept only when asked).
     acks: Option<Vec<(u64, ServerId)>>,
+    /// Every register's creates and writes with their answers, for the linearizability
+    /// check at the end (`None`: answered with an error that means "not applied").
+    lin: BTreeMap<u64, Vec<Option<Operation>>>,
 }
 
 /// `world:anyone` with every permission: the ACL the workload's (and the tests') nodes get.
@@ -279,6 +291,7 @@ impl ZkWorkload {
             stats: ZkStats::default(),
             notes: verbose.then(Vec::new),
             acks: None,
+            lin: BTreeMap::new(),
         }
     }
 
@@ -551,10 +564,21 @@ impl ZkWorkload {
         let mut out = Vec::new();
         encode_request(xid, &req, &mut out);
         if let Some(conn) = c.conn.as_mut() {
+            let lin = register_write(&req).map(|(k, z)| {
+                let h = self.lin.entry(k).or_default();
+                h.push(Some(Operation {
+                    client: ci as u64,
+                    call: now,
+                    reply: None,
+                    op: z,
+                }));
+                (k, h.len() - 1)
+            });
             conn.pending.push_back(Pending {
                 xid,
                 op,
                 request: req.op_code(),
+                lin,
             });
         }
         self.stats.requests += 1;
@@ -768,6 +792,20 @@ impl ZkWorkload {
             } else {
                 None
             };
+        if let Some((k, i)) = p.lin {
+            let slot = self.lin.get_mut(&k).and_then(|h| h.get_mut(i));
+            if let Some(slot) = slot {
+                let multi = p.request == conclave_core::client::OpCode::Multi;
+                match register_answer(h.err, resp.as_ref(), multi) {
+                    Some(a) => {
+                        if let Some(o) = slot.as_mut() {
+                            o.reply = Some((now, a));
+                        }
+                    }
+                    None => *slot = None,
+                }
+            }
+        }
         let at = ReplyAt {
             conn,
             server,
@@ -993,6 +1031,79 @@ impl ZkWorkload {
         cc.sequential_names
             .created(parent, seq, zxid)
             .map_err(broken(SequentialNames::NAME))
+    }
+}
+
+impl ZkWorkload {
+    /// Checks every register's history of creates and writes for linearizability, at most
+    /// `budget` search steps per register. Counts what it checked in the stats.
+    pub(crate) fn check_linearizable(&mut self, budget: u64) -> Result<(), Broken> {
+        let histories: Vec<(String, Vec<Operation>)> = self
+            .lin
+            .iter()
+            .map(|(k, h)| (register(*k), h.iter().flatten().cloned().collect()))
+            .collect();
+        self.stats.lin_ops += histories.iter().map(|(_, h)| h.len() as u64).sum::<u64>();
+        let (verdict, unknown) = linearizability::check(
+            histories
+                .iter()
+                .map(|(p, h)| (p.as_str(), h.as_slice(), None)),
+            budget,
+        );
+        self.stats.lin_unknown += unknown as u64;
+        match verdict {
+            Verdict::Violation(detail) => Err(Broken {
+                invariant: LINEARIZABLE_WRITES,
+                detail,
+            }),
+            Verdict::Linearizable | Verdict::Unknown => Ok(()),
+        }
+    }
+}
+
+/// The invariant's name in reports (`linearizability`'s module docs say what it checks).
+pub const LINEARIZABLE_WRITES: &str = "linearizable_writes";
+
+/// The register a request creates or writes, and what it asks of it (a multi's setData).
+fn register_write(req: &Request) -> Option<(u64, ZnodeOp)> {
+    let reg = |path: &str| -> Option<u64> { path.strip_prefix("/r/k")?.parse().ok() };
+    match req {
+        Request::Create(c) => Some((
+            reg(&c.path)?,
+            ZnodeOp::Create(c.data.clone().unwrap_or_default()),
+        )),
+        Request::SetData(s) => Some((
+            reg(&s.path)?,
+            ZnodeOp::SetData(s.data.clone().unwrap_or_default(), s.version),
+        )),
+        Request::Multi(ops) => ops.iter().find_map(|o| match o {
+            MultiOp::SetData(s) => Some((
+                reg(&s.path)?,
+                ZnodeOp::SetData(s.data.clone().unwrap_or_default(), s.version),
+            )),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// What a reply says happened to the register; `None` when the error means the request was
+/// not applied at all (a failed multi, an expired session, a read-only server…).
+fn register_answer(err: i32, resp: Option<&Response>, multi: bool) -> Option<Answer> {
+    match resp {
+        // A failed multi's error may be any sub-operation's: it only says nothing happened.
+        None if multi => None,
+        Some(Response::Create { .. }) => Some(Answer::Created),
+        Some(Response::Stat(stat)) => Some(Answer::Set(stat.version)),
+        Some(Response::Multi(results)) => results.iter().find_map(|r| match r {
+            MultiResult::SetData { stat } => Some(Answer::Set(stat.version)),
+            _ => None,
+        }),
+        Some(_) => None,
+        None if err == ErrorCode::NodeExists.as_i32() => Some(Answer::NodeExists),
+        None if err == ErrorCode::NoNode.as_i32() => Some(Answer::NoNode),
+        None if err == ErrorCode::BadVersion.as_i32() => Some(Answer::BadVersion),
+        None => None,
     }
 }
 

@@ -134,6 +134,9 @@ pub struct Metrics {
     pub notifications_received: u64,
     /// Peer frames rejected (corrupt, oversize, bad handshake).
     pub peer_frames_rejected: u64,
+    /// Forwarded requests dropped as a repeat of the one just before them from the same
+    /// learner (a duplicated frame would otherwise execute a write twice).
+    pub peer_duplicate_requests: u64,
     /// Peer links established.
     pub peer_links_established: u64,
     /// Times this server became an established leader.

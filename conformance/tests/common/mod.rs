@@ -133,6 +133,7 @@ pub struct Cluster<S: Service = RegisterMap> {
     next_accept: u64,
     pub now: Instant,
     drop_filters: Vec<Filter>,
+    dup_filters: Vec<Filter>,
     /// Every message delivered: (from, to, message).
     pub sent: Vec<(Id, Id, PeerMessage)>,
     /// Events per node since its last (re)start.
@@ -181,6 +182,7 @@ impl<S: Service> Cluster<S> {
             next_accept: 0,
             now: Instant::from_millis(1),
             drop_filters: Vec::new(),
+            dup_filters: Vec::new(),
             sent: Vec::new(),
             events: BTreeMap::new(),
             global: BTreeMap::new(),
@@ -357,6 +359,18 @@ impl<S: Service> Cluster<S> {
                         return;
                     }
                     self.sent.push((id, to, m.clone()));
+                }
+                let twice = msg
+                    .as_ref()
+                    .is_some_and(|m| self.dup_filters.iter().any(|f| f(id, to, m)));
+                if twice {
+                    self.inflight.push_back(Delivery {
+                        to,
+                        input: Input::PeerBytes {
+                            link: tlink,
+                            bytes: bytes.clone().into(),
+                        },
+                    });
                 }
                 self.inflight.push_back(Delivery {
                     to,
@@ -688,6 +702,12 @@ impl<S: Service> Cluster<S> {
 
     pub fn drop_when(&mut self, f: impl Fn(Id, Id, &PeerMessage) -> bool + 'static) {
         self.drop_filters.push(Box::new(f));
+    }
+
+    /// Delivers every frame matching `f` twice (a duplicated frame).
+    #[allow(dead_code)]
+    pub fn duplicate_when(&mut self, f: impl Fn(Id, Id, &PeerMessage) -> bool + 'static) {
+        self.dup_filters.push(Box::new(f));
     }
 
     pub fn isolate(&mut self, id: Id) {

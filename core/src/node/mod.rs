@@ -153,6 +153,9 @@ pub struct Node<S: Service = ZkService> {
     /// next epoch we propose is above it, or that learner could never join. Not persisted: a
     /// restarted leader relearns it from the learner's FOLLOWERINFO.
     epoch_floor: u32,
+    /// The (session, cxid) of the last request each learner forwarded: the same again from
+    /// the same learner is a duplicated frame, not a new write (clients never reuse a cxid).
+    last_forwarded: BTreeMap<ServerId, (i64, i32)>,
     /// ZooKeeper's trace mask: `gtmk` shows it, `stmk` sets it (kept for the tools that probe
     /// it; our logging is configured through `RUST_LOG`).
     trace_mask: i64,
@@ -332,6 +335,7 @@ impl<S: Service> Node<S> {
             http: BTreeMap::new(),
             early_infos: BTreeMap::new(),
             epoch_floor: 0,
+            last_forwarded: BTreeMap::new(),
             trace_mask: crate::server::fourlw::DEFAULT_TRACE_MASK,
             timed_syncs: VecDeque::new(),
             log_sync_inflight: None,

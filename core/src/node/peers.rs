@@ -100,6 +100,14 @@ impl<S: Service> Node<S> {
                 auth,
             } => {
                 if matches!(self.activity, Activity::Leading(_)) {
+                    if self.last_forwarded.insert(peer, (session_id, cxid))
+                        == Some((session_id, cxid))
+                    {
+                        // Executing it again would apply the write twice (simulator seed 2:
+                        // a setData bumped the version by two).
+                        self.metrics.peer_duplicate_requests += 1;
+                        return;
+                    }
                     let w = WriteRequest {
                         session_id,
                         cxid,

@@ -157,6 +157,11 @@ pub(crate) fn render(v: &ServerView<'_>) -> String {
             m.peer_frames_rejected,
         ),
         (
+            "conclave_peer_duplicate_requests_total",
+            "Forwarded requests dropped as duplicates",
+            m.peer_duplicate_requests,
+        ),
+        (
             "conclave_peer_links_established_total",
             "Peer links established",
             m.peer_links_established,
