@@ -176,6 +176,17 @@ impl Procs {
         }
     }
 
+    /// Sends `signal` (e.g. `STOP`, `CONT`) to member `i`; true if it was delivered.
+    pub fn signal(&self, i: usize, signal: &str) -> bool {
+        self.children[i].as_ref().is_some_and(|c| {
+            Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(c.id().to_string())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    }
+
     /// SIGTERM, then wait (bounded); the exit status.
     pub fn terminate(&mut self, i: usize, within: Duration) -> Option<std::process::ExitStatus> {
         let mut c = self.children[i].take()?;
