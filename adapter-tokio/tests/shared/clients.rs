@@ -22,6 +22,123 @@ async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
         .unwrap_or_else(|_| panic!("{what} took longer than {T:?}"))
 }
 
+/// Hostile connections on one member — silent half-open ones, a slow trickle, an oversize
+/// length prefix, garbage, a flood of connect/close — do not disturb a well-behaved client of
+/// the same member: every one of its requests succeeds, the oversize and garbage connections
+/// are closed by the server, and the member still answers `mntr`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_connections_do_not_disturb_a_well_behaved_client() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let dir = TempDir::new("hostile");
+    let layout = free_ports(3);
+    let (_cfgs, _procs, _leader) = ensemble(&dir, &layout).await;
+    let port = layout.members[0].client;
+    let addr = format!("127.0.0.1:{port}");
+    let good = connect(&addr).await;
+
+    // Silent connections, under the per-IP limit (maxClientCnxns 60) with the good client.
+    let silent: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&addr).unwrap())
+        .collect();
+    // Rejected ones: an oversize length prefix, and garbage.
+    let mut rejected = Vec::new();
+    for i in 0..5u8 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(T)).unwrap();
+        let _ = s.write_all(&0x7fff_fff0u32.to_be_bytes());
+        let _ = s.write_all(&[i; 1024]);
+        rejected.push(s);
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(T)).unwrap();
+        let mut junk = vec![0u8; 64 * 1024];
+        let mut x = 0x9e37_79b9u32.wrapping_mul(u32::from(i) + 1);
+        for b in &mut junk {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        // A length the server accepts, so the garbage is parsed as a ConnectRequest.
+        junk[..4].copy_from_slice(&1000u32.to_be_bytes());
+        let _ = s.write_all(&junk);
+        rejected.push(s);
+    }
+    // A slow trickle and a connect/close flood, running beside the good client.
+    let stop = Arc::new(AtomicBool::new(false));
+    let trickle = {
+        let (addr, stop) = (addr.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            let hello = [0u8, 0, 0, 44, 0, 0, 0, 0];
+            for b in hello.iter().cycle().take(2_000) {
+                if stop.load(Ordering::Relaxed) || s.write_all(&[*b]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let flood = {
+        let (addr, stop) = (addr.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && n < 2_000 {
+                drop(TcpStream::connect(&addr));
+                n += 1;
+            }
+            n
+        })
+    };
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    within("create /h", good.create("/h", b"", &opts))
+        .await
+        .unwrap();
+    for i in 0..200 {
+        within(
+            "create under hostile load",
+            good.create(&format!("/h/{i}"), b"x", &opts),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create /h/{i} under hostile load: {e}"));
+    }
+    stop.store(true, Ordering::Relaxed);
+    trickle.join().unwrap();
+    let flooded = flood.join().unwrap();
+    let kids = within("list", good.list_children("/h")).await.unwrap();
+    assert_eq!(kids.len(), 200);
+    for (i, mut s) in rejected.into_iter().enumerate() {
+        let mut buf = [0u8; 64];
+        let closed = match s.read(&mut buf) {
+            Ok(0) => true,
+            Ok(_) => s.read(&mut buf).is_ok_and(|n| n == 0),
+            Err(e) => {
+                e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut
+            }
+        };
+        assert!(
+            closed,
+            "hostile connection {i} was not closed by the server"
+        );
+    }
+    let mntr = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"mntr").unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    })
+    .await
+    .unwrap();
+    assert!(mntr.contains("zk_server_state"), "mntr: {mntr:?}");
+    drop(silent);
+    eprintln!("clients: 200 creates beside 40 silent, 10 rejected, a trickle and {flooded} flood connections");
+}
+
 /// Starts `layout` as server processes under `dir` and waits for a leader (its index).
 async fn ensemble(dir: &TempDir, layout: &EnsembleLayout) -> (Vec<PathBuf>, Procs, usize) {
     let cfgs = write_ensemble(&dir.0, layout).unwrap();
