@@ -4,6 +4,7 @@
 //! format version byte followed by a postcard-encoded record. Decoders never panic and never
 //! allocate more than the frame limit, whatever the input.
 
+pub(crate) mod bytes;
 pub mod epochs;
 pub mod frame;
 pub mod log;

@@ -85,7 +85,7 @@ pub enum PeerMessage {
     /// Leader → learner: how the learner's log is brought in line (DIFF / TRUNC / SNAP).
     SyncBegin(SyncMode),
     /// Leader → learner: a piece of the SNAP state.
-    SnapChunk(Vec<u8>),
+    SnapChunk(#[serde(with = "crate::codec::bytes")] Vec<u8>),
     /// Leader → learner: the SNAP state is complete.
     SnapEnd,
     /// Leader → follower: log this txn (PROPOSAL); also carries sync history.
@@ -106,6 +106,7 @@ pub enum PeerMessage {
         /// The state machine's txn type.
         kind: i32,
         /// The txn body.
+        #[serde(with = "crate::codec::bytes")]
         body: Vec<u8>,
         /// The client's authenticated ids as (scheme, id), for the leader's ACL checks.
         auth: Vec<(String, String)>,

@@ -26,5 +26,6 @@ pub struct Txn {
     /// The header.
     pub header: TxnHeader,
     /// Opaque to ZAB; meaningful to the state machine.
+    #[serde(with = "crate::codec::bytes")]
     pub body: Vec<u8>,
 }

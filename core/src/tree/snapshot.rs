@@ -29,6 +29,7 @@ struct SnapshotOut<'a> {
 #[derive(Serialize)]
 struct NodeOut<'a> {
     path: &'a str,
+    #[serde(serialize_with = "crate::codec::bytes::option::serialize")]
     data: Option<&'a [u8]>,
     acl: u32,
     stat: StatPersisted,
@@ -47,6 +48,7 @@ struct SnapshotIn {
 #[derive(Deserialize)]
 struct NodeIn {
     path: String,
+    #[serde(deserialize_with = "crate::codec::bytes::option::deserialize")]
     data: Option<Vec<u8>>,
     acl: u32,
     stat: StatPersisted,

@@ -118,6 +118,7 @@ pub struct CreateTxn {
     /// The node's full path.
     pub path: String,
     /// Initial data (`None` = jute null).
+    #[serde(with = "crate::codec::bytes::option")]
     pub data: Option<Vec<u8>>,
     /// The ACL after `auth` expansion.
     #[serde(with = "wire::acl_list")]
@@ -157,6 +158,7 @@ pub enum SubTxn {
         /// The node.
         path: String,
         /// New data.
+        #[serde(with = "crate::codec::bytes::option")]
         data: Option<Vec<u8>>,
         /// The new version.
         version: i32,
@@ -191,6 +193,7 @@ pub enum ZkTxn {
         /// The node.
         path: String,
         /// New data.
+        #[serde(with = "crate::codec::bytes::option")]
         data: Option<Vec<u8>>,
         /// The new version.
         version: i32,

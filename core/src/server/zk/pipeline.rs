@@ -47,7 +47,10 @@ impl ZkService {
                     return;
                 }
                 Some(Ok(Frame::Connect(b))) => Err(b.to_vec()),
-                Some(Ok(Frame::Packet(b))) => Ok(b.to_vec()),
+                // The header is parsed in place; only the body is copied, once.
+                Some(Ok(Frame::Packet(b))) => Ok(RequestHeader::split(b)
+                    .ok()
+                    .map(|(header, body)| (header, body.to_vec()))),
             };
             self.packets_received += 1;
             if let Some(c) = self.conns.get_mut(&conn) {
@@ -56,7 +59,7 @@ impl ZkService {
             match frame {
                 Err(connect) => self.on_connect(conn, &connect, cx),
                 Ok(packet) => {
-                    let Ok((header, body)) = RequestHeader::split(&packet) else {
+                    let Some((header, body)) = packet else {
                         return self.close(conn, cx);
                     };
                     let Some(c) = self.conns.get_mut(&conn) else {
@@ -68,10 +71,7 @@ impl ZkService {
                     ) {
                         return self.close(conn, cx);
                     }
-                    c.queue.push_back(Pending {
-                        header,
-                        body: body.to_vec(),
-                    });
+                    c.queue.push_back(Pending { header, body });
                     if c.queue.len() + c.writes.len() >= MAX_QUEUED_PER_CONN && !c.paused {
                         c.paused = true;
                         cx.out.push(ServiceOutput::ReadClient { conn, read: false });
