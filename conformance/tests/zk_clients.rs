@@ -172,6 +172,25 @@ fn add_digest(c: &mut Zk, client: &mut Client, user_password: &str) -> i32 {
     call(c, client, req).0
 }
 
+/// `addauth ip <anything>` is accepted, as ZooKeeper's IPAuthenticationProvider does (it
+/// authenticates the connection's own address); it was AUTHFAILED and closed the session
+/// (issue 17's differential run).
+#[test]
+fn addauth_ip_is_accepted_and_the_session_lives_on() {
+    let mut c = ensemble();
+    let mut cl = connect(&mut c, 1, 0, vec![]).unwrap();
+    let req = Request::Auth {
+        auth_type: 0,
+        scheme: "ip".into(),
+        auth: b"127.0.0.1".to_vec(),
+    };
+    assert_eq!(call(&mut c, &mut cl, req).0, 0);
+    assert_eq!(
+        create(&mut c, &mut cl, "/after-ip", b"", 0),
+        Ok("/after-ip".into())
+    );
+}
+
 /// An ACL granting everything to one digest user and nobody else.
 fn only(user_password: &str) -> Vec<Acl> {
     vec![Acl {

@@ -124,9 +124,11 @@ impl JuteRecord for Id {
     }
 
     fn decode(r: &mut JuteReader<'_>) -> Result<Id, JuteError> {
+        // Null strings read as empty: kazoo writes `''` as null (its CREATOR_ALL_ACL is
+        // `auth` with id `''`), and ZooKeeper accepts it (the id of `auth` is ignored).
         Ok(Id {
-            scheme: r.read_string()?,
-            id: r.read_string()?,
+            scheme: r.read_ustring()?.unwrap_or_default(),
+            id: r.read_ustring()?.unwrap_or_default(),
         })
     }
 }
@@ -608,6 +610,20 @@ mod tests {
     use super::*;
     use crate::client::jute::DEFAULT_MAX_BUFFER;
     use proptest::prelude::*;
+
+    /// kazoo's CREATOR_ALL_ACL is `auth` with id `''`, which it writes as a null string;
+    /// ZooKeeper reads it (and ignores the id of `auth`). It was a MARSHALLINGERROR (issue 17).
+    #[test]
+    fn a_null_id_decodes_as_empty() {
+        let mut b = Vec::new();
+        let mut w = JuteWriter::new(&mut b);
+        w.write_i32(31);
+        w.write_str("auth");
+        w.write_i32(-1);
+        let acl = Acl::decode(&mut JuteReader::new(&b, DEFAULT_MAX_BUFFER)).unwrap();
+        assert_eq!(acl.perms, 31);
+        assert_eq!((acl.id.scheme.as_str(), acl.id.id.as_str()), ("auth", ""));
+    }
 
     #[test]
     fn stat_layout_is_exact() {

@@ -710,8 +710,9 @@ pub fn decode_request(
         OpCode::GetAllChildrenNumber => Request::GetAllChildrenNumber {
             path: r.read_string()?,
         },
+        // ZooKeeper syncs whatever the path (kazoo sends `''` as null): no path, no error.
         OpCode::Sync => Request::Sync {
-            path: r.read_string()?,
+            path: r.read_ustring()?.unwrap_or_default(),
         },
         OpCode::Ping => Request::Ping,
         OpCode::Check => {
@@ -1131,6 +1132,17 @@ mod tests {
             decode_request(RequestHeader { xid: -8, op: 101 }, &b, usize::MAX),
             Err(DecodeError::Marshalling(JuteError::Truncated { .. }))
         ));
+    }
+
+    /// kazoo sends an empty path as a null string; ZooKeeper syncs anyway (issue 17).
+    #[test]
+    fn a_sync_with_a_null_path_decodes_as_the_empty_path() {
+        let mut b = Vec::new();
+        JuteWriter::new(&mut b).write_i32(-1);
+        assert_eq!(
+            decode(OpCode::Sync, &b),
+            Ok(Request::Sync { path: "".into() })
+        );
     }
 
     #[test]

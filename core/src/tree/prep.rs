@@ -263,8 +263,10 @@ pub fn prep(
 }
 
 /// The mode of a create/create2/createContainer request and whether its reply has a stat.
-/// CONTAINER only via createContainer (or, in a multi, create with flag 4); TTL modes only
-/// via createTTL.
+/// CONTAINER via createContainer (create/create2 with flag 4 make a persistent node, as in
+/// ZooKeeper 3.8, whose plain CreateTxn has no container marker);
+/// a TTL mode passes through to [`Prep::create`], which refuses it as ZooKeeper does:
+/// UNIMPLEMENTED without extended types, else BADARGUMENTS (a plain create carries no TTL).
 fn create_mode(
     kind: CreateKind,
     flags: i32,
@@ -272,11 +274,11 @@ fn create_mode(
 ) -> Result<(CreateMode, bool), ErrorCode> {
     let mode = CreateMode::from_flag(flags).ok_or(ErrorCode::BadArguments)?;
     match (kind, mode) {
-        (_, m) if m.is_ttl() => Err(ErrorCode::BadArguments),
         (CreateKind::Container, CreateMode::Container) => Ok((mode, true)),
         (CreateKind::Container, _) => Err(ErrorCode::BadArguments),
         (_, CreateMode::Container) if in_multi => Ok((mode, true)),
-        (_, CreateMode::Container) => Err(ErrorCode::BadArguments),
+        // ZooKeeper logs a plain CreateTxn for it: a persistent node, not a container.
+        (k, CreateMode::Container) => Ok((CreateMode::Persistent, k == CreateKind::Create2)),
         (k, m) => Ok((m, k == CreateKind::Create2)),
     }
 }
@@ -377,7 +379,14 @@ impl Prep<'_, '_> {
     }
 
     fn delete(&self, p: &str, version: i32, pending: &mut PendingChanges) -> Result<(), ErrorCode> {
-        path::validate_path(p)?;
+        // ZooKeeper's getParentPathAndValidate: BADARGUMENTS only without a slash or with a
+        // NUL; any other malformed path names no node (NONODE), so answer that.
+        if !p.starts_with('/') || p.contains('\0') {
+            return Err(ErrorCode::BadArguments);
+        }
+        if path::validate_path(p).is_err() {
+            return Err(ErrorCode::NoNode);
+        }
         if path::is_special(p) {
             return Err(ErrorCode::BadArguments);
         }

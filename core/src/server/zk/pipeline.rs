@@ -165,6 +165,11 @@ impl ZkService {
                         }
                     }
                     self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
+                } else if scheme == "ip" {
+                    // ZooKeeper's IPAuthenticationProvider ignores the bytes and authenticates
+                    // the connection's own address, which every connection holds from the
+                    // start (`ip:<address>`): nothing to add, and no failure.
+                    self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
                 } else {
                     self.reply(conn, xid, zxid, Err(ErrorCode::AuthFailed), cx);
                     self.close(conn, cx);
