@@ -255,3 +255,196 @@ pub async fn create_retrying(client: &zk::Client, path: &str, within: Duration) 
     }
     false
 }
+
+/// Histories of real clients for the conformance suite's linearizability checker: timed
+/// writes and reads, and the verdict.
+pub mod history {
+    use std::time::{Duration, Instant};
+
+    use conclave_conformance::linearizability::{check_znode, Verdict};
+    pub use conclave_conformance::linearizability::{Answer, Operation, ZnodeOp};
+    use zookeeper_client as zk;
+
+    /// The history's clock: nanoseconds since `epoch`.
+    pub fn since(epoch: Instant) -> u64 {
+        epoch.elapsed().as_nanos() as u64
+    }
+
+    /// setData of `data` to `path` by client `who`, timed from `epoch`, with its answer if a
+    /// definite one came within `wait` (connection loss and timeouts may or may not have
+    /// applied the write: no answer).
+    pub async fn timed_set(
+        client: &zk::Client,
+        who: u64,
+        path: &str,
+        data: Vec<u8>,
+        wait: Duration,
+        epoch: Instant,
+    ) -> Operation {
+        let call = since(epoch);
+        let r = tokio::time::timeout(wait, client.set_data(path, &data, None)).await;
+        let answer = match r {
+            Ok(Ok(stat)) => Some(Answer::Set(stat.version)),
+            Ok(Err(zk::Error::NoNode)) => Some(Answer::NoNode),
+            Ok(Err(zk::Error::BadVersion)) => Some(Answer::BadVersion),
+            _ => None,
+        };
+        Operation {
+            client: who,
+            call,
+            reply: answer.map(|a| (since(epoch), a)),
+            op: ZnodeOp::SetData(data, -1),
+        }
+    }
+
+    /// sync, then getData of `path` through `reader`: the history's closing read, or `None`
+    /// if either did not answer within `wait`.
+    pub async fn synced_read(
+        reader: &zk::Client,
+        path: &str,
+        wait: Duration,
+        epoch: Instant,
+    ) -> Option<Operation> {
+        let call = since(epoch);
+        tokio::time::timeout(wait, reader.sync(path))
+            .await
+            .ok()?
+            .ok()?;
+        let (data, stat) = tokio::time::timeout(wait, reader.get_data(path))
+            .await
+            .ok()?
+            .ok()?;
+        Some(Operation {
+            client: u64::MAX,
+            call,
+            reply: Some((since(epoch), Answer::Data(data, stat.version))),
+            op: ZnodeOp::Read,
+        })
+    }
+
+    /// Sessions writing registers `{prefix}0..{registers}` round robin, back to back (a short
+    /// pause after a write with no answer), each until stopped or `limit` writes.
+    pub struct Writers {
+        handles: Vec<tokio::task::JoinHandle<Vec<(usize, Operation)>>>,
+        answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        registers: usize,
+    }
+
+    impl Writers {
+        /// Starts `writers` sessions on `cluster`; times are taken from `epoch`.
+        pub fn spawn(
+            cluster: &str,
+            prefix: &str,
+            registers: usize,
+            writers: u64,
+            limit: usize,
+            epoch: Instant,
+        ) -> Writers {
+            use std::sync::atomic::Ordering;
+            let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let handles = (0..writers)
+                .map(|w| {
+                    let (cluster, prefix) = (cluster.to_string(), prefix.to_string());
+                    let (answered, stop) = (answered.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        let client = crate::common::connect(&cluster).await;
+                        let mut ops = Vec::new();
+                        for i in 0..limit {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let k = (w as usize + i) % registers;
+                            let data = format!("w{w}-{i}").into_bytes();
+                            let path = format!("{prefix}{k}");
+                            let op =
+                                timed_set(&client, w, &path, data, Duration::from_secs(2), epoch)
+                                    .await;
+                            if op.reply.is_some() {
+                                answered.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            ops.push((k, op));
+                        }
+                        ops
+                    })
+                })
+                .collect();
+            Writers {
+                handles,
+                answered,
+                stop,
+                registers,
+            }
+        }
+
+        /// Writes answered so far.
+        pub fn answered(&self) -> usize {
+            self.answered.load(std::sync::atomic::Ordering::Relaxed)
+        }
+
+        /// Waits until `n` writes are answered; panics after `within`.
+        pub async fn wait_for(&self, n: usize, within: Duration) {
+            let deadline = Instant::now() + within;
+            while self.answered() < n {
+                assert!(
+                    Instant::now() < deadline,
+                    "writers stalled below {n} answers"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+
+        /// Stops the writers (or, with `at_limit`, lets them reach their limit) and returns
+        /// each register's operations.
+        pub async fn finish(self, at_limit: bool) -> Vec<Vec<Operation>> {
+            if !at_limit {
+                self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let mut histories = vec![Vec::new(); self.registers];
+            for h in self.handles {
+                for (k, op) in h.await.unwrap() {
+                    histories[k].push(op);
+                }
+            }
+            histories
+        }
+    }
+
+    /// Closes each register's history with a synced read through a fresh session on
+    /// `cluster` and checks it (initial data `initial`); the number of operations checked.
+    pub async fn check_registers(
+        cluster: &str,
+        prefix: &str,
+        mut histories: Vec<Vec<Operation>>,
+        initial: &[u8],
+        epoch: Instant,
+    ) -> usize {
+        let reader = crate::common::connect(cluster).await;
+        let mut placed = 0;
+        for (k, history) in histories.iter_mut().enumerate() {
+            let path = format!("{prefix}{k}");
+            let read = synced_read(&reader, &path, Duration::from_secs(10), epoch)
+                .await
+                .unwrap_or_else(|| panic!("the closing read of {path} did not answer"));
+            history.push(read);
+            placed += history.len();
+            if let Err(why) = linearizable(&path, history, initial) {
+                panic!("{why}");
+            }
+        }
+        placed
+    }
+
+    /// Why `history` of `path` (starting as `initial`, version 0) is not linearizable, if it is
+    /// not; a check out of budget is a failure too, never a pass.
+    pub fn linearizable(path: &str, history: &[Operation], initial: &[u8]) -> Result<(), String> {
+        match check_znode(history, Some((initial, 0)), 50_000_000) {
+            Verdict::Linearizable => Ok(()),
+            Verdict::Violation(why) => Err(format!("{path} is not linearizable: {why}")),
+            Verdict::Unknown => Err(format!("{path}: the checker ran out of budget (undecided)")),
+        }
+    }
+}

@@ -14,9 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use conclave_conformance::linearizability::{check_znode, Answer, Operation, Verdict, ZnodeOp};
 use zookeeper_client as zk;
 
+use crate::common::history::{linearizable, synced_read, timed_set, Operation};
 use crate::common::TempDir;
 
 const CLIENT_PORT: u16 = 2181;
@@ -311,21 +311,15 @@ async fn write(
     epoch: Instant,
     wait: Duration,
 ) -> Operation {
-    let data = format!("c{who}-{i}").into_bytes();
-    let call = epoch.elapsed().as_nanos() as u64;
-    let r = tokio::time::timeout(wait, client.set_data("/p", &data, None)).await;
-    let ret = epoch.elapsed().as_nanos() as u64;
-    let answer = match r {
-        Ok(Ok(stat)) => Some(Answer::Set(stat.version)),
-        Ok(Err(zk::Error::NoNode)) => Some(Answer::NoNode),
-        _ => None,
-    };
-    Operation {
-        client: who,
-        call,
-        reply: answer.map(|a| (ret, a)),
-        op: ZnodeOp::SetData(data, -1),
-    }
+    timed_set(
+        client,
+        who,
+        "/p",
+        format!("c{who}-{i}").into_bytes(),
+        wait,
+        epoch,
+    )
+    .await
 }
 
 /// The leader cut off from the other two members: it cannot commit (its client's writes
@@ -456,25 +450,11 @@ async fn scenario(net: &Net, dir: &Path) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let call = epoch.elapsed().as_nanos() as u64;
-    let (data, stat) = rejoined
-        .get_data("/p")
+    let read = synced_read(&rejoined, "/p", T, epoch)
         .await
-        .map_err(|e| format!("final read: {e}"))?;
-    history.push(Operation {
-        client: 3,
-        call,
-        reply: Some((
-            epoch.elapsed().as_nanos() as u64,
-            Answer::Data(data, stat.version),
-        )),
-        op: ZnodeOp::Read,
-    });
-    match check_znode(&history, Some((b"0", 0)), 10_000_000) {
-        Verdict::Linearizable => {}
-        Verdict::Violation(why) => return Err(format!("/p is not linearizable: {why}")),
-        Verdict::Unknown => return Err("/p: the checker ran out of budget".into()),
-    }
+        .ok_or("the final read did not answer")?;
+    history.push(read);
+    linearizable("/p", &history, b"0")?;
     eprintln!(
         "partition: leader {old} cut off; first write on the majority after {first_write:?} \
          (new leader {new}); {} acknowledged creates on every member; {} writes linearizable",

@@ -113,9 +113,7 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
 /// checker — the one the simulator runs, here on real processes and a real client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_across_a_leader_kill_are_linearizable() {
-    use conclave_conformance::linearizability::{check_znode, Answer, Operation, Verdict, ZnodeOp};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use crate::common::history::{check_registers, Writers};
     const REGISTERS: usize = 3;
     const WRITERS: u64 = 4;
     const WRITES: usize = 60;
@@ -135,93 +133,17 @@ async fn concurrent_writes_across_a_leader_kill_are_linearizable() {
         assert!(create_retrying(&setup, &format!("/lin{k}"), T).await);
     }
     let epoch = Instant::now();
-    let ns = move || epoch.elapsed().as_nanos() as u64;
-    let answered = Arc::new(AtomicUsize::new(0));
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (cluster, answered) = (cluster.clone(), answered.clone());
-        writers.push(tokio::spawn(async move {
-            let client = connect(&cluster).await;
-            let mut ops: Vec<(usize, Operation)> = Vec::new();
-            for i in 0..WRITES {
-                let k = (w as usize + i) % REGISTERS;
-                let data = format!("w{w}-{i}").into_bytes();
-                let call = ns();
-                let r = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    client.set_data(&format!("/lin{k}"), &data, None),
-                )
-                .await;
-                let ret = ns();
-                // Only a definite answer is an answer: connection loss and timeouts may or
-                // may not have applied the write.
-                let answer = match r {
-                    Ok(Ok(stat)) => Some(Answer::Set(stat.version)),
-                    Ok(Err(zk::Error::NoNode)) => Some(Answer::NoNode),
-                    Ok(Err(zk::Error::BadVersion)) => Some(Answer::BadVersion),
-                    _ => None,
-                };
-                if answer.is_some() {
-                    answered.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                ops.push((
-                    k,
-                    Operation {
-                        client: w,
-                        call,
-                        reply: answer.map(|a| (ret, a)),
-                        op: ZnodeOp::SetData(data, -1),
-                    },
-                ));
-            }
-            ops
-        }));
-    }
+    let writers = Writers::spawn(&cluster, "/lin", REGISTERS, WRITERS, WRITES, epoch);
     // kill -9 the leader a third of the way in.
-    let deadline = Instant::now() + T;
-    while answered.load(Ordering::Relaxed) < (WRITERS as usize * WRITES) / 3 {
-        assert!(Instant::now() < deadline, "writers made no progress");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    writers.wait_for((WRITERS as usize * WRITES) / 3, T).await;
     procs.kill(leader);
-    let mut histories: Vec<Vec<Operation>> = vec![Vec::new(); REGISTERS];
-    for w in writers {
-        for (k, op) in w.await.unwrap() {
-            histories[k].push(op);
-        }
-    }
-    let answered = answered.load(Ordering::Relaxed);
-    // A final read of each register through a fresh session, after a sync.
-    let reader = connect(&cluster).await;
-    for (k, history) in histories.iter_mut().enumerate() {
-        let path = format!("/lin{k}");
-        let call = ns();
-        tokio::time::timeout(T, reader.sync(&path))
-            .await
-            .unwrap()
-            .unwrap();
-        let (data, stat) = tokio::time::timeout(T, reader.get_data(&path))
-            .await
-            .unwrap()
-            .unwrap();
-        history.push(Operation {
-            client: 99,
-            call,
-            reply: Some((ns(), Answer::Data(data, stat.version))),
-            op: ZnodeOp::Read,
-        });
-    }
-    let mut placed = 0;
-    for (k, history) in histories.iter().enumerate() {
-        placed += history.len();
-        match check_znode(history, Some((b"v", 0)), 50_000_000) {
-            Verdict::Linearizable => {}
-            Verdict::Violation(why) => panic!("/lin{k} is not linearizable: {why}"),
-            Verdict::Unknown => panic!("/lin{k}: the checker ran out of budget (undecided)"),
-        }
-    }
+    let histories = writers.finish(true).await;
+    let answered = histories
+        .iter()
+        .flatten()
+        .filter(|o| o.reply.is_some())
+        .count();
+    let placed = check_registers(&cluster, "/lin", histories, b"v", epoch).await;
     eprintln!(
         "processes: {placed} operations linearizable across a leader kill \
          ({answered} writes answered)"
@@ -234,7 +156,24 @@ async fn concurrent_writes_across_a_leader_kill_are_linearizable() {
 /// znode from both sides are linearizable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes() {
-    use conclave_conformance::linearizability::{check_znode, Answer, Operation, Verdict, ZnodeOp};
+    use crate::common::history::{linearizable, synced_read, timed_set, Answer, Operation};
+    async fn write(
+        client: &zk::Client,
+        who: u64,
+        i: usize,
+        wait: Duration,
+        epoch: Instant,
+    ) -> Operation {
+        timed_set(
+            client,
+            who,
+            "/p",
+            format!("c{who}-{i}").into_bytes(),
+            wait,
+            epoch,
+        )
+        .await
+    }
     let dir = TempDir::new("pause");
     let ports = free_ports(3);
     let cfgs = write_ensemble(&dir.0, &ports).unwrap();
@@ -263,28 +202,9 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
         .unwrap()
         .unwrap();
     let epoch = Instant::now();
-    let ns = move || epoch.elapsed().as_nanos() as u64;
     let mut history = Vec::new();
-    let write = |client: &zk::Client, who: u64, i: usize, wait: Duration| {
-        let client = client.clone();
-        async move {
-            let data = format!("c{who}-{i}").into_bytes();
-            let call = ns();
-            let r = tokio::time::timeout(wait, client.set_data("/p", &data, None)).await;
-            let answer = match r {
-                Ok(Ok(stat)) => Some((ns(), Answer::Set(stat.version))),
-                _ => None,
-            };
-            Operation {
-                client: who,
-                call,
-                reply: answer,
-                op: ZnodeOp::SetData(data, -1),
-            }
-        }
-    };
     for i in 0..5 {
-        history.push(write(&majority, 1, i, T).await);
+        history.push(write(&majority, 1, i, T, epoch).await);
     }
 
     assert!(procs.signal(leader, "STOP"), "SIGSTOP");
@@ -293,7 +213,7 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
     // ephemeral goes.
     let mut resumed = None;
     for i in 5.. {
-        let op = write(&majority, 1, i, Duration::from_secs(2)).await;
+        let op = write(&majority, 1, i, Duration::from_secs(2), epoch).await;
         let ok = op.reply.is_some();
         history.push(op);
         if ok && resumed.is_none() {
@@ -325,24 +245,19 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
 
     assert!(procs.signal(leader, "CONT"), "SIGCONT");
     // Its session is gone: nothing it asks may succeed.
-    let late = write(&stranded, 2, 0, Duration::from_secs(3)).await;
+    let late = write(&stranded, 2, 0, Duration::from_secs(3), epoch).await;
     assert!(late.reply.is_none(), "an expired session wrote: {late:?}");
     history.push(late);
     // The old leader rejoins and serves everything, its expired ephemeral included (gone).
     let rejoined = connect(&on(leader)).await;
     let deadline = Instant::now() + T;
-    let (data, stat) = loop {
-        let call = ns();
-        let synced = tokio::time::timeout(Duration::from_secs(2), rejoined.sync("/p")).await;
-        let read = tokio::time::timeout(Duration::from_secs(2), rejoined.get_data("/p")).await;
-        if let (Ok(Ok(())), Ok(Ok((data, stat)))) = (synced, read) {
-            history.push(Operation {
-                client: 3,
-                call,
-                reply: Some((ns(), Answer::Data(data.clone(), stat.version))),
-                op: ZnodeOp::Read,
-            });
-            break (data, stat);
+    let (data, version) = loop {
+        if let Some(read) = synced_read(&rejoined, "/p", Duration::from_secs(2), epoch).await {
+            let Some((_, Answer::Data(data, version))) = read.reply.clone() else {
+                unreachable!("a read answers data")
+            };
+            history.push(read);
+            break (data, version);
         }
         assert!(
             Instant::now() < deadline,
@@ -351,16 +266,14 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(matches!(rejoined.check_stat("/eph").await, Ok(None)));
-    match check_znode(&history, Some((b"v", 0)), 50_000_000) {
-        Verdict::Linearizable => {}
-        Verdict::Violation(why) => panic!("/p is not linearizable: {why}"),
-        Verdict::Unknown => panic!("/p: the checker ran out of budget (undecided)"),
+    if let Err(why) = linearizable("/p", &history, b"v") {
+        panic!("{why}");
     }
     eprintln!(
         "processes: leader paused; first write {resumed:?} after, its session expired within \
          {expired_after:?}; {} writes linearizable, /p at version {} ({} bytes)",
         history.len(),
-        stat.version,
+        version,
         data.len()
     );
 }
@@ -370,9 +283,7 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
 /// or not, across the outage) with a final read is linearizable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_cluster_kill_and_restart_keeps_every_acknowledged_write() {
-    use conclave_conformance::linearizability::{check_znode, Answer, Operation, Verdict, ZnodeOp};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use crate::common::history::{check_registers, Writers};
     const REGISTERS: usize = 2;
     const WRITERS: u64 = 3;
 
@@ -392,117 +303,44 @@ async fn a_full_cluster_kill_and_restart_keeps_every_acknowledged_write() {
     }
     drop(setup);
     let epoch = Instant::now();
-    let ns = move || epoch.elapsed().as_nanos() as u64;
-    let answered = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (cluster, answered, stop) = (cluster.clone(), answered.clone(), stop.clone());
-        writers.push(tokio::spawn(async move {
-            let client = connect(&cluster).await;
-            let mut ops: Vec<(usize, Operation)> = Vec::new();
-            let mut i = 0;
-            // Bounded: the main task stops the writers; 2 000 writes at most each.
-            while !stop.load(Ordering::Relaxed) && i < 2_000 {
-                let k = (w as usize + i) % REGISTERS;
-                let data = format!("w{w}-{i}").into_bytes();
-                let call = ns();
-                let r = tokio::time::timeout(
-                    Duration::from_secs(2),
-                    client.set_data(&format!("/full{k}"), &data, None),
-                )
-                .await;
-                let reply = match r {
-                    Ok(Ok(stat)) => {
-                        answered.fetch_add(1, Ordering::Relaxed);
-                        Some((ns(), Answer::Set(stat.version)))
-                    }
-                    _ => {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        None
-                    }
-                };
-                ops.push((
-                    k,
-                    Operation {
-                        client: w,
-                        call,
-                        reply,
-                        op: ZnodeOp::SetData(data, -1),
-                    },
-                ));
-                i += 1;
-            }
-            ops
-        }));
-    }
-    let wait_for = |n: usize| {
-        let answered = answered.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while answered.load(Ordering::Relaxed) < n {
-                assert!(
-                    Instant::now() < deadline,
-                    "writers stalled below {n} answers"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    };
-    wait_for(60).await;
+    // Bounded: stopped below; 2 000 writes at most each.
+    let writers = Writers::spawn(&cluster, "/full", REGISTERS, WRITERS, 2_000, epoch);
+    writers.wait_for(60, Duration::from_secs(30)).await;
     for i in 0..3 {
         procs.kill(i);
     }
-    let before = answered.load(Ordering::Relaxed);
+    let before = writers.answered();
     tokio::time::sleep(Duration::from_millis(300)).await;
     for i in 0..3 {
         procs.restart(i);
     }
     let restarted = Instant::now();
-    // Writers come back on their own (their sessions survive: the timeout is longer than the
-    // outage); a few more answers prove the ensemble serves again.
-    wait_for(before + 30).await;
+    // Writers come back on their own (their sessions outlive the outage); a few more answers
+    // prove the ensemble serves again.
+    writers.wait_for(before + 30, Duration::from_secs(30)).await;
     let back = restarted.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let mut histories: Vec<Vec<Operation>> = vec![Vec::new(); REGISTERS];
-    for w in writers {
-        for (k, op) in w.await.unwrap() {
-            histories[k].push(op);
-        }
-    }
+    let histories = writers.finish(false).await;
+    // Every acknowledged write survived: each register's version counts at least all of
+    // them (the checker below says more: the whole history is linearizable).
     let reader = connect(&cluster).await;
-    let mut placed = 0;
-    for (k, history) in histories.iter_mut().enumerate() {
+    for (k, history) in histories.iter().enumerate() {
         let path = format!("/full{k}");
-        let call = ns();
         tokio::time::timeout(T, reader.sync(&path))
             .await
             .unwrap()
             .unwrap();
-        let (data, stat) = tokio::time::timeout(T, reader.get_data(&path))
+        let (_, stat) = tokio::time::timeout(T, reader.get_data(&path))
             .await
             .unwrap()
             .unwrap();
-        // Every acknowledged write survived: the version counts at least all of them.
         let acked = history.iter().filter(|o| o.reply.is_some()).count() as i32;
         assert!(
             stat.version >= acked,
             "{path}: version {} < {acked} acknowledged",
             stat.version
         );
-        history.push(Operation {
-            client: 99,
-            call,
-            reply: Some((ns(), Answer::Data(data, stat.version))),
-            op: ZnodeOp::Read,
-        });
-        placed += history.len();
-        match check_znode(history, Some((b"v", 0)), 50_000_000) {
-            Verdict::Linearizable => {}
-            Verdict::Violation(why) => panic!("{path} is not linearizable: {why}"),
-            Verdict::Unknown => panic!("{path}: the checker ran out of budget (undecided)"),
-        }
     }
+    let placed = check_registers(&cluster, "/full", histories, b"v", epoch).await;
     eprintln!(
         "processes: full-cluster kill -9 after {before} answered writes; serving again {back:?} \
          after the restart; {placed} operations linearizable"
