@@ -221,6 +221,22 @@ impl Drop for Procs {
     }
 }
 
+/// A 3-member ensemble of this crate's server binary, started under a fresh temp dir, and
+/// the index of its leader.
+pub async fn start_three(tag: &str) -> (TempDir, EnsembleLayout, Procs, usize) {
+    let dir = TempDir::new(tag);
+    let ports = free_ports(3);
+    let cfgs = conclave_std::fs::write_ensemble(&dir.0, &ports).unwrap();
+    let procs = Procs::spawn_all(cfgs, &dir.0);
+    let admin: Vec<(usize, u16)> = (0..3).map(|i| (i, ports.members[i].admin)).collect();
+    let leader =
+        tokio::task::spawn_blocking(move || leader_by_http(&admin, Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .expect("a leader");
+    (dir, ports, procs, leader)
+}
+
 /// Polls `admin` ports for the member whose `/commands/leader` says `is_leader: true`.
 pub fn leader_by_http(admin_ports: &[(usize, u16)], within: Duration) -> Option<usize> {
     let deadline = Instant::now() + within;
@@ -270,17 +286,18 @@ pub mod history {
         epoch.elapsed().as_nanos() as u64
     }
 
-    /// setData of `data` to `path` by client `who`, timed from `epoch`, with its answer if a
-    /// definite one came within `wait` (connection loss and timeouts may or may not have
-    /// applied the write: no answer).
+    /// Client `who`'s write number `i` to `path` (data `"{who}-{i}"`, unique per write), timed
+    /// from `epoch`, with its answer if a definite one came within `wait` (connection loss and
+    /// timeouts may or may not have applied the write: no answer).
     pub async fn timed_set(
         client: &zk::Client,
         who: u64,
+        i: usize,
         path: &str,
-        data: Vec<u8>,
         wait: Duration,
         epoch: Instant,
     ) -> Operation {
+        let data = format!("{who}-{i}").into_bytes();
         let call = since(epoch);
         let r = tokio::time::timeout(wait, client.set_data(path, &data, None)).await;
         let answer = match r {
@@ -356,11 +373,9 @@ pub mod history {
                                 break;
                             }
                             let k = (w as usize + i) % registers;
-                            let data = format!("w{w}-{i}").into_bytes();
                             let path = format!("{prefix}{k}");
-                            let op =
-                                timed_set(&client, w, &path, data, Duration::from_secs(2), epoch)
-                                    .await;
+                            let wait = Duration::from_secs(2);
+                            let op = timed_set(&client, w, i, &path, wait, epoch).await;
                             if op.reply.is_some() {
                                 answered.fetch_add(1, Ordering::Relaxed);
                             } else {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use zookeeper_client as zk;
 
-use crate::common::history::{linearizable, synced_read, timed_set, Operation};
+use crate::common::history::{linearizable, synced_read, timed_set};
 use crate::common::TempDir;
 
 const CLIENT_PORT: u16 = 2181;
@@ -303,25 +303,6 @@ async fn session(hosts: &[usize]) -> zk::Client {
     .expect("connect failed")
 }
 
-/// One setData of the history: sent, answered (or not) within `wait`.
-async fn write(
-    client: &zk::Client,
-    who: u64,
-    i: usize,
-    epoch: Instant,
-    wait: Duration,
-) -> Operation {
-    timed_set(
-        client,
-        who,
-        "/p",
-        format!("c{who}-{i}").into_bytes(),
-        wait,
-        epoch,
-    )
-    .await
-}
-
 /// The leader cut off from the other two members: it cannot commit (its client's writes
 /// never succeed), the majority elects a leader and takes writes, and after healing the old
 /// leader catches up; every acknowledged write is on every member and the history of writes
@@ -380,7 +361,7 @@ async fn scenario(net: &Net, dir: &Path) -> Result<(), String> {
     let mut history = Vec::new();
     let mut acked = Vec::new();
     for i in 0..10 {
-        let op = write(&majority, 1, i, epoch, T).await;
+        let op = timed_set(&majority, 1, i, "/p", T, epoch).await;
         if op.reply.is_none() {
             return Err(format!("write {i} before the partition failed"));
         }
@@ -397,12 +378,12 @@ async fn scenario(net: &Net, dir: &Path) -> Result<(), String> {
     // At once, through the cut-off leader (which still believes it leads): it cannot reach a
     // quorum, so nothing its client asks may succeed. Meanwhile the majority notices
     // (syncLimit without the leader), elects and takes writes again.
-    let stranded = write(&minority, 2, 0, epoch, Duration::from_secs(3));
+    let stranded = timed_set(&minority, 2, 0, "/p", Duration::from_secs(3), epoch);
     let moving_on = async {
         let mut ops = Vec::new();
         let mut first_write = None;
         for i in 10..40 {
-            let op = write(&majority, 1, i, epoch, Duration::from_secs(2)).await;
+            let op = timed_set(&majority, 1, i, "/p", Duration::from_secs(2), epoch).await;
             if op.reply.is_some() && first_write.is_none() {
                 first_write = Some(cut.elapsed());
             }

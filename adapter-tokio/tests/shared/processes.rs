@@ -118,15 +118,7 @@ async fn concurrent_writes_across_a_leader_kill_are_linearizable() {
     const WRITERS: u64 = 4;
     const WRITES: usize = 60;
 
-    let dir = TempDir::new("lin");
-    let ports = free_ports(3);
-    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
-    let mut procs = Procs::spawn_all(cfgs, &dir.0);
-    let all = admin_ports(&ports, &[0, 1, 2]);
-    let leader = tokio::task::spawn_blocking(move || leader_by_http(&all, T))
-        .await
-        .unwrap()
-        .expect("a leader");
+    let (_dir, ports, mut procs, leader) = start_three("lin").await;
     let cluster = crate::common::connect_string(&ports);
     let setup = connect(&cluster).await;
     for k in 0..REGISTERS {
@@ -156,33 +148,8 @@ async fn concurrent_writes_across_a_leader_kill_are_linearizable() {
 /// znode from both sides are linearizable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes() {
-    use crate::common::history::{linearizable, synced_read, timed_set, Answer, Operation};
-    async fn write(
-        client: &zk::Client,
-        who: u64,
-        i: usize,
-        wait: Duration,
-        epoch: Instant,
-    ) -> Operation {
-        timed_set(
-            client,
-            who,
-            "/p",
-            format!("c{who}-{i}").into_bytes(),
-            wait,
-            epoch,
-        )
-        .await
-    }
-    let dir = TempDir::new("pause");
-    let ports = free_ports(3);
-    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
-    let procs = Procs::spawn_all(cfgs, &dir.0);
-    let all = admin_ports(&ports, &[0, 1, 2]);
-    let leader = tokio::task::spawn_blocking(move || leader_by_http(&all, T))
-        .await
-        .unwrap()
-        .expect("a leader");
+    use crate::common::history::{linearizable, synced_read, timed_set, Answer};
+    let (_dir, ports, procs, leader) = start_three("pause").await;
     let on = |i: usize| format!("127.0.0.1:{}", ports.members[i].client);
     let rest: Vec<String> = (0..3).filter(|&i| i != leader).map(on).collect();
     let majority = connect(&rest.join(",")).await;
@@ -204,7 +171,7 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
     let epoch = Instant::now();
     let mut history = Vec::new();
     for i in 0..5 {
-        history.push(write(&majority, 1, i, T, epoch).await);
+        history.push(timed_set(&majority, 1, i, "/p", T, epoch).await);
     }
 
     assert!(procs.signal(leader, "STOP"), "SIGSTOP");
@@ -213,7 +180,7 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
     // ephemeral goes.
     let mut resumed = None;
     for i in 5.. {
-        let op = write(&majority, 1, i, Duration::from_secs(2), epoch).await;
+        let op = timed_set(&majority, 1, i, "/p", Duration::from_secs(2), epoch).await;
         let ok = op.reply.is_some();
         history.push(op);
         if ok && resumed.is_none() {
@@ -245,7 +212,7 @@ async fn a_leader_paused_past_the_session_timeout_loses_its_sessions_not_writes(
 
     assert!(procs.signal(leader, "CONT"), "SIGCONT");
     // Its session is gone: nothing it asks may succeed.
-    let late = write(&stranded, 2, 0, Duration::from_secs(3), epoch).await;
+    let late = timed_set(&stranded, 2, 0, "/p", Duration::from_secs(3), epoch).await;
     assert!(late.reply.is_none(), "an expired session wrote: {late:?}");
     history.push(late);
     // The old leader rejoins and serves everything, its expired ephemeral included (gone).
@@ -287,15 +254,7 @@ async fn a_full_cluster_kill_and_restart_keeps_every_acknowledged_write() {
     const REGISTERS: usize = 2;
     const WRITERS: u64 = 3;
 
-    let dir = TempDir::new("fullrestart");
-    let ports = free_ports(3);
-    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
-    let mut procs = Procs::spawn_all(cfgs, &dir.0);
-    let all = admin_ports(&ports, &[0, 1, 2]);
-    tokio::task::spawn_blocking(move || leader_by_http(&all, T))
-        .await
-        .unwrap()
-        .expect("a leader");
+    let (_dir, ports, mut procs, _leader) = start_three("fullrestart").await;
     let cluster = crate::common::connect_string(&ports);
     let setup = connect(&cluster).await;
     for k in 0..REGISTERS {
