@@ -30,18 +30,18 @@ echo "--- four-letter words"
 # serves (at most 10 s).
 for _ in $(seq 1 100); do
   exec 3<>"/dev/tcp/127.0.0.1/$base"; printf srvr >&3; srvr="$(timeout 5 cat <&3)"; exec 3<&-
-  echo "$srvr" | grep -q "^Mode: " && break
+  grep -q "^Mode: " <<< "$srvr" && break
   sleep 0.1
 done
-echo "$srvr" | grep -q "^Mode: " || { echo "srvr answered: $srvr"; exit 1; }
-echo "$srvr" | grep -E "^(Mode|Zxid|Node count)"
+grep -q "^Mode: " <<< "$srvr" || { echo "srvr answered: $srvr"; exit 1; }
+grep -E "^(Mode|Zxid|Node count)" <<< "$srvr"
 
 if [ -x /usr/lib/zookeeper/bin/cli_mt ]; then
   echo "--- cli_mt"
   out="$( (sleep 1; echo "create /climt"; sleep 1; echo "ls /"; sleep 1; echo "delete /climt"; sleep 1; echo quit) \
     | timeout 30 /usr/lib/zookeeper/bin/cli_mt "127.0.0.1:$((base+1))" 2>&1)"
-  echo "$out" | grep -q "climt" || { echo "$out"; exit 1; }
-  echo "$out" | grep -E "rc = " | head -5
+  grep -q "climt" <<< "$out" || { echo "$out"; exit 1; }
+  grep -E "rc = " <<< "$out" | sed -n 1,5p
 else
   echo "--- cli_mt not installed (apt-get install zookeeper-bin): its check SKIPPED"
   skipped+=(cli_mt)
