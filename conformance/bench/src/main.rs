@@ -1,0 +1,451 @@
+//! `bench`: the same workloads against Conclave and Apache ZooKeeper 3.8, in one run,
+//! alternating which goes first each round, with the same client (the `zookeeper-client`
+//! crate). Prints a JSON line per measurement on stdout, progress on stderr, and at the end
+//! the medians and ratios; writes `results.jsonl`, `summary.md` and `bench.svg` to `--out`.
+//!
+//! `cargo run --release -p conclave-bench -- --rounds 3` (docs/benchmarks.md has the method).
+
+mod cluster;
+mod load;
+mod report;
+mod soak;
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cluster::{Cluster, Service};
+use load::{Op, Shape};
+use report::{Figure, Summary};
+
+const USAGE: &str = "\
+bench: the same workloads against Conclave and Apache ZooKeeper 3.8, alternating, with ratios.
+
+Usage: bench [OPTIONS]
+  --conclave <BIN>      Conclave server binary [default: `conclave` beside this binary]
+  --zookeeper <SCRIPT>  zk-ensemble.sh that starts ZooKeeper [default: ../shared/tools/zk-ensemble.sh]
+  --only <SERVICE>      conclave or zookeeper (default: both)
+  --members <N>         Members per ensemble [default: 3]
+  --rounds <N>          Rounds; each starts fresh ensembles, the first service alternates [default: 2]
+  --secs <S>            Length of each timed workload [default: 5]
+  --warmup <S>          Unmeasured mixed load before the timed workloads [default: 3]
+  --sessions <N>        Sessions of the throughput workloads [default: 16]
+  --inflight <N>        Requests each session keeps outstanding [default: 16]
+  --creates <N>         Znodes of create-many, 100 B each [default: 100000]
+  --workloads <LIST>    Comma-separated, from: election,write-seq,write-tput,read-tput,mixed,
+                        create-many,failover [default: all, in that order; failover last]
+  --out <DIR>           Where results.jsonl, summary.md, bench.svg go [default: bench-results]
+  --dir <DIR>           Data directories of the ensembles [default: /tmp/conclave-bench]
+  --base-port <P>       Conclave's first client port [default: 23181]
+  --soak <MINUTES>      Instead: a soak of Conclave alone (--conclave): write load for MINUTES,
+                        kill -9 of the leader every 15 s, a member paused between every other
+                        pair of kills; reports lost writes and anomalies (both must be 0) and
+                        write unavailability per kill, draws soak.svg; exit 1 on a loss
+";
+
+const ALL: [&str; 7] = [
+    "election",
+    "write-seq",
+    "write-tput",
+    "read-tput",
+    "mixed",
+    "create-many",
+    "failover",
+];
+
+struct Options {
+    services: Vec<Service>,
+    members: usize,
+    rounds: usize,
+    secs: f64,
+    warmup: f64,
+    sessions: usize,
+    inflight: usize,
+    creates: u64,
+    workloads: Vec<String>,
+    out: PathBuf,
+    dir: PathBuf,
+    soak: Option<f64>,
+}
+
+fn parse() -> Result<Options, String> {
+    let mut conclave = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.join("conclave")))
+        .unwrap_or_else(|| PathBuf::from("conclave"));
+    let mut zookeeper =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/zk-ensemble.sh");
+    let mut only: Option<String> = None;
+    let mut base_port = 23181u16;
+    let mut o = Options {
+        services: Vec::new(),
+        members: 3,
+        rounds: 2,
+        secs: 5.0,
+        warmup: 3.0,
+        sessions: 16,
+        inflight: 16,
+        creates: 100_000,
+        workloads: ALL.iter().map(|s| s.to_string()).collect(),
+        out: PathBuf::from("bench-results"),
+        dir: PathBuf::from("/tmp/conclave-bench"),
+        soak: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            print!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        let num = |what: &str| -> Result<f64, String> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or(format!("{what}: {value:?} is not a non-negative number"))
+        };
+        match flag.as_str() {
+            "--conclave" => conclave = PathBuf::from(&value),
+            "--zookeeper" => zookeeper = PathBuf::from(&value),
+            "--only" => only = Some(value.clone()),
+            "--members" => o.members = num(&flag)? as usize,
+            "--rounds" => o.rounds = num(&flag)? as usize,
+            "--secs" => o.secs = num(&flag)?,
+            "--warmup" => o.warmup = num(&flag)?,
+            "--sessions" => o.sessions = num(&flag)? as usize,
+            "--inflight" => o.inflight = num(&flag)? as usize,
+            "--creates" => o.creates = num(&flag)? as u64,
+            "--workloads" => {
+                o.workloads = value.split(',').map(str::to_string).collect();
+                if let Some(bad) = o.workloads.iter().find(|w| !ALL.contains(&w.as_str())) {
+                    return Err(format!(
+                        "unknown workload {bad:?}; known: {}",
+                        ALL.join(",")
+                    ));
+                }
+            }
+            "--out" => o.out = PathBuf::from(&value),
+            "--soak" => o.soak = Some(num(&flag)?),
+            "--dir" => o.dir = PathBuf::from(&value),
+            "--base-port" => {
+                base_port = value
+                    .parse()
+                    .map_err(|_| format!("--base-port: {value:?} is not a port"))?
+            }
+            _ => return Err(format!("unknown option {flag}\n\n{USAGE}")),
+        }
+    }
+    if o.members == 0 || o.rounds == 0 || o.sessions == 0 || o.inflight == 0 {
+        return Err(String::from(
+            "--members, --rounds, --sessions and --inflight must be at least 1",
+        ));
+    }
+    if o.members > 9 {
+        return Err(String::from(
+            "--members: at most 9 (zk-ensemble.sh's port plan)",
+        ));
+    }
+    // The order of the run is ALL's order whatever order was asked for: failover kills a member.
+    o.workloads = ALL
+        .iter()
+        .filter(|w| o.workloads.iter().any(|x| x == *w))
+        .map(|s| s.to_string())
+        .collect();
+    if o.soak.is_some() {
+        only = Some(String::from("conclave"));
+    }
+    let want = |s: &str| only.as_deref().is_none_or(|o| o == s);
+    if let Some(o) = &only {
+        if o != "conclave" && o != "zookeeper" {
+            return Err(format!("--only: {o:?} is neither conclave nor zookeeper"));
+        }
+    }
+    if want("conclave") {
+        if !conclave.is_file() {
+            return Err(format!(
+                "{}: no Conclave binary (build it: cargo build --release -p conclave-tokio, or pass --conclave)",
+                conclave.display()
+            ));
+        }
+        o.services.push(Service::Conclave {
+            bin: conclave,
+            base_port,
+            tick_ms: 2000,
+        });
+    }
+    if want("zookeeper") {
+        if zookeeper.is_file() && PathBuf::from("/usr/share/java/zookeeper.jar").is_file() {
+            o.services.push(Service::ZooKeeper { script: zookeeper });
+        } else {
+            eprintln!(
+                "!!! ZooKeeper NOT measured: needs {} and /usr/share/java/zookeeper.jar \
+                 (apt-get install zookeeper zookeeper-bin); no ratios in this run",
+                zookeeper.display()
+            );
+        }
+    }
+    Ok(o)
+}
+
+/// Everything measured in one round on one service.
+struct Round<'a> {
+    o: &'a Options,
+    service: &'static str,
+    round: usize,
+    figures: Vec<Figure>,
+}
+
+impl Round<'_> {
+    fn record(
+        &mut self,
+        metric: &str,
+        value: f64,
+        higher_is_better: bool,
+        json: serde_json::Value,
+    ) {
+        let mut line = serde_json::json!({
+            "service": self.service, "round": self.round, "metric": metric, "value": value,
+        });
+        if let (Some(l), serde_json::Value::Object(extra)) = (line.as_object_mut(), json) {
+            l.extend(extra);
+        }
+        println!("{line}");
+        self.figures.push(Figure {
+            service: self.service,
+            round: self.round,
+            metric: metric.to_string(),
+            value,
+            higher_is_better,
+        });
+    }
+
+    fn measured(&mut self, workload: &str, m: &load::Measured, shape: &Shape) {
+        let q = |p: f64| m.latency_us.value_at_quantile(p) as f64;
+        let detail = serde_json::json!({
+            "workload": workload, "sessions": shape.sessions, "inflight": shape.inflight,
+            "ops": m.ops, "errors": m.errors, "secs": m.elapsed.as_secs_f64(),
+            "p50_us": q(0.5), "p99_us": q(0.99), "p999_us": q(0.999),
+        });
+        eprintln!(
+            "bench:   {workload}: {:.0}/s, p50 {} µs, p99 {} µs, p999 {} µs, {} errors",
+            m.per_sec(),
+            q(0.5),
+            q(0.99),
+            q(0.999),
+            m.errors
+        );
+        if workload == "write-seq" {
+            self.record("write-seq p50 µs", q(0.5), false, detail.clone());
+            self.record("write-seq p99 µs", q(0.99), false, detail.clone());
+            self.record("write-seq p999 µs", q(0.999), false, detail);
+        } else {
+            self.record(
+                &format!("{workload} ops/s"),
+                m.per_sec(),
+                true,
+                detail.clone(),
+            );
+            if workload == "write-tput" {
+                self.record("write-tput p50 µs", q(0.5), false, detail.clone());
+                self.record("write-tput p99 µs", q(0.99), false, detail);
+            }
+        }
+    }
+}
+
+async fn one_round(o: &Options, service: &Service, round: usize) -> Result<Vec<Figure>, String> {
+    let mut r = Round {
+        o,
+        service: service.name(),
+        round,
+        figures: Vec::new(),
+    };
+    let dir = o.dir.join(service.name());
+    let started = Instant::now();
+    let mut cluster = Cluster::start(service, o.members, &dir)?;
+    let hosts = cluster.connect_string();
+    let root = "/bench";
+    let admin = load::first_write(&hosts, root).await?;
+    let election_ms = started.elapsed().as_secs_f64() * 1e3;
+    eprintln!(
+        "bench: round {round} {}: start → first write {election_ms:.0} ms",
+        r.service
+    );
+    if o.workloads.iter().any(|w| w == "election") {
+        r.record(
+            "election: start → first write ms",
+            election_ms,
+            false,
+            serde_json::json!({"workload": "election", "members": o.members}),
+        );
+    }
+    let tput = Shape {
+        sessions: o.sessions,
+        inflight: o.inflight,
+        secs: o.secs,
+        creates: 0,
+    };
+    if o.warmup > 0.0 {
+        let warm = Shape {
+            secs: o.warmup,
+            ..tput.clone()
+        };
+        load::run(&cluster.hosts, root, Op::Mixed, &warm).await?;
+    }
+    for workload in &r.o.workloads.clone() {
+        let (op, shape) = match workload.as_str() {
+            "write-seq" => (
+                Op::SetData,
+                Shape {
+                    sessions: 1,
+                    inflight: 1,
+                    ..tput.clone()
+                },
+            ),
+            "write-tput" => (Op::SetData, tput.clone()),
+            "read-tput" => (Op::GetData, tput.clone()),
+            "mixed" => (Op::Mixed, tput.clone()),
+            "create-many" => (
+                Op::Create,
+                Shape {
+                    // Bounded: 100 k creates take ~15 s on either service here.
+                    secs: 300.0,
+                    creates: o.creates,
+                    ..tput.clone()
+                },
+            ),
+            _ => continue,
+        };
+        eprintln!("bench: round {round} {}: {workload} …", r.service);
+        let m = load::run(&cluster.hosts, root, op, &shape).await?;
+        r.measured(workload, &m, &shape);
+        if workload == "create-many" {
+            let rss = cluster.rss_mib();
+            let max = rss.iter().cloned().fold(0.0, f64::max);
+            eprintln!(
+                "bench:   RSS per member after {} creates: {rss:.1?} MiB",
+                m.ops
+            );
+            r.record(
+                "create-many: RSS per member MiB (max)",
+                max,
+                false,
+                serde_json::json!({"workload": "create-many", "rss_mib": rss, "znodes": m.ops}),
+            );
+        }
+    }
+    if o.workloads.iter().any(|w| w == "failover") && o.members >= 3 {
+        eprintln!("bench: round {round} {}: failover …", r.service);
+        let leader = cluster.leader().ok_or("no member says Mode: leader")?;
+        let mut writers = Vec::new();
+        for (i, host) in cluster.hosts.iter().enumerate() {
+            if i != leader {
+                let client = load::connect(host, Duration::from_secs(10)).await?;
+                let path = format!("{root}/failover-{i}");
+                load::ensure(&client, &path).await?;
+                writers.push((client, path));
+            }
+        }
+        let killed = Instant::now();
+        cluster.kill9(leader)?;
+        match load::first_write_after(writers, killed).await {
+            Some(gap) => {
+                let ms = gap.as_secs_f64() * 1e3;
+                eprintln!("bench:   kill -9 leader → first write {ms:.0} ms");
+                r.record(
+                    "failover: kill -9 leader → first write ms",
+                    ms,
+                    false,
+                    serde_json::json!({"workload": "failover", "leader": leader + 1}),
+                );
+            }
+            None => eprintln!("bench:   !!! no write within 30 s of killing the leader"),
+        }
+    }
+    drop(admin);
+    eprintln!("bench: data of this round: {}", cluster.dir().display());
+    drop(cluster);
+    Ok(r.figures)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let o = match parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = fs::create_dir_all(&o.out) {
+        eprintln!("bench: {}: {e}", o.out.display());
+        std::process::exit(2);
+    }
+    if let Some(minutes) = o.soak {
+        let Some(Service::Conclave { bin, base_port, .. }) = o.services.first() else {
+            eprintln!("bench: --soak needs a Conclave binary");
+            std::process::exit(2);
+        };
+        let soak = soak::SoakOptions {
+            minutes,
+            bin: bin.clone(),
+            base_port: *base_port,
+            dir: o.dir.clone(),
+            out: o.out.clone(),
+        };
+        match soak::soak(&soak).await {
+            Ok(true) => return,
+            Ok(false) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("bench: soak failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let mut figures = Vec::new();
+    for round in 1..=o.rounds {
+        let mut order: Vec<&Service> = o.services.iter().collect();
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for service in order {
+            match one_round(&o, service, round).await {
+                Ok(f) => figures.extend(f),
+                Err(e) => {
+                    eprintln!("bench: round {round} {} failed: {e}", service.name());
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+    let summary = Summary::of(&figures);
+    let title = format!(
+        "{} members, {} sessions x {} in flight, 100 B values, median of {} round(s)",
+        o.members, o.sessions, o.inflight, o.rounds
+    );
+    let table = format!("{title}\n\n{}", summary.table(o.rounds));
+    println!("{table}");
+    let lines: String = figures
+        .iter()
+        .map(|f| {
+            format!(
+                "{}\n",
+                serde_json::json!({"service": f.service, "round": f.round, "metric": f.metric, "value": f.value})
+            )
+        })
+        .collect();
+    for (name, text) in [
+        ("results.jsonl", lines),
+        ("summary.md", table),
+        ("bench.svg", summary.svg(&title)),
+    ] {
+        if let Err(e) = fs::write(o.out.join(name), text) {
+            eprintln!("bench: {}/{name}: {e}", o.out.display());
+        }
+    }
+    eprintln!(
+        "bench: wrote {}/{{results.jsonl,summary.md,bench.svg}}",
+        o.out.display()
+    );
+}
