@@ -15,7 +15,7 @@ use crate::rng::Prng;
 use crate::time::Instant;
 
 /// Peer protocol version carried in the handshake.
-pub(crate) const PEER_PROTOCOL: u16 = 1;
+pub(crate) const PEER_PROTOCOL: u16 = 2;
 
 /// First reconnect delay after a failed dial or a lost link.
 pub(crate) const RECONNECT_MIN_MS: u64 = 50;

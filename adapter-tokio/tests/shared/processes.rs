@@ -490,3 +490,71 @@ fn a_clean_ensemble_shutdown_logs_no_warning_and_no_colour() {
         "a warning during a clean shutdown: {text}"
     );
 }
+
+/// A follower that missed more state than a peer link may queue (the adapters close a link
+/// at 64 MiB unread) catches up by SNAP: the leader sends the state a window at a time as the
+/// follower acknowledges it. Found by the soak (`bench --soak`, 72 MB of state): the leader
+/// queued the whole snapshot at once, the link was closed, and the member never rejoined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_more_state_than_a_link_queues_catches_up_by_snap() {
+    const NODES: usize = 720;
+    const VALUE: usize = 100 << 10;
+    let (_dir, ports, mut procs, leader) = start_three("bigsnap").await;
+    let follower = (0..3).find(|&i| i != leader).unwrap();
+    procs.kill(follower);
+    let client = connect(&format!("127.0.0.1:{}", ports.members[leader].client)).await;
+    assert!(create_retrying(&client, "/big", T).await);
+    let value = vec![b'v'; VALUE];
+    let started = Instant::now();
+    // 8 creates in flight at a time: ~72 MiB of state the follower has not seen.
+    for batch in 0..NODES / 8 {
+        let writes = (0..8).map(|k| {
+            let path = format!("/big/n{}", batch * 8 + k);
+            let (client, value) = (client.clone(), value.clone());
+            async move { client.create(&path, &value, &persistent()).await }
+        });
+        for r in futures_join(writes).await {
+            r.expect("create of a 100 KiB node");
+        }
+    }
+    eprintln!(
+        "processes: {NODES} x {VALUE} B written in {:?}; restarting member {}",
+        started.elapsed(),
+        follower + 1
+    );
+    procs.restart(follower);
+    let c = connect(&format!("127.0.0.1:{}", ports.members[follower].client)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let kids = tokio::time::timeout(T, c.list_children("/big")).await;
+        if matches!(&kids, Ok(Ok(k)) if k.len() == NODES) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "member {} did not catch up on {} MiB of state:\n{}",
+            follower + 1,
+            (NODES * VALUE) >> 20,
+            procs.log(follower)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (data, _) = c.get_data("/big/n719").await.unwrap();
+    assert_eq!(data.len(), VALUE);
+    eprintln!("processes: member {} synced by SNAP", follower + 1);
+}
+
+/// Runs the futures concurrently and returns their outputs in order.
+async fn futures_join<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

@@ -126,6 +126,13 @@ pub enum PeerMessage {
         /// The learner's id for it.
         id: u64,
     },
+    /// Learner → leader: this many bytes of the SNAP state have arrived. The leader keeps at
+    /// most a window of chunks unacknowledged, so a snapshot of any size crosses a link whose
+    /// send queue is bounded (the adapters close a link that queues 64 MiB).
+    SnapAck {
+        /// Bytes of the state received so far.
+        received: u64,
+    },
 }
 
 /// How a leader synchronizes a learner's log (protocol reference §2.5).
@@ -230,6 +237,7 @@ mod tests {
             Just(PeerMessage::UpToDate),
             Just(PeerMessage::Ping),
             Just(PeerMessage::SnapEnd),
+            any::<u64>().prop_map(|received| PeerMessage::SnapAck { received }),
             proptest::collection::vec(any::<u8>(), 0..64).prop_map(PeerMessage::SnapChunk),
             any::<u64>().prop_map(|z| PeerMessage::SyncBegin(SyncMode::Trunc { to: Zxid(z) })),
             any::<u64>().prop_map(|z| PeerMessage::SyncBegin(SyncMode::Snap { zxid: Zxid(z) })),

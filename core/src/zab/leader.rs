@@ -14,6 +14,80 @@ use crate::time::Instant;
 /// Largest snapshot chunk sent in one SNAP message.
 pub(crate) const SNAP_CHUNK_BYTES: usize = 512 * 1024;
 
+/// SNAP state sent and not yet acknowledged by the learner ([`PeerMessage::SnapAck`]), at
+/// most: a snapshot of any size crosses a link with a bounded send queue.
+pub(crate) const SNAP_WINDOW_BYTES: usize = 8 * SNAP_CHUNK_BYTES;
+
+/// What may wait for one learner behind its snapshot (proposals, commits, pings), in
+/// estimated bytes; a learner that falls further behind is dropped and syncs again.
+pub(crate) const SNAP_BACKLOG_BYTES: usize = 64 << 20;
+
+/// A SNAP transfer in progress to one learner: the state, how far it is sent and
+/// acknowledged, and everything for that learner that must follow it, in order.
+#[derive(Clone, Debug, Default)]
+struct SnapSend {
+    state: Vec<u8>,
+    sent: usize,
+    acked: usize,
+    backlog: VecDeque<PeerMessage>,
+    backlog_bytes: usize,
+    /// The learner fell too far behind and is being dropped: nothing more goes to it.
+    dropped: bool,
+}
+
+/// Roughly what a message costs queued (the bound of a backlog, not a wire size).
+fn queued_bytes(msg: &PeerMessage) -> usize {
+    64 + match msg {
+        PeerMessage::Proposal(t) | PeerMessage::Inform(t) => t.body.len(),
+        _ => 0,
+    }
+}
+
+/// Sends `msg` to learner `id`, or queues it behind the learner's snapshot: every message
+/// to a learner goes through here, so nothing overtakes the SNAP state. A backlog past
+/// [`SNAP_BACKLOG_BYTES`] drops the learner.
+fn route(out: &mut Vec<ZabOutput>, id: ServerId, h: &mut Handle, msg: PeerMessage) {
+    let Some(snap) = h.snap.as_mut() else {
+        out.push(ZabOutput::Send(id, msg));
+        return;
+    };
+    if snap.dropped {
+        return;
+    }
+    snap.backlog_bytes += queued_bytes(&msg);
+    snap.backlog.push_back(msg);
+    if snap.backlog_bytes > SNAP_BACKLOG_BYTES {
+        *snap = SnapSend {
+            dropped: true,
+            ..SnapSend::default()
+        };
+        out.push(ZabOutput::DropPeer(id));
+    }
+}
+
+/// Sends what the window allows of learner `id`'s snapshot; once all of it is out, SNAP end
+/// and the backlog follow, and the learner's messages flow directly again.
+fn pump_snapshot(out: &mut Vec<ZabOutput>, id: ServerId, h: &mut Handle) {
+    let Some(snap) = h.snap.as_mut().filter(|s| !s.dropped) else {
+        return;
+    };
+    // Bounded: each turn sends one chunk and the window caps the turns.
+    while snap.sent < snap.state.len() && snap.sent - snap.acked < SNAP_WINDOW_BYTES {
+        let end = (snap.sent + SNAP_CHUNK_BYTES).min(snap.state.len());
+        let chunk = snap.state[snap.sent..end].to_vec();
+        out.push(ZabOutput::Send(id, PeerMessage::SnapChunk(chunk)));
+        snap.sent = end;
+    }
+    if snap.sent < snap.state.len() {
+        return;
+    }
+    let Some(snap) = h.snap.take() else { return };
+    out.push(ZabOutput::Send(id, PeerMessage::SnapEnd));
+    for msg in snap.backlog {
+        out.push(ZabOutput::Send(id, msg));
+    }
+}
+
 /// The largest counter a proposal may use; the next one would spill into the epoch bits.
 pub(crate) const MAX_COUNTER: u32 = 0xFFFF_FFFE;
 
@@ -39,6 +113,8 @@ struct Handle {
     stage: Stage,
     last_zxid: Zxid,
     acked: Zxid,
+    /// The SNAP transfer to it, while one runs.
+    snap: Option<SnapSend>,
 }
 
 /// The leader side of ZAB for one epoch.
@@ -146,8 +222,8 @@ impl Leader {
         if self.next_ping <= ctx.now {
             // Learners time out on a silent leader; a leader that stepped down goes silent.
             self.next_ping = ctx.now.plus_millis(self.ping_ms);
-            for id in self.learners.keys() {
-                ctx.out.push(ZabOutput::Send(*id, PeerMessage::Ping));
+            for (id, h) in self.learners.iter_mut() {
+                route(ctx.out, *id, h, PeerMessage::Ping);
             }
             // And the leader times out on silent learners: each answers every PING, so one
             // silent for syncLimit has left us (or is gone), even if its link is still up.
@@ -203,6 +279,15 @@ impl Leader {
                 last_zxid,
             } => self.on_ack_epoch(from, current_epoch, last_zxid, ctx),
             PeerMessage::Ack { zxid } => self.on_ack(from, zxid, ctx),
+            PeerMessage::SnapAck { received } => {
+                if let Some(h) = self.learners.get_mut(&from) {
+                    if let Some(snap) = h.snap.as_mut() {
+                        let received = usize::try_from(received).unwrap_or(usize::MAX);
+                        snap.acked = snap.acked.max(received.min(snap.sent));
+                    }
+                    pump_snapshot(ctx.out, from, h);
+                }
+            }
             _ => {}
         }
     }
@@ -243,6 +328,7 @@ impl Leader {
                 stage: Stage::Info,
                 last_zxid: Zxid::ZERO,
                 acked: Zxid::ZERO,
+                snap: None,
             },
         );
         self.electing.remove(&from);
@@ -384,40 +470,31 @@ impl Leader {
         }
         let peer = h.last_zxid;
         let (mode, from) = choose_sync(ctx.log, peer);
-        match mode {
-            SyncMode::Snap { zxid } => {
-                let state = ctx.sm.snapshot();
-                ctx.out.push(ZabOutput::Send(
-                    to,
-                    PeerMessage::SyncBegin(SyncMode::Snap { zxid }),
-                ));
-                for chunk in state.chunks(SNAP_CHUNK_BYTES) {
-                    ctx.out
-                        .push(ZabOutput::Send(to, PeerMessage::SnapChunk(chunk.to_vec())));
-                }
-                ctx.out.push(ZabOutput::Send(to, PeerMessage::SnapEnd));
-            }
-            m => ctx.out.push(ZabOutput::Send(to, PeerMessage::SyncBegin(m))),
+        let Some(h) = self.learners.get_mut(&to) else {
+            return;
+        };
+        ctx.out
+            .push(ZabOutput::Send(to, PeerMessage::SyncBegin(mode)));
+        if let SyncMode::Snap { .. } = mode {
+            // The state goes out a window at a time as the learner acknowledges it; what
+            // follows below waits behind it (`route`).
+            h.snap = Some(SnapSend {
+                state: ctx.sm.snapshot(),
+                ..SnapSend::default()
+            });
+            pump_snapshot(ctx.out, to, h);
         }
         if let Some(txns) = ctx.log.txns_after(from) {
             for t in txns {
-                ctx.out
-                    .push(ZabOutput::Send(to, PeerMessage::Proposal(t.clone())));
+                route(ctx.out, to, h, PeerMessage::Proposal(t.clone()));
             }
         }
         if self.established {
-            ctx.out.push(ZabOutput::Send(
-                to,
-                PeerMessage::Commit {
-                    zxid: ctx.log.last_committed(),
-                },
-            ));
+            let zxid = ctx.log.last_committed();
+            route(ctx.out, to, h, PeerMessage::Commit { zxid });
         }
-        ctx.out
-            .push(ZabOutput::Send(to, PeerMessage::NewLeader { epoch }));
-        if let Some(h) = self.learners.get_mut(&to) {
-            h.stage = Stage::NewLeaderSent;
-        }
+        route(ctx.out, to, h, PeerMessage::NewLeader { epoch });
+        h.stage = Stage::NewLeaderSent;
     }
 
     fn on_ack(&mut self, from: ServerId, zxid: Zxid, ctx: &mut Ctx<'_>) {
@@ -437,11 +514,8 @@ impl Leader {
                 // It may have been synced before we were established, when nothing of its
                 // history was committed yet: tell it what is committed now.
                 let committed = ctx.log.last_committed();
-                ctx.out.push(ZabOutput::Send(
-                    from,
-                    PeerMessage::Commit { zxid: committed },
-                ));
-                ctx.out.push(ZabOutput::Send(from, PeerMessage::UpToDate));
+                route(ctx.out, from, h, PeerMessage::Commit { zxid: committed });
+                route(ctx.out, from, h, PeerMessage::UpToDate);
             } else {
                 self.check_established(ctx);
             }
@@ -471,10 +545,11 @@ impl Leader {
             epoch,
             quorum: self.acked_new_leader.iter().copied().collect(),
         });
-        for id in self.synced_learners() {
-            ctx.out
-                .push(ZabOutput::Send(id, PeerMessage::Commit { zxid: last }));
-            ctx.out.push(ZabOutput::Send(id, PeerMessage::UpToDate));
+        for (id, h) in self.learners.iter_mut() {
+            if h.stage == Stage::Synced {
+                route(ctx.out, *id, h, PeerMessage::Commit { zxid: last });
+                route(ctx.out, *id, h, PeerMessage::UpToDate);
+            }
         }
     }
 
@@ -521,10 +596,9 @@ impl Leader {
         if ctx.append(txn.clone()).is_err() {
             return None;
         }
-        for (id, h) in &self.learners {
+        for (id, h) in self.learners.iter_mut() {
             if !h.observer && h.stage >= Stage::NewLeaderSent {
-                ctx.out
-                    .push(ZabOutput::Send(*id, PeerMessage::Proposal(txn.clone())));
+                route(ctx.out, *id, h, PeerMessage::Proposal(txn.clone()));
             }
         }
         self.outstanding.push_back((zxid, ctx.now));
@@ -559,18 +633,16 @@ impl Leader {
             .txns_after(before)
             .map(|it| it.take_while(|t| t.header.zxid <= after).cloned().collect())
             .unwrap_or_default();
-        for (id, h) in &self.learners {
+        for (id, h) in self.learners.iter_mut() {
             if h.stage < Stage::NewLeaderSent {
                 continue;
             }
             if h.observer {
                 for t in &informs {
-                    ctx.out
-                        .push(ZabOutput::Send(*id, PeerMessage::Inform(t.clone())));
+                    route(ctx.out, *id, h, PeerMessage::Inform(t.clone()));
                 }
             } else {
-                ctx.out
-                    .push(ZabOutput::Send(*id, PeerMessage::Commit { zxid: after }));
+                route(ctx.out, *id, h, PeerMessage::Commit { zxid: after });
             }
         }
     }

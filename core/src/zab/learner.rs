@@ -219,6 +219,12 @@ impl Learner {
                     return self.protocol("snapshot larger than the limit", ctx);
                 }
                 buf.extend_from_slice(&bytes);
+                // The leader sends the next chunks as this arrives (its window).
+                let received = buf.len() as u64;
+                ctx.out.push(ZabOutput::Send(
+                    self.leader,
+                    PeerMessage::SnapAck { received },
+                ));
             }
             (Stage::Syncing(_), PeerMessage::SnapEnd) => {
                 let Some((zxid, state)) = self.snapshot.take() else {
