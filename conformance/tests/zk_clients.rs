@@ -43,6 +43,17 @@ fn next_frame(c: &Zk, client: &mut Client) -> Option<Vec<u8>> {
 }
 
 fn connect(c: &mut Zk, server: Id, session: i64, passwd: Vec<u8>) -> Result<Client, ()> {
+    connect_as(c, server, session, passwd, false).map(|(client, _)| client)
+}
+
+/// Connects with `canBeReadOnly` set as given; the client and the response's readOnly flag.
+fn connect_as(
+    c: &mut Zk,
+    server: Id,
+    session: i64,
+    passwd: Vec<u8>,
+    can_be_read_only: bool,
+) -> Result<(Client, Option<bool>), ()> {
     let conn = c.connect_client(server);
     let req = ConnectRequest {
         protocol_version: 0,
@@ -54,7 +65,7 @@ fn connect(c: &mut Zk, server: Id, session: i64, passwd: Vec<u8>) -> Result<Clie
         } else {
             passwd
         },
-        read_only: Some(false),
+        read_only: Some(can_be_read_only),
     };
     let mut out = Vec::new();
     encode_record_frame(&req, &mut out);
@@ -79,7 +90,7 @@ fn connect(c: &mut Zk, server: Id, session: i64, passwd: Vec<u8>) -> Result<Clie
     client.session = resp.session_id;
     client.passwd = resp.passwd;
     client.timeout_ms = resp.timeout_ms;
-    Ok(client)
+    Ok((client, resp.read_only))
 }
 
 fn call(c: &mut Zk, client: &mut Client, req: Request) -> (i32, Option<Response>) {
@@ -748,4 +759,91 @@ fn zookeeper_4799_watch_events_need_read_permission() {
     assert!(exists(&mut c, &mut eve, "/tree", false));
     let paths: Vec<&str> = eve.events.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, vec!["/tree/public"], "events: {:?}", eve.events);
+}
+
+/// A four-letter word on `server`'s client port; the answer.
+fn four_letter(c: &mut Zk, server: Id, word: &[u8]) -> String {
+    let conn = c.connect_client(server);
+    c.client_send(conn, word.to_vec());
+    c.run_until("4lw answered", 1_000, |c| c.client_closed.contains(&conn));
+    String::from_utf8(c.client_inbox.get(&conn).cloned().unwrap_or_default()).unwrap()
+}
+
+/// Read-only mode (issue 16): with `readonlymode.enabled=true`, a member cut off from its
+/// quorum serves clients that set `canBeReadOnly` from its last state after ZooKeeper's delay,
+/// answers state changes and sync with NOTREADONLY, says `Mode: read-only` and `isro` = `ro`,
+/// refuses clients without the flag and sessions of the ensemble, and closes its read-only
+/// sessions when it rejoins the quorum.
+#[test]
+fn an_isolated_member_serves_read_only_clients_until_it_rejoins() {
+    let mut c = Zk::with_config(
+        3,
+        Tuning {
+            snap_count: 1000,
+            ..Tuning::default()
+        },
+        "readonlymode.enabled=true\n",
+    );
+    let leader = c.wait_synced();
+    let member = (1..=3).find(|id| *id != leader).unwrap();
+    let mut w = connect(&mut c, leader, 0, vec![]).unwrap();
+    assert_eq!(
+        create(&mut c, &mut w, "/ro", b"before", 0),
+        Ok("/ro".into())
+    );
+    c.run_until("the member applied /ro", 2_000, |c| {
+        c.nodes[&member]
+            .state_machine()
+            .tree()
+            .node("/ro")
+            .is_some()
+    });
+    assert!(four_letter(&mut c, member, b"isro").contains("rw"));
+    c.isolate(member);
+    c.run_for(500);
+    // Electing, within the delay: not serving anybody yet.
+    assert!(connect_as(&mut c, member, 0, vec![], true).is_err());
+    c.run_for(2_000);
+    assert!(four_letter(&mut c, member, b"srvr").contains("Mode: read-only"));
+    assert_eq!(four_letter(&mut c, member, b"isro"), "ro");
+    assert!(four_letter(&mut c, member, b"mntr").contains("zk_server_state\tread-only"));
+    // Without the flag, or with a session of the ensemble: refused.
+    assert!(connect(&mut c, member, 0, vec![]).is_err());
+    assert!(connect_as(&mut c, member, w.session, w.passwd.clone(), true).is_err());
+    let (mut ro, flag) = connect_as(&mut c, member, 0, vec![], true).unwrap();
+    assert_eq!(flag, Some(true));
+    assert_eq!(get(&mut c, &mut ro, "/ro", true), Ok(b"before".to_vec()));
+    assert!(exists(&mut c, &mut ro, "/ro", false));
+    let not_read_only = ErrorCode::NotReadOnly.as_i32();
+    assert_eq!(create(&mut c, &mut ro, "/nope", b"", 0), Err(not_read_only));
+    let set = Request::SetData(SetDataRequest {
+        path: "/ro".into(),
+        data: Some(b"x".to_vec()),
+        version: -1,
+    });
+    assert_eq!(call(&mut c, &mut ro, set).0, not_read_only);
+    let sync = Request::Sync { path: "/ro".into() };
+    assert_eq!(call(&mut c, &mut ro, sync).0, not_read_only);
+    // Still a session: a ping is answered and reads go on.
+    assert_eq!(call(&mut c, &mut ro, Request::Ping).0, 0);
+    assert_eq!(get(&mut c, &mut ro, "/ro", false), Ok(b"before".to_vec()));
+    // The quorum comes back: the read-only session ends, the member serves as a follower.
+    c.heal();
+    c.run_until("the member rejoins", 10_000, |c| c.all_synced());
+    assert!(c.client_closed.contains(&ro.conn));
+    assert!(four_letter(&mut c, member, b"srvr").contains("Mode: follower"));
+    assert!(connect(&mut c, member, 0, vec![]).is_ok());
+}
+
+/// Without `readonlymode.enabled` an isolated member serves nobody, flag or not, and `isro`
+/// is not on its whitelist unless listed.
+#[test]
+fn without_read_only_mode_an_isolated_member_refuses_everybody() {
+    let mut c = ensemble();
+    let leader = c.wait_synced();
+    let member = (1..=3).find(|id| *id != leader).unwrap();
+    c.isolate(member);
+    c.run_for(3_000);
+    assert!(connect_as(&mut c, member, 0, vec![], true).is_err());
+    assert!(four_letter(&mut c, member, b"srvr").contains("not currently serving"));
 }

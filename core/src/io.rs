@@ -332,6 +332,12 @@ pub enum NodeEvent {
         /// The session.
         session_id: i64,
     },
+    /// Read-only mode (`readonlymode.enabled`) started (`true`: cut off from the quorum, this
+    /// member serves reads to clients that allow it) or stopped (`false`: its clients go).
+    ReadOnly {
+        /// Whether it serves read-only clients now.
+        serving: bool,
+    },
     /// The state was replaced by the leader's snapshot at `zxid` (SNAP sync).
     SnapshotInstalled {
         /// The zxid the snapshot reflects.
@@ -550,6 +556,13 @@ impl fmt::Display for NodeEvent {
             } => write!(f, "write 0x{session_id:x}/{cxid} failed: {reason:?}"),
             NodeEvent::SessionExpired { session_id } => {
                 write!(f, "Expiring session 0x{session_id:x}")
+            }
+            NodeEvent::ReadOnly { serving: true } => write!(f, "Read-only server started"),
+            NodeEvent::ReadOnly { serving: false } => {
+                write!(
+                    f,
+                    "Read-only server stopped: closing its read-only sessions"
+                )
             }
             NodeEvent::SnapshotInstalled { zxid } => {
                 write!(f, "Snapshot installed from the leader at zxid {zxid}")

@@ -148,6 +148,8 @@ pub struct Cluster<S: Service = RegisterMap> {
     pub client_closed: BTreeSet<u64>,
     client_node: BTreeMap<u64, Id>,
     next_conn: u64,
+    /// zoo.cfg lines every member gets after [`cfg`]'s.
+    extra_cfg: String,
 }
 
 /// Small logs and segments, so scripted scenarios cross segment and snapshot boundaries.
@@ -172,6 +174,11 @@ pub fn cfg(n: u64) -> String {
 
 impl<S: Service> Cluster<S> {
     pub fn new(n: u64, tuning: Tuning) -> Cluster<S> {
+        Cluster::with_config(n, tuning, "")
+    }
+
+    /// A cluster whose members' zoo.cfg has `extra` lines after the usual ones.
+    pub fn with_config(n: u64, tuning: Tuning, extra: &str) -> Cluster<S> {
         let mut c = Cluster {
             n,
             tuning,
@@ -192,6 +199,7 @@ impl<S: Service> Cluster<S> {
             client_closed: BTreeSet::new(),
             client_node: BTreeMap::new(),
             next_conn: 1,
+            extra_cfg: extra.to_string(),
         };
         for id in 1..=n {
             c.disks.insert(id, Disk::default());
@@ -201,7 +209,7 @@ impl<S: Service> Cluster<S> {
     }
 
     pub fn start(&mut self, id: Id) {
-        let config = Config::from_zoo_cfg(&cfg(self.n))
+        let config = Config::from_zoo_cfg(&(cfg(self.n) + &self.extra_cfg))
             .unwrap()
             .with_my_id(id)
             .unwrap();

@@ -166,6 +166,9 @@ pub struct Config {
     pub jute_max_buffer: u32,
     /// `standaloneEnabled`: whether a single `server.N` line still means standalone (default true).
     pub standalone_enabled: bool,
+    /// `readonlymode.enabled` (a Java system property in ZooKeeper, a zoo.cfg key here): a
+    /// member cut off from its quorum serves reads to clients that allow it (default false).
+    pub read_only_mode_enabled: bool,
     /// Every key Conclave does not use, with its trimmed value, kept verbatim.
     pub other: BTreeMap<String, String>,
     /// One warning per key in [`Config::other`], in file order.
@@ -198,6 +201,7 @@ impl Default for Config {
             metrics_http_port: DEFAULT_METRICS_HTTP_PORT,
             jute_max_buffer: DEFAULT_JUTE_MAX_BUFFER,
             standalone_enabled: true,
+            read_only_mode_enabled: false,
             other: BTreeMap::new(),
             warnings: Vec::new(),
             my_id: 0,

@@ -53,6 +53,7 @@ impl Parser {
             "metricsProvider.httpPort" => cfg.metrics_http_port = port_key(line, key, value)?,
             "jute.maxbuffer" => cfg.jute_max_buffer = jute_key(line, key, value)?,
             "standaloneEnabled" => cfg.standalone_enabled = bool_key(line, key, value)?,
+            "readonlymode.enabled" => cfg.read_only_mode_enabled = bool_key(line, key, value)?,
             _ => {
                 if let Some(id_text) = key.strip_prefix("server.") {
                     return self.apply_server(line, id_text, value);

@@ -126,7 +126,8 @@ fn every_known_key_sets_its_field() {
          admin.serverPort=9090\n\
          metricsProvider.httpPort=7070\n\
          jute.maxbuffer=4194304\n\
-         standaloneEnabled=no\n");
+         standaloneEnabled=no\n\
+         readonlymode.enabled=true\n");
     let want = Config {
         tick_time_ms: 100,
         init_limit_ticks: 7,
@@ -147,6 +148,7 @@ fn every_known_key_sets_its_field() {
         metrics_http_port: 7070,
         jute_max_buffer: 4_194_304,
         standalone_enabled: false,
+        read_only_mode_enabled: true,
         ..Config::default()
     };
     assert_eq!(c, want);

@@ -136,7 +136,8 @@ impl<S: Service> Node<S> {
                 argument,
             } => {
                 use crate::server::fourlw::{effect, Effect, Whitelist};
-                let whitelist = Whitelist::parse(&self.config.four_letter_words);
+                let whitelist = Whitelist::parse(&self.config.four_letter_words)
+                    .with_read_only_mode(self.config.read_only_mode_enabled);
                 match effect(word, self.serving(), &whitelist) {
                     Effect::None => {}
                     Effect::ResetServerStats => {

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use serde_json::{Map, Number, Value};
 
-use super::view::{MntrValue, ServerView};
+use super::view::{MntrValue, Role, ServerView};
 use crate::server::fourlw::mntr_values;
 
 /// The commands served, by their primary names (aliases are accepted too).
@@ -104,7 +104,7 @@ fn fill(command: &str, v: &ServerView<'_>, m: &mut Map<String, Value>) {
         "ruok" => {}
         "server_stats" | "stats" => {
             m.insert("version".into(), v.version.into());
-            m.insert("read_only".into(), false.into());
+            m.insert("read_only".into(), (v.role == Role::ReadOnly).into());
             m.insert("server_stats".into(), server_stats(v));
             let r = &v.client_response_sizes;
             let mut resp = Map::new();
@@ -149,7 +149,7 @@ fn fill(command: &str, v: &ServerView<'_>, m: &mut Map<String, Value>) {
             m.insert("logdir_size".into(), v.log_dir_size.into());
         }
         "is_read_only" => {
-            m.insert("read_only".into(), false.into());
+            m.insert("read_only".into(), (v.role == Role::ReadOnly).into());
         }
         "leader" => {
             let node = &v.node;

@@ -95,7 +95,6 @@ impl Whitelist {
     /// Adds `isro` when read-only mode is enabled (`readonlymode.enabled=true`), as ZooKeeper
     /// does whatever the whitelist says, since clients probe read-only servers with it.
     #[must_use]
-    #[cfg(test)]
     pub(crate) fn with_read_only_mode(mut self, read_only_mode_enabled: bool) -> Whitelist {
         if read_only_mode_enabled {
             self.allow(FourLetterWord::Isro);

@@ -38,12 +38,15 @@ impl ZkService {
         };
         // A server that is not serving, or behind what the client has seen, refuses silently;
         // the client tries another server.
-        if !cx.serving || req.last_zxid_seen > cx.last_applied.0 as i64 {
+        if req.last_zxid_seen > cx.last_applied.0 as i64 {
             return self.close(conn, cx);
         }
         let min = cx.config.min_session_timeout() as i32;
         let maxt = cx.config.max_session_timeout() as i32;
         let timeout_ms = req.timeout_ms.clamp(min, maxt.max(min));
+        if !cx.serving {
+            return self.connect_read_only(conn, &req, timeout_ms, cx);
+        }
         if req.session_id == 0 {
             let session = self.new_session_id(cx);
             if let Some(c) = self.conns.get_mut(&conn) {
@@ -79,6 +82,28 @@ impl ZkService {
             return;
         }
         self.finish_connect(conn, req, timeout_ms, cx);
+    }
+
+    /// A connection to a member that is not serving: refused, unless the member is a read-only
+    /// server and the client allows one (`canBeReadOnly`). Then a new session is local to this
+    /// member and never replicated; a session of the ensemble is refused, as ZooKeeper refuses
+    /// a global session in read-only mode, and so is a client without the flag.
+    fn connect_read_only(
+        &mut self,
+        conn: ConnId,
+        req: &ConnectRequest,
+        timeout_ms: i32,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        if !self.read_only_serving || req.read_only != Some(true) || req.session_id != 0 {
+            return self.close(conn, cx);
+        }
+        let session = self.new_session_id(cx);
+        self.by_session.insert(session, conn);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.read_only = true;
+        }
+        self.accept(conn, session, timeout_ms, req.read_only, cx);
     }
 
     /// Accepts a reconnect to a session this server knows and the leader still tracks, or
@@ -121,12 +146,14 @@ impl ZkService {
         read_only: Option<bool>,
         cx: &mut ServiceCx<'_>,
     ) {
+        let local = self.conns.get(&conn).is_some_and(|c| c.read_only);
         let resp = ConnectResponse {
             protocol_version: 0,
             timeout_ms,
             session_id: session,
             passwd: self.password(session),
-            read_only: read_only.map(|_| false),
+            // The flag comes back only to clients that sent it (3.3 clients did not).
+            read_only: read_only.map(|_| local),
         };
         let mut out = Vec::new();
         crate::client::encode_record_frame(&resp, &mut out);

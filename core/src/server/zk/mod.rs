@@ -40,6 +40,32 @@ pub(crate) const MAX_QUEUED_PER_CONN: usize = 1000;
 /// How often the leader looks for empty containers and expired TTL nodes.
 pub(crate) const REAP_INTERVAL_MS: u64 = 1_000;
 
+/// A member that starts electing waits this long (or a tick, if longer) before it serves
+/// read-only clients, as ZooKeeper's QuorumPeer does: a short election should not bounce them.
+pub(crate) const READ_ONLY_DELAY_MS: u64 = 2_000;
+
+/// The opcodes a read-only server answers with NOTREADONLY (ZooKeeper's
+/// ReadOnlyRequestProcessor): everything that changes state, and `sync`, which needs a leader.
+fn refused_when_read_only(op: i32) -> bool {
+    matches!(
+        OpCode::from_i32(op),
+        Some(
+            OpCode::Sync
+                | OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateTtl
+                | OpCode::CreateContainer
+                | OpCode::Delete
+                | OpCode::DeleteContainer
+                | OpCode::SetData
+                | OpCode::Reconfig
+                | OpCode::SetAcl
+                | OpCode::Multi
+                | OpCode::Check
+        )
+    )
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     /// Waiting for the ConnectRequest.
@@ -90,6 +116,13 @@ struct Conn {
     current: VecDeque<(i32, Instant)>,
     /// A `stmk` arrived without its 8-byte mask yet.
     stmk_pending: bool,
+    /// Its session is a read-only server's local session: never replicated, refused writes.
+    read_only: bool,
+}
+
+/// Whether this member may be a read-only server now: enabled, electing, not serving.
+fn read_only_may_serve(cx: &ServiceCx<'_>) -> bool {
+    cx.config.read_only_mode_enabled && cx.role == crate::io::Role::Looking && !cx.serving
 }
 
 /// The client's IP as the `ip` ACL scheme and the per-IP limit see it (IPv4-mapped IPv6
@@ -125,6 +158,10 @@ pub struct ZkService {
     latency_ms: Summary,
     response_sizes: BufferSizes,
     auth_failed: u64,
+    /// Read-only mode: when this electing member starts serving read-only clients.
+    read_only_from: Option<Instant>,
+    /// Read-only mode: it serves read-only clients now (`Mode: read-only`).
+    read_only_serving: bool,
 }
 
 impl StateMachine for ZkService {
@@ -284,6 +321,36 @@ impl ZkService {
         .cloned();
     }
 
+    /// Read-only mode follows the role: an electing member cut off from its quorum starts
+    /// serving read-only clients after [`READ_ONLY_DELAY_MS`]; any other role ends it, and
+    /// its read-only sessions (local, never replicated) are closed: their clients find a
+    /// member of the quorum again and start a real session there.
+    fn read_only_role(&mut self, cx: &mut ServiceCx<'_>) {
+        if read_only_may_serve(cx) {
+            if self.read_only_from.is_none() && !self.read_only_serving {
+                let delay = u64::from(cx.config.tick_time_ms).max(READ_ONLY_DELAY_MS);
+                self.read_only_from = Some(cx.now.plus_millis(delay));
+            }
+            return;
+        }
+        self.read_only_from = None;
+        if core::mem::take(&mut self.read_only_serving) {
+            cx.out
+                .push(ServiceOutput::Event(crate::io::NodeEvent::ReadOnly {
+                    serving: false,
+                }));
+        }
+        let read_only: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.read_only)
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in read_only {
+            self.close(conn, cx);
+        }
+    }
+
     fn start_tracking(&mut self, cx: &ServiceCx<'_>) {
         let mut t = SessionTracker::new(cx.config.tick_time_ms as u64);
         // Every session gets a fresh deadline when a leader takes over (protocol reference §3.5).
@@ -389,6 +456,7 @@ impl Service for ZkService {
                 }
             }
         }
+        self.read_only_role(cx);
     }
 
     fn client(&mut self, event: ClientEvent<'_>, cx: &mut ServiceCx<'_>) {
@@ -420,6 +488,7 @@ impl Service for ZkService {
                         sent: 0,
                         current: VecDeque::new(),
                         stmk_pending: false,
+                        read_only: false,
                     },
                 );
             }
@@ -466,6 +535,16 @@ impl Service for ZkService {
     }
 
     fn on_timer(&mut self, cx: &mut ServiceCx<'_>) {
+        if self.read_only_from.is_some_and(|t| t <= cx.now) {
+            self.read_only_from = None;
+            if read_only_may_serve(cx) {
+                self.read_only_serving = true;
+                cx.out
+                    .push(ServiceOutput::Event(crate::io::NodeEvent::ReadOnly {
+                        serving: true,
+                    }));
+            }
+        }
         if !cx.leading() {
             return;
         }
@@ -511,10 +590,10 @@ impl Service for ZkService {
 
     fn next_deadline(&self) -> Option<Instant> {
         let expiry = self.tracker.as_ref().and_then(|t| t.next_expiry());
-        match (expiry, self.reap_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [expiry, self.reap_at, self.read_only_from]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn reset_stats(&mut self, server: bool) {
@@ -598,6 +677,16 @@ impl Service for ZkService {
             requests: self.requests.clone(),
             ..base
         };
+        if self.read_only_serving {
+            // A read-only server serves (its clients) and says so: `Mode: read-only`, `isro`
+            // answers `ro`.
+            let view = ServerView {
+                serving: true,
+                role: crate::observe::view::Role::ReadOnly,
+                ..view
+            };
+            return f(&view);
+        }
         f(&view)
     }
 }

@@ -104,13 +104,45 @@ impl ZkService {
                 return;
             }
             let Some(p) = c.queue.pop_front() else { break };
+            let local = c.read_only;
             if c.paused && c.queue.len() + c.writes.len() < MAX_QUEUED_PER_CONN / 2 {
                 c.paused = false;
                 cx.out.push(ServiceOutput::ReadClient { conn, read: true });
             }
-            self.touch(session, cx);
-            self.execute(conn, session, p, cx);
+            if local {
+                // A local session: nobody else tracks it, nothing to touch.
+                self.execute_read_only(conn, session, p, cx);
+            } else {
+                self.touch(session, cx);
+                self.execute(conn, session, p, cx);
+            }
         }
+    }
+
+    /// A request of a read-only session: state changes and sync are answered NOTREADONLY,
+    /// closeSession ends the local session here, the rest runs as usual on the last state.
+    fn execute_read_only(
+        &mut self,
+        conn: ConnId,
+        session: i64,
+        p: Pending,
+        cx: &mut ServiceCx<'_>,
+    ) {
+        let (op, xid) = (p.header.op, p.header.xid);
+        if refused_when_read_only(op) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.current.push_back((op, cx.now));
+            }
+            return self.reply(conn, xid, cx.last_applied, Err(ErrorCode::NotReadOnly), cx);
+        }
+        if OpCode::from_i32(op) == Some(OpCode::CloseSession) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.current.push_back((op, cx.now));
+            }
+            self.reply(conn, xid, cx.last_applied, Ok(Response::Empty), cx);
+            return self.close(conn, cx);
+        }
+        self.execute(conn, session, p, cx);
     }
 
     pub(super) fn execute(
