@@ -32,6 +32,9 @@ pub(crate) struct SoakOptions {
 
 /// Writer sessions (one request in flight each) and the registers they share.
 const WRITERS: u64 = 8;
+/// Creates per writer, at most: the state stays bounded (~30 MB) however long the soak runs;
+/// after that a writer only sets registers.
+const CREATES_PER_WRITER: usize = 25_000;
 const REGISTERS: usize = 4;
 /// The throughput timeline's bucket.
 const BUCKET_MS: u64 = 500;
@@ -96,7 +99,7 @@ async fn writer(hosts: String, w: u64, shared: Arc<Shared>) -> Written {
         i += 1;
         let sent = shared.now_ns();
         let wait = Duration::from_secs(3);
-        let outcome = if i.is_multiple_of(2) {
+        let outcome = if i.is_multiple_of(2) && created.len() < CREATES_PER_WRITER {
             let path = format!("/soak/a/{w}-{i}");
             let r = tokio::time::timeout(wait, c.create(&path, &load::VALUE, &load::persistent()))
                 .await;
