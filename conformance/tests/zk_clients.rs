@@ -847,3 +847,65 @@ fn without_read_only_mode_an_isolated_member_refuses_everybody() {
     assert!(connect_as(&mut c, member, 0, vec![], true).is_err());
     assert!(four_letter(&mut c, member, b"srvr").contains("not currently serving"));
 }
+
+/// A connection that never completes the session handshake — silent, or trickling its
+/// ConnectRequest a byte a second (slowloris) — is closed after ZooKeeper's session-less
+/// timeout (10 s); a client that has its session is not disturbed. Before, such sockets stayed
+/// open for ever (issue 17: 1 000 idle sockets must be closed).
+#[test]
+fn connections_without_a_session_are_closed_after_the_sessionless_timeout() {
+    let mut c = ensemble();
+    let idle = c.connect_client(1);
+    let trickle = c.connect_client(1);
+    let mut ok = connect(&mut c, 1, 0, vec![]).unwrap();
+    let req = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 4000,
+        session_id: 0,
+        passwd: vec![0; 16],
+        read_only: Some(false),
+    };
+    let mut frame = Vec::new();
+    encode_record_frame(&req, &mut frame);
+    for byte in frame.iter().take(9) {
+        c.client_send(trickle, vec![*byte]);
+        assert_eq!(call(&mut c, &mut ok, Request::Ping).0, 0);
+        c.run_for(1_000);
+    }
+    assert!(
+        !c.client_closed.contains(&idle),
+        "closed before the timeout"
+    );
+    assert!(
+        !c.client_closed.contains(&trickle),
+        "closed before the timeout"
+    );
+    assert_eq!(call(&mut c, &mut ok, Request::Ping).0, 0);
+    c.run_for(1_500);
+    assert!(c.client_closed.contains(&idle));
+    assert!(c.client_closed.contains(&trickle));
+    assert!(!c.client_closed.contains(&ok.conn));
+    assert_eq!(get(&mut c, &mut ok, "/", false), Ok(vec![]));
+}
+
+/// `maxClientCnxns` (default 60) counts open connections per client IP: the 61st from one
+/// address is closed at once, and a slot freed by a close is usable again. The count is kept
+/// per IP as connections come and go (issue 17's connection flood: no scan per accept).
+#[test]
+fn max_client_cnxns_limits_open_connections_per_ip() {
+    let mut c = ensemble();
+    let held: Vec<u64> = (0..60).map(|_| c.connect_client(1)).collect();
+    c.run_for(10);
+    assert!(held.iter().all(|h| !c.client_closed.contains(h)));
+    let refused = c.connect_client(1);
+    c.run_for(10);
+    assert!(c.client_closed.contains(&refused));
+    c.client_disconnect(held[0]);
+    c.run_for(10);
+    let mut ok = connect(&mut c, 1, 0, vec![]).expect("a freed slot is usable");
+    assert_eq!(call(&mut c, &mut ok, Request::Ping).0, 0);
+    let refused = c.connect_client(1);
+    c.run_for(10);
+    assert!(c.client_closed.contains(&refused));
+}

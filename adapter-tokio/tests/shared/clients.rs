@@ -448,3 +448,86 @@ async fn zkcli_scripted_session() {
     let out = run(&["ls", "/"]).await;
     assert!(without_events(&out).contains("[zookeeper]"), "{out}");
 }
+
+/// Issue 17: 1 000 sockets that connect and never send a handshake are held until the
+/// server's session-less timeout (10 s, ZooKeeper's `sessionlessCnxnTimeout` default) and then
+/// all closed by it, while a session on the same member keeps working. The sockets come from
+/// 20 loopback source addresses (127.0.0.2–21), 50 each, under the per-IP limit of 60.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_idle_sockets_are_closed_after_the_sessionless_timeout() {
+    use tokio::io::AsyncReadExt;
+    const SOCKETS: usize = 1000;
+    // Both this test and the servers it spawns need ~1 000 descriptors more than the usual
+    // soft limit of 1 024 on some machines; raise it to the hard limit (inherited).
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+    assert!(
+        lim.rlim_max >= 4 * SOCKETS as libc::rlim_t,
+        "RLIMIT_NOFILE hard limit {} is too low for {SOCKETS} sockets on each side",
+        lim.rlim_max
+    );
+    let dir = TempDir::new("idle");
+    let layout = free_ports(3);
+    let (_cfgs, _procs, _leader) = ensemble(&dir, &layout).await;
+    let port = layout.members[0].client;
+    let opened = Instant::now();
+    let mut waits = Vec::new();
+    for k in 0..SOCKETS {
+        let source = std::net::Ipv4Addr::new(127, 0, 0, 2 + (k / 50) as u8);
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((source, 0).into()).unwrap();
+        let mut stream = socket
+            .connect(([127, 0, 0, 1], port).into())
+            .await
+            .unwrap_or_else(|e| panic!("socket {k} from {source}: {e}"));
+        // Closed by the server: the read ends (EOF or reset); 20 s bound.
+        waits.push(tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            let r = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf)).await;
+            (matches!(r, Ok(Ok(0)) | Ok(Err(_))), opened.elapsed())
+        }));
+    }
+    eprintln!(
+        "clients: {SOCKETS} idle sockets open after {:?}",
+        opened.elapsed()
+    );
+    let client = connect(&format!("127.0.0.1:{port}")).await;
+    for i in 0..20 {
+        within("a create beside the idle sockets", async {
+            client
+                .create(&format!("/beside-{i}"), b"", &persistent())
+                .await
+                .unwrap()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (mut first, mut last) = (Duration::MAX, Duration::ZERO);
+    for w in waits {
+        let (closed, at) = w.await.unwrap();
+        assert!(closed, "an idle socket was still open after {at:?}");
+        first = first.min(at);
+        last = last.max(at);
+    }
+    assert!(
+        first >= Duration::from_secs(9),
+        "an idle socket was closed after {first:?}, before the session-less timeout"
+    );
+    assert!(
+        last <= Duration::from_secs(15),
+        "the last idle socket was closed only after {last:?}"
+    );
+    client.get_data("/beside-19").await.unwrap();
+    eprintln!(
+        "clients: {SOCKETS} idle sockets closed by the server between {first:?} and {last:?}"
+    );
+}

@@ -37,6 +37,11 @@ use crate::zab::StateMachine;
 /// Requests queued per connection before the server stops reading it.
 pub(crate) const MAX_QUEUED_PER_CONN: usize = 1000;
 
+/// A connection that has not completed the session handshake (or sent its four-letter
+/// word) within this long is closed: ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout`
+/// default. Idle and trickling (slowloris) sockets cannot hold descriptors for ever.
+pub(crate) const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
+
 /// How often the leader looks for empty containers and expired TTL nodes.
 pub(crate) const REAP_INTERVAL_MS: u64 = 1_000;
 
@@ -162,6 +167,12 @@ pub struct ZkService {
     read_only_from: Option<Instant>,
     /// Read-only mode: it serves read-only clients now (`Mode: read-only`).
     read_only_serving: bool,
+    /// Connections in accept order with the instant they must have a session by; checked
+    /// lazily (a connection that got one, or went, is skipped when its turn comes).
+    sessionless: VecDeque<(Instant, ConnId)>,
+    /// Open connections per client IP (`maxClientCnxns`), kept so a connection flood costs
+    /// no scan per accept.
+    per_ip: BTreeMap<core::net::IpAddr, u32>,
 }
 
 impl StateMachine for ZkService {
@@ -279,6 +290,13 @@ impl ZkService {
         let Some(c) = self.conns.remove(&conn) else {
             return false;
         };
+        let ip = ip_of(&c.addr);
+        if let Some(n) = self.per_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_ip.remove(&ip);
+            }
+        }
         if let State::Ready { session } | State::Connecting { session, .. } = c.state {
             if self.by_session.get(&session) == Some(&conn) {
                 self.by_session.remove(&session);
@@ -463,13 +481,16 @@ impl Service for ZkService {
         match event {
             ClientEvent::Connected { conn, addr } => {
                 let ip = ip_of(&addr);
-                let limit = cx.config.max_client_cnxns as usize;
-                let same_ip = self.conns.values().filter(|c| ip_of(&c.addr) == ip).count();
-                if limit > 0 && same_ip >= limit {
+                let limit = cx.config.max_client_cnxns;
+                let same_ip = self.per_ip.entry(ip).or_insert(0);
+                if limit > 0 && *same_ip >= limit {
                     cx.out.push(ServiceOutput::CloseClient { conn });
                     return;
                 }
+                *same_ip += 1;
                 self.learn_config(cx);
+                self.sessionless
+                    .push_back((cx.now.plus_millis(SESSIONLESS_TIMEOUT_MS), conn));
                 self.conns.insert(
                     conn,
                     Conn {
@@ -535,6 +556,20 @@ impl Service for ZkService {
     }
 
     fn on_timer(&mut self, cx: &mut ServiceCx<'_>) {
+        // Bounded by the connections accepted: each entry is looked at once.
+        while let Some(&(deadline, conn)) = self.sessionless.front() {
+            if deadline > cx.now {
+                break;
+            }
+            self.sessionless.pop_front();
+            let idle = self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| matches!(c.state, State::New));
+            if idle {
+                self.close(conn, cx);
+            }
+        }
         if self.read_only_from.is_some_and(|t| t <= cx.now) {
             self.read_only_from = None;
             if read_only_may_serve(cx) {
@@ -590,7 +625,8 @@ impl Service for ZkService {
 
     fn next_deadline(&self) -> Option<Instant> {
         let expiry = self.tracker.as_ref().and_then(|t| t.next_expiry());
-        [expiry, self.reap_at, self.read_only_from]
+        let sessionless = self.sessionless.front().map(|(t, _)| *t);
+        [expiry, self.reap_at, self.read_only_from, sessionless]
             .into_iter()
             .flatten()
             .min()
