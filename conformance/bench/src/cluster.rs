@@ -65,6 +65,15 @@ impl Cluster {
                 tick_ms,
             } => {
                 let layout = EnsembleLayout::local(members, *base_port, *tick_ms)?;
+                // Measuring whoever already listens there would be worse than failing.
+                for i in 1..=members {
+                    let p = layout.ports(i).ok_or("no ports")?;
+                    for port in [p.client, p.election] {
+                        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+                            format!("port {port} is not free ({e}): another server is running there; pick --base-port")
+                        })?;
+                    }
+                }
                 let mut children = Vec::new();
                 let mut pids = Vec::new();
                 let mut commands = Vec::new();
@@ -226,15 +235,22 @@ fn serve(bin: &Path, cfg: &Path) -> Result<Child, String> {
         .open(&log_path)
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
     let err = log.try_clone().map_err(|e| e.to_string())?;
-    Command::new(bin)
-        .arg("serve")
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
         .arg(cfg)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(log)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))
+        .stderr(err);
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))
 }
 
 /// Sends a four-letter word and returns the answer (2 s bound).

@@ -36,6 +36,15 @@ const WRITERS: u64 = 8;
 /// after that a writer only sets registers.
 const CREATES_PER_WRITER: usize = 25_000;
 const REGISTERS: usize = 4;
+/// Writers move to a fresh set of registers every this many seconds, so each register's
+/// history stays small enough to check (one 30-minute history per register took the checker
+/// past 23 GB: the first 30-minute soak was killed by the OOM killer at its verdict).
+const GENERATION_SECS: u64 = 30;
+
+/// The znode of register `index` (generation `index / REGISTERS`).
+fn register_path(index: usize) -> String {
+    format!("/soak/r{}g{}", index % REGISTERS, index / REGISTERS)
+}
 /// The throughput timeline's bucket.
 const BUCKET_MS: u64 = 500;
 /// Seconds between two leader kills; the pause falls half-way.
@@ -57,6 +66,8 @@ struct Event {
 struct Shared {
     epoch: Instant,
     stop: AtomicBool,
+    /// Register generations created at the start.
+    generations: usize,
     /// Acknowledged writes per [`BUCKET_MS`].
     buckets: Vec<AtomicU32>,
     /// Latest send time (ns since epoch) of a write that was acknowledged.
@@ -108,14 +119,20 @@ async fn writer(hosts: String, w: u64, shared: Arc<Shared>) -> Written {
                     created.push(path);
                     Ok(())
                 }
-                Ok(Err(e)) => Err(Some(e)),
+                Ok(Err(e)) => {
+                    if std::env::var_os("SOAK_DEBUG").is_some() {
+                        eprintln!("create {path}: {e}");
+                    }
+                    Err(Some(e))
+                }
                 Err(_) => Err(None),
             }
         } else {
-            let k = (w as usize + i) % REGISTERS;
+            let generation = (shared.epoch.elapsed().as_secs() / GENERATION_SECS) as usize;
+            let k =
+                generation.min(shared.generations - 1) * REGISTERS + (w as usize + i) % REGISTERS;
             let data = format!("{w}-{i}").into_bytes();
-            let r =
-                tokio::time::timeout(wait, c.set_data(&format!("/soak/r{k}"), &data, None)).await;
+            let r = tokio::time::timeout(wait, c.set_data(&register_path(k), &data, None)).await;
             let (answer, outcome) = match r {
                 Ok(Ok(stat)) => (Some(Answer::Set(stat.version)), Ok(())),
                 Ok(Err(zk::Error::NoNode)) => (Some(Answer::NoNode), Ok(())),
@@ -167,13 +184,15 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
     let hosts = cluster.connect_string();
     let admin = load::first_write(&hosts, "/soak").await?;
     load::ensure(&admin, "/soak/a").await?;
-    for k in 0..REGISTERS {
-        load::ensure(&admin, &format!("/soak/r{k}")).await?;
+    let generations = (o.minutes * 60.0 / GENERATION_SECS as f64).ceil() as usize + 2;
+    for k in 0..generations * REGISTERS {
+        load::ensure(&admin, &register_path(k)).await?;
     }
     let length = Duration::from_secs_f64(o.minutes * 60.0);
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
         stop: AtomicBool::new(false),
+        generations,
         buckets: (0..(length.as_millis() as u64 / BUCKET_MS + 240))
             .map(|_| AtomicU32::new(0))
             .collect(),
@@ -260,7 +279,8 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
     }
     let load_end = shared.epoch.elapsed();
     shared.stop.store(true, Ordering::Relaxed);
-    let (mut created, mut histories) = (Vec::new(), vec![Vec::new(); REGISTERS]);
+    let registers = generations * REGISTERS;
+    let (mut created, mut histories) = (Vec::new(), vec![Vec::new(); registers]);
     for w in writers {
         let (c, ops) = w.await.map_err(|e| format!("writer: {e}"))?;
         created.extend(c);
@@ -287,7 +307,10 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
         .collect();
     let (mut anomalies, mut undecided, mut checked) = (0usize, 0usize, 0usize);
     for (k, history) in histories.iter_mut().enumerate() {
-        let path = format!("/soak/r{k}");
+        if history.is_empty() {
+            continue;
+        }
+        let path = register_path(k);
         let call = shared.now_ns();
         let _ = tokio::time::timeout(wait, reader.sync(&path)).await;
         let (data, stat) = tokio::time::timeout(wait, reader.get_data(&path))
@@ -309,6 +332,7 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
             }
             Verdict::Unknown => undecided += 1,
         }
+        *history = Vec::new();
     }
     for p in lost.iter().take(10) {
         eprintln!("soak: !!! acknowledged create lost: {p}");
