@@ -909,3 +909,39 @@ fn max_client_cnxns_limits_open_connections_per_ip() {
     c.run_for(10);
     assert!(c.client_closed.contains(&refused));
 }
+
+/// Issue 17: an oversized SetWatches (a frame past `jute.maxbuffer`, 1 MiB by default: here
+/// 20 000 paths of 60 bytes) closes that connection, as ZooKeeper's "Len error" does, and a
+/// SetWatches just under the limit is accepted; another session on the same server is not
+/// disturbed either way.
+#[test]
+fn an_oversized_set_watches_closes_only_its_connection() {
+    let mut c = ensemble();
+    let mut bystander = connect(&mut c, 1, 0, vec![]).unwrap();
+    let paths = |n: usize| -> Vec<String> { (0..n).map(|i| format!("/{i:059}")).collect() };
+    let big = connect(&mut c, 1, 0, vec![]).unwrap();
+    let oversized = Request::SetWatches {
+        relative_zxid: 0,
+        data: paths(20_000),
+        exist: vec![],
+        child: vec![],
+    };
+    let mut out = Vec::new();
+    encode_request(1, &oversized, &mut out);
+    assert!(out.len() > 1 << 20);
+    c.client_send(big.conn, out);
+    c.run_until("the oversized frame's connection closes", 1_000, |c| {
+        c.client_closed.contains(&big.conn)
+    });
+    assert_eq!(call(&mut c, &mut bystander, Request::Ping).0, 0);
+    // Under the limit: accepted, and the watches are set.
+    let mut ok = connect(&mut c, 1, 0, vec![]).unwrap();
+    let fits = Request::SetWatches {
+        relative_zxid: 0,
+        data: paths(15_000),
+        exist: vec![],
+        child: vec![],
+    };
+    assert_eq!(call(&mut c, &mut ok, fits).0, 0);
+    assert_eq!(call(&mut c, &mut bystander, Request::Ping).0, 0);
+}
