@@ -61,7 +61,10 @@ async fn serve(zoo_cfg: PathBuf, ex: Arc<Executor<'static>>) -> Result<(), Strin
     .detach();
     let done = || async { done_rx.recv().await.unwrap_or(Ok(())) };
     let signalled = async {
-        tracing::info!("{} received, shutting down", shutdown_signal().await);
+        // Awaited outside the log macro: with info disabled the macro would not evaluate
+        // it, and the member stopped as soon as it started (found by the soak, RUST_LOG=warn).
+        let signal = shutdown_signal().await;
+        tracing::info!("{signal} received, shutting down");
         let _ = stop.try_send(());
         within_grace(done()).await
     };

@@ -665,3 +665,50 @@ async fn a_member_whose_disk_fills_up_halts_and_no_acknowledged_write_is_lost() 
         acked.len()
     );
 }
+
+/// A member started with `RUST_LOG=warn` keeps running and serves. conclave-smol awaited its
+/// shutdown signal inside `tracing::info!(…)`: with info disabled the macro did not evaluate
+/// it, so the member stopped (exit 0, nothing logged) the moment it started. Found by the soak,
+/// which runs members at warn.
+#[test]
+fn a_member_started_with_rust_log_warn_keeps_serving() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("warnlevel");
+    let ports = free_ports(1);
+    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
+    let log = std::fs::File::create(dir.0.join("member.log")).unwrap();
+    let mut child = Command::new(crate::SERVER_BIN)
+        .arg("serve")
+        .arg(&cfgs[0])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::from(log.try_clone().unwrap()))
+        .stderr(std::process::Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + T;
+    let answer = loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the member exited at RUST_LOG=warn"
+        );
+        let srvr = std::net::TcpStream::connect(("127.0.0.1", ports.members[0].client))
+            .ok()
+            .and_then(|mut s| {
+                s.write_all(b"srvr").ok()?;
+                let mut text = String::new();
+                s.read_to_string(&mut text).ok()?;
+                Some(text)
+            })
+            .unwrap_or_default();
+        if srvr.contains("Mode: standalone") {
+            break srvr;
+        }
+        assert!(Instant::now() < deadline, "no srvr answer: {srvr:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the member stopped");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.contains("Zookeeper version"));
+}
