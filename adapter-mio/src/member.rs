@@ -21,7 +21,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const READ_CHUNK: usize = 64 * 1024;
+use conclave_std::scratch::READ_CHUNK;
 /// Chunks read from one socket per wake-up before the others get a turn.
 const READS_PER_TURN: usize = 64;
 /// Bytes a peer may leave unread before its connection is dropped (not buffered unbounded).

@@ -16,11 +16,10 @@ use conclave_core::{LinkId, ServerId, Status};
 use conclave_std::disk::{Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs, SharedStatus};
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use futures_lite::{future, AsyncWriteExt};
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const READ_CHUNK: usize = 64 * 1024;
 const EVENT_QUEUE: usize = 1024;
 /// A connection whose peer does not read this much of what we send is dropped instead of
 /// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
@@ -138,7 +137,7 @@ async fn accept_loop(l: Async<TcpListener>, kind: Listener, tx: Sender<Ev>) {
 }
 
 async fn reader(key: Socket, s: Arc<Async<TcpStream>>, tx: Sender<Ev>, gate: Receiver<bool>) {
-    let mut buf = vec![0u8; READ_CHUNK];
+    use conclave_std::scratch::{read_with, Read};
     let mut open = true;
     loop {
         while let Ok(g) = gate.try_recv() {
@@ -151,13 +150,19 @@ async fn reader(key: Socket, s: Arc<Async<TcpStream>>, tx: Sender<Ev>, gate: Rec
             }
             continue;
         }
-        match (&*s).read(&mut buf).await {
-            Ok(0) | Err(_) => {
+        // No buffer of its own while idle: readiness first, then one per-thread scratch.
+        let got = match s.readable().await {
+            Ok(()) => read_with(|buf| std::io::Read::read(&mut s.get_ref(), buf)),
+            Err(_) => Read::Closed,
+        };
+        match got {
+            Read::WouldBlock => {}
+            Read::Closed => {
                 let _ = tx.send(Ev::Closed(key)).await;
                 return;
             }
-            Ok(n) => {
-                if tx.send(Ev::Bytes(key, buf[..n].to_vec())).await.is_err() {
+            Read::Bytes(bytes) => {
+                if tx.send(Ev::Bytes(key, bytes)).await.is_err() {
                     return;
                 }
             }

@@ -12,7 +12,7 @@ use conclave_core::{LinkId, ServerId, Status};
 use conclave_std::disk::{Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -20,7 +20,6 @@ use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const READ_CHUNK: usize = 64 * 1024;
 const EVENT_QUEUE: usize = 1024;
 const WRITE_BATCH: usize = 256 * 1024;
 /// A connection whose peer does not read this much of what we send is dropped instead of
@@ -142,22 +141,28 @@ async fn accept_loop(l: TcpListener, port: Listener, tx: mpsc::Sender<Ev>) {
 
 async fn reader(
     key: Socket,
-    mut r: OwnedReadHalf,
+    r: OwnedReadHalf,
     tx: mpsc::Sender<Ev>,
     mut gate: watch::Receiver<bool>,
 ) {
-    let mut buf = vec![0u8; READ_CHUNK];
+    use conclave_std::scratch::{read_with, Read};
     loop {
         if gate.wait_for(|open| *open).await.is_err() {
             return;
         }
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => {
+        // No buffer of its own while idle: readiness first, then one per-thread scratch.
+        let got = match r.readable().await {
+            Ok(()) => read_with(|buf| r.try_read(buf)),
+            Err(_) => Read::Closed,
+        };
+        match got {
+            Read::WouldBlock => {}
+            Read::Closed => {
                 let _ = tx.send(Ev::Closed(key)).await;
                 return;
             }
-            Ok(n) => {
-                if tx.send(Ev::Bytes(key, buf[..n].to_vec())).await.is_err() {
+            Read::Bytes(bytes) => {
+                if tx.send(Ev::Bytes(key, bytes)).await.is_err() {
                     return;
                 }
             }

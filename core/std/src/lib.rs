@@ -17,6 +17,7 @@ pub mod disk;
 pub mod fs;
 pub mod listen;
 pub mod process;
+pub mod scratch;
 
 use conclave_core::host::{Driver, Listener, Loaded};
 use conclave_core::Tuning;
