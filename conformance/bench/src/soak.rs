@@ -41,6 +41,10 @@ const REGISTERS: usize = 4;
 /// past 23 GB: the first 30-minute soak was killed by the OOM killer at its verdict).
 const GENERATION_SECS: u64 = 30;
 
+/// Checker steps per register history (50 M took minutes and gigabytes per history on
+/// histories with many unanswered writes from the kill windows).
+const CHECK_BUDGET: u64 = 2_000_000;
+
 /// The znode of register `index` (generation `index / REGISTERS`).
 fn register_path(index: usize) -> String {
     format!("/soak/r{}g{}", index % REGISTERS, index / REGISTERS)
@@ -305,8 +309,19 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
         .iter()
         .filter(|p| !present.contains(p.trim_start_matches("/soak/a/")))
         .collect();
+    // The durability verdict first: the linearizability checks below can take minutes.
+    eprintln!(
+        "soak: {} acknowledged creates, {} lost; checking {} register histories …",
+        created.len(),
+        lost.len(),
+        histories.iter().filter(|h| !h.is_empty()).count()
+    );
+    let histories_len = histories.len();
     let (mut anomalies, mut undecided, mut checked) = (0usize, 0usize, 0usize);
     for (k, history) in histories.iter_mut().enumerate() {
+        if k % 40 == 39 {
+            eprintln!("soak: {} of {} registers checked", k + 1, histories_len);
+        }
         if history.is_empty() {
             continue;
         }
@@ -324,7 +339,9 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
             op: ZnodeOp::Read,
         });
         checked += history.len();
-        match check_znode(history, Some((&load::VALUE, 0)), 50_000_000) {
+        // A step budget per history: past it the verdict is "undecided", never a pass. The
+        // memo grows with the steps, so this also bounds the checker's memory.
+        match check_znode(history, Some((&load::VALUE, 0)), CHECK_BUDGET) {
             Verdict::Linearizable => {}
             Verdict::Violation(why) => {
                 anomalies += 1;
