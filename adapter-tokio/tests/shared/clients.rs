@@ -459,23 +459,13 @@ async fn a_thousand_idle_sockets_are_closed_after_the_sessionless_timeout() {
     const SOCKETS: usize = 1000;
     // Both this test and the servers it spawns need ~1 000 descriptors more than the usual
     // soft limit of 1 024 on some machines; raise it to the hard limit (inherited).
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-    let sockets = SOCKETS.min((lim.rlim_cur as usize).saturating_sub(200) / 2);
+    let fds = raise_fd_limit();
+    let sockets = SOCKETS.min(fds.saturating_sub(200) / 2);
     if sockets < SOCKETS {
         eprintln!(
             "\n!!! idle sockets scaled down to {sockets} (RLIMIT_NOFILE {}): the 1 000-socket \
              case was NOT run on this machine\n",
-            lim.rlim_cur
+            fds
         );
     }
     let dir = TempDir::new("idle");
@@ -543,24 +533,14 @@ async fn a_thousand_idle_sockets_are_closed_after_the_sessionless_timeout() {
 /// hold 10 000 sockets on each side, the flood is scaled down and says so loudly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_flood_leaves_memory_bounded_and_sessions_answered() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
+    let fds = raise_fd_limit();
     let want = 10_000usize;
-    let flood = want.min((lim.rlim_cur as usize).saturating_sub(500));
+    let flood = want.min(fds.saturating_sub(500));
     if flood < want {
         eprintln!(
             "\n!!! connection flood scaled down to {flood} (RLIMIT_NOFILE {}): the \
              10 000-connection flood was NOT run on this machine\n",
-            lim.rlim_cur
+            fds
         );
     }
     let dir = TempDir::new("flood");
@@ -629,4 +609,21 @@ async fn a_connection_flood_leaves_memory_bounded_and_sessions_answered() {
         grew_mib < 64,
         "RSS grew by {grew_mib} MiB for {flood} connections"
     );
+}
+
+/// Raises this process's descriptor limit to its hard limit (the servers it spawns inherit
+/// it) and returns the soft limit now in force.
+fn raise_fd_limit() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+    lim.rlim_cur as usize
 }

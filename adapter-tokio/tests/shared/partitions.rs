@@ -312,6 +312,19 @@ async fn session(hosts: &[usize]) -> zk::Client {
 #[test]
 #[ignore = "needs root, iproute2 and nftables: .ci/test runs it with --ignored --nocapture"]
 fn a_partitioned_leader_commits_nothing_and_the_majority_moves_on() {
+    run_partitioned("partition", "", |net, dir| async move {
+        scenario(&net, &dir).await
+    });
+}
+
+/// Builds the network, starts three members (with `extra` zoo.cfg lines), runs `scenario`
+/// from a thread in the client namespace and fails with every member's log if it fails;
+/// skips loudly where the machine cannot build the network.
+fn run_partitioned<F, Fut>(tag: &str, extra: &str, scenario: F)
+where
+    F: FnOnce(Net, std::path::PathBuf) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
     if let Some(reason) = unavailable() {
         return skip(&reason);
     }
@@ -320,16 +333,16 @@ fn a_partitioned_leader_commits_nothing_and_the_majority_moves_on() {
         Err(reason) => return skip(&format!("cannot build the network: {reason}")),
     };
     let net = guard.0.clone();
-    let dir = TempDir::new("partition");
-    let members = Members::start(&net, &dir.0, "");
+    let dir = TempDir::new(tag);
+    let members = Members::start(&net, &dir.0, extra);
     let dir_path = dir.0.clone();
-    // The test drives everything from a thread inside the client namespace.
-    let outcome = in_namespace(&net.client_ns(), move || {
+    let ns = net.client_ns();
+    let outcome = in_namespace(&ns, move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(scenario(&net, &dir_path))
+            .block_on(scenario(net, dir_path))
     });
     drop(members);
     if let Err(why) = outcome {
@@ -455,37 +468,11 @@ async fn scenario(net: &Net, dir: &Path) -> Result<(), String> {
 #[test]
 #[ignore = "needs root, iproute2 and nftables: .ci/test runs it with --ignored --nocapture"]
 fn an_isolated_member_serves_read_only_clients() {
-    if let Some(reason) = unavailable() {
-        return skip(&reason);
-    }
-    let guard = match Net::create(3) {
-        Ok(guard) => guard,
-        Err(reason) => return skip(&format!("cannot build the network: {reason}")),
-    };
-    let net = guard.0.clone();
-    let dir = TempDir::new("readonly");
-    let members = Members::start(&net, &dir.0, "readonlymode.enabled=true\n");
-    let dir_path = dir.0.clone();
-    let outcome = in_namespace(&net.client_ns(), move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(read_only_scenario(&net, &dir_path))
-    });
-    drop(members);
-    if let Err(why) = outcome {
-        let logs: String = (1..=3)
-            .map(|i| {
-                let p = dir.0.join(format!("member-{i}.log"));
-                format!(
-                    "--- member {i} ---\n{}",
-                    std::fs::read_to_string(p).unwrap_or_default()
-                )
-            })
-            .collect();
-        panic!("{why}\n{logs}");
-    }
+    run_partitioned(
+        "readonly",
+        "readonlymode.enabled=true\n",
+        |net, dir| async move { read_only_scenario(&net, &dir).await },
+    );
 }
 
 /// `srvr` on member `i`'s client port (from the client namespace).
