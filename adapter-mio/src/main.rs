@@ -93,7 +93,7 @@ fn ensemble(nodes: u16, dir: &Path, base: u16, tick_ms: u32) -> Result<(), Strin
             break sig;
         }
     };
-    println!("{sig} received, stopping the ensemble");
+    conclave_std::process::stopping_ensemble(sig);
     stop_all(members)
 }
 

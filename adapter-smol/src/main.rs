@@ -96,7 +96,7 @@ async fn ensemble(
         }
         Err(sig) => sig,
     };
-    println!("{sig} received, stopping the ensemble");
+    conclave_std::process::stopping_ensemble(sig);
     stop_all(members).await
 }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use conclave_core::deploy::EnsembleLayout;
 use conclave_core::host::Command;
-use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
+use conclave_std::process::{
+    announce, ensemble_banner, exit, leader_line, stopping_ensemble, SHUTDOWN_GRACE,
+};
 use conclave_tokio::{start_ensemble, start_from_cfg, wait_for_leader};
 
 /// SIGINT or SIGTERM, whichever comes first (SIGINT only where there is no SIGTERM).
@@ -48,10 +50,10 @@ async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(
     let sig = shutdown_signal();
     tokio::pin!(sig);
     tokio::select! {
-        s = &mut sig => println!("{s} received, stopping the ensemble"),
+        s = &mut sig => stopping_ensemble(s),
         leader = wait_for_leader(&members, Duration::from_secs(60)) => {
             println!("{}", leader_line(leader.map(|i| members[i].id)));
-            println!("{} received, stopping the ensemble", sig.await);
+            stopping_ensemble(sig.await);
         }
     }
     // Every member is told to stop before any of them closes its sockets, so that no member

@@ -3,6 +3,7 @@
 //! levels), the command line's commands that serve nothing, and what an ensemble prints.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use conclave_core::host::{parse_args, Command, USAGE};
@@ -62,9 +63,26 @@ pub fn init_tracing() {
         .init();
 }
 
-/// Logs a line of the core's at the level the core gives it.
+/// Set once an ensemble process starts stopping: see [`stopping_ensemble`].
+static ENSEMBLE_STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// An ensemble process was told to stop by `signal`: says so, and from now on logs the core's
+/// warnings as information. Its members are told to stop one after another; a member told
+/// last can see its peers leave first and would warn of a lost quorum during a clean
+/// shutdown (the per-member `Driver::stopping` cannot cover a member not told yet). The
+/// flag is set before any member is told, so no member's peer can have left before it.
+pub fn stopping_ensemble(signal: impl std::fmt::Display) {
+    ENSEMBLE_STOPPING.store(true, Ordering::SeqCst);
+    println!("{signal} received, stopping the ensemble");
+}
+
+/// Logs a line of the core's at the level the core gives it (warnings as information once
+/// the ensemble is stopping).
 pub fn log_line(level: Level, line: &str) {
     match level {
+        Level::Warn if ENSEMBLE_STOPPING.load(Ordering::SeqCst) => {
+            tracing::info!("{line} (shutting down)")
+        }
         Level::Trace => tracing::trace!("{line}"),
         Level::Debug => tracing::debug!("{line}"),
         Level::Info => tracing::info!("{line}"),
