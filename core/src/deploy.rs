@@ -70,6 +70,9 @@ impl fmt::Display for Bind {
 pub struct ListenPlan {
     /// ZooKeeper clients and four-letter words.
     pub client: Bind,
+    /// ZooKeeper clients over TLS (`secureClientPort`; its address defaults to the client
+    /// port's); `None` without TLS.
+    pub secure_client: Option<Bind>,
     /// Peers: this server's election port (one link per pair, docs/decisions.md D1); `None`
     /// when standalone without server lines.
     pub peer: Option<Bind>,
@@ -105,6 +108,10 @@ pub fn listen_plan(config: &Config) -> Result<ListenPlan, NoClientPort> {
     let metrics_host = other("metricsProvider.httpHost").unwrap_or_else(|| client_host.clone());
     let admin_host = other("admin.serverAddress").unwrap_or_else(|| client_host.clone());
     Ok(ListenPlan {
+        secure_client: config.client_tls.as_ref().map(|tls| Bind {
+            host: tls.address.clone().unwrap_or_else(|| client_host.clone()),
+            port: tls.port,
+        }),
         client: Bind {
             host: client_host,
             port,

@@ -193,6 +193,13 @@ pub enum ConfigErrorKind {
         /// Why it cannot be ignored.
         why: &'static str,
     },
+    /// A TLS key (`ssl.*`, `secureClientPort`) asks for what cannot be served.
+    BadTls {
+        /// The key.
+        key: String,
+        /// What is wrong, and what would work.
+        why: String,
+    },
     /// There are `server.N` lines but none is a participant.
     NoVoters,
     /// The effective minimum session timeout exceeds the effective maximum (milliseconds).
@@ -266,6 +273,7 @@ impl fmt::Display for ConfigErrorKind {
                 HostDisplay(host)
             ),
             K::UnsupportedKey { key, why } => write!(f, "{key}: not supported: {why}"),
+            K::BadTls { key, why } => write!(f, "{key}: {why}"),
             K::NoVoters => f.write_str(
                 "no server.N line is a participant; an ensemble needs at least one voter",
             ),

@@ -15,8 +15,6 @@ pub(super) const RECOGNISED_KEYS: &[&str] = &[
     "txnLogSizeLimitInKb",
     "syncEnabled",
     "quorumListenOnAllIPs",
-    "secureClientPort",
-    "secureClientPortAddress",
     "clientPortListenBacklog",
     "dynamicConfigFile",
     "reconfigEnabled",

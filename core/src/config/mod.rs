@@ -52,12 +52,14 @@ mod parser;
 mod server_line;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod values;
 
 pub use error::*;
 use keys::*;
 use parser::*;
 use server_line::*;
+pub use tls::{ClientAuth, ClientTls, TlsVersion};
 use values::*;
 
 /// Whether a server votes (participant) or only follows (observer), as ZooKeeper's `peerType`.
@@ -169,6 +171,8 @@ pub struct Config {
     /// `readonlymode.enabled` (a Java system property in ZooKeeper, a zoo.cfg key here): a
     /// member cut off from its quorum serves reads to clients that allow it (default false).
     pub read_only_mode_enabled: bool,
+    /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
+    pub client_tls: Option<ClientTls>,
     /// Every key Conclave does not use, with its trimmed value, kept verbatim.
     pub other: BTreeMap<String, String>,
     /// One warning per key in [`Config::other`], in file order.
@@ -202,6 +206,7 @@ impl Default for Config {
             jute_max_buffer: DEFAULT_JUTE_MAX_BUFFER,
             standalone_enabled: true,
             read_only_mode_enabled: false,
+            client_tls: None,
             other: BTreeMap::new(),
             warnings: Vec::new(),
             my_id: 0,
@@ -218,6 +223,9 @@ impl Config {
             seen: BTreeSet::new(),
             addresses: BTreeMap::new(),
             dynamic_config_line: None,
+            secure_port: None,
+            secure_address: None,
+            ssl: BTreeMap::new(),
         };
         for (index, raw) in text.split('\n').enumerate() {
             let line = index.saturating_add(1);

@@ -13,6 +13,12 @@ pub(super) struct Parser {
     pub(super) addresses: BTreeMap<(String, u16), ServerId>,
     /// The line of `dynamicConfigFile`, when present.
     pub(super) dynamic_config_line: Option<usize>,
+    /// `secureClientPort`, with its line.
+    pub(super) secure_port: Option<(usize, u16)>,
+    /// `secureClientPortAddress`.
+    pub(super) secure_address: Option<String>,
+    /// The `ssl.*` keys TLS for clients reads, with their lines.
+    pub(super) ssl: BTreeMap<String, (usize, String)>,
 }
 
 impl Parser {
@@ -54,6 +60,28 @@ impl Parser {
             "jute.maxbuffer" => cfg.jute_max_buffer = jute_key(line, key, value)?,
             "standaloneEnabled" => cfg.standalone_enabled = bool_key(line, key, value)?,
             "readonlymode.enabled" => cfg.read_only_mode_enabled = bool_key(line, key, value)?,
+            "secureClientPort" => self.secure_port = Some((line, port_key(line, key, value)?)),
+            "secureClientPortAddress" => {
+                self.secure_address = Some(non_empty_key(line, key, value)?);
+            }
+            _ if tls::CLIENT_TLS_KEYS.contains(&key) => {
+                self.ssl.insert(key.to_string(), (line, value.to_string()));
+            }
+            "sslQuorum" | "client.portUnification" if bool_key(line, key, value)? => {
+                return Err(ConfigError::new(
+                    line,
+                    ConfigErrorKind::UnsupportedKey {
+                        key: key.to_string(),
+                        why: if key == "sslQuorum" {
+                            "TLS between members is not implemented, and running the quorum \
+                             in plaintext when TLS was asked for would be a silent downgrade"
+                        } else {
+                            "plain and TLS clients do not share a port: use clientPort and \
+                             secureClientPort"
+                        },
+                    },
+                ));
+            }
             _ => {
                 if let Some(id_text) = key.strip_prefix("server.") {
                     return self.apply_server(line, id_text, value);
@@ -130,7 +158,20 @@ impl Parser {
 
     /// Checks that need the whole file, and returns the config.
     pub(super) fn finish(self) -> Result<Config, ConfigError> {
-        let cfg = self.cfg;
+        let mut cfg = self.cfg;
+        cfg.client_tls = tls::client_tls(self.secure_port, self.secure_address, &self.ssl)?;
+        if cfg.client_tls.is_none() {
+            // Without a secure port the ssl.* keys configure nothing: kept, with a warning.
+            for (key, (line, value)) in self.ssl {
+                cfg.other.insert(key.clone(), value);
+                cfg.warnings.push(ConfigWarning {
+                    line,
+                    key,
+                    message: WARN_RECOGNISED.to_string(),
+                });
+            }
+            cfg.warnings.sort_by_key(|w| w.line);
+        }
         if let Some(line) = self.dynamic_config_line {
             if cfg.servers.is_empty() {
                 return Err(ConfigError::new(

@@ -395,13 +395,141 @@ fn unknown_and_recognised_keys_warn_and_are_kept() {
 fn many_java_only_keys_do_not_fail() {
     let c = ok(
         "forceSync=no\npreAllocSize=65536\nsnapCount=100000\nsyncEnabled=true\n\
-                quorumListenOnAllIPs=true\nsecureClientPort=2281\nauthProvider.1=x.Y\n\
+                quorumListenOnAllIPs=true\nsslQuorum=false\nauthProvider.1=x.Y\n\
                 reconfigEnabled=false\nlocalSessionsEnabled=true\nautopurge.purgeInterval=1\n\
                 4lw.other=x\nadmin.serverAddress=0.0.0.0\n",
     );
     assert_eq!(c.warnings.len(), 12);
     assert!(c.warnings.iter().all(|w| w.message == WARN_RECOGNISED));
     assert_eq!(c.other.len(), 12);
+}
+
+// ---- TLS for clients ------------------------------------------------------------------
+
+const TLS: &str = "clientPort=2181\nsecureClientPort=2281\nssl.keyStore.location=/k.pem\n";
+
+#[test]
+fn a_secure_port_with_pem_stores_configures_client_tls() {
+    let c = ok(&format!(
+        "{TLS}ssl.keyStore.type=PEM\nssl.trustStore.location=/ca.pem\n\
+         ssl.trustStore.password=ignored\nsecureClientPortAddress=127.0.0.1\n\
+         ssl.enabledProtocols=TLSv1.2, TLSv1.3\n\
+         ssl.ciphersuites=TLS_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n"
+    ));
+    assert_eq!(
+        c.client_tls,
+        Some(ClientTls {
+            port: 2281,
+            address: Some("127.0.0.1".to_string()),
+            key_store: "/k.pem".to_string(),
+            trust_store: Some("/ca.pem".to_string()),
+            client_auth: ClientAuth::Need,
+            protocols: vec![TlsVersion::Tls13, TlsVersion::Tls12],
+            cipher_suites: vec![
+                "TLS_AES_128_GCM_SHA256".to_string(),
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_string()
+            ],
+        })
+    );
+    // The keys TLS reads are not "ignored".
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let tls12 = ok(&format!("{TLS}ssl.clientAuth=none\nssl.protocol=TLSv1.2\n"));
+    let tls = tls12.client_tls.unwrap();
+    assert_eq!(
+        (tls.client_auth, tls.protocols, tls.trust_store),
+        (ClientAuth::None, vec![TlsVersion::Tls12], None)
+    );
+    let default = ok(&format!("{TLS}ssl.clientAuth=None\n"))
+        .client_tls
+        .unwrap();
+    assert_eq!(
+        default.protocols,
+        vec![TlsVersion::Tls13, TlsVersion::Tls12]
+    );
+}
+
+#[test]
+fn tls_keys_that_cannot_be_served_are_refused_by_name() {
+    let tls_err = |text: &str| match err(text).kind {
+        ConfigErrorKind::BadTls { key, .. } => key,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(tls_err("secureClientPort=2281\n"), "ssl.keyStore.location");
+    assert_eq!(
+        tls_err(&format!(
+            "{TLS}ssl.keyStore.type=JKS\nssl.clientAuth=none\n"
+        )),
+        "ssl.keyStore.type"
+    );
+    assert_eq!(
+        tls_err("secureClientPort=2281\nssl.keyStore.location=/ks.jks\nssl.clientAuth=none\n"),
+        "ssl.keyStore.type"
+    );
+    assert_eq!(
+        tls_err(&format!("{TLS}ssl.trustStore.location=/t.p12\n")),
+        "ssl.trustStore.type"
+    );
+    assert_eq!(
+        tls_err(&format!(
+            "{TLS}ssl.keyStore.password=pw\nssl.clientAuth=none\n"
+        )),
+        "ssl.keyStore.password"
+    );
+    // need is the default, and it needs a trust store.
+    assert_eq!(tls_err(TLS), "ssl.trustStore.location");
+    assert_eq!(
+        tls_err(&format!("{TLS}ssl.clientAuth=want\n")),
+        "ssl.trustStore.location"
+    );
+    assert_eq!(
+        tls_err(&format!("{TLS}ssl.clientAuth=maybe\n")),
+        "ssl.clientAuth"
+    );
+    assert_eq!(
+        tls_err(&format!("{TLS}ssl.clientAuth=none\nssl.protocol=TLSv1.1\n")),
+        "ssl.protocol"
+    );
+    assert_eq!(
+        tls_err(&format!(
+            "{TLS}ssl.clientAuth=none\nssl.enabledProtocols=,\n"
+        )),
+        "ssl.enabledProtocols"
+    );
+    let e = err(&format!(
+        "{TLS}ssl.keyStore.type=PKCS12\nssl.clientAuth=none\n"
+    ));
+    assert_eq!(e.line, 4);
+    assert!(
+        e.to_string().contains("'PKCS12' stores are not supported"),
+        "{e}"
+    );
+}
+
+#[test]
+fn quorum_tls_and_port_unification_are_refused_not_ignored() {
+    for key in ["sslQuorum", "client.portUnification"] {
+        let e = err(&format!("clientPort=1\n{key}=true\n"));
+        assert_eq!(e.line, 2);
+        assert!(
+            matches!(&e.kind, ConfigErrorKind::UnsupportedKey { key: k, .. } if k == key),
+            "{e:?}"
+        );
+        // Off, they ask for nothing: kept with the usual warning.
+        let c = ok(&format!("clientPort=1\n{key}=false\n"));
+        assert_eq!(c.warnings.len(), 1);
+    }
+}
+
+#[test]
+fn ssl_keys_without_a_secure_port_are_kept_and_warned_in_file_order() {
+    let c = ok("ssl.clientAuth=none\ntickTime=5\nfoo=1\n");
+    let keys: Vec<(usize, &str)> = c
+        .warnings
+        .iter()
+        .map(|w| (w.line, w.key.as_str()))
+        .collect();
+    assert_eq!(keys, vec![(1, "ssl.clientAuth"), (3, "foo")]);
+    assert_eq!(c.client_tls, None);
 }
 
 // ---- errors: every variant, with its line -----------------------------------------------

@@ -4,24 +4,46 @@
 //! wall-clock reading are folded into it). What is left to the adapter is sockets, tasks, one
 //! timer and the disk thread.
 
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::net::SocketAddr;
 
+use crate::host::layer::{LayerFactory, SocketLayer};
 use crate::host::wiring::{Action, Listener, Socket, Wiring};
 use crate::ids::LinkId;
+use crate::io::Level;
 use crate::io::{Input, Status};
 use crate::node::Node;
 use crate::server::ZkService;
 use crate::service::Service;
 use crate::time::Instant;
 
-/// A node plus its [`Wiring`].
-#[derive(Debug)]
+/// A node plus its [`Wiring`], and the [`SocketLayer`] of each TLS socket.
 pub struct Driver<S: Service = ZkService> {
     node: Node<S>,
     wiring: Wiring,
     /// When the node next wants the wall clock (`None`: at the first timeout).
     next_wall_clock: Option<Instant>,
+    /// Makes the layer of each socket the secure client port accepts.
+    secure: Option<Box<dyn LayerFactory>>,
+    /// Each open socket's layer.
+    layers: BTreeMap<Socket, Box<dyn SocketLayer>>,
+    /// Actions a layer produced (handshake bytes, a refused socket's close), before the
+    /// node's next output.
+    pending: VecDeque<Action>,
+}
+
+impl<S: Service + core::fmt::Debug> core::fmt::Debug for Driver<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Driver")
+            .field("node", &self.node)
+            .field("wiring", &self.wiring)
+            .field("layered_sockets", &self.layers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How often the node is told the wall clock (TTL expiry, `mtime` of sessions' touches).
@@ -34,7 +56,15 @@ impl<S: Service> Driver<S> {
             node,
             wiring: Wiring::new(),
             next_wall_clock: None,
+            secure: None,
+            layers: BTreeMap::new(),
+            pending: VecDeque::new(),
         }
+    }
+
+    /// Sockets of [`Listener::SecureClient`] get a layer from `factory` (TLS).
+    pub fn set_secure_layer(&mut self, factory: Box<dyn LayerFactory>) {
+        self.secure = Some(factory);
     }
 
     /// The node (status, config, metrics).
@@ -57,7 +87,38 @@ impl<S: Service> Driver<S> {
     pub fn accepted(&mut self, now: Instant, listener: Listener, addr: SocketAddr) -> Socket {
         let (socket, input) = self.wiring.accepted(listener, addr);
         self.node.handle(now, input);
+        if listener == Listener::SecureClient {
+            let layer = match &self.secure {
+                Some(factory) => factory.layer(),
+                None => Err(String::from("no TLS configured")),
+            };
+            match layer {
+                Ok(layer) => {
+                    self.layers.insert(socket, layer);
+                }
+                Err(e) => self.refuse(now, socket, &format!("TLS refused {addr}: {e}"), Vec::new()),
+            }
+        }
         socket
+    }
+
+    /// Closes `socket` under the node after `wire` (a TLS alert), logged at information: a
+    /// client's bad handshake is its own business, not the server's fault.
+    fn refuse(&mut self, now: Instant, socket: Socket, why: &str, wire: Vec<u8>) {
+        self.layers.remove(&socket);
+        if !wire.is_empty() {
+            self.pending.push_back(Action::Send {
+                socket,
+                bytes: wire,
+            });
+        }
+        self.pending.push_back(Action::Log {
+            level: Level::Info,
+            line: String::from(why),
+        });
+        self.pending.push_back(Action::Close(socket));
+        let input = self.wiring.closed(socket);
+        self.handle(now, input);
     }
 
     /// A dial of `link` ended (`ok`: connected). True if the adapter keeps the socket (as
@@ -71,12 +132,32 @@ impl<S: Service> Driver<S> {
 
     /// Bytes were read from `socket`.
     pub fn read(&mut self, now: Instant, socket: Socket, bytes: &[u8]) {
-        let input = self.wiring.read(socket, bytes);
-        self.handle(now, input);
+        let Some(layer) = self.layers.get_mut(&socket) else {
+            let input = self.wiring.read(socket, bytes);
+            self.handle(now, input);
+            return;
+        };
+        let (mut plain, mut wire) = (Vec::new(), Vec::new());
+        let result = layer.read(bytes, &mut plain, &mut wire);
+        if let Err(e) = result {
+            self.refuse(now, socket, &format!("TLS closed {socket:?}: {e}"), wire);
+            return;
+        }
+        if !wire.is_empty() {
+            self.pending.push_back(Action::Send {
+                socket,
+                bytes: wire,
+            });
+        }
+        if !plain.is_empty() {
+            let input = self.wiring.read(socket, &plain);
+            self.handle(now, input);
+        }
     }
 
     /// `socket` closed under the adapter (EOF, error, or dropped for not reading).
     pub fn closed(&mut self, now: Instant, socket: Socket) {
+        self.layers.remove(&socket);
         let input = self.wiring.closed(socket);
         self.handle(now, input);
     }
@@ -116,8 +197,44 @@ impl<S: Service> Driver<S> {
 
     /// The next thing to carry out, `None` when there is nothing left.
     pub fn next_action(&mut self) -> Option<Action> {
+        if let Some(action) = self.pending.pop_front() {
+            return Some(action);
+        }
         let out = self.node.poll_output()?;
-        Some(self.wiring.output(out))
+        let action = self.wiring.output(out);
+        let socket = match &action {
+            Action::Send { socket, .. } | Action::Close(socket) => *socket,
+            _ => return Some(action),
+        };
+        let Some(layer) = self.layers.get_mut(&socket) else {
+            return Some(action);
+        };
+        let mut wire = Vec::new();
+        match action {
+            Action::Send { bytes, .. } => {
+                if let Err(e) = layer.write(&bytes, &mut wire) {
+                    // The node still thinks it open: it hears of the close from the adapter.
+                    self.layers.remove(&socket);
+                    self.pending.push_back(Action::Close(socket));
+                    return Some(Action::Log {
+                        level: Level::Info,
+                        line: format!("TLS closed {socket:?}: {e}"),
+                    });
+                }
+            }
+            action => {
+                layer.close(&mut wire);
+                self.layers.remove(&socket);
+                if wire.is_empty() {
+                    return Some(action);
+                }
+                self.pending.push_back(action);
+            }
+        }
+        Some(Action::Send {
+            socket,
+            bytes: wire,
+        })
     }
 
     /// When to call [`Driver::timeout`]: the node's next deadline or the next wall-clock
@@ -177,6 +294,128 @@ mod tests {
         // The node closed it: a late close from the adapter is not reported again.
         d.closed(Instant::ZERO, s);
         assert!(d.next_action().is_none());
+    }
+
+    /// A stand-in for TLS: a greeting on the first read, then every byte XOR 0x55 both
+    /// ways; the byte `!` is a protocol error; closing writes `bye`.
+    struct Xor {
+        greeted: bool,
+    }
+
+    impl SocketLayer for Xor {
+        fn read(
+            &mut self,
+            bytes: &[u8],
+            plain: &mut Vec<u8>,
+            wire: &mut Vec<u8>,
+        ) -> Result<(), String> {
+            if !core::mem::replace(&mut self.greeted, true) {
+                wire.extend_from_slice(b"hi");
+            }
+            if bytes.contains(&b'!') {
+                wire.extend_from_slice(b"alert");
+                return Err(String::from("bad record"));
+            }
+            plain.extend(bytes.iter().map(|b| b ^ 0x55));
+            Ok(())
+        }
+        fn write(&mut self, plain: &[u8], wire: &mut Vec<u8>) -> Result<(), String> {
+            wire.extend(plain.iter().map(|b| b ^ 0x55));
+            Ok(())
+        }
+        fn close(&mut self, wire: &mut Vec<u8>) {
+            wire.extend_from_slice(b"bye");
+        }
+    }
+
+    struct XorFactory;
+
+    impl LayerFactory for XorFactory {
+        fn layer(&self) -> Result<Box<dyn SocketLayer>, String> {
+            Ok(Box::new(Xor { greeted: false }))
+        }
+    }
+
+    /// The answer to `ruok` (not in the default whitelist), whole.
+    const NOT_WHITELISTED: &[u8] = b"ruok is not executed because it is not in the whitelist.\n";
+
+    fn xor(bytes: &[u8]) -> Vec<u8> {
+        bytes.iter().map(|b| b ^ 0x55).collect()
+    }
+
+    #[test]
+    fn a_secure_sockets_bytes_pass_through_its_layer_both_ways() {
+        let mut d = driver();
+        d.set_secure_layer(Box::new(XorFactory));
+        while d.next_action().is_some() {}
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+        let s = d.accepted(Instant::ZERO, Listener::SecureClient, addr);
+        // A four-letter word, sent through the layer: the greeting first, then the answer
+        // (layered), then the close notification before the close.
+        d.read(Instant::ZERO, s, &xor(b"ruok"));
+        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        let want = [
+            Action::Send {
+                socket: s,
+                bytes: b"hi".to_vec(),
+            },
+            Action::Send {
+                socket: s,
+                bytes: xor(NOT_WHITELISTED),
+            },
+            Action::Send {
+                socket: s,
+                bytes: b"bye".to_vec(),
+            },
+            Action::Close(s),
+        ];
+        assert_eq!(actions, want);
+        assert!(d.layers.is_empty());
+    }
+
+    #[test]
+    fn a_layer_error_closes_its_socket_with_the_alert_and_the_node_forgets_it() {
+        let mut d = driver();
+        d.set_secure_layer(Box::new(XorFactory));
+        while d.next_action().is_some() {}
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+        let s = d.accepted(Instant::ZERO, Listener::SecureClient, addr);
+        d.read(Instant::ZERO, s, b"!");
+        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        assert!(
+            matches!(&actions[..], [
+                Action::Send { bytes, .. },
+                Action::Log { level: Level::Info, line },
+                Action::Close(c),
+            ] if bytes == b"hialert" && line.contains("bad record") && *c == s),
+            "{actions:?}"
+        );
+        assert!(!d.wiring.is_open(s));
+        // Bytes arriving after are dropped; the adapter's own close is not reported again.
+        d.read(Instant::ZERO, s, b"more");
+        d.closed(Instant::ZERO, s);
+        assert!(d.next_action().is_none());
+    }
+
+    #[test]
+    fn a_secure_socket_without_tls_configured_is_refused() {
+        let mut d = driver();
+        while d.next_action().is_some() {}
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+        let s = d.accepted(Instant::ZERO, Listener::SecureClient, addr);
+        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        assert!(
+            matches!(&actions[..], [Action::Log { .. }, Action::Close(c)] if *c == s),
+            "{actions:?}"
+        );
+        // A plain socket is untouched by any layer.
+        let p = d.accepted(Instant::ZERO, Listener::Client, addr);
+        d.read(Instant::ZERO, p, b"ruok");
+        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        assert!(
+            matches!(&actions[..], [Action::Send { bytes, .. }, Action::Close(_)] if bytes == NOT_WHITELISTED),
+            "{actions:?}"
+        );
     }
 
     #[test]

@@ -6,10 +6,12 @@
 
 pub(crate) mod cli;
 pub(crate) mod driver;
+pub(crate) mod layer;
 pub(crate) mod load;
 pub(crate) mod wiring;
 
 pub use cli::{parse_args, CliError, Command, USAGE};
 pub use driver::Driver;
+pub use layer::{LayerFactory, SocketLayer};
 pub use load::{load_member, HostFs, Loaded};
 pub use wiring::{Action, Listener, Socket, Wiring};

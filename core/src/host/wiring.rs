@@ -27,6 +27,8 @@ pub enum Socket {
 pub enum Listener {
     /// The client port.
     Client,
+    /// The TLS client port: its sockets go through the driver's [`crate::host::SocketLayer`].
+    SecureClient,
     /// The peer (election) port.
     Peer,
     /// The metrics or admin HTTP port.
@@ -104,7 +106,7 @@ impl Wiring {
                 self.open.insert(Socket::Peer(link));
                 (Socket::Peer(link), Input::PeerAccepted { link })
             }
-            Listener::Client | Listener::Http(_) => {
+            Listener::Client | Listener::SecureClient | Listener::Http(_) => {
                 self.next_conn += 1;
                 let conn = self.next_conn;
                 self.open.insert(Socket::Client(conn));
