@@ -18,6 +18,7 @@ pub mod fs;
 pub mod listen;
 pub mod process;
 pub mod scratch;
+pub mod tls;
 
 use conclave_core::host::{Driver, Listener, Loaded};
 use conclave_core::Tuning;
@@ -55,6 +56,11 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
         process::log_line(level, &line);
     }
     let id = config.my_id;
+    let tls = config
+        .client_tls
+        .as_ref()
+        .map(tls::TlsLayers::load)
+        .transpose()?;
     let (listeners, addrs) = listen::bind_all(&config)?;
     let clock = Clock::start();
     let node = Node::with_state_machine(
@@ -70,14 +76,21 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
         .peer
         .map_or("(standalone)".to_string(), |a| a.to_string());
     tracing::info!(
-        "server {id} serving clients on {}, peers on {peers}",
-        addrs.client
+        "server {id} serving clients on {}{}, peers on {peers}",
+        addrs.client,
+        addrs
+            .secure_client
+            .map_or(String::new(), |a| format!(" and over TLS on {a}"))
     );
+    let mut driver = Driver::new(node);
+    if let Some(tls) = tls {
+        driver.set_secure_layer(Box::new(tls));
+    }
     Ok(Prepared {
         id,
         addrs,
         listeners,
-        driver: Driver::new(node),
+        driver,
         clock,
         data_dir,
     })

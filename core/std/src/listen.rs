@@ -13,6 +13,8 @@ use conclave_core::HttpEndpoint;
 pub struct ListenAddrs {
     /// Client port.
     pub client: SocketAddr,
+    /// TLS client port (`secureClientPort`); `None` without TLS.
+    pub secure_client: Option<SocketAddr>,
     /// Peer (election) port; `None` when standalone.
     pub peer: Option<SocketAddr>,
     /// `/metrics`; `None` when off or its port was taken.
@@ -44,6 +46,9 @@ fn bind(b: &Bind, what: &str) -> Result<TcpListener, String> {
 pub fn bind_all(config: &Config) -> Result<(Vec<(TcpListener, Listener)>, ListenAddrs), String> {
     let plan = listen_plan(config).map_err(|e| e.to_string())?;
     let mut listeners = vec![(bind(&plan.client, "client port")?, Listener::Client)];
+    if let Some(b) = &plan.secure_client {
+        listeners.push((bind(b, "secure client port")?, Listener::SecureClient));
+    }
     if let Some(b) = &plan.peer {
         listeners.push((bind(b, "peer (election) port")?, Listener::Peer));
     }
@@ -65,6 +70,7 @@ pub fn bind_all(config: &Config) -> Result<(Vec<(TcpListener, Listener)>, Listen
     };
     let addrs = ListenAddrs {
         client: local(Listener::Client).ok_or("client port not bound")?,
+        secure_client: local(Listener::SecureClient),
         peer: local(Listener::Peer),
         metrics: local(Listener::Http(HttpEndpoint::Metrics)),
         admin: local(Listener::Http(HttpEndpoint::Admin)),
