@@ -332,6 +332,13 @@ pub enum NodeEvent {
         /// The session.
         session_id: i64,
     },
+    /// A client failed SASL authentication; its connection is closed.
+    SaslFailed {
+        /// The client's address.
+        addr: SocketAddr,
+        /// Why, in words (never a password).
+        why: String,
+    },
     /// Read-only mode (`readonlymode.enabled`) started (`true`: cut off from the quorum, this
     /// member serves reads to clients that allow it) or stopped (`false`: its clients go).
     ReadOnly {
@@ -556,6 +563,9 @@ impl fmt::Display for NodeEvent {
             } => write!(f, "write 0x{session_id:x}/{cxid} failed: {reason:?}"),
             NodeEvent::SessionExpired { session_id } => {
                 write!(f, "Expiring session 0x{session_id:x}")
+            }
+            NodeEvent::SaslFailed { addr, why } => {
+                write!(f, "Client {addr} failed to SASL authenticate: {why}")
             }
             NodeEvent::ReadOnly { serving: true } => write!(f, "Read-only server started"),
             NodeEvent::ReadOnly { serving: false } => {

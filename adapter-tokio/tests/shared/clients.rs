@@ -680,16 +680,19 @@ impl TlsFiles {
         }
     }
 
-    /// The zoo.cfg lines of a member whose secure client port is `port`, written as a
-    /// ZooKeeper operator writes them.
-    fn zoo_cfg(&self, port: u16) -> String {
+    /// The zoo.cfg lines of a member whose secure client port is `port`, with SASL users
+    /// from the JAAS file `jaas`, written as a ZooKeeper operator writes them.
+    fn zoo_cfg(&self, port: u16, jaas: &std::path::Path) -> String {
         format!(
             "secureClientPort={port}\n\
              serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
              ssl.keyStore.location={}\nssl.keyStore.type=PEM\n\
-             ssl.trustStore.location={}\nssl.trustStore.type=PEM\nssl.clientAuth=need\n",
+             ssl.trustStore.location={}\nssl.trustStore.type=PEM\nssl.clientAuth=need\n\
+             authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
+             java.security.auth.login.config={}\n",
             self.server.display(),
-            self.ca.display()
+            self.ca.display(),
+            jaas.display()
         )
     }
 }
@@ -708,23 +711,66 @@ async fn closed_by_server(mut s: tokio::net::TcpStream) -> bool {
     }
 }
 
+/// Runs a kazoo script from tests/clients with `args` (bounded); its output, or `None` with
+/// a loud SKIPPED when python3 lacks `module`.
+async fn kazoo_script(name: &str, module: &str, args: Vec<String>) -> Option<(bool, String)> {
+    let has = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        eprintln!("SKIPPED: {name} needs the python module {module} (pip install kazoo pure-sasl)");
+        return None;
+    }
+    let script = format!(
+        "{}/../adapter-tokio/tests/clients/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .arg("180")
+            .arg("python3")
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.success(), text))
+}
+
 /// Issue 15: a 3-member ensemble with `secureClientPort` beside `clientPort`, configured
-/// with ZooKeeper's PEM keys and `ssl.clientAuth=need`: kazoo (`use_ssl=True`) writes and
-/// reads over TLS on every member, a certificate from another CA gets no session, zkCli.sh
-/// reads over TLS (its Netty socket), plain clients keep working on the plain port, and a
-/// ZooKeeper handshake sent in plaintext to the TLS port, or a TLS hello to the plain port,
-/// is closed.
+/// with ZooKeeper's PEM keys and `ssl.clientAuth=need`, and SASL DIGEST-MD5 users from a
+/// JAAS file: kazoo (`use_ssl=True`) writes and reads over TLS on every member, a
+/// certificate from another CA gets no session, kazoo with `sasl_options` authenticates
+/// (plain and over TLS) and owns a `sasl:bob` node, a wrong password is AUTH_FAILED, a flood
+/// of them disturbs nobody, zkCli.sh reads over TLS (its Netty socket), plain clients keep
+/// working, and a ZooKeeper handshake sent in plaintext to the TLS port, or a TLS hello to
+/// the plain port, is closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kazoo_and_zkcli_talk_tls_to_the_secure_port_beside_plain_clients() {
+async fn kazoo_and_zkcli_over_tls_and_sasl_beside_plain_clients() {
     use tokio::io::AsyncWriteExt;
     let dir = TempDir::new("tls");
     let layout = free_ports(3);
     let tls = TlsFiles::new(&dir.0);
     let secure: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let jaas = dir.0.join("jaas.conf");
+    std::fs::write(
+        &jaas,
+        "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+         user_super=\"adminsecret\"\n  user_bob=\"secret\";\n};\n",
+    )
+    .unwrap();
     let cfgs = write_ensemble(&dir.0, &layout).unwrap();
     for (cfg, port) in cfgs.iter().zip(&secure) {
         let text = std::fs::read_to_string(cfg).unwrap();
-        std::fs::write(cfg, format!("{text}{}", tls.zoo_cfg(*port))).unwrap();
+        std::fs::write(cfg, format!("{text}{}", tls.zoo_cfg(*port, &jaas))).unwrap();
     }
     let procs = Procs::spawn_all(cfgs.clone(), &dir.0);
     let admin: Vec<(usize, u16)> = (0..3).map(|i| (i, layout.members[i].admin)).collect();
@@ -758,46 +804,38 @@ async fn kazoo_and_zkcli_talk_tls_to_the_secure_port_beside_plain_clients() {
     );
 
     let hosts: Vec<String> = secure.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../adapter-tokio/tests/clients/kazoo_tls.py"
-    );
-    let has_kazoo = Command::new("python3")
-        .args(["-c", "import kazoo"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if has_kazoo {
-        let args = [
-            hosts.join(","),
-            tls.ca.display().to_string(),
-            tls.client_cert.display().to_string(),
-            tls.client_key.display().to_string(),
-            tls.stranger_cert.display().to_string(),
-            tls.stranger_key.display().to_string(),
-        ];
-        let out = tokio::task::spawn_blocking(move || {
-            Command::new("timeout")
-                .arg("120")
-                .arg("python3")
-                .arg(script)
-                .args(args)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let args = vec![
+        hosts.join(","),
+        tls.ca.display().to_string(),
+        tls.client_cert.display().to_string(),
+        tls.client_key.display().to_string(),
+        tls.stranger_cert.display().to_string(),
+        tls.stranger_key.display().to_string(),
+    ];
+    let has_kazoo = match kazoo_script("kazoo_tls.py", "kazoo", args).await {
+        None => false,
+        Some((ok, text)) => {
+            assert!(
+                ok && text.contains("KAZOO TLS OK"),
+                "{text}\nmember log:\n{}",
+                procs.log(0)
+            );
+            true
+        }
+    };
+    let args = vec![
+        connect_string(&layout),
+        hosts.join(","),
+        tls.ca.display().to_string(),
+        tls.client_cert.display().to_string(),
+        tls.client_key.display().to_string(),
+    ];
+    if let Some((ok, text)) = kazoo_script("kazoo_sasl.py", "puresasl", args).await {
         assert!(
-            out.status.success() && text.contains("KAZOO TLS OK"),
+            ok && text.contains("KAZOO SASL OK"),
             "{text}\nmember log:\n{}",
             procs.log(0)
         );
-    } else {
-        eprintln!("SKIPPED: kazoo over TLS (pip install kazoo)");
     }
 
     match zkcli() {

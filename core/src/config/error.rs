@@ -200,6 +200,8 @@ pub enum ConfigErrorKind {
         /// What is wrong, and what would work.
         why: String,
     },
+    /// SASL is configured in a way that cannot be served (the message says how to fix it).
+    BadSasl(String),
     /// There are `server.N` lines but none is a participant.
     NoVoters,
     /// The effective minimum session timeout exceeds the effective maximum (milliseconds).
@@ -274,6 +276,7 @@ impl fmt::Display for ConfigErrorKind {
             ),
             K::UnsupportedKey { key, why } => write!(f, "{key}: not supported: {why}"),
             K::BadTls { key, why } => write!(f, "{key}: {why}"),
+            K::BadSasl(why) => f.write_str(why),
             K::NoVoters => f.write_str(
                 "no server.N line is a participant; an ensemble needs at least one voter",
             ),

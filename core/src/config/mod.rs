@@ -47,6 +47,7 @@ pub const WARN_RECOGNISED: &str = "recognised ZooKeeper key, ignored by Conclave
 pub const WARN_UNKNOWN: &str = "unknown key, ignored";
 
 mod error;
+mod jaas;
 mod keys;
 mod parser;
 mod server_line;
@@ -56,6 +57,7 @@ mod tls;
 mod values;
 
 pub use error::*;
+pub use jaas::{digest_users, SaslConfig, SaslUsers, JAAS_KEY, SASL_PROVIDER};
 use keys::*;
 use parser::*;
 use server_line::*;
@@ -173,6 +175,9 @@ pub struct Config {
     pub read_only_mode_enabled: bool,
     /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
     pub client_tls: Option<ClientTls>,
+    /// SASL DIGEST-MD5 for clients (`authProvider.N=...SASLAuthenticationProvider`), its
+    /// users filled in by the loader from the JAAS file; `None` without SASL.
+    pub sasl: Option<SaslConfig>,
     /// Every key Conclave does not use, with its trimmed value, kept verbatim.
     pub other: BTreeMap<String, String>,
     /// One warning per key in [`Config::other`], in file order.
@@ -207,6 +212,7 @@ impl Default for Config {
             standalone_enabled: true,
             read_only_mode_enabled: false,
             client_tls: None,
+            sasl: None,
             other: BTreeMap::new(),
             warnings: Vec::new(),
             my_id: 0,

@@ -160,6 +160,18 @@ impl Parser {
     pub(super) fn finish(self) -> Result<Config, ConfigError> {
         let mut cfg = self.cfg;
         cfg.client_tls = tls::client_tls(self.secure_port, self.secure_address, &self.ssl)?;
+        cfg.sasl = jaas::sasl_config(&cfg.other)
+            .map_err(|why| ConfigError::new(0, ConfigErrorKind::BadSasl(why)))?;
+        if cfg.sasl.is_some() {
+            // The keys SASL reads are not "ignored".
+            let other = &cfg.other;
+            cfg.warnings.retain(|w| {
+                !(w.key == jaas::JAAS_KEY
+                    || w.key == jaas::JAAS_SECTION_KEY
+                    || (w.key.starts_with("authProvider.")
+                        && other.get(&w.key).map(|v| v.trim()) == Some(jaas::SASL_PROVIDER)))
+            });
+        }
         if cfg.client_tls.is_none() {
             // Without a secure port the ssl.* keys configure nothing: kept, with a warning.
             for (key, (line, value)) in self.ssl {

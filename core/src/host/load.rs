@@ -56,9 +56,30 @@ pub fn load_member(cfg_name: &str, cfg_text: &str, fs: &mut impl HostFs) -> Resu
         .read_optional(&myid_path)
         .map_err(|e| format!("cannot read {myid_path}: {e}"))?;
     let id = deploy::my_id(&config, myid.as_deref()).map_err(|e| format!("{myid_path}: {e}"))?;
-    let config = config
+    let mut config = config
         .with_my_id(id)
         .map_err(|e| format!("{cfg_name} with myid {id}: {e}"))?;
+    if let Some(sasl) = &mut config.sasl {
+        let path = sasl.jaas_path.clone();
+        let text = fs
+            .read_optional(&path)
+            .map_err(|e| format!("cannot read the JAAS file {path}: {e}"))?
+            .ok_or_else(|| {
+                format!(
+                    "the JAAS file {path} ({}) does not exist",
+                    crate::config::JAAS_KEY
+                )
+            })?;
+        sasl.users = crate::config::digest_users(&text, &sasl.section)
+            .map_err(|e| format!("JAAS file {path}: {e}"))?;
+        log.push((
+            Level::Info,
+            format!(
+                "SASL DIGEST-MD5 for clients: {} users from {path}",
+                sasl.users.0.len()
+            ),
+        ));
+    }
     let files = fs.data_files(&data_dir)?;
     let recovered = DiskState::from_files(&files).map_err(|e| {
         format!(

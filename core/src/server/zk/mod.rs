@@ -5,6 +5,7 @@
 mod handshake;
 mod leader;
 mod pipeline;
+mod sasl;
 mod watching;
 
 use alloc::collections::{BTreeMap, VecDeque};
@@ -123,6 +124,8 @@ struct Conn {
     stmk_pending: bool,
     /// Its session is a read-only server's local session: never replicated, refused writes.
     read_only: bool,
+    /// Where its SASL exchange stands.
+    sasl: sasl::Exchange,
 }
 
 /// Whether this member may be a read-only server now: enabled, electing, not serving.
@@ -163,6 +166,8 @@ pub struct ZkService {
     latency_ms: Summary,
     response_sizes: BufferSizes,
     auth_failed: u64,
+    /// SASL exchanges begun (part of each nonce's material).
+    sasl_exchanges: u64,
     /// Read-only mode: when this electing member starts serving read-only clients.
     read_only_from: Option<Instant>,
     /// Read-only mode: it serves read-only clients now (`Mode: read-only`).
@@ -510,6 +515,7 @@ impl Service for ZkService {
                         current: VecDeque::new(),
                         stmk_pending: false,
                         read_only: false,
+                        sasl: sasl::Exchange::None,
                     },
                 );
             }

@@ -282,7 +282,7 @@ impl ZkService {
                 }
                 cx.out.push(ServiceOutput::Sync { id });
             }
-            Request::Sasl { .. } => self.reply(conn, xid, zxid, Err(ErrorCode::Unimplemented), cx),
+            Request::Sasl { token } => self.sasl_step(conn, xid, zxid, token, cx),
             Request::Exists { .. }
             | Request::GetData { .. }
             | Request::GetChildren { .. }
