@@ -680,16 +680,20 @@ impl TlsFiles {
         }
     }
 
-    /// The zoo.cfg lines of a member whose secure client port is `port`, with SASL users
-    /// from the JAAS file `jaas`, written as a ZooKeeper operator writes them.
+    /// The zoo.cfg lines of a member whose secure client port is `port`, with TLS between
+    /// members and SASL users from the JAAS file `jaas`, written as a ZooKeeper operator
+    /// writes them.
     fn zoo_cfg(&self, port: u16, jaas: &std::path::Path) -> String {
         format!(
-            "secureClientPort={port}\n\
+            "sslQuorum=true\n\
+             ssl.quorum.keyStore.location={0}\nssl.quorum.keyStore.type=PEM\n\
+             ssl.quorum.trustStore.location={1}\nssl.quorum.trustStore.type=PEM\n\
+             secureClientPort={port}\n\
              serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
-             ssl.keyStore.location={}\nssl.keyStore.type=PEM\n\
-             ssl.trustStore.location={}\nssl.trustStore.type=PEM\nssl.clientAuth=need\n\
+             ssl.keyStore.location={0}\nssl.keyStore.type=PEM\n\
+             ssl.trustStore.location={1}\nssl.trustStore.type=PEM\nssl.clientAuth=need\n\
              authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
-             java.security.auth.login.config={}\n",
+             java.security.auth.login.config={2}\n",
             self.server.display(),
             self.ca.display(),
             jaas.display()
@@ -745,9 +749,10 @@ async fn kazoo_script(name: &str, module: &str, args: Vec<String>) -> Option<(bo
     Some((out.status.success(), text))
 }
 
-/// Issue 15: a 3-member ensemble with `secureClientPort` beside `clientPort`, configured
-/// with ZooKeeper's PEM keys and `ssl.clientAuth=need`, and SASL DIGEST-MD5 users from a
-/// JAAS file: kazoo (`use_ssl=True`) writes and reads over TLS on every member, a
+/// Issue 15: a 3-member ensemble whose members talk TLS to each other (`sslQuorum=true`,
+/// certificates checked both ways, a plaintext peer closed), with `secureClientPort`
+/// beside `clientPort`, configured with ZooKeeper's PEM keys and `ssl.clientAuth=need`,
+/// and SASL DIGEST-MD5 users from a JAAS file: kazoo (`use_ssl=True`) writes and reads over TLS on every member, a
 /// certificate from another CA gets no session, kazoo with `sasl_options` authenticates
 /// (plain and over TLS) and owns a `sasl:bob` node, a wrong password is AUTH_FAILED, a flood
 /// of them disturbs nobody, zkCli.sh reads over TLS (its Netty socket), plain clients keep
@@ -778,8 +783,22 @@ async fn kazoo_and_zkcli_over_tls_and_sasl_beside_plain_clients() {
         .await
         .unwrap();
     assert!(leader.is_some(), "no leader; log:\n{}", procs.log(0));
+    assert!(
+        procs.log(0).contains("TLS on every peer link (sslQuorum)"),
+        "{}",
+        procs.log(0)
+    );
     let plain = connect(&connect_string(&layout)).await;
     assert!(create_retrying(&plain, "/plain", T).await);
+    // A peer speaking plaintext to a member's election port is closed.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", layout.members[1].election))
+        .await
+        .unwrap();
+    s.write_all(&[0u8; 64]).await.unwrap();
+    assert!(
+        closed_by_server(s).await,
+        "plaintext held open on a TLS peer port"
+    );
 
     // A ConnectRequest in plaintext to the TLS port, a TLS ClientHello to the plain port.
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", secure[0]))

@@ -29,7 +29,6 @@ pub(super) const RECOGNISED_KEYS: &[&str] = &[
     "leaderServes",
     "cnxTimeout",
     "serverCnxnFactory",
-    "sslQuorum",
     "portUnification",
     "sslQuorumReloadCertFiles",
     "client.portUnification",

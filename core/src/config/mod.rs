@@ -61,7 +61,7 @@ pub use jaas::{digest_users, SaslConfig, SaslUsers, JAAS_KEY, SASL_PROVIDER};
 use keys::*;
 use parser::*;
 use server_line::*;
-pub use tls::{ClientAuth, ClientTls, TlsVersion};
+pub use tls::{ClientAuth, ClientTls, QuorumTls, TlsVersion};
 use values::*;
 
 /// Whether a server votes (participant) or only follows (observer), as ZooKeeper's `peerType`.
@@ -175,6 +175,8 @@ pub struct Config {
     pub read_only_mode_enabled: bool,
     /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
     pub client_tls: Option<ClientTls>,
+    /// `sslQuorum=true` and the `ssl.quorum.*` keys: TLS on every peer link.
+    pub quorum_tls: Option<QuorumTls>,
     /// SASL DIGEST-MD5 for clients (`authProvider.N=...SASLAuthenticationProvider`), its
     /// users filled in by the loader from the JAAS file; `None` without SASL.
     pub sasl: Option<SaslConfig>,
@@ -212,6 +214,7 @@ impl Default for Config {
             standalone_enabled: true,
             read_only_mode_enabled: false,
             client_tls: None,
+            quorum_tls: None,
             sasl: None,
             other: BTreeMap::new(),
             warnings: Vec::new(),
@@ -232,6 +235,7 @@ impl Config {
             secure_port: None,
             secure_address: None,
             ssl: BTreeMap::new(),
+            ssl_quorum: None,
         };
         for (index, raw) in text.split('\n').enumerate() {
             let line = index.saturating_add(1);

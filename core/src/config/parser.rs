@@ -17,8 +17,10 @@ pub(super) struct Parser {
     pub(super) secure_port: Option<(usize, u16)>,
     /// `secureClientPortAddress`.
     pub(super) secure_address: Option<String>,
-    /// The `ssl.*` keys TLS for clients reads, with their lines.
+    /// The `ssl.*` keys TLS for clients and members reads, with their lines.
     pub(super) ssl: BTreeMap<String, (usize, String)>,
+    /// The line of `sslQuorum=true`.
+    pub(super) ssl_quorum: Option<usize>,
 }
 
 impl Parser {
@@ -64,17 +66,23 @@ impl Parser {
             "secureClientPortAddress" => {
                 self.secure_address = Some(non_empty_key(line, key, value)?);
             }
-            _ if tls::CLIENT_TLS_KEYS.contains(&key) => {
+            _ if tls::CLIENT_TLS_KEYS.contains(&key) || tls::QUORUM_TLS_KEYS.contains(&key) => {
                 self.ssl.insert(key.to_string(), (line, value.to_string()));
             }
-            "sslQuorum" | "client.portUnification" if bool_key(line, key, value)? => {
+            "sslQuorum" => {
+                if bool_key(line, key, value)? {
+                    self.ssl_quorum = Some(line);
+                }
+            }
+            "portUnification" | "client.portUnification" if bool_key(line, key, value)? => {
                 return Err(ConfigError::new(
                     line,
                     ConfigErrorKind::UnsupportedKey {
                         key: key.to_string(),
-                        why: if key == "sslQuorum" {
-                            "TLS between members is not implemented, and running the quorum \
-                             in plaintext when TLS was asked for would be a silent downgrade"
+                        why: if key == "portUnification" {
+                            "a quorum port that takes plaintext and TLS peers at once (a \
+                             rolling upgrade to sslQuorum) is not implemented: switch every \
+                             member together"
                         } else {
                             "plain and TLS clients do not share a port: use clientPort and \
                              secureClientPort"
@@ -160,6 +168,7 @@ impl Parser {
     pub(super) fn finish(self) -> Result<Config, ConfigError> {
         let mut cfg = self.cfg;
         cfg.client_tls = tls::client_tls(self.secure_port, self.secure_address, &self.ssl)?;
+        cfg.quorum_tls = tls::quorum_tls(self.ssl_quorum, &self.ssl)?;
         cfg.sasl = jaas::sasl_config(&cfg.other)
             .map_err(|why| ConfigError::new(0, ConfigErrorKind::BadSasl(why)))?;
         if cfg.sasl.is_some() {
@@ -172,9 +181,14 @@ impl Parser {
                         && other.get(&w.key).map(|v| v.trim()) == Some(jaas::SASL_PROVIDER)))
             });
         }
-        if cfg.client_tls.is_none() {
-            // Without a secure port the ssl.* keys configure nothing: kept, with a warning.
-            for (key, (line, value)) in self.ssl {
+        let (client, quorum) = (cfg.client_tls.is_some(), cfg.quorum_tls.is_some());
+        let used = |key: &str| {
+            (client && tls::CLIENT_TLS_KEYS.contains(&key))
+                || (quorum && tls::QUORUM_TLS_KEYS.contains(&key))
+        };
+        if self.ssl.keys().any(|k| !used(k)) {
+            // ssl.* keys for a TLS that is off configure nothing: kept, with a warning.
+            for (key, (line, value)) in self.ssl.into_iter().filter(|(k, _)| !used(k)) {
                 cfg.other.insert(key.clone(), value);
                 cfg.warnings.push(ConfigWarning {
                     line,

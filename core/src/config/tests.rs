@@ -395,7 +395,7 @@ fn unknown_and_recognised_keys_warn_and_are_kept() {
 fn many_java_only_keys_do_not_fail() {
     let c = ok(
         "forceSync=no\npreAllocSize=65536\nsnapCount=100000\nsyncEnabled=true\n\
-                quorumListenOnAllIPs=true\nsslQuorum=false\nauthProvider.1=x.Y\n\
+                quorumListenOnAllIPs=true\nportUnification=false\nauthProvider.1=x.Y\n\
                 reconfigEnabled=false\nlocalSessionsEnabled=true\nautopurge.purgeInterval=1\n\
                 4lw.other=x\nadmin.serverAddress=0.0.0.0\n",
     );
@@ -506,18 +506,63 @@ fn tls_keys_that_cannot_be_served_are_refused_by_name() {
 }
 
 #[test]
-fn quorum_tls_and_port_unification_are_refused_not_ignored() {
-    for key in ["sslQuorum", "client.portUnification"] {
+fn port_unification_is_refused_not_ignored() {
+    for key in ["portUnification", "client.portUnification"] {
         let e = err(&format!("clientPort=1\n{key}=true\n"));
         assert_eq!(e.line, 2);
         assert!(
             matches!(&e.kind, ConfigErrorKind::UnsupportedKey { key: k, .. } if k == key),
             "{e:?}"
         );
-        // Off, they ask for nothing: kept with the usual warning.
+        // Off, it asks for nothing: kept with the usual warning.
         let c = ok(&format!("clientPort=1\n{key}=false\n"));
         assert_eq!(c.warnings.len(), 1);
     }
+}
+
+#[test]
+fn ssl_quorum_reads_the_quorum_stores_and_needs_a_trust_store() {
+    let c = ok("sslQuorum=true\nssl.quorum.keyStore.location=/m.pem\n\
+                ssl.quorum.trustStore.location=/ca.pem\nssl.quorum.hostnameVerification=false\n\
+                ssl.quorum.protocol=TLSv1.2\nssl.clientAuth=none\n");
+    assert_eq!(
+        c.quorum_tls,
+        Some(QuorumTls {
+            key_store: "/m.pem".to_string(),
+            trust_store: "/ca.pem".to_string(),
+            protocols: vec![TlsVersion::Tls12],
+            cipher_suites: Vec::new(),
+            hostname_verification: false,
+        })
+    );
+    // The client key is unused without a secure client port: warned, the quorum keys not.
+    let keys: Vec<&str> = c.warnings.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(keys, vec!["ssl.clientAuth"]);
+    assert_eq!(ok("sslQuorum=false\n").quorum_tls, None);
+    assert!(ok("sslQuorum=false\n").warnings.is_empty());
+    let tls_err = |text: &str| match err(text).kind {
+        ConfigErrorKind::BadTls { key, .. } => key,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(tls_err("sslQuorum=true\n"), "ssl.quorum.keyStore.location");
+    assert_eq!(
+        tls_err("sslQuorum=true\nssl.quorum.keyStore.location=/m.pem\n"),
+        "ssl.quorum.trustStore.location"
+    );
+    assert_eq!(
+        tls_err(
+            "sslQuorum=true\nssl.quorum.keyStore.location=/m.jks\n\
+             ssl.quorum.trustStore.location=/ca.pem\n"
+        ),
+        "ssl.quorum.keyStore.type"
+    );
+    assert_eq!(
+        tls_err(
+            "sslQuorum=true\nssl.quorum.keyStore.location=/m.pem\n\
+             ssl.quorum.trustStore.location=/ca.pem\nssl.quorum.hostnameVerification=maybe\n"
+        ),
+        "ssl.quorum.hostnameVerification"
+    );
 }
 
 #[test]

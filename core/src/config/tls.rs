@@ -48,6 +48,38 @@ pub struct ClientTls {
     pub cipher_suites: Vec<String>,
 }
 
+/// TLS between members (`sslQuorum=true`): every peer link, dialled or accepted, is TLS with
+/// certificates on both sides that the trust store vouches for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuorumTls {
+    /// `ssl.quorum.keyStore.location`: the member's PEM key and certificate chain, presented
+    /// to peers both as a server and as a client.
+    pub key_store: String,
+    /// `ssl.quorum.trustStore.location`: PEM CA certificates that vouch for the members.
+    pub trust_store: String,
+    /// `ssl.quorum.enabledProtocols` / `ssl.quorum.protocol`, as for clients.
+    pub protocols: Vec<TlsVersion>,
+    /// `ssl.quorum.ciphersuites`, as for clients.
+    pub cipher_suites: Vec<String>,
+    /// `ssl.quorum.hostnameVerification` (default true): a dialled member's certificate must
+    /// name the host its `server.N` line gives.
+    pub hostname_verification: bool,
+}
+
+/// The `ssl.quorum.*` keys read for [`QuorumTls`].
+pub(super) const QUORUM_TLS_KEYS: &[&str] = &[
+    "ssl.quorum.keyStore.location",
+    "ssl.quorum.keyStore.type",
+    "ssl.quorum.keyStore.password",
+    "ssl.quorum.trustStore.location",
+    "ssl.quorum.trustStore.type",
+    "ssl.quorum.trustStore.password",
+    "ssl.quorum.protocol",
+    "ssl.quorum.enabledProtocols",
+    "ssl.quorum.ciphersuites",
+    "ssl.quorum.hostnameVerification",
+];
+
 /// The `ssl.*` keys read for [`ClientTls`]; any other `ssl.*` key stays "recognised, ignored".
 pub(super) const CLIENT_TLS_KEYS: &[&str] = &[
     "ssl.keyStore.location",
@@ -123,6 +155,121 @@ fn parse_version(line: usize, key: &str, text: &str) -> Result<TlsVersion, Confi
     }
 }
 
+/// What client and quorum TLS read alike under `prefix` (`ssl.` or `ssl.quorum.`): the key
+/// store (required, PEM, unencrypted), the trust store (PEM), protocols and cipher suites.
+/// `anchor` is the line of the key that turned TLS on, for errors about missing keys.
+#[allow(clippy::type_complexity)]
+fn stores(
+    prefix: &str,
+    anchor: (usize, &str),
+    keys: &BTreeMap<String, (usize, String)>,
+) -> Result<(String, Option<String>, Vec<TlsVersion>, Vec<String>), ConfigError> {
+    let k = |name: &str| format!("{prefix}{name}");
+    let key_store = keys.get(&k("keyStore.location")).ok_or_else(|| {
+        bad(
+            anchor.0,
+            &k("keyStore.location"),
+            format!(
+                "{} needs a key store: a PEM file with the key and certificate chain",
+                anchor.1
+            ),
+        )
+    })?;
+    check_store_type(keys, &k("keyStore.type"), key_store)?;
+    if let Some((line, pw)) = keys.get(&k("keyStore.password")) {
+        if !pw.is_empty() {
+            return Err(bad(
+                *line,
+                &k("keyStore.password"),
+                "encrypted private keys are not supported: give the key unencrypted (PKCS#8, \
+                 readable by the server's user only)"
+                    .to_string(),
+            ));
+        }
+    }
+    let trust_store = keys.get(&k("trustStore.location"));
+    if let Some(t) = trust_store {
+        check_store_type(keys, &k("trustStore.type"), t)?;
+    }
+    let enabled = k("enabledProtocols");
+    let single = k("protocol");
+    let mut protocols = match (keys.get(&enabled), keys.get(&single)) {
+        (Some((line, list)), _) => list
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| parse_version(*line, &enabled, p))
+            .collect::<Result<Vec<_>, _>>()?,
+        (None, Some((line, p))) => match parse_version(*line, &single, p)? {
+            TlsVersion::Tls13 => vec![TlsVersion::Tls13, TlsVersion::Tls12],
+            TlsVersion::Tls12 => vec![TlsVersion::Tls12],
+        },
+        (None, None) => vec![TlsVersion::Tls13, TlsVersion::Tls12],
+    };
+    protocols.sort_unstable_by(|a, b| b.cmp(a));
+    protocols.dedup();
+    if protocols.is_empty() {
+        let line = keys.get(&enabled).map_or(anchor.0, |k| k.0);
+        return Err(bad(line, &enabled, "names no protocol".to_string()));
+    }
+    let cipher_suites = keys
+        .get(&k("ciphersuites"))
+        .map(|(_, v)| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((
+        key_store.1.clone(),
+        trust_store.map(|t| t.1.clone()),
+        protocols,
+        cipher_suites,
+    ))
+}
+
+/// Builds the quorum TLS settings when `sslQuorum=true` (its line); the trust store is
+/// required (members verify each other).
+pub(super) fn quorum_tls(
+    enabled: Option<usize>,
+    keys: &BTreeMap<String, (usize, String)>,
+) -> Result<Option<QuorumTls>, ConfigError> {
+    let Some(line) = enabled else {
+        return Ok(None);
+    };
+    let (key_store, trust_store, protocols, cipher_suites) =
+        stores("ssl.quorum.", (line, "sslQuorum=true"), keys)?;
+    let trust_store = trust_store.ok_or_else(|| {
+        bad(
+            line,
+            "ssl.quorum.trustStore.location",
+            "sslQuorum=true needs a trust store of PEM CA certificates that vouch for the \
+             members"
+                .to_string(),
+        )
+    })?;
+    let hostname_verification = match keys.get("ssl.quorum.hostnameVerification") {
+        None => true,
+        Some((_, v)) if v.eq_ignore_ascii_case("true") => true,
+        Some((_, v)) if v.eq_ignore_ascii_case("false") => false,
+        Some((line, v)) => {
+            return Err(bad(
+                *line,
+                "ssl.quorum.hostnameVerification",
+                format!("'{v}' must be true or false"),
+            ))
+        }
+    };
+    Ok(Some(QuorumTls {
+        key_store,
+        trust_store,
+        protocols,
+        cipher_suites,
+        hostname_verification,
+    }))
+}
+
 /// Builds the client TLS settings from `secureClientPort` (with its line) and the `ssl.*`
 /// keys in [`CLIENT_TLS_KEYS`]; `None` without a secure port.
 pub(super) fn client_tls(
@@ -133,30 +280,8 @@ pub(super) fn client_tls(
     let Some((port_line, port)) = port else {
         return Ok(None);
     };
-    let key_store = keys.get("ssl.keyStore.location").ok_or_else(|| {
-        bad(
-            port_line,
-            "ssl.keyStore.location",
-            "secureClientPort needs a key store: a PEM file with the key and certificate chain"
-                .to_string(),
-        )
-    })?;
-    check_store_type(keys, "ssl.keyStore.type", key_store)?;
-    if let Some((line, pw)) = keys.get("ssl.keyStore.password") {
-        if !pw.is_empty() {
-            return Err(bad(
-                *line,
-                "ssl.keyStore.password",
-                "encrypted private keys are not supported: give the key unencrypted (PKCS#8, \
-                 readable by the server's user only)"
-                    .to_string(),
-            ));
-        }
-    }
-    let trust_store = keys.get("ssl.trustStore.location");
-    if let Some(t) = trust_store {
-        check_store_type(keys, "ssl.trustStore.type", t)?;
-    }
+    let (key_store, trust_store, protocols, cipher_suites) =
+        stores("ssl.", (port_line, "secureClientPort"), keys)?;
     let client_auth = match keys.get("ssl.clientAuth") {
         None => ClientAuth::Need,
         Some((line, v)) => match v.to_ascii_lowercase().as_str() {
@@ -186,43 +311,11 @@ pub(super) fn client_tls(
             ),
         ));
     }
-    let mut protocols = match (keys.get("ssl.enabledProtocols"), keys.get("ssl.protocol")) {
-        (Some((line, list)), _) => list
-            .split(',')
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| parse_version(*line, "ssl.enabledProtocols", p))
-            .collect::<Result<Vec<_>, _>>()?,
-        (None, Some((line, p))) => match parse_version(*line, "ssl.protocol", p)? {
-            TlsVersion::Tls13 => vec![TlsVersion::Tls13, TlsVersion::Tls12],
-            TlsVersion::Tls12 => vec![TlsVersion::Tls12],
-        },
-        (None, None) => vec![TlsVersion::Tls13, TlsVersion::Tls12],
-    };
-    protocols.sort_unstable_by(|a, b| b.cmp(a));
-    protocols.dedup();
-    if protocols.is_empty() {
-        let line = keys.get("ssl.enabledProtocols").map_or(port_line, |k| k.0);
-        return Err(bad(
-            line,
-            "ssl.enabledProtocols",
-            "names no protocol".to_string(),
-        ));
-    }
-    let cipher_suites = keys
-        .get("ssl.ciphersuites")
-        .map(|(_, v)| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
     Ok(Some(ClientTls {
         port,
         address,
-        key_store: key_store.1.clone(),
-        trust_store: trust_store.map(|t| t.1.clone()),
+        key_store,
+        trust_store,
         client_auth,
         protocols,
         cipher_suites,

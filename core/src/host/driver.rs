@@ -29,6 +29,10 @@ pub struct Driver<S: Service = ZkService> {
     next_wall_clock: Option<Instant>,
     /// Makes the layer of each socket the secure client port accepts.
     secure: Option<Box<dyn LayerFactory>>,
+    /// Makes the layer of every peer link, accepted or dialled (`sslQuorum`).
+    quorum: Option<Box<dyn LayerFactory>>,
+    /// The host each dial in progress goes to (for the quorum layer's certificate check).
+    dial_hosts: BTreeMap<LinkId, String>,
     /// Each open socket's layer.
     layers: BTreeMap<Socket, Box<dyn SocketLayer>>,
     /// Actions a layer produced (handshake bytes, a refused socket's close), before the
@@ -57,6 +61,8 @@ impl<S: Service> Driver<S> {
             wiring: Wiring::new(),
             next_wall_clock: None,
             secure: None,
+            quorum: None,
+            dial_hosts: BTreeMap::new(),
             layers: BTreeMap::new(),
             pending: VecDeque::new(),
         }
@@ -65,6 +71,11 @@ impl<S: Service> Driver<S> {
     /// Sockets of [`Listener::SecureClient`] get a layer from `factory` (TLS).
     pub fn set_secure_layer(&mut self, factory: Box<dyn LayerFactory>) {
         self.secure = Some(factory);
+    }
+
+    /// Every peer link, accepted or dialled, gets a layer from `factory` (quorum TLS).
+    pub fn set_quorum_layer(&mut self, factory: Box<dyn LayerFactory>) {
+        self.quorum = Some(factory);
     }
 
     /// The node (status, config, metrics).
@@ -87,11 +98,15 @@ impl<S: Service> Driver<S> {
     pub fn accepted(&mut self, now: Instant, listener: Listener, addr: SocketAddr) -> Socket {
         let (socket, input) = self.wiring.accepted(listener, addr);
         self.node.handle(now, input);
-        if listener == Listener::SecureClient {
-            let layer = match &self.secure {
-                Some(factory) => factory.layer(),
-                None => Err(String::from("no TLS configured")),
-            };
+        let factory = match listener {
+            Listener::SecureClient => Some(self.secure.as_ref()),
+            Listener::Peer => self.quorum.as_ref().map(Some),
+            _ => None,
+        };
+        if let Some(factory) = factory {
+            let layer = factory
+                .map(|f| f.layer())
+                .unwrap_or_else(|| Err(String::from("no TLS configured")));
             match layer {
                 Ok(layer) => {
                     self.layers.insert(socket, layer);
@@ -124,8 +139,36 @@ impl<S: Service> Driver<S> {
     /// A dial of `link` ended (`ok`: connected). True if the adapter keeps the socket (as
     /// `Socket::Peer(link)`); false if it drops it (failed, or abandoned by the node).
     pub fn dialed(&mut self, now: Instant, link: LinkId, ok: bool) -> bool {
+        let host = self.dial_hosts.remove(&link);
         let input = self.wiring.dialed(link, ok);
         let keep = ok && input.is_some();
+        let socket = Socket::Peer(link);
+        if let (true, Some(factory)) = (keep, &self.quorum) {
+            // Layered before the node hears of the link, so its first bytes go through TLS.
+            match factory.dial_layer(host.as_deref().unwrap_or_default()) {
+                Ok(mut layer) => {
+                    let mut wire = Vec::new();
+                    layer.start(&mut wire);
+                    self.layers.insert(socket, layer);
+                    if !wire.is_empty() {
+                        self.pending.push_back(Action::Send {
+                            socket,
+                            bytes: wire,
+                        });
+                    }
+                }
+                Err(e) => {
+                    self.handle(now, input);
+                    self.refuse(
+                        now,
+                        socket,
+                        &format!("TLS refused {socket:?}: {e}"),
+                        Vec::new(),
+                    );
+                    return true;
+                }
+            }
+        }
         self.handle(now, input);
         keep
     }
@@ -202,6 +245,12 @@ impl<S: Service> Driver<S> {
         }
         let out = self.node.poll_output()?;
         let action = self.wiring.output(out);
+        if let (Action::Dial { link, addr, .. }, Some(_)) = (&action, &self.quorum) {
+            // "host:port", "[v6]:port": the host a dialled member's certificate must name.
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            self.dial_hosts.insert(*link, String::from(host));
+        }
         let socket = match &action {
             Action::Send { socket, .. } | Action::Close(socket) => *socket,
             _ => return Some(action),
@@ -303,6 +352,9 @@ mod tests {
     }
 
     impl SocketLayer for Xor {
+        fn start(&mut self, wire: &mut Vec<u8>) {
+            wire.extend_from_slice(b"hello");
+        }
         fn read(
             &mut self,
             bytes: &[u8],
@@ -334,6 +386,73 @@ mod tests {
         fn layer(&self) -> Result<Box<dyn SocketLayer>, String> {
             Ok(Box::new(Xor { greeted: false }))
         }
+        fn dial_layer(&self, host: &str) -> Result<Box<dyn SocketLayer>, String> {
+            // Refuses one host, to show a refused dial.
+            if host == "10.0.0.9" {
+                return Err(String::from("no certificate for it"));
+            }
+            Ok(Box::new(Xor { greeted: true }))
+        }
+    }
+
+    /// With a quorum layer, a dialled link says the layer's hello before the node's first
+    /// bytes, which go through the layer; the host of the dialled address reaches the layer.
+    #[test]
+    fn a_dialled_peer_link_starts_with_the_layers_hello_then_the_nodes_bytes_layered() {
+        let config = Config::from_zoo_cfg(
+            "clientPort=2181\nserver.1=127.0.0.1:2888:3888\nserver.2=10.0.0.2:2888:3888\n\
+             server.3=10.0.0.9:2888:3888\n",
+        )
+        .unwrap()
+        .with_my_id(1)
+        .unwrap();
+        let node: Node<ZkService> = Node::with_state_machine(
+            config,
+            Recovered::empty(),
+            1,
+            Instant::ZERO,
+            0,
+            Tuning::default(),
+        )
+        .unwrap();
+        let mut d = Driver::new(node);
+        d.set_quorum_layer(Box::new(XorFactory));
+        let mut dials = Vec::new();
+        for _ in 0..100 {
+            while let Some(a) = d.next_action() {
+                if let Action::Dial { link, addr, .. } = a {
+                    dials.push((link, addr));
+                }
+            }
+            if dials.len() >= 2 {
+                break;
+            }
+            let at = d.poll_timeout();
+            d.timeout(at, 0);
+        }
+        let (good, _) = dials.iter().find(|(_, a)| a.starts_with("10.0.0.2")).unwrap().clone();
+        let (bad, _) = dials.iter().find(|(_, a)| a.starts_with("10.0.0.9")).unwrap().clone();
+        assert_eq!(d.dial_hosts.get(&good).map(String::as_str), Some("10.0.0.2"));
+        assert!(d.dialed(Instant::ZERO, good, true));
+        let sends: Vec<Vec<u8>> = core::iter::from_fn(|| d.next_action())
+            .filter_map(|a| match a {
+                Action::Send { socket, bytes } if socket == Socket::Peer(good) => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        assert!(sends.len() >= 2, "{}", sends.len());
+        assert_eq!(sends[0], b"hello");
+        // The node's handshake, layered: undoing the XOR gives the peer protocol's bytes.
+        assert!(!xor(&sends[1]).is_empty() && xor(&sends[1]) != sends[1]);
+        // A dial the layer refuses is closed, and the node hears the link went down.
+        assert!(d.dialed(Instant::ZERO, bad, true));
+        let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
+        assert!(
+            actions.iter().any(|a| matches!(a, Action::Close(s) if *s == Socket::Peer(bad))),
+            "{}",
+            actions.len()
+        );
+        assert!(!d.wiring.is_open(Socket::Peer(bad)));
     }
 
     /// The answer to `ruok` (not in the default whitelist), whole.

@@ -19,10 +19,22 @@ pub trait SocketLayer: Send {
     fn write(&mut self, plain: &[u8], wire: &mut Vec<u8>) -> Result<(), String>;
     /// The node closes the socket: appends the last bytes to write (a close notification).
     fn close(&mut self, wire: &mut Vec<u8>);
+    /// The socket has just connected: appends what the layer says first (a dialling TLS
+    /// client's hello); nothing by default.
+    fn start(&mut self, wire: &mut Vec<u8>) {
+        let _ = wire;
+    }
 }
 
-/// Makes the layer of each socket a [`crate::host::Listener::SecureClient`] accepts.
+/// Makes the layer of each socket a secure listener accepts and, for peer links, of each
+/// socket the member dials.
 pub trait LayerFactory: Send {
-    /// A layer for a new socket; `Err` refuses the socket (logged, closed).
+    /// A layer for an accepted socket; `Err` refuses the socket (logged, closed).
     fn layer(&self) -> Result<Box<dyn SocketLayer>, String>;
+    /// A layer for a socket dialled to `host` (the host part of the peer's address, whose
+    /// certificate a TLS client checks); by default dialling is not layered and refused.
+    fn dial_layer(&self, host: &str) -> Result<Box<dyn SocketLayer>, String> {
+        let _ = host;
+        Err(String::from("this layer does not dial"))
+    }
 }

@@ -61,6 +61,11 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
         .as_ref()
         .map(tls::TlsLayers::load)
         .transpose()?;
+    let quorum_tls = config
+        .quorum_tls
+        .as_ref()
+        .map(tls::QuorumLayers::load)
+        .transpose()?;
     let (listeners, addrs) = listen::bind_all(&config)?;
     let clock = Clock::start();
     let node = Node::with_state_machine(
@@ -85,6 +90,10 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
     let mut driver = Driver::new(node);
     if let Some(tls) = tls {
         driver.set_secure_layer(Box::new(tls));
+    }
+    if let Some(tls) = quorum_tls {
+        tracing::info!("server {id}: TLS on every peer link (sslQuorum)");
+        driver.set_quorum_layer(Box::new(tls));
     }
     Ok(Prepared {
         id,
