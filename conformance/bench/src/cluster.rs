@@ -56,6 +56,16 @@ impl Cluster {
     /// Starts `members` fresh members of `service` under `dir` (emptied first) and returns at
     /// once: whether they serve is the caller's to find out (the election workload times it).
     pub(crate) fn start(service: &Service, members: usize, dir: &Path) -> Result<Cluster, String> {
+        Cluster::start_with(service, members, dir, &|_| String::new())
+    }
+
+    /// [`Cluster::start`] with `extra(i)` appended to member i's zoo.cfg (Conclave only).
+    pub(crate) fn start_with(
+        service: &Service,
+        members: usize,
+        dir: &Path,
+        extra: &dyn Fn(usize) -> String,
+    ) -> Result<Cluster, String> {
         let _ = fs::remove_dir_all(dir);
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         match service {
@@ -82,8 +92,9 @@ impl Cluster {
                     let data = member.join("data");
                     fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
                     let cfg = member.join("zoo.cfg");
-                    fs::write(&cfg, layout.zoo_cfg(i, &data.to_string_lossy()))
-                        .map_err(|e| format!("{}: {e}", cfg.display()))?;
+                    let text =
+                        format!("{}{}", layout.zoo_cfg(i, &data.to_string_lossy()), extra(i));
+                    fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))?;
                     if members > 1 {
                         fs::write(data.join("myid"), format!("{i}\n"))
                             .map_err(|e| format!("myid: {e}"))?;

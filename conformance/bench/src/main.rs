@@ -9,6 +9,7 @@ mod cluster;
 mod load;
 mod report;
 mod soak;
+mod tls;
 
 use std::fs;
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ Usage: bench [OPTIONS]
                         kill -9 of the leader every 15 s, a member paused between every other
                         pair of kills; reports lost writes and anomalies (both must be 0) and
                         write unavailability per kill, draws soak.svg; exit 1 on a loss
+  --tls-cost            Instead: what TLS costs, on one 3-member Conclave ensemble serving a
+                        plain and a TLS port (clientAuth=need): connects/s and write-tput, plain
+                        vs TLS alternating, --rounds rounds of --secs each; a Markdown table
 ";
 
 const ALL: [&str; 7] = [
@@ -66,6 +70,7 @@ struct Options {
     out: PathBuf,
     dir: PathBuf,
     soak: Option<f64>,
+    tls_cost: bool,
 }
 
 fn parse() -> Result<Options, String> {
@@ -90,12 +95,17 @@ fn parse() -> Result<Options, String> {
         out: PathBuf::from("bench-results"),
         dir: PathBuf::from("/tmp/conclave-bench"),
         soak: None,
+        tls_cost: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             print!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--tls-cost" {
+            o.tls_cost = true;
+            continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let num = |what: &str| -> Result<f64, String> {
@@ -152,7 +162,7 @@ fn parse() -> Result<Options, String> {
         .filter(|w| o.workloads.iter().any(|x| x == *w))
         .map(|s| s.to_string())
         .collect();
-    if o.soak.is_some() {
+    if o.soak.is_some() || o.tls_cost {
         only = Some(String::from("conclave"));
     }
     let want = |s: &str| only.as_deref().is_none_or(|o| o == s);
@@ -402,6 +412,17 @@ async fn main() {
                 std::process::exit(1);
             }
         }
+    }
+    if o.tls_cost {
+        let Some(service) = o.services.first() else {
+            eprintln!("bench: --tls-cost needs a Conclave binary");
+            std::process::exit(2);
+        };
+        if let Err(e) = tls::run(service, &o.dir, o.rounds, o.secs).await {
+            eprintln!("bench: --tls-cost failed: {e}");
+            std::process::exit(1);
+        }
+        return;
     }
     let mut figures = Vec::new();
     for round in 1..=o.rounds {

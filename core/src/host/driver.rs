@@ -430,9 +430,20 @@ mod tests {
             let at = d.poll_timeout();
             d.timeout(at, 0);
         }
-        let (good, _) = dials.iter().find(|(_, a)| a.starts_with("10.0.0.2")).unwrap().clone();
-        let (bad, _) = dials.iter().find(|(_, a)| a.starts_with("10.0.0.9")).unwrap().clone();
-        assert_eq!(d.dial_hosts.get(&good).map(String::as_str), Some("10.0.0.2"));
+        let (good, _) = dials
+            .iter()
+            .find(|(_, a)| a.starts_with("10.0.0.2"))
+            .unwrap()
+            .clone();
+        let (bad, _) = dials
+            .iter()
+            .find(|(_, a)| a.starts_with("10.0.0.9"))
+            .unwrap()
+            .clone();
+        assert_eq!(
+            d.dial_hosts.get(&good).map(String::as_str),
+            Some("10.0.0.2")
+        );
         assert!(d.dialed(Instant::ZERO, good, true));
         let sends: Vec<Vec<u8>> = core::iter::from_fn(|| d.next_action())
             .filter_map(|a| match a {
@@ -448,7 +459,9 @@ mod tests {
         assert!(d.dialed(Instant::ZERO, bad, true));
         let actions: Vec<Action> = core::iter::from_fn(|| d.next_action()).collect();
         assert!(
-            actions.iter().any(|a| matches!(a, Action::Close(s) if *s == Socket::Peer(bad))),
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::Close(s) if *s == Socket::Peer(bad))),
             "{}",
             actions.len()
         );
