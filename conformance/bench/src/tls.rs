@@ -310,6 +310,9 @@ async fn writes(
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
+/// A transport under test: its name, its TLS config (`None`: plaintext) and its hosts.
+type Transport<'a> = (&'static str, Option<&'a Arc<ClientConfig>>, &'a [String]);
+
 /// Runs the comparison; prints JSON lines and a Markdown table of medians on stdout.
 pub(crate) async fn run(
     service: &Service,
@@ -351,7 +354,7 @@ pub(crate) async fn run(
     }
     let mut table: Vec<(&str, &str, Vec<f64>)> = Vec::new();
     for round in 0..rounds {
-        let order: [(&str, Option<&Arc<ClientConfig>>, &[String]); 2] = if round % 2 == 0 {
+        let order: [Transport<'_>; 2] = if round % 2 == 0 {
             [
                 ("plain", None, &plain_hosts),
                 ("tls", Some(&c.client), &tls_hosts),
