@@ -115,3 +115,30 @@ pub fn disk_files(data: &[u8]) {
         let _ = crate::recovery::DiskState::from_files(&files);
     }
 }
+
+/// The security inputs: first byte even, the rest as a JAAS file (`digest_users`); odd, as a
+/// client's SASL DIGEST-MD5 response to a fixed nonce for users bob / super. Never panics.
+pub fn security(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    if which % 2 == 0 {
+        if let Ok(text) = core::str::from_utf8(rest) {
+            let _ = crate::config::digest_users(text, "Server");
+        }
+    } else {
+        let users: alloc::collections::BTreeMap<_, _> = [
+            (
+                alloc::string::String::from("bob"),
+                alloc::string::String::from("secret"),
+            ),
+            (
+                alloc::string::String::from("super"),
+                alloc::string::String::from("x"),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let _ = crate::server::sasl_verify(rest, "0123456789abcdef0123456789abcdef", &users);
+    }
+}

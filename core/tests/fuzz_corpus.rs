@@ -49,6 +49,12 @@ fn disk_files_corpus_replays() {
     assert!(n >= 5, "expected a seeded corpus, found {n} files");
 }
 
+#[test]
+fn security_corpus_replays() {
+    let n = replay("security", conclave_core::fuzzing::security);
+    assert!(n >= 5, "expected a seeded corpus, found {n} files");
+}
+
 /// Writes the seed corpora for the client targets (run once with `--ignored` after a format change).
 #[test]
 #[ignore]

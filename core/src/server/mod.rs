@@ -7,4 +7,5 @@ pub(crate) mod watches;
 pub(crate) mod zk;
 
 pub(crate) use watches::ConnId;
+pub(crate) use zk::sasl_verify;
 pub use zk::ZkService;

@@ -6,6 +6,7 @@ mod handshake;
 mod leader;
 mod pipeline;
 mod sasl;
+pub(crate) use sasl::verify as sasl_verify;
 mod watching;
 
 use alloc::collections::{BTreeMap, VecDeque};
