@@ -423,11 +423,7 @@ async fn zkcli_scripted_session() {
                     .args(args)
                     .output()
                     .expect("running zkCli.sh");
-                format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                )
+                stdout_and_stderr(&out)
             })
             .await
             .unwrap()
@@ -741,12 +737,16 @@ async fn kazoo_script(name: &str, module: &str, args: Vec<String>) -> Option<(bo
     })
     .await
     .unwrap();
-    let text = format!(
+    Some((out.status.success(), stdout_and_stderr(&out)))
+}
+
+/// A finished command's stdout followed by its stderr, as text.
+fn stdout_and_stderr(out: &std::process::Output) -> String {
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    Some((out.status.success(), text))
+    )
 }
 
 /// Issue 15: a 3-member ensemble whose members talk TLS to each other (`sslQuorum=true`,
@@ -889,11 +889,7 @@ async fn kazoo_and_zkcli_over_tls_and_sasl_beside_plain_clients() {
             })
             .await
             .unwrap();
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let text = stdout_and_stderr(&out);
             let want = if has_kazoo {
                 "over tls"
             } else {
