@@ -155,7 +155,7 @@ impl QuorumLayers {
 impl LayerFactory for QuorumLayers {
     fn layer(&self) -> Result<Box<dyn SocketLayer>, String> {
         ServerConnection::new(self.server.clone())
-            .map(|c| Box::new(TlsSocket(c.into())) as Box<dyn SocketLayer>)
+            .map(|c| TlsSocket::boxed(c.into()))
             .map_err(|e| e.to_string())
     }
 
@@ -163,7 +163,7 @@ impl LayerFactory for QuorumLayers {
         let name = ServerName::try_from(host.to_string())
             .map_err(|e| format!("{host} is no server name: {e}"))?;
         ClientConnection::new(self.client.clone(), name)
-            .map(|c| Box::new(TlsSocket(c.into())) as Box<dyn SocketLayer>)
+            .map(|c| TlsSocket::boxed(c.into()))
             .map_err(|e| e.to_string())
     }
 }
@@ -266,7 +266,7 @@ fn provider(key: &str, names: &[String]) -> Result<CryptoProvider, String> {
 impl LayerFactory for TlsLayers {
     fn layer(&self) -> Result<Box<dyn SocketLayer>, String> {
         ServerConnection::new(self.0.clone())
-            .map(|c| Box::new(TlsSocket(c.into())) as Box<dyn SocketLayer>)
+            .map(|c| TlsSocket::boxed(c.into()))
             .map_err(|e| e.to_string())
     }
 }
@@ -275,6 +275,14 @@ impl LayerFactory for TlsLayers {
 struct TlsSocket(Connection);
 
 impl TlsSocket {
+    /// A layer over `conn`. Plaintext written before the handshake ends is held unbounded
+    /// (rustls caps it at 64 KiB by default): the node's own flow control bounds what it
+    /// writes, and a peer's first messages must not be refused.
+    fn boxed(mut conn: Connection) -> Box<dyn SocketLayer> {
+        conn.set_buffer_limit(None);
+        Box::new(TlsSocket(conn))
+    }
+
     fn flush(&mut self, wire: &mut Vec<u8>) {
         while self.0.wants_write() {
             if self.0.write_tls(wire).is_err() {
@@ -324,11 +332,17 @@ impl SocketLayer for TlsSocket {
     }
 
     fn write(&mut self, plain: &[u8], wire: &mut Vec<u8>) -> Result<(), String> {
-        self.0
-            .writer()
-            .write_all(plain)
-            .map_err(|e| e.to_string())?;
-        self.flush(wire);
+        // rustls takes at most its buffer limit of pending records per call: write a piece,
+        // move its records out, go on (with one write_all, a 1 MB reply failed WriteZero).
+        let mut rest = plain;
+        while !rest.is_empty() {
+            let n = self.0.writer().write(rest).map_err(|e| e.to_string())?;
+            self.flush(wire);
+            if n == 0 {
+                return Err("the TLS session takes no more bytes".to_string());
+            }
+            rest = &rest[n..];
+        }
         Ok(())
     }
 
@@ -508,6 +522,54 @@ mod tests {
         exchange(&want, client(&ca, None)).unwrap();
         let none = TlsLayers::load(&server_tls(&files, &ca, ClientAuth::None)).unwrap();
         exchange(&none, client(&ca, None)).unwrap();
+    }
+
+    /// Regression: a reply larger than rustls's 64 KiB buffer (a 1 MB getData) closed the
+    /// connection with WriteZero; it must arrive whole.
+    #[test]
+    fn a_reply_larger_than_the_tls_buffer_arrives_whole() {
+        let files = Files::new("big");
+        let ca = Ca::new("test CA");
+        let layers = TlsLayers::load(&server_tls(&files, &ca, ClientAuth::None)).unwrap();
+        let mut c = client(&ca, None);
+        let mut s = layers.layer().unwrap();
+        for _ in 0..10 {
+            let mut to_server = Vec::new();
+            while c.wants_write() {
+                c.write_tls(&mut to_server).unwrap();
+            }
+            let mut wire = Vec::new();
+            s.read(&to_server, &mut Vec::new(), &mut wire).unwrap();
+            let mut slice = &wire[..];
+            while !slice.is_empty() {
+                c.read_tls(&mut slice).unwrap();
+                c.process_new_packets().unwrap();
+            }
+            if !c.is_handshaking() {
+                break;
+            }
+        }
+        assert!(!c.is_handshaking());
+        // The client's Finished ends the server's handshake.
+        let mut to_server = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut to_server).unwrap();
+        }
+        // What the server says then (session tickets) goes first.
+        let mut wire = Vec::new();
+        s.read(&to_server, &mut Vec::new(), &mut wire).unwrap();
+        let big: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+        s.write(&big, &mut wire).unwrap();
+        let mut got = Vec::new();
+        let mut slice = &wire[..];
+        while !slice.is_empty() {
+            c.read_tls(&mut slice).unwrap();
+            let state = c.process_new_packets().unwrap();
+            let at = got.len();
+            got.resize(at + state.plaintext_bytes_to_read(), 0);
+            c.reader().read_exact(&mut got[at..]).unwrap();
+        }
+        assert!(got == big, "{} of {} bytes", got.len(), big.len());
     }
 
     #[test]
