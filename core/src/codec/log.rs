@@ -15,10 +15,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use super::disk_error::{RecoveryError, TornTail};
 use super::frame::{crc32c, encode_frame, FRAME_HEADER_BYTES};
 use super::txn::Txn;
 use crate::ids::Zxid;
-use crate::recovery::error::{RecoveryError, TornTail};
 
 /// Format version carried by the log file header and by every record payload.
 pub const LOG_FORMAT_VERSION: u8 = 1;

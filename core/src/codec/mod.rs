@@ -5,6 +5,7 @@
 //! allocate more than the frame limit, whatever the input.
 
 pub(crate) mod bytes;
+pub(crate) mod disk_error;
 pub mod epochs;
 pub mod frame;
 pub mod log;

@@ -21,7 +21,7 @@
 //!   (ZOOKEEPER-4269); acceptedEpoch below currentEpoch refuses to start (ZOOKEEPER-2307);
 //! * unknown files are listed in the report and otherwise left alone.
 
-pub(crate) mod error;
+use crate::codec::disk_error;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -38,7 +38,7 @@ use crate::codec::snapshot::{decode_snapshot, parse_snapshot_file_name};
 use crate::codec::txn::Txn;
 use crate::ids::Zxid;
 
-pub use error::{RecoveryError, TornTail};
+pub use disk_error::{RecoveryError, TornTail};
 
 /// The snapshot recovery starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Why a data directory cannot be recovered, and the torn tail a crash may leave: the types
-//! the log scanner and recovery share (a leaf module, so neither imports the other).
+//! the log scanner and recovery share. They live beside the decoders so that recovery depends
+//! on the codecs and never the other way round.
 
 use alloc::string::String;
 use core::fmt;
