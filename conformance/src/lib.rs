@@ -19,6 +19,7 @@ pub mod cli;
 mod client_net;
 mod clock;
 pub mod cpu_time;
+pub mod differential;
 mod disk;
 pub mod ensemble;
 mod events;

@@ -45,6 +45,11 @@ Usage: bench [OPTIONS]
   --tls-cost            Instead: what TLS costs, on one 3-member Conclave ensemble serving a
                         plain and a TLS port (clientAuth=need): connects/s and write-tput, plain
                         vs TLS alternating, --rounds rounds of --secs each; a Markdown table
+  --differential <OPS>  Instead: OPS random requests from --sessions sessions (default 3 here) sent
+                        to a standalone Conclave and a standalone ZooKeeper 3.8 (java, Debian
+                        package), every reply and notification compared; exit 1 on a divergence
+  --seed <N>            The differential run's seed [default: 1]; CONCLAVE_DIFF_TRACE=1 prints
+                        every request and both answers to stderr
 ";
 
 const ALL: [&str; 7] = [
@@ -71,6 +76,9 @@ struct Options {
     dir: PathBuf,
     soak: Option<f64>,
     tls_cost: bool,
+    differential: Option<u64>,
+    seed: u64,
+    sessions_set: bool,
 }
 
 fn parse() -> Result<Options, String> {
@@ -96,6 +104,9 @@ fn parse() -> Result<Options, String> {
         dir: PathBuf::from("/tmp/conclave-bench"),
         soak: None,
         tls_cost: false,
+        differential: None,
+        seed: 1,
+        sessions_set: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -123,7 +134,16 @@ fn parse() -> Result<Options, String> {
             "--rounds" => o.rounds = num(&flag)? as usize,
             "--secs" => o.secs = num(&flag)?,
             "--warmup" => o.warmup = num(&flag)?,
-            "--sessions" => o.sessions = num(&flag)? as usize,
+            "--sessions" => {
+                o.sessions = num(&flag)? as usize;
+                o.sessions_set = true;
+            }
+            "--differential" => o.differential = Some(num(&flag)? as u64),
+            "--seed" => {
+                o.seed = value
+                    .parse()
+                    .map_err(|_| format!("--seed: {value:?} is not a number"))?
+            }
             "--inflight" => o.inflight = num(&flag)? as usize,
             "--creates" => o.creates = num(&flag)? as u64,
             "--workloads" => {
@@ -413,6 +433,21 @@ async fn main() {
             }
         }
     }
+    if let Some(ops) = o.differential {
+        let Some(Service::Conclave { bin, .. }) = o.services.first() else {
+            eprintln!("bench: --differential needs a Conclave binary");
+            std::process::exit(2);
+        };
+        let sessions = if o.sessions_set { o.sessions } else { 3 };
+        match differential(bin, &o.dir, ops, o.seed, sessions) {
+            Ok(true) => return,
+            Ok(false) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("bench: --differential failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     if o.tls_cost {
         let Some(service) = o.services.first() else {
             eprintln!("bench: --tls-cost needs a Conclave binary");
@@ -469,4 +504,35 @@ async fn main() {
         "bench: wrote {}/{{results.jsonl,summary.md,bench.svg}}",
         o.out.display()
     );
+}
+
+/// `--differential`: starts both servers standalone under `dir`, runs the sequence, prints the
+/// report and writes it to `differential.txt` in `dir`; `Ok(false)` when they diverged.
+fn differential(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    ops: u64,
+    seed: u64,
+    sessions: usize,
+) -> Result<bool, String> {
+    use conclave_conformance::differential::{run, servers, DiffOptions};
+    let zk = servers::start_zookeeper(&dir.join("zookeeper"))?;
+    let cc = servers::start_conclave(bin, &dir.join("conclave"))?;
+    eprintln!(
+        "bench: differential, seed {seed}: ZooKeeper at {}, Conclave at {}",
+        zk.addr, cc.addr
+    );
+    let opts = DiffOptions {
+        ops,
+        seed,
+        sessions,
+        progress_every: 5_000,
+        keep: 40,
+        trace: std::env::var_os("CONCLAVE_DIFF_TRACE").is_some(),
+    };
+    let report = run(zk.addr, cc.addr, &opts)?;
+    let text = report.summary();
+    println!("{text}");
+    let _ = fs::write(dir.join("differential.txt"), &text);
+    Ok(report.divergence_count() == 0)
 }

@@ -39,6 +39,8 @@ pub const DEFAULT_ADMIN_SERVER_PORT: u16 = 8080;
 pub const DEFAULT_METRICS_HTTP_PORT: u16 = 7000;
 /// `jute.maxbuffer` when the file does not set it: ZooKeeper's 0xFFFFF bytes.
 pub const DEFAULT_JUTE_MAX_BUFFER: u32 = 0xF_FFFF;
+/// Default `znode.container.checkIntervalMs` (ZooKeeper: 60 000).
+pub const DEFAULT_CONTAINER_CHECK_INTERVAL_MS: u32 = 1_000;
 /// The only `electionAlg` ZooKeeper 3.5+ (and Conclave) implements: fast leader election.
 pub const ELECTION_ALG_FAST: u32 = 3;
 /// Warning text for a key the Java server understands but Conclave does not use.
@@ -173,6 +175,10 @@ pub struct Config {
     /// `readonlymode.enabled` (a Java system property in ZooKeeper, a zoo.cfg key here): a
     /// member cut off from its quorum serves reads to clients that allow it (default false).
     pub read_only_mode_enabled: bool,
+    /// `znode.container.checkIntervalMs` (a Java system property in ZooKeeper, a zoo.cfg key
+    /// here): how often the leader deletes empty containers and expired TTL nodes. Default
+    /// 1 000 ms, where ZooKeeper waits 60 000: the sooner the better once the node is doomed.
+    pub container_check_interval_ms: u32,
     /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
     pub client_tls: Option<ClientTls>,
     /// `sslQuorum=true` and the `ssl.quorum.*` keys: TLS on every peer link.
@@ -213,6 +219,7 @@ impl Default for Config {
             jute_max_buffer: DEFAULT_JUTE_MAX_BUFFER,
             standalone_enabled: true,
             read_only_mode_enabled: false,
+            container_check_interval_ms: DEFAULT_CONTAINER_CHECK_INTERVAL_MS,
             client_tls: None,
             quorum_tls: None,
             sasl: None,

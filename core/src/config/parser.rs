@@ -62,6 +62,9 @@ impl Parser {
             "jute.maxbuffer" => cfg.jute_max_buffer = jute_key(line, key, value)?,
             "standaloneEnabled" => cfg.standalone_enabled = bool_key(line, key, value)?,
             "readonlymode.enabled" => cfg.read_only_mode_enabled = bool_key(line, key, value)?,
+            "znode.container.checkIntervalMs" => {
+                cfg.container_check_interval_ms = u32_key(line, key, value, 1)?;
+            }
             "secureClientPort" => self.secure_port = Some((line, port_key(line, key, value)?)),
             "secureClientPortAddress" => {
                 self.secure_address = Some(non_empty_key(line, key, value)?);

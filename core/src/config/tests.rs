@@ -127,7 +127,8 @@ fn every_known_key_sets_its_field() {
          metricsProvider.httpPort=7070\n\
          jute.maxbuffer=4194304\n\
          standaloneEnabled=no\n\
-         readonlymode.enabled=true\n");
+         readonlymode.enabled=true\n\
+         znode.container.checkIntervalMs=60000\n");
     let want = Config {
         tick_time_ms: 100,
         init_limit_ticks: 7,
@@ -149,6 +150,7 @@ fn every_known_key_sets_its_field() {
         jute_max_buffer: 4_194_304,
         standalone_enabled: false,
         read_only_mode_enabled: true,
+        container_check_interval_ms: 60_000,
         ..Config::default()
     };
     assert_eq!(c, want);
@@ -1329,4 +1331,20 @@ proptest! {
             let _ = c.with_my_id(my_id);
         }
     }
+}
+
+#[test]
+fn the_container_check_interval_is_positive_and_defaults_to_a_second() {
+    assert_eq!(ok("").container_check_interval_ms, 1_000);
+    assert_eq!(
+        err("znode.container.checkIntervalMs=0"),
+        ConfigError::new(
+            1,
+            ConfigErrorKind::OutOfRange {
+                key: "znode.container.checkIntervalMs".to_string(),
+                value: "0".to_string(),
+                why: super::values::WHY_POSITIVE_U32,
+            }
+        )
+    );
 }

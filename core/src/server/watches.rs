@@ -23,19 +23,31 @@ pub enum WatchKind {
     Persistent,
     /// Persistent watch on a node and its whole subtree (addWatch mode 1).
     Recursive,
+    /// What is left of a persistent watch after removeWatches(Children): its data events.
+    PersistentData,
+    /// What is left of a persistent watch after removeWatches(Data): its child events.
+    PersistentChild,
 }
 
-const KINDS: [WatchKind; 4] = [
+const KINDS: [WatchKind; 6] = [
     WatchKind::Data,
     WatchKind::Child,
     WatchKind::Persistent,
     WatchKind::Recursive,
+    WatchKind::PersistentData,
+    WatchKind::PersistentChild,
 ];
 
 /// Every watch of every local connection.
+///
+/// ZooKeeper 3.8 keeps a data table and a child table: a persistent watch sits in both, a
+/// recursive one in the data table; checkWatches and removeWatches name a table (Data,
+/// Children) or both (Any). Removing one table's half of a persistent watch leaves the other
+/// half firing, which is what [`WatchKind::PersistentData`] and
+/// [`WatchKind::PersistentChild`] hold.
 #[derive(Clone, Debug, Default)]
 pub struct Watches {
-    by_path: [BTreeMap<String, BTreeSet<ConnId>>; 4],
+    by_path: [BTreeMap<String, BTreeSet<ConnId>>; 6],
     by_conn: BTreeMap<ConnId, BTreeSet<(WatchKind, String)>>,
     recursive_count: usize,
 }
@@ -57,8 +69,48 @@ impl Watches {
         Watches::default()
     }
 
-    /// Registers a watch (idempotent).
+    /// Registers a watch (idempotent). As in ZooKeeper 3.8, a connection has one mode per path
+    /// in each table and the last registration sets it: a one-shot watch replaces a
+    /// persistent or recursive one of the same connection in its table (which then fires once
+    /// and is gone), and a persistent or recursive one replaces what was in its tables.
     pub fn add(&mut self, conn: ConnId, path: &str, kind: WatchKind) {
+        let split = |w: &mut Watches, keep: WatchKind| {
+            if w.take(conn, path, WatchKind::Persistent) {
+                w.insert(conn, path, keep);
+            }
+        };
+        match kind {
+            WatchKind::Data => {
+                self.take(conn, path, WatchKind::Recursive);
+                self.take(conn, path, WatchKind::PersistentData);
+                split(self, WatchKind::PersistentChild);
+            }
+            WatchKind::Child => {
+                self.take(conn, path, WatchKind::PersistentChild);
+                split(self, WatchKind::PersistentData);
+            }
+            WatchKind::Persistent => {
+                for k in [
+                    WatchKind::Data,
+                    WatchKind::Child,
+                    WatchKind::Recursive,
+                    WatchKind::PersistentData,
+                    WatchKind::PersistentChild,
+                ] {
+                    self.take(conn, path, k);
+                }
+            }
+            WatchKind::Recursive => {
+                self.take(conn, path, WatchKind::Data);
+                self.take(conn, path, WatchKind::PersistentData);
+                split(self, WatchKind::PersistentChild);
+            }
+            WatchKind::PersistentData | WatchKind::PersistentChild => {}
+        }
+        self.insert(conn, path, kind);
+    }
+
+    fn insert(&mut self, conn: ConnId, path: &str, kind: WatchKind) {
         let set = self.by_path[kind as usize]
             .entry(String::from(path))
             .or_default();
@@ -113,10 +165,20 @@ impl Watches {
         }
     }
 
+    /// The registrations in the table(s) a watcher type names.
     fn kinds_of(wt: WatcherType) -> &'static [WatchKind] {
         match wt {
-            WatcherType::Children => &[WatchKind::Child],
-            WatcherType::Data => &[WatchKind::Data],
+            WatcherType::Children => &[
+                WatchKind::Child,
+                WatchKind::Persistent,
+                WatchKind::PersistentChild,
+            ],
+            WatcherType::Data => &[
+                WatchKind::Data,
+                WatchKind::Persistent,
+                WatchKind::Recursive,
+                WatchKind::PersistentData,
+            ],
             WatcherType::Any => &KINDS,
             WatcherType::Persistent => &[WatchKind::Persistent],
             WatcherType::PersistentRecursive => &[WatchKind::Recursive],
@@ -133,10 +195,19 @@ impl Watches {
     }
 
     /// Removes `conn`'s watches of type `wt` on `path` (removeWatches); false if none matched.
+    /// A persistent watch removed through one table keeps firing through the other.
     pub fn remove(&mut self, conn: ConnId, path: &str, wt: WatcherType) -> bool {
         let mut any = false;
         for k in Self::kinds_of(wt) {
-            any |= self.take(conn, path, *k);
+            let taken = self.take(conn, path, *k);
+            any |= taken;
+            if taken && *k == WatchKind::Persistent {
+                match wt {
+                    WatcherType::Children => self.insert(conn, path, WatchKind::PersistentData),
+                    WatcherType::Data => self.insert(conn, path, WatchKind::PersistentChild),
+                    _ => {}
+                }
+            }
         }
         any
     }
@@ -165,8 +236,16 @@ impl Watches {
                 }
             }
         }
-        if let Some(set) = self.by_path[WatchKind::Persistent as usize].get(path) {
-            hit.extend(set.iter().copied());
+        let halves: &[WatchKind] = match event {
+            EventType::NodeCreated | EventType::NodeDataChanged => &[WatchKind::PersistentData],
+            EventType::NodeDeleted => &[WatchKind::PersistentData, WatchKind::PersistentChild],
+            EventType::NodeChildrenChanged => &[WatchKind::PersistentChild],
+            _ => &[],
+        };
+        for kind in [WatchKind::Persistent].iter().chain(halves) {
+            if let Some(set) = self.by_path[*kind as usize].get(path) {
+                hit.extend(set.iter().copied());
+            }
         }
         // Recursive watches see create/delete/change anywhere below, never child events.
         if self.recursive_count > 0 && event != EventType::NodeChildrenChanged {
@@ -210,6 +289,73 @@ impl Watches {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    /// Found by the differential run against ZooKeeper 3.8: checkWatches(Children) on a path
+    /// with a persistent watch answered NOWATCHER where ZooKeeper answers OK.
+    #[test]
+    fn check_and_remove_name_zookeepers_tables() {
+        let mut w = Watches::new();
+        w.add(1, "/p", WatchKind::Persistent);
+        w.add(1, "/r", WatchKind::Recursive);
+        assert!(w.has(1, "/p", WatcherType::Children));
+        assert!(w.has(1, "/p", WatcherType::Data));
+        assert!(w.has(1, "/r", WatcherType::Data));
+        assert!(!w.has(1, "/r", WatcherType::Children));
+        // Removing the child half leaves the data half firing, and the other way round.
+        assert!(w.remove(1, "/p", WatcherType::Children));
+        assert!(!w.has(1, "/p", WatcherType::Children));
+        assert!(w.has(1, "/p", WatcherType::Data));
+        assert_eq!(
+            w.trigger("/p", EventType::NodeChildrenChanged),
+            Vec::<u64>::new()
+        );
+        assert_eq!(w.trigger("/p", EventType::NodeDataChanged), vec![1]);
+        assert_eq!(w.trigger("/p", EventType::NodeDataChanged), vec![1]);
+        assert!(w.remove(1, "/p", WatcherType::Data));
+        assert!(!w.has(1, "/p", WatcherType::Any));
+        w.add(2, "/q", WatchKind::Persistent);
+        assert!(w.remove(2, "/q", WatcherType::Data));
+        assert_eq!(
+            w.trigger("/q", EventType::NodeDataChanged),
+            Vec::<u64>::new()
+        );
+        assert_eq!(w.trigger("/q", EventType::NodeChildrenChanged), vec![2]);
+        assert!(w.remove(2, "/q", WatcherType::Any));
+        assert!(!w.remove(2, "/q", WatcherType::Any));
+    }
+
+    /// Differential run: ZooKeeper 3.8 keeps one mode per connection and path in each table,
+    /// and the last registration sets it.
+    #[test]
+    fn the_last_registration_sets_the_mode() {
+        let mut w = Watches::new();
+        w.add(1, "/p", WatchKind::Persistent);
+        // getChildren(watch) over it: the child half becomes one-shot.
+        w.add(1, "/p", WatchKind::Child);
+        assert_eq!(w.trigger("/p", EventType::NodeChildrenChanged), vec![1]);
+        assert_eq!(
+            w.trigger("/p", EventType::NodeChildrenChanged),
+            Vec::<u64>::new()
+        );
+        assert_eq!(w.trigger("/p", EventType::NodeDataChanged), vec![1]);
+        // A recursive watch replaced by an exists watch: it fires once, below it never.
+        w.add(2, "/r", WatchKind::Recursive);
+        w.add(2, "/r", WatchKind::Data);
+        assert_eq!(w.trigger("/r/x", EventType::NodeCreated), Vec::<u64>::new());
+        assert_eq!(w.trigger("/r", EventType::NodeDataChanged), vec![2]);
+        assert_eq!(
+            w.trigger("/r", EventType::NodeDataChanged),
+            Vec::<u64>::new()
+        );
+        // A persistent watch over one-shot ones takes both tables.
+        w.add(3, "/q", WatchKind::Data);
+        w.add(3, "/q", WatchKind::Child);
+        w.add(3, "/q", WatchKind::Persistent);
+        assert_eq!(w.trigger("/q", EventType::NodeDataChanged), vec![3]);
+        assert_eq!(w.trigger("/q", EventType::NodeDataChanged), vec![3]);
+        // Left: conn 1's data half on /p and conn 3's persistent watch on /q.
+        assert_eq!(w.count(), 2);
+    }
 
     #[test]
     fn one_shot_watches_fire_once_and_are_removed() {

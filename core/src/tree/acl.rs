@@ -137,6 +137,17 @@ pub(crate) fn has_admin(acl: &[Acl], caller: &Caller<'_>) -> bool {
     check_acl(acl, perms::ADMIN, caller).is_ok()
 }
 
+/// The user name `whoAmI` reports for an identity, as ZooKeeper's authentication providers
+/// name it (`getUserName`): a digest id's user (before the `:`), an address or SASL name as
+/// is, and nothing for schemes without a provider (`super`).
+pub(crate) fn user_name(id: &Id) -> String {
+    match id.scheme.as_str() {
+        "digest" => id.id.split(':').next().unwrap_or("").into(),
+        "ip" | "sasl" | "x509" => id.id.clone(),
+        _ => String::new(),
+    }
+}
+
 /// The digest id stored for `user:password`: `user:base64(sha1("user:password"))`.
 pub fn digest_id(user_password: &str) -> String {
     use sha1::{Digest, Sha1};

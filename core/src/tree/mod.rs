@@ -33,6 +33,7 @@ mod read_tests;
 #[cfg(test)]
 mod test_util;
 
+pub(crate) use acl::user_name;
 pub use acl::{check_acl, digest_id, fixup_acl, Caller};
 pub use apply::Applied;
 pub use data_tree::DataTree;

@@ -178,6 +178,8 @@ struct CreateArgs<'r> {
     mode: CreateMode,
     ttl: i64,
     with_stat: bool,
+    /// A createContainer: the node is a container whatever the flags.
+    container: bool,
 }
 
 /// The parent of a create's path; the path may end in `/` when sequential.
@@ -199,22 +201,26 @@ pub fn prep(
 ) -> Result<ZkTxn, ErrorCode> {
     let p = Prep { ctx, tree };
     let r = match request {
-        Request::Create(c) => create_mode(c.kind, c.flags, false).and_then(|(mode, with_stat)| {
-            p.create(
-                &CreateArgs {
-                    path: &c.path,
-                    data: &c.data,
-                    acl: &c.acl,
-                    mode,
-                    ttl: -1,
-                    with_stat,
-                },
-                pending,
-            )
-            .map(ZkTxn::Create)
-        }),
-        Request::CreateTtl(c) => ttl_mode(c.flags).and_then(|mode| {
-            p.create(
+        Request::Create(c) => {
+            create_mode(c.kind, c.flags).and_then(|(mode, with_stat, container)| {
+                p.create(
+                    &CreateArgs {
+                        path: &c.path,
+                        data: &c.data,
+                        acl: &c.acl,
+                        mode,
+                        ttl: -1,
+                        with_stat,
+                        container,
+                    },
+                    pending,
+                )
+                .map(ZkTxn::Create)
+            })
+        }
+        Request::CreateTtl(c) => ttl_mode(c.flags, c.ttl).and_then(|mode| {
+            let mark = pending.begin();
+            let created = p.create(
                 &CreateArgs {
                     path: &c.path,
                     data: &c.data,
@@ -222,10 +228,23 @@ pub fn prep(
                     mode,
                     ttl: c.ttl,
                     with_stat: true,
+                    container: false,
                 },
                 pending,
-            )
-            .map(ZkTxn::Create)
+            );
+            match created {
+                // A createTTL that passed every check with a mode that is not a TTL mode (and
+                // a negative TTL, see ttl_mode): ZooKeeper 3.8 would log a txn its own apply
+                // cannot turn into a node (its TTL is invalid); refuse it instead.
+                Ok(_) if !mode.is_ttl() => {
+                    pending.rollback(mark);
+                    Err(ErrorCode::BadArguments)
+                }
+                other => {
+                    pending.commit();
+                    other.map(ZkTxn::Create)
+                }
+            }
         }),
         Request::Delete(d) => p
             .delete(&d.path, d.version, pending)
@@ -262,30 +281,27 @@ pub fn prep(
     Ok(r.unwrap_or_else(|code| ZkTxn::Error { code }))
 }
 
-/// The mode of a create/create2/createContainer request and whether its reply has a stat.
-/// CONTAINER via createContainer (create/create2 with flag 4 make a persistent node, as in
-/// ZooKeeper 3.8, whose plain CreateTxn has no container marker);
-/// a TTL mode passes through to [`Prep::create`], which refuses it as ZooKeeper does:
-/// UNIMPLEMENTED without extended types, else BADARGUMENTS (a plain create carries no TTL).
-fn create_mode(
-    kind: CreateKind,
-    flags: i32,
-    in_multi: bool,
-) -> Result<(CreateMode, bool), ErrorCode> {
+/// The mode a create/create2/createContainer request is checked with, whether its reply has a
+/// stat, and whether it makes a container. As in ZooKeeper 3.8, the opcode decides the node:
+/// createContainer always logs a CreateContainerTxn, so any flag that passes the checks makes
+/// a container; create and create2 (in a multi too) log a plain CreateTxn, so flag 4 makes a
+/// persistent node. The flags decide the checks: the sequence suffix, the ephemeral session
+/// check, and the TTL refusal in [`Prep::create`] (UNIMPLEMENTED without extended types,
+/// else BADARGUMENTS: only createTTL carries a TTL).
+fn create_mode(kind: CreateKind, flags: i32) -> Result<(CreateMode, bool, bool), ErrorCode> {
     let mode = CreateMode::from_flag(flags).ok_or(ErrorCode::BadArguments)?;
-    match (kind, mode) {
-        (CreateKind::Container, CreateMode::Container) => Ok((mode, true)),
-        (CreateKind::Container, _) => Err(ErrorCode::BadArguments),
-        (_, CreateMode::Container) if in_multi => Ok((mode, true)),
-        // ZooKeeper logs a plain CreateTxn for it: a persistent node, not a container.
-        (k, CreateMode::Container) => Ok((CreateMode::Persistent, k == CreateKind::Create2)),
-        (k, m) => Ok((m, k == CreateKind::Create2)),
-    }
+    Ok(match kind {
+        CreateKind::Container => (mode, true, true),
+        k => (mode, k == CreateKind::Create2, false),
+    })
 }
 
-fn ttl_mode(flags: i32) -> Result<CreateMode, ErrorCode> {
+/// The mode of a createTTL request (outside a multi). ZooKeeper's `validateTTL` refuses a
+/// non-TTL mode only when the TTL is not negative; with a negative one the request goes on
+/// to the path, ACL and parent checks, whose answers clients see first.
+fn ttl_mode(flags: i32, ttl: i64) -> Result<CreateMode, ErrorCode> {
     match CreateMode::from_flag(flags) {
-        Some(m) if m.is_ttl() => Ok(m),
+        Some(m) if m.is_ttl() || ttl < 0 => Ok(m),
         _ => Err(ErrorCode::BadArguments),
     }
 }
@@ -323,11 +339,16 @@ impl Prep<'_, '_> {
             }
         }
         let seq = a.mode.is_sequential();
-        path::validate_create_path(a.path, seq)?;
+        // ZooKeeper's order: a path without a slash (or with a NUL) is refused first; any
+        // other malformed path only after its parent was found and let the caller create.
+        if !a.path.contains('/') || a.path.contains('\0') {
+            return Err(ErrorCode::BadArguments);
+        }
         let acl = fixup_acl(a.acl, ctx.auth)?;
         let parent_path = create_parent(a.path);
         let mut parent = self.get(pending, parent_path).ok_or(ErrorCode::NoNode)?;
         check_acl(&parent.acl, perms::CREATE, &ctx.caller())?;
+        path::validate_create_path(a.path, seq)?;
         let full: String = if seq {
             let mut s = String::from(a.path);
             s.push_str(&path::sequence_suffix(parent.stat.cversion));
@@ -344,7 +365,7 @@ impl Prep<'_, '_> {
         ) {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
-        let owner = if a.mode.is_container() {
+        let owner = if a.container {
             CONTAINER_OWNER
         } else if a.mode.is_ttl() {
             EphemeralType::Ttl(a.ttl).to_owner()
@@ -374,23 +395,21 @@ impl Prep<'_, '_> {
             acl,
             ephemeral_owner: owner,
             parent_cversion: new_cversion,
-            with_stat: a.with_stat || a.mode.is_container() || a.mode.is_ttl(),
+            with_stat: a.with_stat || a.container || a.mode.is_ttl(),
         })
     }
 
     fn delete(&self, p: &str, version: i32, pending: &mut PendingChanges) -> Result<(), ErrorCode> {
-        // ZooKeeper's getParentPathAndValidate: BADARGUMENTS only without a slash or with a
-        // NUL; any other malformed path names no node (NONODE), so answer that.
-        if !p.starts_with('/') || p.contains('\0') {
+        // ZooKeeper's getParentPathAndValidate: BADARGUMENTS only without a slash, with a NUL
+        // or for a special path; the parent is what precedes the last slash, and its lookup
+        // and ACL come before the node's (a malformed path names no node: NONODE).
+        let Some(last) = p.rfind('/') else {
+            return Err(ErrorCode::BadArguments);
+        };
+        if p.contains('\0') || path::is_special(p) {
             return Err(ErrorCode::BadArguments);
         }
-        if path::validate_path(p).is_err() {
-            return Err(ErrorCode::NoNode);
-        }
-        if path::is_special(p) {
-            return Err(ErrorCode::BadArguments);
-        }
-        let parent_path = path::parent(p).ok_or(ErrorCode::BadArguments)?;
+        let parent_path = if last == 0 { path::ROOT } else { &p[..last] };
         let mut parent = self.get(pending, parent_path).ok_or(ErrorCode::NoNode)?;
         check_acl(&parent.acl, perms::DELETE, &self.ctx.caller())?;
         let node = self.get(pending, p).ok_or(ErrorCode::NoNode)?;
@@ -452,37 +471,49 @@ impl Prep<'_, '_> {
         Ok(node.stat.version)
     }
 
+    /// A create inside a multi, read as ZooKeeper 3.8 reads it: the multi decoder rebuilds each
+    /// op from its flags (`Op.create`), so the opcode the client wrote does not count. Flag 4
+    /// makes a container, TTL flags a TTL node, anything else a plain create (a create2
+    /// answers without a stat); a createTTL with other flags loses its TTL. The strict flag
+    /// check comes after: invalid flags are BADARGUMENTS.
+    fn multi_create(
+        &self,
+        path: &str,
+        data: &Option<Vec<u8>>,
+        acl: &[Acl],
+        flags: i32,
+        ttl: Option<i64>,
+        pending: &mut PendingChanges,
+    ) -> Result<SubTxn, ErrorCode> {
+        let typed = CreateMode::from_flag(flags).unwrap_or(CreateMode::Persistent);
+        let mode = CreateMode::from_flag(flags).ok_or(ErrorCode::BadArguments)?;
+        let (ttl, with_stat, container) = if typed.is_ttl() {
+            (ttl.unwrap_or(-1), true, false)
+        } else {
+            (-1, typed.is_container(), typed.is_container())
+        };
+        self.create(
+            &CreateArgs {
+                path,
+                data,
+                acl,
+                mode,
+                ttl,
+                with_stat,
+                container,
+            },
+            pending,
+        )
+        .map(SubTxn::Create)
+    }
+
     fn multi_op(&self, op: &MultiOp, pending: &mut PendingChanges) -> Result<SubTxn, ErrorCode> {
         match op {
             MultiOp::Create(c) => {
-                let (mode, with_stat) = create_mode(c.kind, c.flags, true)?;
-                self.create(
-                    &CreateArgs {
-                        path: &c.path,
-                        data: &c.data,
-                        acl: &c.acl,
-                        mode,
-                        ttl: -1,
-                        with_stat,
-                    },
-                    pending,
-                )
-                .map(SubTxn::Create)
+                self.multi_create(&c.path, &c.data, &c.acl, c.flags, None, pending)
             }
             MultiOp::CreateTtl(c) => {
-                let mode = ttl_mode(c.flags)?;
-                self.create(
-                    &CreateArgs {
-                        path: &c.path,
-                        data: &c.data,
-                        acl: &c.acl,
-                        mode,
-                        ttl: c.ttl,
-                        with_stat: true,
-                    },
-                    pending,
-                )
-                .map(SubTxn::Create)
+                self.multi_create(&c.path, &c.data, &c.acl, c.flags, Some(c.ttl), pending)
             }
             MultiOp::Delete(d) => {
                 self.delete(&d.path, d.version, pending)
@@ -514,6 +545,16 @@ impl Prep<'_, '_> {
         let mark = pending.begin();
         let mut out = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
+            if let MultiOp::Create(c) = op {
+                if CreateMode::from_flag(c.flags).is_some_and(|m| m.is_ttl()) {
+                    // ZooKeeper 3.8 turns it into a createTTL op without a TTL record and
+                    // fails the whole request on it (MARSHALLINGERROR) once it gets there.
+                    pending.rollback(mark);
+                    return ZkTxn::Error {
+                        code: ErrorCode::MarshallingError,
+                    };
+                }
+            }
             match self.multi_op(op, pending) {
                 Ok(sub) => out.push(sub),
                 Err(code) => {

@@ -3,7 +3,9 @@ use alloc::vec;
 
 use super::test_util::*;
 use super::*;
-use crate::client::{perms, Acl, CreateKind, CreateTtlRequest, ErrorCode, Id, MultiOp, Request};
+use crate::client::{
+    perms, Acl, CreateKind, CreateRequest, CreateTtlRequest, ErrorCode, Id, MultiOp, Request,
+};
 
 fn digest_acl(perm: i32, id: &str) -> Vec<Acl> {
     vec![Acl {
@@ -35,15 +37,6 @@ fn create_mode_errors() {
     // UNIMPLEMENTED without, below). Checked against ZooKeeper 3.8.0.
     assert_eq!(h.err(&create("/a", b"", 5)), ErrorCode::BadArguments);
     assert_eq!(h.err(&create("/a", b"", 6)), ErrorCode::BadArguments);
-    assert_eq!(
-        h.err(&Request::Create(create_req(
-            CreateKind::Container,
-            "/a",
-            b"",
-            0
-        ))),
-        ErrorCode::BadArguments
-    );
     assert_eq!(h.err(&ttl(0, 10)), ErrorCode::BadArguments);
     assert_eq!(h.err(&ttl(5, 0)), ErrorCode::BadArguments);
     assert_eq!(h.err(&ttl(6, 0x100_0000_0000)), ErrorCode::BadArguments);
@@ -101,12 +94,18 @@ fn create_check_order() {
         flags: 0,
     }));
     h.run_as(5, &[], &create("/eph", b"", 1));
-    // Bad path beats everything.
-    let mut bad = create("/missing/x/", b"", 0);
+    // A path without a slash beats everything; any other malformed path is checked after
+    // the ACL and the parent (ZooKeeper's order, found by the differential run).
+    let mut bad = create("missing", b"", 0);
     if let Request::Create(c) = &mut bad {
         c.acl = vec![];
     }
     assert_eq!(h.err(&bad), ErrorCode::BadArguments);
+    let mut bad = create("/missing/x/", b"", 0);
+    if let Request::Create(c) = &mut bad {
+        c.acl = vec![];
+    }
+    assert_eq!(h.err(&bad), ErrorCode::InvalidAcl);
     // Invalid ACL next (before the parent lookup, as fixupACL runs first).
     let mut no_acl = create("/missing/x", b"", 0);
     if let Request::Create(c) = &mut no_acl {
@@ -155,11 +154,13 @@ fn delete_set_data_set_acl_check_order() {
     h.run_as(1, &alice, &locked("/l/c"));
     h.run_as(1, &alice, &locked("/l/c/g"));
     // delete: path → special → parent → ACL(parent) → node → version → not empty.
-    // A malformed path names no node (NONODE, as ZooKeeper answers); only a path without a
-    // leading slash or with a NUL is BADARGUMENTS.
-    assert_eq!(h.err(&delete("/l/", -1)), ErrorCode::NoNode);
+    // A malformed path names no node (NONODE, as ZooKeeper answers) once the parent (what
+    // precedes the last slash) was found and let the caller delete; only a path without a
+    // slash or with a NUL is BADARGUMENTS.
+    assert_eq!(h.err(&delete("/l/", -1)), ErrorCode::NoAuth);
     assert_eq!(h.err(&delete("/l//c", -1)), ErrorCode::NoNode);
-    assert_eq!(h.err(&delete("/l/.", -1)), ErrorCode::NoNode);
+    assert_eq!(h.err(&delete("/l/.", -1)), ErrorCode::NoAuth);
+    assert_eq!(h.err(&delete("/nope/.", -1)), ErrorCode::NoNode);
     assert_eq!(h.err(&delete("l", -1)), ErrorCode::BadArguments);
     assert_eq!(h.err(&delete("/l\0", -1)), ErrorCode::BadArguments);
     assert_eq!(h.err(&delete("/", -1)), ErrorCode::BadArguments);
@@ -307,7 +308,7 @@ fn multi_all_or_nothing() {
     assert!(matches!(&rs[1], SubResult::SetData { stat } if stat.version == 1));
     assert_eq!(rs[2], SubResult::Check);
     assert!(
-        matches!(&rs[3], SubResult::Create { path, with_stat: true, .. } if path == "/m/s0000000000")
+        matches!(&rs[3], SubResult::Create { path, with_stat: false, .. } if path == "/m/s0000000000")
     );
     assert!(matches!(
         &rs[4],
@@ -394,4 +395,178 @@ fn close_session_skips_an_ephemeral_deleted_and_recreated_by_another_session() {
         h.tree.apply_txn(hd, t);
     }
     assert_eq!(h.stat("/b").ephemeral_owner, 0);
+}
+
+fn owner(h: &Harness, path: &str) -> i64 {
+    h.tree.node(path).expect(path).stat.ephemeral_owner
+}
+
+/// Differential run against ZooKeeper 3.8.0: createContainer makes a container whatever its
+/// flags (BADARGUMENTS before); the flags still add a sequence suffix.
+#[test]
+fn create_container_ignores_the_container_flag() {
+    let mut h = Harness::new();
+    let container =
+        |path: &str, flags| Request::Create(create_req(CreateKind::Container, path, b"", flags));
+    assert!(matches!(
+        h.ok(&container("/k", 0)),
+        TxnResult::Create {
+            with_stat: true,
+            ..
+        }
+    ));
+    assert_eq!(owner(&h, "/k"), i64::MIN);
+    assert!(matches!(
+        h.ok(&container("/s", 2)),
+        TxnResult::Create { ref path, .. } if path == "/s0000000001"
+    ));
+    assert_eq!(owner(&h, "/s0000000001"), i64::MIN);
+    assert_eq!(h.err(&container("/b", 7)), ErrorCode::BadArguments);
+    // TTL flags without a TTL: BADARGUMENTS, as validateTTL answers.
+    assert_eq!(h.err(&container("/t", 5)), ErrorCode::BadArguments);
+}
+
+/// Differential run: ZooKeeper refuses before the parent lookup only a path without a slash
+/// or with a NUL; a malformed path under a missing parent is NONODE, under an existing one
+/// BADARGUMENTS after the parent's ACL check.
+#[test]
+fn create_checks_the_parent_before_the_path() {
+    let mut h = Harness::new();
+    h.ok(&create("/a", b"", 0));
+    assert_eq!(h.err(&create("a", b"", 0)), ErrorCode::BadArguments);
+    assert_eq!(h.err(&create("/a\0b", b"", 0)), ErrorCode::BadArguments);
+    assert_eq!(h.err(&create("x/b", b"", 0)), ErrorCode::NoNode);
+    assert_eq!(h.err(&create("/x//a", b"", 0)), ErrorCode::NoNode);
+    assert_eq!(h.err(&create("/a/../b", b"", 0)), ErrorCode::NoNode);
+    assert_eq!(h.err(&create("/a/.", b"", 0)), ErrorCode::BadArguments);
+    assert_eq!(h.err(&create("/a/", b"", 0)), ErrorCode::BadArguments);
+    // Sequential: the suffix makes `/a/` a valid path.
+    assert!(matches!(
+        h.ok(&create("/a/", b"", 2)),
+        TxnResult::Create { ref path, .. } if path == "/a/0000000000"
+    ));
+    // The parent's ACL answers before the path's shape.
+    h.ok(&Request::Create(CreateRequest {
+        acl: vec![Acl {
+            perms: perms::READ,
+            id: Id::anyone(),
+        }],
+        ..create_req(CreateKind::Create, "/ro", b"", 0)
+    }));
+    assert_eq!(h.err(&create("/ro/.", b"", 0)), ErrorCode::NoAuth);
+}
+
+/// Differential run: inside a multi, ZooKeeper 3.8 rebuilds each create op from its flags.
+#[test]
+fn multi_creates_are_typed_by_their_flags() {
+    let mut h = Harness::new();
+    let multi = |ops: Vec<MultiOp>| Request::Multi(ops);
+    let op = |kind, path: &str, flags| MultiOp::Create(create_req(kind, path, b"", flags));
+    // Flag 4 through a plain create op: a container, answered with a stat.
+    match h.ok(&multi(vec![op(CreateKind::Create, "/m", 4)])) {
+        TxnResult::Multi(r) => assert!(matches!(
+            r[..],
+            [SubResult::Create {
+                with_stat: true,
+                ..
+            }]
+        )),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(owner(&h, "/m"), i64::MIN);
+    // create2 and createContainer ops with flag 0: a plain create, answered without a stat.
+    match h.ok(&multi(vec![
+        op(CreateKind::Create2, "/p", 0),
+        op(CreateKind::Container, "/q", 0),
+    ])) {
+        TxnResult::Multi(r) => assert!(matches!(
+            r[..],
+            [
+                SubResult::Create {
+                    with_stat: false,
+                    ..
+                },
+                SubResult::Create {
+                    with_stat: false,
+                    ..
+                }
+            ]
+        )),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(owner(&h, "/q"), 0);
+    // A createTTL op with a non-TTL flag loses its TTL.
+    let ttl_op = |flags, ttl| {
+        MultiOp::CreateTtl(CreateTtlRequest {
+            path: "/u".into(),
+            data: None,
+            acl: open(),
+            flags,
+            ttl,
+        })
+    };
+    h.ok(&multi(vec![ttl_op(0, 5000)]));
+    assert_eq!(owner(&h, "/u"), 0);
+    // A create op with TTL flags fails the whole request once reached…
+    let (_, txn) = h
+        .prep_as(
+            1,
+            &[],
+            &multi(vec![
+                op(CreateKind::Create, "/v", 0),
+                op(CreateKind::Create, "/w", 5),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(
+        txn,
+        ZkTxn::Error {
+            code: ErrorCode::MarshallingError
+        }
+    );
+    // …and nothing of it is projected: /v can still be created.
+    h.pending = PendingChanges::new();
+    h.ok(&create("/v", b"", 0));
+    // Not reached after an earlier failure: the usual multi error entries.
+    match h
+        .run(&multi(vec![
+            op(CreateKind::Create, "/v", 0),
+            op(CreateKind::Create, "/w", 5),
+        ]))
+        .result
+    {
+        TxnResult::Multi(r) => assert_eq!(
+            r,
+            vec![
+                SubResult::Error(ErrorCode::NodeExists),
+                SubResult::Error(ErrorCode::RuntimeInconsistency)
+            ]
+        ),
+        r => panic!("{r:?}"),
+    }
+}
+
+/// Differential run: a createTTL with a non-TTL flag and a negative TTL passes ZooKeeper's
+/// validateTTL, gets the usual answers from the later checks, and — when they pass — makes
+/// ZooKeeper 3.8.0 log a txn that kills it at apply time. Conclave answers the same checks
+/// and BADARGUMENTS instead of the crash, projecting nothing.
+#[test]
+fn a_create_ttl_without_a_ttl_mode_is_refused_after_the_checks() {
+    let mut h = Harness::new();
+    let req = |path: &str, flags, ttl| {
+        Request::CreateTtl(CreateTtlRequest {
+            path: path.into(),
+            data: None,
+            acl: open(),
+            flags,
+            ttl,
+        })
+    };
+    assert_eq!(h.err(&req("/none/x", 1, -5)), ErrorCode::NoNode);
+    assert_eq!(h.err(&req("/x", 0, 10)), ErrorCode::BadArguments);
+    assert_eq!(h.err(&req("/x", 0, -5)), ErrorCode::BadArguments);
+    assert!(h.pending.is_empty());
+    assert!(h.tree.node("/x").is_none());
+    h.ok(&create("/x", b"", 0));
+    assert_eq!(h.err(&req("/x", 0, -5)), ErrorCode::NodeExists);
 }

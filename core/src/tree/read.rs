@@ -30,7 +30,7 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
             }
             // No ACL check: ZooKeeper 3.8 answers `exists` with the stat whatever the
             // node's ACL (FinalRequestProcessor), and clients rely on it to probe nodes.
-            let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+            let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
             Ok(Response::Stat(n.stat()))
         }
         Request::GetData { path, .. } => {
@@ -42,14 +42,19 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
         Request::GetChildren2 { path, .. } => get_children(tree, path, caller)
             .map(|(children, stat)| Response::GetChildren2 { children, stat }),
         Request::GetAllChildrenNumber { path } => {
-            let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+            let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
             check_acl(&n.acl, perms::READ, caller)?;
-            Ok(Response::GetAllChildrenNumber {
-                total: all_children_number(tree, path),
-            })
+            // ZooKeeper counts the keys under `path + "/"`: for the empty path that is every
+            // node but its `""` key, the root's `/` key included, one more than for `/`.
+            let total = if path.is_empty() {
+                all_children_number(tree, "/").saturating_add(1)
+            } else {
+                all_children_number(tree, path)
+            };
+            Ok(Response::GetAllChildrenNumber { total })
         }
         Request::GetAcl { path } => {
-            let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+            let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
             check_acl(&n.acl, perms::READ | perms::ADMIN, caller)?;
             let acl = if has_admin(&n.acl, caller) {
                 n.acl.to_vec()
@@ -94,8 +99,18 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
 
 type DataAndStat = (Option<Vec<u8>>, crate::client::Stat);
 
+/// The node a read of `path` looks up: ZooKeeper keeps its root under both `""` and `/`, and
+/// its reads do not validate paths, so a read of the empty path reads the root.
+fn lookup(path: &str) -> &str {
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
 fn get_data(tree: &DataTree, path: &str, caller: &Caller<'_>) -> Result<DataAndStat, ErrorCode> {
-    let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+    let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
     check_acl(&n.acl, perms::READ, caller)?;
     Ok((n.data.clone(), n.stat()))
 }
@@ -105,7 +120,7 @@ fn get_children(
     path: &str,
     caller: &Caller<'_>,
 ) -> Result<(Vec<String>, crate::client::Stat), ErrorCode> {
-    let n = tree.node(path).ok_or(ErrorCode::NoNode)?;
+    let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
     check_acl(&n.acl, perms::READ, caller)?;
     Ok((n.children.iter().cloned().collect(), n.stat()))
 }

@@ -1,4 +1,5 @@
 //! Reads: results, ACL checks per op, getACL masking, multiRead.
+use alloc::string::{String, ToString};
 use alloc::vec;
 
 use super::test_util::*;
@@ -191,4 +192,49 @@ fn reads_with_acls() {
         }
     );
     assert_eq!(r(&Request::Ping, &anon), Err(ErrorCode::Unimplemented));
+}
+
+/// Differential run against ZooKeeper 3.8.0: its root sits under both `""` and `/` and reads
+/// do not validate paths, so a read of the empty path reads the root (NONODE before).
+#[test]
+fn the_empty_path_reads_the_root() {
+    let mut h = Harness::new();
+    h.ok(&create("/a", b"x", 0));
+    h.ok(&create("/a/b", b"", 0));
+    let read = |req: &Request| read(req, &ctx(1, &[]), &h.tree);
+    let root = read(&Request::GetData {
+        path: "/".into(),
+        watch: false,
+    });
+    assert_eq!(
+        read(&Request::GetData {
+            path: String::new(),
+            watch: false
+        }),
+        root
+    );
+    assert!(matches!(
+        read(&Request::GetChildren {
+            path: String::new(),
+            watch: false
+        }),
+        Ok(Response::GetChildren { ref children }) if children.contains(&"a".to_string())
+    ));
+    assert!(read(&Request::Exists {
+        path: String::new(),
+        watch: false
+    })
+    .is_ok());
+    let total = |path: &str| match read(&Request::GetAllChildrenNumber { path: path.into() }) {
+        Ok(Response::GetAllChildrenNumber { total }) => total,
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(total(""), total("/") + 1);
+    assert_eq!(
+        read(&Request::GetData {
+            path: "a".into(),
+            watch: false
+        }),
+        Err(ErrorCode::NoNode)
+    );
 }

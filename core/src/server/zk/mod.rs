@@ -44,9 +44,6 @@ pub(crate) const MAX_QUEUED_PER_CONN: usize = 1000;
 /// default. Idle and trickling (slowloris) sockets cannot hold descriptors for ever.
 pub(crate) const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 
-/// How often the leader looks for empty containers and expired TTL nodes.
-pub(crate) const REAP_INTERVAL_MS: u64 = 1_000;
-
 /// A member that starts electing waits this long (or a tick, if longer) before it serves
 /// read-only clients, as ZooKeeper's QuorumPeer does: a short election should not bounce them.
 pub(crate) const READ_ONLY_DELAY_MS: u64 = 2_000;
@@ -382,7 +379,10 @@ impl ZkService {
             t.add(*id, (*timeout).max(0) as u32, cx.now);
         }
         self.tracker = Some(t);
-        self.reap_at = Some(cx.now.plus_millis(REAP_INTERVAL_MS));
+        self.reap_at = Some(
+            cx.now
+                .plus_millis(u64::from(cx.config.container_check_interval_ms)),
+        );
     }
 }
 
@@ -609,7 +609,10 @@ impl Service for ZkService {
             }));
         }
         if self.reap_at.is_some_and(|t| t <= cx.now) {
-            self.reap_at = Some(cx.now.plus_millis(REAP_INTERVAL_MS));
+            self.reap_at = Some(
+                cx.now
+                    .plus_millis(u64::from(cx.config.container_check_interval_ms)),
+            );
             let mut doomed = self.tree.containers_to_delete();
             doomed.extend(self.tree.expired_ttls(cx.wall_ms));
             for path in doomed {

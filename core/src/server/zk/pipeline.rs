@@ -264,7 +264,7 @@ impl ZkService {
                     .iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
-                        user: id.id.clone(),
+                        user: crate::tree::user_name(id),
                     })
                     .collect();
                 self.reply(conn, xid, zxid, Ok(Response::WhoAmI { clients: infos }), cx);
