@@ -120,6 +120,8 @@ pub struct Procs {
     pub cfgs: Vec<PathBuf>,
     pub logs: Vec<PathBuf>,
     pub bins: Vec<String>,
+    /// Extra environment per member (fault injection).
+    pub envs: Vec<Vec<(String, String)>>,
 }
 
 impl Procs {
@@ -131,14 +133,29 @@ impl Procs {
 
     /// Member `i` runs `bins[i]` (a mixed ensemble of adapters).
     pub fn spawn_mixed(cfgs: Vec<PathBuf>, dir: &Path, bins: Vec<String>) -> Procs {
+        Procs::spawn_with_env(cfgs, dir, bins, &[])
+    }
+
+    /// Like [`Procs::spawn_mixed`], member `i` of each `(i, key, value)` started with `key=value`.
+    pub fn spawn_with_env(
+        cfgs: Vec<PathBuf>,
+        dir: &Path,
+        bins: Vec<String>,
+        env: &[(usize, &str, &str)],
+    ) -> Procs {
         let logs = (0..cfgs.len())
             .map(|i| dir.join(format!("member-{}.log", i + 1)))
             .collect();
+        let mut envs = vec![Vec::new(); cfgs.len()];
+        for (i, k, v) in env {
+            envs[*i].push((k.to_string(), v.to_string()));
+        }
         let mut p = Procs {
             children: Vec::new(),
             cfgs,
             logs,
             bins,
+            envs,
         };
         for i in 0..p.cfgs.len() {
             let c = p.spawn(i);
@@ -157,6 +174,7 @@ impl Procs {
             .arg("serve")
             .arg(&self.cfgs[i])
             .env("RUST_LOG", "info")
+            .envs(self.envs[i].iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()

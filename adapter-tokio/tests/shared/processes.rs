@@ -604,8 +604,40 @@ async fn a_member_whose_disk_fills_up_halts_and_no_acknowledged_write_is_lost() 
         }
     };
     std::fs::write(small.join("myid"), "3\n").unwrap();
-    let mut procs = Procs::spawn_all(cfgs, &dir.0);
-    let all = admin_ports(&ports, &[0, 1, 2]);
+    let procs = Procs::spawn_all(cfgs, &dir.0);
+    member_3_halts_on_its_disk_error(procs, &ports, "No space left on device", "filled").await;
+}
+
+/// Issue 17 item 3, the other disk fault: member 3's fsyncs start failing with EIO (injected
+/// through conclave-std's `CONCLAVE_FAULT_SYNC_EIO_AFTER`, as a failing device answers) while
+/// it takes writes. It halts naming the error, acknowledges nothing it could not make durable,
+/// and every write acknowledged to the client is on the other two. Runs everywhere (no root).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_fsync_fails_with_eio_halts_and_no_acknowledged_write_is_lost() {
+    let dir = TempDir::new("eio");
+    let ports = free_ports(3);
+    let cfgs = write_ensemble(&dir.0, &ports).unwrap();
+    let bins = vec![crate::SERVER_BIN.to_string(); cfgs.len()];
+    // Enough syncs to elect and take the first writes, then every sync fails.
+    let procs = Procs::spawn_with_env(
+        cfgs,
+        &dir.0,
+        bins,
+        &[(2, "CONCLAVE_FAULT_SYNC_EIO_AFTER", "40")],
+    );
+    member_3_halts_on_its_disk_error(procs, &ports, "Input/output error", "failed with EIO").await;
+}
+
+/// Writes 64 KiB creates through members 1 and 2 until member 3 (whose disk fails) has exited
+/// and 20 writes more; then checks its exit status and log and that members 1 and 2 both hold
+/// every acknowledged write.
+async fn member_3_halts_on_its_disk_error(
+    mut procs: Procs,
+    ports: &conclave_core::deploy::EnsembleLayout,
+    error_text: &str,
+    what: &str,
+) {
+    let all = admin_ports(ports, &[0, 1, 2]);
     tokio::task::spawn_blocking(move || leader_by_http(&all, T))
         .await
         .unwrap()
@@ -641,8 +673,8 @@ async fn a_member_whose_disk_fills_up_halts_and_no_acknowledged_write_is_lost() 
     let (at, status) = halted_at.unwrap_or_else(|| panic!("member 3 never halted:\n{log}"));
     assert!(!status.success(), "member 3 exited with {status}");
     assert!(
-        log.contains("No space left on device"),
-        "member 3's log does not name the error:\n{log}"
+        log.contains(error_text),
+        "member 3's log does not name the error ({error_text}):\n{log}"
     );
     assert!(acked.len() > at, "writes stopped when member 3 halted");
     for i in 0..2 {
@@ -664,7 +696,7 @@ async fn a_member_whose_disk_fills_up_halts_and_no_acknowledged_write_is_lost() 
         }
     }
     eprintln!(
-        "processes: member 3's disk filled after ~{at} writes of 64 KiB; it halted ({status}); \
+        "processes: member 3's disk {what} after ~{at} writes of 64 KiB; it halted ({status}); \
          {} acknowledged writes on both others",
         acked.len()
     );

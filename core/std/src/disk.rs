@@ -20,10 +20,17 @@ pub enum DiskAck {
     Failed(u64, String),
 }
 
+/// Environment variable for testing only: after this many successful syncs, every sync fails
+/// with EIO, as a failing disk answers fsync. Lets a test see a member halt on an I/O error
+/// without a faulty device (issue 17's disk faults).
+pub const FAULT_SYNC_EIO_AFTER: &str = "CONCLAVE_FAULT_SYNC_EIO_AFTER";
+
 /// [`Files`] over a directory of `std::fs`, keeping appended-to files open.
 struct Dir {
     dir: PathBuf,
     open: HashMap<String, File>,
+    /// Syncs left before the injected EIO ([`FAULT_SYNC_EIO_AFTER`]); `None` without it.
+    eio_after: Option<u64>,
 }
 
 impl Dir {
@@ -46,6 +53,12 @@ impl Files for Dir {
         self.file(file)?.write_all(bytes)
     }
     fn sync(&mut self, file: &str) -> std::io::Result<()> {
+        if let Some(left) = self.eio_after.as_mut() {
+            if *left == 0 {
+                return Err(std::io::Error::from_raw_os_error(5));
+            }
+            *left -= 1;
+        }
         self.file(file)?.sync_data()
     }
     fn truncate(&mut self, file: &str, len: u64) -> std::io::Result<()> {
@@ -83,6 +96,14 @@ impl Disk {
     pub fn start(dir: PathBuf, my_id: u64, ack: impl Fn(DiskAck) -> bool + Send + 'static) -> Disk {
         let (tx, rx) = mpsc::channel::<(u64, PersistOp)>();
         let span = tracing::info_span!("server", id = my_id);
+        let eio_after = std::env::var(FAULT_SYNC_EIO_AFTER)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(n) = eio_after {
+            tracing::warn!(
+                "{FAULT_SYNC_EIO_AFTER}={n}: every sync after the first {n} fails (testing)"
+            );
+        }
         let thread = std::thread::Builder::new()
             .name(format!("conclave-disk-{my_id}"))
             .spawn(move || {
@@ -91,6 +112,7 @@ impl Disk {
                         Dir {
                             dir,
                             open: HashMap::new(),
+                            eio_after,
                         },
                         rx,
                         ack,
