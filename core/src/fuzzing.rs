@@ -7,8 +7,9 @@ use crate::codec::peer::Hello;
 use crate::codec::{encode_peer_message, PeerMessage};
 use crate::config::Config;
 use crate::ids::LinkId;
-use crate::io::Input;
+use crate::io::{Input, Output};
 use crate::node::{Node, Recovered};
+use crate::observe::HttpEndpoint;
 use crate::time::Instant;
 use crate::transport::PEER_PROTOCOL;
 
@@ -140,5 +141,130 @@ pub fn security(data: &[u8]) {
         .into_iter()
         .collect();
         let _ = crate::server::sasl_verify(rest, "0123456789abcdef0123456789abcdef", &users);
+    }
+}
+
+/// A standalone server's zoo.cfg for [`node_clients`].
+const STANDALONE_CFG: &str =
+    "tickTime=200\ndataDir=/d\nclientPort=2181\n4lw.commands.whitelist=*\n";
+
+/// The whole ZooKeeper service of a standalone server fed arbitrary client traffic, the
+/// stateful target: the input is records `[selector][length][length bytes]`. The selector's
+/// low two bits pick one of three client connections or an HTTP connection (admin or metrics
+/// endpoint by bit 2); bit 7 closes that connection first and opens it again. Time advances
+/// 1 ms per record and by a session timeout every 64 records, so sessions expire and timers
+/// fire; every durable write is acknowledged. Never panics.
+pub fn node_clients(data: &[u8]) {
+    let _ = node_clients_replies(data);
+}
+
+/// [`node_clients`], returning the bytes sent to each connection (for the seeds' tests).
+fn node_clients_replies(data: &[u8]) -> [usize; 4] {
+    let mut sent = [0usize; 4];
+    let Ok(cfg) = Config::from_zoo_cfg(STANDALONE_CFG).and_then(|c| c.with_my_id(1)) else {
+        return sent;
+    };
+    let Ok(mut node) = Node::new(cfg, Recovered::empty(), 7, Instant::ZERO, 1_700_000_000_000)
+    else {
+        return sent;
+    };
+    let mut now = Instant::ZERO;
+    let addr = core::net::SocketAddr::from(([127, 0, 0, 1], 40_000));
+    let open = |node: &mut Node, now, conn: u64, selector: u8| {
+        let input = if conn == 3 {
+            Input::HttpConnected {
+                conn,
+                endpoint: if selector & 4 == 0 {
+                    HttpEndpoint::Admin
+                } else {
+                    HttpEndpoint::Metrics
+                },
+            }
+        } else {
+            Input::ClientConnected { conn, addr }
+        };
+        node.handle(now, input);
+    };
+    let drain = |node: &mut Node, now, sent: &mut [usize; 4]| {
+        // Bounded: a node answers a finite amount per input; acks may release more.
+        for _ in 0..10_000 {
+            let mut acked = None;
+            let mut any = false;
+            while let Some(out) = node.poll_output() {
+                any = true;
+                match out {
+                    Output::Persist { seq, .. } => acked = Some(seq),
+                    Output::SendClient { conn, bytes } => {
+                        sent[(conn & 3) as usize] += bytes.len();
+                    }
+                    _ => {}
+                }
+            }
+            match acked {
+                Some(seq) => node.handle(now, Input::Persisted { seq }),
+                None if !any => break,
+                None => {}
+            }
+        }
+    };
+    // A standalone server elects itself and makes its first durable writes before it
+    // serves; clients connect after that.
+    for _ in 0..10 {
+        drain(&mut node, now, &mut sent);
+        now = now.plus_millis(10);
+        node.handle(now, Input::Timeout);
+    }
+    for conn in 0..4u64 {
+        open(&mut node, now, conn, 0);
+    }
+    drain(&mut node, now, &mut sent);
+    let mut rest = data;
+    let mut records = 0u32;
+    while let [selector, len, tail @ ..] = rest {
+        let n = usize::from(*len).min(tail.len());
+        let (bytes, after) = tail.split_at(n);
+        rest = after;
+        records += 1;
+        now = now.plus_millis(if records.is_multiple_of(64) { 5_000 } else { 1 });
+        let conn = u64::from(selector & 3);
+        if selector & 0x80 != 0 {
+            node.handle(now, Input::ClientDisconnected { conn });
+            open(&mut node, now, conn, *selector);
+        }
+        node.handle(
+            now,
+            Input::ClientBytes {
+                conn,
+                bytes: bytes.into(),
+            },
+        );
+        if node.poll_timeout().is_some_and(|t| t <= now) {
+            node.handle(now, Input::Timeout);
+        }
+        drain(&mut node, now, &mut sent);
+    }
+    drain(&mut node, now, &mut sent);
+    sent
+}
+
+#[cfg(test)]
+mod tests {
+    /// The seeds reach the service: sessions, writes, the 4lw and HTTP answer (a target that
+    /// only ever fed a closed node would fuzz nothing).
+    #[test]
+    fn node_clients_seeds_are_served() {
+        let seed = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/corpus/node_clients")
+                .join(name);
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
+        let sent = super::node_clients_replies(&seed("session_ops"));
+        // ConnectResponse (40) and eight replies, the create's and getData's with bodies.
+        assert!(sent[0] > 40 + 8 * 16, "{sent:?}");
+        let sent = super::node_clients_replies(&seed("http_admin"));
+        assert!(sent[3] > 100, "{sent:?}");
+        let sent = super::node_clients_replies(&seed("four_letter"));
+        assert!(sent[1] > 20 && sent[2] > 20, "{sent:?}");
     }
 }

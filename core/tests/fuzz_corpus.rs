@@ -50,6 +50,12 @@ fn disk_files_corpus_replays() {
 }
 
 #[test]
+fn node_clients_corpus_replays() {
+    let n = replay("node_clients", conclave_core::fuzzing::node_clients);
+    assert!(n >= 5, "expected a seeded corpus, found {n} files");
+}
+
+#[test]
 fn security_corpus_replays() {
     let n = replay("security", conclave_core::fuzzing::security);
     assert!(n >= 5, "expected a seeded corpus, found {n} files");
