@@ -253,18 +253,15 @@ mod tests {
     /// only ever fed a closed node would fuzz nothing).
     #[test]
     fn node_clients_seeds_are_served() {
-        let seed = |name: &str| {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fuzz/corpus/node_clients")
-                .join(name);
-            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        };
-        let sent = super::node_clients_replies(&seed("session_ops"));
+        let sent =
+            super::node_clients_replies(include_bytes!("../fuzz/corpus/node_clients/session_ops"));
         // ConnectResponse (40) and eight replies, the create's and getData's with bodies.
         assert!(sent[0] > 40 + 8 * 16, "{sent:?}");
-        let sent = super::node_clients_replies(&seed("http_admin"));
+        let sent =
+            super::node_clients_replies(include_bytes!("../fuzz/corpus/node_clients/http_admin"));
         assert!(sent[3] > 100, "{sent:?}");
-        let sent = super::node_clients_replies(&seed("four_letter"));
+        let sent =
+            super::node_clients_replies(include_bytes!("../fuzz/corpus/node_clients/four_letter"));
         assert!(sent[1] > 20 && sent[2] > 20, "{sent:?}");
     }
 }
