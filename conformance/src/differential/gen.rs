@@ -76,7 +76,7 @@ impl Generator {
             0..=179 => Request::Create(self.create()),
             180..=209 => Request::CreateTtl(self.create_ttl()),
             210..=299 => Request::Delete(DeleteRequest {
-                path: self.path(),
+                path: self.deletable_path(),
                 version: self.version(),
             }),
             300..=389 => Request::SetData(SetDataRequest {
@@ -172,6 +172,16 @@ impl Generator {
     fn settable_path(&mut self) -> String {
         let p = self.path();
         if p == ROOT || p == "/" {
+            format!("{ROOT}/{}", self.pick(&NAMES))
+        } else {
+            p
+        }
+    }
+
+    /// A path to delete: never the root of the run, which would end the run's tree.
+    fn deletable_path(&mut self) -> String {
+        let p = self.path();
+        if p == ROOT {
             format!("{ROOT}/{}", self.pick(&NAMES))
         } else {
             p
@@ -319,7 +329,7 @@ impl Generator {
                 }),
                 4 => MultiOp::CreateTtl(self.create_ttl()),
                 5..=6 => MultiOp::Delete(DeleteRequest {
-                    path: self.path(),
+                    path: self.deletable_path(),
                     version: self.version(),
                 }),
                 7..=8 => MultiOp::SetData(SetDataRequest {

@@ -96,16 +96,6 @@ impl DiffReport {
         self.kinds.values().sum()
     }
 
-    /// Divergences in the replies themselves (codes, data, children, ACLs, stats, the final
-    /// tree), leaving out which notifications preceded a reply.
-    pub fn reply_divergence_count(&self) -> u64 {
-        self.kinds
-            .iter()
-            .filter(|(k, _)| !k.starts_with(NOTIFICATIONS))
-            .map(|(_, n)| n)
-            .sum()
-    }
-
     /// A human summary: counts, every kind, the first divergences in full.
     pub fn summary(&self) -> String {
         let mut s = format!(

@@ -19,35 +19,72 @@ pub enum WatchKind {
     Data,
     /// One-shot child watch (getChildren).
     Child,
-    /// Persistent watch on one node (addWatch mode 0).
+    /// Persistent watch on one node (addWatch mode 0), in both tables.
     Persistent,
-    /// Persistent watch on a node and its whole subtree (addWatch mode 1).
+    /// Persistent watch on a node and its whole subtree (addWatch mode 1), in both tables.
     Recursive,
-    /// What is left of a persistent watch after removeWatches(Children): its data events.
+    /// The data-table half of a persistent watch whose child half was removed or replaced.
     PersistentData,
-    /// What is left of a persistent watch after removeWatches(Data): its child events.
+    /// The child-table half of a persistent watch whose data half was removed or replaced.
     PersistentChild,
+    /// The data-table half of a recursive watch.
+    RecursiveData,
+    /// The child-table half of a recursive watch: it still sees deletions below.
+    RecursiveChild,
 }
 
-const KINDS: [WatchKind; 6] = [
+const KINDS: [WatchKind; 8] = [
     WatchKind::Data,
     WatchKind::Child,
     WatchKind::Persistent,
     WatchKind::Recursive,
     WatchKind::PersistentData,
     WatchKind::PersistentChild,
+    WatchKind::RecursiveData,
+    WatchKind::RecursiveChild,
 ];
+
+impl WatchKind {
+    /// Whether it sits in ZooKeeper's data table (`true`) or child table (`false`); the two
+    /// whole persistent kinds sit in both.
+    fn in_table(self, data_table: bool) -> bool {
+        match self {
+            WatchKind::Persistent | WatchKind::Recursive => true,
+            WatchKind::Data | WatchKind::PersistentData | WatchKind::RecursiveData => data_table,
+            WatchKind::Child | WatchKind::PersistentChild | WatchKind::RecursiveChild => {
+                !data_table
+            }
+        }
+    }
+
+    /// The (data, child) halves of a registration that sits in both tables.
+    fn halves(self) -> Option<(WatchKind, WatchKind)> {
+        match self {
+            WatchKind::Persistent => Some((WatchKind::PersistentData, WatchKind::PersistentChild)),
+            WatchKind::Recursive => Some((WatchKind::RecursiveData, WatchKind::RecursiveChild)),
+            _ => None,
+        }
+    }
+
+    fn is_recursive(self) -> bool {
+        matches!(
+            self,
+            WatchKind::Recursive | WatchKind::RecursiveData | WatchKind::RecursiveChild
+        )
+    }
+}
 
 /// Every watch of every local connection.
 ///
-/// ZooKeeper 3.8 keeps a data table and a child table: a persistent watch sits in both, a
-/// recursive one in the data table; checkWatches and removeWatches name a table (Data,
-/// Children) or both (Any). Removing one table's half of a persistent watch leaves the other
-/// half firing, which is what [`WatchKind::PersistentData`] and
-/// [`WatchKind::PersistentChild`] hold.
+/// As ZooKeeper 3.8 keeps them: a data table (data and exist watches) and a child table
+/// (child watches); a persistent or recursive watch sits in both. A connection has one mode
+/// per path in each table and the last registration sets it. checkWatches and removeWatches
+/// name a table (Data, Children) or both (Any); removing or replacing one table's half of a
+/// persistent or recursive watch leaves the other half firing (the `*Data` / `*Child` kinds).
+/// A recursive watch's child half still sees deletions below its path.
 #[derive(Clone, Debug, Default)]
 pub struct Watches {
-    by_path: [BTreeMap<String, BTreeSet<ConnId>>; 6],
+    by_path: [BTreeMap<String, BTreeSet<ConnId>>; 8],
     by_conn: BTreeMap<ConnId, BTreeSet<(WatchKind, String)>>,
     recursive_count: usize,
 }
@@ -69,52 +106,44 @@ impl Watches {
         Watches::default()
     }
 
-    /// Registers a watch (idempotent). As in ZooKeeper 3.8, a connection has one mode per path
-    /// in each table and the last registration sets it: a one-shot watch replaces a
-    /// persistent or recursive one of the same connection in its table (which then fires once
-    /// and is gone), and a persistent or recursive one replaces what was in its tables.
+    /// Registers a watch (idempotent); it replaces what `conn` had at `path` in its table(s).
     pub fn add(&mut self, conn: ConnId, path: &str, kind: WatchKind) {
-        let split = |w: &mut Watches, keep: WatchKind| {
-            if w.take(conn, path, WatchKind::Persistent) {
-                w.insert(conn, path, keep);
-            }
-        };
         match kind {
             WatchKind::Data => {
-                self.take(conn, path, WatchKind::Recursive);
-                self.take(conn, path, WatchKind::PersistentData);
-                split(self, WatchKind::PersistentChild);
+                self.clear_table(conn, path, true);
             }
             WatchKind::Child => {
-                self.take(conn, path, WatchKind::PersistentChild);
-                split(self, WatchKind::PersistentData);
+                self.clear_table(conn, path, false);
             }
-            WatchKind::Persistent => {
-                for k in [
-                    WatchKind::Data,
-                    WatchKind::Child,
-                    WatchKind::Recursive,
-                    WatchKind::PersistentData,
-                    WatchKind::PersistentChild,
-                ] {
-                    self.take(conn, path, k);
-                }
+            WatchKind::Persistent | WatchKind::Recursive => {
+                self.clear_table(conn, path, true);
+                self.clear_table(conn, path, false);
             }
-            WatchKind::Recursive => {
-                self.take(conn, path, WatchKind::Data);
-                self.take(conn, path, WatchKind::PersistentData);
-                split(self, WatchKind::PersistentChild);
-            }
-            WatchKind::PersistentData | WatchKind::PersistentChild => {}
+            _ => {}
         }
         self.insert(conn, path, kind);
+    }
+
+    /// Clears `conn`'s registration at `path` in one table; a registration in both tables
+    /// keeps its other half. True if there was one.
+    fn clear_table(&mut self, conn: ConnId, path: &str, data_table: bool) -> bool {
+        let mut removed = false;
+        for kind in KINDS {
+            if kind.in_table(data_table) && self.take(conn, path, kind) {
+                removed = true;
+                if let Some((data_half, child_half)) = kind.halves() {
+                    self.insert(conn, path, if data_table { child_half } else { data_half });
+                }
+            }
+        }
+        removed
     }
 
     fn insert(&mut self, conn: ConnId, path: &str, kind: WatchKind) {
         let set = self.by_path[kind as usize]
             .entry(String::from(path))
             .or_default();
-        if set.insert(conn) && kind == WatchKind::Recursive {
+        if set.insert(conn) && kind.is_recursive() {
             self.recursive_count += 1;
         }
         self.by_conn
@@ -133,7 +162,7 @@ impl Watches {
             map.remove(path);
         }
         if removed {
-            if kind == WatchKind::Recursive {
+            if kind.is_recursive() {
                 self.recursive_count -= 1;
             }
             if let Some(w) = self.by_conn.get_mut(&conn) {
@@ -159,57 +188,70 @@ impl Watches {
                     map.remove(&path);
                 }
             }
-            if kind == WatchKind::Recursive {
+            if kind.is_recursive() {
                 self.recursive_count -= 1;
             }
         }
     }
 
-    /// The registrations in the table(s) a watcher type names.
-    fn kinds_of(wt: WatcherType) -> &'static [WatchKind] {
+    /// The registrations a persistent watcher type (3.9's types 4 and 5) names.
+    fn persistent_kinds(wt: WatcherType) -> &'static [WatchKind] {
         match wt {
-            WatcherType::Children => &[
-                WatchKind::Child,
+            WatcherType::Persistent => &[
                 WatchKind::Persistent,
+                WatchKind::PersistentData,
                 WatchKind::PersistentChild,
             ],
-            WatcherType::Data => &[
-                WatchKind::Data,
-                WatchKind::Persistent,
+            WatcherType::PersistentRecursive => &[
                 WatchKind::Recursive,
-                WatchKind::PersistentData,
+                WatchKind::RecursiveData,
+                WatchKind::RecursiveChild,
             ],
-            WatcherType::Any => &KINDS,
-            WatcherType::Persistent => &[WatchKind::Persistent],
-            WatcherType::PersistentRecursive => &[WatchKind::Recursive],
+            _ => &[],
         }
+    }
+
+    fn holds(&self, conn: ConnId, path: &str, kind: WatchKind) -> bool {
+        self.by_path[kind as usize]
+            .get(path)
+            .is_some_and(|s| s.contains(&conn))
     }
 
     /// True if `conn` has a watch of type `wt` on `path` (checkWatches).
     pub fn has(&self, conn: ConnId, path: &str, wt: WatcherType) -> bool {
-        Self::kinds_of(wt).iter().any(|k| {
-            self.by_path[*k as usize]
-                .get(path)
-                .is_some_and(|s| s.contains(&conn))
-        })
+        let in_table = |data_table: bool| {
+            KINDS
+                .iter()
+                .any(|k| k.in_table(data_table) && self.holds(conn, path, *k))
+        };
+        match wt {
+            WatcherType::Data => in_table(true),
+            WatcherType::Children => in_table(false),
+            WatcherType::Any => in_table(true) || in_table(false),
+            _ => Self::persistent_kinds(wt)
+                .iter()
+                .any(|k| self.holds(conn, path, *k)),
+        }
     }
 
     /// Removes `conn`'s watches of type `wt` on `path` (removeWatches); false if none matched.
-    /// A persistent watch removed through one table keeps firing through the other.
+    /// A persistent or recursive watch removed through one table keeps its other half.
     pub fn remove(&mut self, conn: ConnId, path: &str, wt: WatcherType) -> bool {
-        let mut any = false;
-        for k in Self::kinds_of(wt) {
-            let taken = self.take(conn, path, *k);
-            any |= taken;
-            if taken && *k == WatchKind::Persistent {
-                match wt {
-                    WatcherType::Children => self.insert(conn, path, WatchKind::PersistentData),
-                    WatcherType::Data => self.insert(conn, path, WatchKind::PersistentChild),
-                    _ => {}
+        match wt {
+            WatcherType::Data => self.clear_table(conn, path, true),
+            WatcherType::Children => self.clear_table(conn, path, false),
+            WatcherType::Any => {
+                let data = self.clear_table(conn, path, true);
+                self.clear_table(conn, path, false) || data
+            }
+            _ => {
+                let mut any = false;
+                for k in Self::persistent_kinds(wt) {
+                    any |= self.take(conn, path, *k);
                 }
+                any
             }
         }
-        any
     }
 
     /// The connections to notify of `event` on `path`, each once, removing the one-shot
@@ -236,23 +278,43 @@ impl Watches {
                 }
             }
         }
-        let halves: &[WatchKind] = match event {
-            EventType::NodeCreated | EventType::NodeDataChanged => &[WatchKind::PersistentData],
-            EventType::NodeDeleted => &[WatchKind::PersistentData, WatchKind::PersistentChild],
-            EventType::NodeChildrenChanged => &[WatchKind::PersistentChild],
+        let at_path: &[WatchKind] = match event {
+            EventType::NodeCreated | EventType::NodeDataChanged => {
+                &[WatchKind::Persistent, WatchKind::PersistentData]
+            }
+            EventType::NodeDeleted => &[
+                WatchKind::Persistent,
+                WatchKind::PersistentData,
+                WatchKind::PersistentChild,
+            ],
+            EventType::NodeChildrenChanged => &[WatchKind::Persistent, WatchKind::PersistentChild],
             _ => &[],
         };
-        for kind in [WatchKind::Persistent].iter().chain(halves) {
+        for kind in at_path {
             if let Some(set) = self.by_path[*kind as usize].get(path) {
                 hit.extend(set.iter().copied());
             }
         }
-        // Recursive watches see create/delete/change anywhere below, never child events.
-        if self.recursive_count > 0 && event != EventType::NodeChildrenChanged {
+        // Recursive watches see creations, changes and deletions at or below their path,
+        // never child events; a child half alone sees only deletions.
+        let recursive: &[WatchKind] = match event {
+            EventType::NodeCreated | EventType::NodeDataChanged => {
+                &[WatchKind::Recursive, WatchKind::RecursiveData]
+            }
+            EventType::NodeDeleted => &[
+                WatchKind::Recursive,
+                WatchKind::RecursiveData,
+                WatchKind::RecursiveChild,
+            ],
+            _ => &[],
+        };
+        if self.recursive_count > 0 && !recursive.is_empty() {
             let mut p = Some(path);
             while let Some(at) = p {
-                if let Some(set) = self.by_path[WatchKind::Recursive as usize].get(at) {
-                    hit.extend(set.iter().copied());
+                for kind in recursive {
+                    if let Some(set) = self.by_path[*kind as usize].get(at) {
+                        hit.extend(set.iter().copied());
+                    }
                 }
                 p = parent(at);
             }
@@ -300,7 +362,19 @@ mod tests {
         assert!(w.has(1, "/p", WatcherType::Children));
         assert!(w.has(1, "/p", WatcherType::Data));
         assert!(w.has(1, "/r", WatcherType::Data));
-        assert!(!w.has(1, "/r", WatcherType::Children));
+        // ZooKeeper 3.8.0 puts a recursive watch in the child table too.
+        assert!(w.has(1, "/r", WatcherType::Children));
+        // Its child half, left alone, still sees deletions below (and nothing else).
+        assert!(w.remove(1, "/r", WatcherType::Data));
+        assert!(!w.has(1, "/r", WatcherType::Data));
+        assert_eq!(w.trigger("/r/a", EventType::NodeCreated), Vec::<u64>::new());
+        assert_eq!(
+            w.trigger("/r/a", EventType::NodeDataChanged),
+            Vec::<u64>::new()
+        );
+        assert_eq!(w.trigger("/r/a", EventType::NodeDeleted), vec![1]);
+        assert!(w.remove(1, "/r", WatcherType::Children));
+        assert_eq!(w.trigger("/r/a", EventType::NodeDeleted), Vec::<u64>::new());
         // Removing the child half leaves the data half firing, and the other way round.
         assert!(w.remove(1, "/p", WatcherType::Children));
         assert!(!w.has(1, "/p", WatcherType::Children));
@@ -353,8 +427,10 @@ mod tests {
         w.add(3, "/q", WatchKind::Persistent);
         assert_eq!(w.trigger("/q", EventType::NodeDataChanged), vec![3]);
         assert_eq!(w.trigger("/q", EventType::NodeDataChanged), vec![3]);
-        // Left: conn 1's data half on /p and conn 3's persistent watch on /q.
-        assert_eq!(w.count(), 2);
+        // Left: conn 1's data half on /p, conn 2's child half on /r and conn 3's persistent
+        // watch on /q.
+        assert_eq!(w.count(), 3);
+        assert_eq!(w.trigger("/r/y", EventType::NodeDeleted), vec![2]);
     }
 
     #[test]

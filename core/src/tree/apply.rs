@@ -28,6 +28,7 @@ fn trigger(out: &mut Vec<WatchTrigger>, path: &str, event: EventType, kind: Watc
         path: path.into(),
         event,
         kind,
+        acl: None,
     });
 }
 
@@ -155,10 +156,17 @@ impl DataTree {
         if missing {
             return Err(ErrorCode::NoNode);
         }
-        if let Some(node) = self.remove_node(path) {
+        let acl = self.remove_node(path).map(|node| {
+            let acl = node.acl.clone();
             self.release_acl(node.acl);
-        }
-        trigger(t, path, EventType::NodeDeleted, WatchKind::Both);
+            acl
+        });
+        t.push(WatchTrigger {
+            path: path.into(),
+            event: EventType::NodeDeleted,
+            kind: WatchKind::Both,
+            acl,
+        });
         trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
         Ok(())
     }

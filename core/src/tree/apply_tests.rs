@@ -14,6 +14,15 @@ fn trig(path: &str, event: EventType, kind: WatchKind) -> WatchTrigger {
         path: path.into(),
         event,
         kind,
+        acl: None,
+    }
+}
+
+/// The NodeDeleted trigger of an open-ACL node.
+fn deleted(path: &str) -> WatchTrigger {
+    WatchTrigger {
+        acl: Some(alloc::sync::Arc::from(open().as_slice())),
+        ..trig(path, EventType::NodeDeleted, WatchKind::Both)
     }
 }
 
@@ -164,7 +173,7 @@ fn set_data_and_delete_triggers() {
     assert_eq!(
         a.triggers,
         vec![
-            trig("/a", EventType::NodeDeleted, WatchKind::Both),
+            deleted("/a"),
             trig("/", EventType::NodeChildrenChanged, WatchKind::Child)
         ]
     );
@@ -210,9 +219,9 @@ fn close_session_deletes_ephemerals_with_triggers() {
     assert_eq!(
         a.triggers,
         vec![
-            trig("/e2", EventType::NodeDeleted, WatchKind::Both),
+            deleted("/e2"),
             trig("/", EventType::NodeChildrenChanged, WatchKind::Child),
-            trig("/p/e1", EventType::NodeDeleted, WatchKind::Both),
+            deleted("/p/e1"),
             trig("/p", EventType::NodeChildrenChanged, WatchKind::Child),
         ]
     );

@@ -1,6 +1,7 @@
 //! What applying a txn tells the watch manager: which path, which event, which watches.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::client::EventType;
@@ -25,4 +26,7 @@ pub struct WatchTrigger {
     pub event: EventType,
     /// Which watches on `path` fire.
     pub kind: WatchKind,
+    /// For `NodeDeleted`, the deleted node's ACL: a watcher is told only if it could READ it
+    /// (ZOOKEEPER-4799). Other events are checked against the node as it is.
+    pub acl: Option<Arc<[crate::client::Acl]>>,
 }

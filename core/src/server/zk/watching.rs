@@ -78,12 +78,16 @@ impl ZkService {
     pub(super) fn fire_watches(&mut self, zxid: Zxid, cx: &mut ServiceCx<'_>) {
         for t in self.tree.take_triggers() {
             for conn in self.watches.trigger(&t.path, t.event) {
-                // Since 3.8.4 / 3.9.2 (ZOOKEEPER-4799) an event is delivered only to a watcher
-                // allowed to READ the node; checked while the node exists (a deleted node's
-                // ACL is gone, so its NodeDeleted is delivered as before).
-                let allowed = match (self.tree.node(&t.path), self.conns.get(&conn)) {
-                    (Some(node), Some(c)) => crate::tree::check_acl(
-                        &node.acl,
+                // Since 3.8.4 / 3.9.2 (ZOOKEEPER-4799, backported to Debian's 3.8.0) an event
+                // is delivered only to a watcher allowed to READ the node; for NodeDeleted, the
+                // ACL the node had.
+                let acl = t
+                    .acl
+                    .clone()
+                    .or_else(|| self.tree.node(&t.path).map(|n| n.acl.clone()));
+                let allowed = match (acl, self.conns.get(&conn)) {
+                    (Some(acl), Some(c)) => crate::tree::check_acl(
+                        &acl,
                         crate::client::perms::READ,
                         &Caller {
                             auth: &c.auth,
