@@ -50,9 +50,14 @@ pub(crate) fn kept(request: &Request, zk: &str, cc: &str) -> Option<&'static str
         ),
         // Its walk over the path's parents fails on a path without a leading slash.
         Request::CheckWatches { path, .. }
-            if !path.starts_with('/') && zk == "MARSHALLINGERROR" && cc == "NOWATCHER" =>
+            if !path.starts_with('/')
+                && zk == "MARSHALLINGERROR"
+                && (cc == "NOWATCHER" || cc == "OK") =>
         {
-            Some("checkWatches of a relative path: ZooKeeper 3.8 MARSHALLINGERROR, Conclave NOWATCHER")
+            Some(
+                "checkWatches of a relative path: ZooKeeper 3.8 MARSHALLINGERROR, Conclave \
+                 answers from the session's watches",
+            )
         }
         _ => None,
     }
