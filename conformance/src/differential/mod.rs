@@ -57,7 +57,8 @@ impl Default for DiffOptions {
 /// One request whose answers differ.
 #[derive(Clone, Debug)]
 pub struct Divergence {
-    /// Its position in the run (0-based); `u64::MAX` for the closing tree comparison.
+    /// Its position in the run (0-based); `u64::MAX` for the closing tree walk, one less for
+    /// the setup.
     pub index: u64,
     /// The session slot that sent it.
     pub slot: usize,
@@ -115,9 +116,14 @@ impl DiffReport {
             s.push_str(&format!("  {n:>6} x kept on purpose: {why}\n"));
         }
         for d in &self.divergences {
+            let at = match d.index {
+                FINAL_WALK => "the final tree walk".to_string(),
+                SETUP => "setup".to_string(),
+                i => format!("#{i}"),
+            };
             s.push_str(&format!(
-                "  #{} (session slot {}): {}\n      zookeeper: {}\n      conclave:  {}\n",
-                d.index, d.slot, d.request, d.zookeeper, d.conclave
+                "  {at} (session slot {}): {}\n      zookeeper: {}\n      conclave:  {}\n",
+                d.slot, d.request, d.zookeeper, d.conclave
             ));
         }
         s
@@ -145,6 +151,11 @@ impl SessionNames for Side<'_> {
         self.0.get(&id).cloned()
     }
 }
+
+/// The index of the closing tree walk's requests.
+const FINAL_WALK: u64 = u64::MAX;
+/// The index of requests before the random ones (connects, the run's root).
+const SETUP: u64 = u64::MAX - 1;
 
 /// How divergences in notifications are named (their kind starts with it).
 const NOTIFICATIONS: &str = "notifications";
@@ -193,7 +204,7 @@ pub fn run(
         acl: vec![Acl::open_unsafe()],
         flags: 0,
     });
-    r.step(u64::MAX - 1, 0, &root)?;
+    r.step(SETUP, 0, &root)?;
     let mut gen = Generator::new(opts.seed, r.slots.len());
     for i in 0..opts.ops {
         let (slot, request) = gen.next();
@@ -247,7 +258,7 @@ impl Run<'_> {
         let cc = connect(self.cc_addr, "Conclave")?;
         if zk.timeout_ms != cc.timeout_ms {
             self.diverge(
-                u64::MAX - 2,
+                SETUP,
                 slot,
                 "connect",
                 format!("timeout {}", zk.timeout_ms),
@@ -382,13 +393,13 @@ impl Run<'_> {
                 },
                 Request::GetAcl { path: path.clone() },
             ] {
-                self.step(u64::MAX, 0, &req)?;
+                self.step(FINAL_WALK, 0, &req)?;
             }
             let list = Request::GetChildren {
                 path: path.clone(),
                 watch: false,
             };
-            let zk = self.step(u64::MAX, 0, &list)?;
+            let zk = self.step(FINAL_WALK, 0, &list)?;
             if let Some(Reply {
                 body: Some(Response::GetChildren { children }),
                 ..
