@@ -24,8 +24,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 use conclave_std::scratch::READ_CHUNK;
 /// Chunks read from one socket per wake-up before the others get a turn.
 const READS_PER_TURN: usize = 64;
-/// Bytes a peer may leave unread before its connection is dropped (not buffered unbounded).
-const MAX_QUEUED_BYTES: usize = 64 << 20;
 const WAKER: Token = Token(0);
 /// Pause before accepting again after `accept` failed (EMFILE and friends).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -175,7 +173,7 @@ impl Loop {
                 .map(|d| d.2)
                 .chain(self.accept_again)
                 .fold(wake, Instant::min);
-            let timeout = if self.again.is_empty() {
+            let timeout = if self.again.is_empty() && self.dirty.is_empty() {
                 wake.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
@@ -236,6 +234,8 @@ impl Loop {
             for t in std::mem::take(&mut self.dirty) {
                 self.flush(t);
             }
+            // What the flushes let the node send (paced replies) goes after a zero-wait poll.
+            self.drain();
             self.status.set(self.driver.status());
             if let Some(why) = self.driver.halted() {
                 break Err(why.to_string());
@@ -328,6 +328,7 @@ impl Loop {
         let Some(c) = self.conns.get_mut(&t) else {
             return;
         };
+        let socket = c.socket;
         let mut written = 0;
         while written < c.out.len() {
             match c.stream.write(&c.out[written..]) {
@@ -339,10 +340,15 @@ impl Loop {
             }
         }
         c.out.drain(..written);
+        // What is written goes back to the allocator: the buffer holds what is owed, no more.
+        if c.out.capacity() > c.out.len() + (64 << 10) {
+            c.out.shrink_to_fit();
+        }
         if c.closing && c.out.is_empty() {
             let _ = c.stream.shutdown(Shutdown::Write);
             self.forget(t);
         }
+        self.driver.written(self.clock.now(), socket, written);
     }
 
     fn forget(&mut self, t: Token) -> Option<Conn> {
@@ -368,13 +374,6 @@ impl Loop {
         let Some(c) = self.conns.get_mut(&t) else {
             return;
         };
-        if c.out.len() + bytes.len() > MAX_QUEUED_BYTES {
-            tracing::warn!(
-                "{socket:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
-            );
-            self.forget(t);
-            return self.driver.closed(self.clock.now(), socket);
-        }
         if c.out.is_empty() {
             self.dirty.push(t);
         }
@@ -423,6 +422,7 @@ impl Loop {
                 }
             }
             Action::Send { socket, bytes } => self.send(socket, bytes),
+            Action::Abort(s) => _ = self.tokens.get(&s).copied().map(|t| self.forget(t)),
             Action::Close(socket) => {
                 if let Some(&t) = self.tokens.get(&socket) {
                     if let Some(c) = self.conns.get_mut(&t) {

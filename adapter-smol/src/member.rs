@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,14 +20,12 @@ use futures_lite::{future, AsyncWriteExt};
 /// How long a dial may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const EVENT_QUEUE: usize = 1024;
-/// A connection whose peer does not read this much of what we send is dropped instead of
-/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
-const MAX_QUEUED_BYTES: u64 = 64 << 20;
 
 enum Ev {
     Accepted(Listener, Async<TcpStream>, SocketAddr),
     Dialed(LinkId, std::io::Result<Async<TcpStream>>),
     Bytes(Socket, Vec<u8>),
+    Written(Socket, usize),
     Closed(Socket),
     Disk(DiskAck),
 }
@@ -36,7 +33,6 @@ enum Ev {
 struct Conn {
     tx: Sender<Vec<u8>>,
     gate: Sender<bool>,
-    queued: Arc<AtomicU64>,
     reader: Task<()>,
     writer: Task<()>,
 }
@@ -170,17 +166,9 @@ async fn reader(key: Socket, s: Arc<Async<TcpStream>>, tx: Sender<Ev>, gate: Rec
     }
 }
 
-async fn writer(
-    key: Socket,
-    s: Arc<Async<TcpStream>>,
-    rx: Receiver<Vec<u8>>,
-    tx: Sender<Ev>,
-    queued: Arc<AtomicU64>,
-) {
-    let mut batch = Vec::new();
-    while let Ok(first) = rx.recv().await {
-        batch.clear();
-        batch.extend_from_slice(&first);
+async fn writer(key: Socket, s: Arc<Async<TcpStream>>, rx: Receiver<Vec<u8>>, tx: Sender<Ev>) {
+    // The first message is the batch (never copied: a large reply is held once).
+    while let Ok(mut batch) = rx.recv().await {
         while let Ok(more) = rx.try_recv() {
             batch.extend_from_slice(&more);
         }
@@ -188,7 +176,7 @@ async fn writer(
             let _ = tx.send(Ev::Closed(key)).await;
             return;
         }
-        queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
+        let _ = tx.send(Ev::Written(key, batch.len())).await;
     }
     // The node closed the connection: everything queued is written; say goodbye.
     let _ = s.get_ref().shutdown(std::net::Shutdown::Write);
@@ -292,19 +280,15 @@ impl Loop {
         let s = Arc::new(stream);
         let (tx, rx) = async_channel::unbounded();
         let (gate, gate_rx) = async_channel::unbounded();
-        let queued = Arc::new(AtomicU64::new(0));
         let reader_task = self
             .ex
             .spawn(reader(key, s.clone(), self.ev_tx.clone(), gate_rx));
-        let writer_task = self
-            .ex
-            .spawn(writer(key, s, rx, self.ev_tx.clone(), queued.clone()));
+        let writer_task = self.ex.spawn(writer(key, s, rx, self.ev_tx.clone()));
         self.conns.insert(
             key,
             Conn {
                 tx,
                 gate,
-                queued,
                 reader: reader_task,
                 writer: writer_task,
             },
@@ -335,6 +319,7 @@ impl Loop {
                 }
             }
             Ev::Bytes(key, bytes) => self.driver.read(now, key, &bytes),
+            Ev::Written(key, n) => self.driver.written(now, key, n),
             Ev::Closed(key) => {
                 self.close(key);
                 self.driver.closed(now, key);
@@ -343,22 +328,6 @@ impl Loop {
             Ev::Disk(DiskAck::Failed(seq, error)) => self.driver.disk_failed(now, seq, error),
         }
         self.drain();
-    }
-
-    fn send(&mut self, key: Socket, bytes: Vec<u8>) {
-        let Some(c) = self.conns.get(&key) else {
-            return;
-        };
-        let len = bytes.len() as u64;
-        if c.queued.load(Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
-            tracing::warn!(
-                "{key:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
-            );
-            self.close(key);
-            return self.driver.closed(self.now(), key);
-        }
-        c.queued.fetch_add(len, Ordering::Relaxed);
-        let _ = c.tx.try_send(bytes);
     }
 
     fn act(&mut self, action: Action) {
@@ -375,8 +344,14 @@ impl Loop {
                     })
                     .detach();
             }
-            Action::Send { socket, bytes } => self.send(socket, bytes),
+            Action::Send { socket, bytes } => {
+                if let Some(c) = self.conns.get(&socket) {
+                    let _ = c.tx.try_send(bytes);
+                }
+            }
             Action::Close(socket) => self.close(socket),
+            // Dropping both tasks cancels them; the socket closes with them.
+            Action::Abort(socket) => drop(self.conns.remove(&socket)),
             Action::Read { socket, read } => {
                 if let Some(c) = self.conns.get(&socket) {
                     let _ = c.gate.try_send(read);

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
@@ -22,15 +20,13 @@ use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const EVENT_QUEUE: usize = 1024;
 const WRITE_BATCH: usize = 256 * 1024;
-/// A connection whose peer does not read this much of what we send is dropped instead of
-/// buffered without bound; the core reconnects (peers) or the client reconnects elsewhere.
-const MAX_QUEUED_BYTES: u64 = 64 << 20;
 
 #[derive(Debug)]
 enum Ev {
     Accepted(Listener, TcpStream, SocketAddr),
     Dialed(LinkId, std::io::Result<TcpStream>),
     Bytes(Socket, Vec<u8>),
+    Written(Socket, usize),
     Closed(Socket),
     Disk(DiskAck),
 }
@@ -38,9 +34,8 @@ enum Ev {
 struct Conn {
     tx: mpsc::UnboundedSender<Vec<u8>>,
     reader: AbortHandle,
+    writer: AbortHandle,
     gate: watch::Sender<bool>,
-    /// Bytes handed to the writer and not yet written: bounded by [`MAX_QUEUED_BYTES`].
-    queued: Arc<AtomicU64>,
 }
 
 /// A running member.
@@ -175,12 +170,9 @@ async fn writer(
     mut w: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     tx: mpsc::Sender<Ev>,
-    queued: Arc<AtomicU64>,
 ) {
-    let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
-        batch.clear();
-        batch.extend_from_slice(&first);
+    // The first message is the batch (never copied: a large reply is held once).
+    while let Some(mut batch) = rx.recv().await {
         while batch.len() < WRITE_BATCH {
             match rx.try_recv() {
                 Ok(more) => batch.extend_from_slice(&more),
@@ -191,7 +183,7 @@ async fn writer(
             let _ = tx.send(Ev::Closed(key)).await;
             return;
         }
-        queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
+        let _ = tx.send(Ev::Written(key, batch.len())).await;
     }
     // The node closed the connection: everything queued is written; say goodbye.
     let _ = w.shutdown().await;
@@ -272,16 +264,14 @@ impl Loop {
         let reader = self
             .tasks
             .spawn(reader(key, r, self.ev_tx.clone(), gate_rx));
-        let queued = Arc::new(AtomicU64::new(0));
-        self.tasks
-            .spawn(writer(key, w, rx, self.ev_tx.clone(), queued.clone()));
+        let writer = self.tasks.spawn(writer(key, w, rx, self.ev_tx.clone()));
         self.conns.insert(
             key,
             Conn {
                 tx,
                 reader,
+                writer,
                 gate,
-                queued,
             },
         );
     }
@@ -308,6 +298,7 @@ impl Loop {
                 }
             }
             Ev::Bytes(key, bytes) => self.driver.read(now, key, &bytes),
+            Ev::Written(key, n) => self.driver.written(now, key, n),
             Ev::Closed(key) => {
                 self.close(key);
                 self.driver.closed(now, key);
@@ -316,22 +307,6 @@ impl Loop {
             Ev::Disk(DiskAck::Failed(seq, error)) => self.driver.disk_failed(now, seq, error),
         }
         self.drain();
-    }
-
-    fn send(&mut self, key: Socket, bytes: Vec<u8>) {
-        let Some(c) = self.conns.get(&key) else {
-            return;
-        };
-        let len = bytes.len() as u64;
-        if c.queued.load(Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
-            tracing::warn!(
-                "{key:?}: more than {MAX_QUEUED_BYTES} bytes unread by the other side; closing"
-            );
-            self.close(key);
-            return self.driver.closed(self.now(), key);
-        }
-        c.queued.fetch_add(len, Ordering::Relaxed);
-        let _ = c.tx.send(bytes);
     }
 
     fn act(&mut self, action: Action) {
@@ -351,8 +326,18 @@ impl Loop {
                     let _ = tx.send(Ev::Dialed(link, r)).await;
                 });
             }
-            Action::Send { socket, bytes } => self.send(socket, bytes),
+            Action::Send { socket, bytes } => {
+                if let Some(c) = self.conns.get(&socket) {
+                    let _ = c.tx.send(bytes);
+                }
+            }
             Action::Close(socket) => self.close(socket),
+            Action::Abort(socket) => {
+                if let Some(c) = self.conns.remove(&socket) {
+                    c.reader.abort();
+                    c.writer.abort();
+                }
+            }
             Action::Read { socket, read } => {
                 if let Some(c) = self.conns.get(&socket) {
                     let _ = c.gate.send(read);

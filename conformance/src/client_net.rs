@@ -350,12 +350,15 @@ impl ClientNet {
         applied: Zxid,
         queue: &mut EventQueue,
     ) {
+        let len = bytes.len();
         let ev = ClientNetEvent::ToClient {
             conn,
             bytes,
             applied,
         };
         self.write(now, conn, false, ev, queue);
+        let wrote = ClientNetEvent::ServerWrote { conn, bytes: len };
+        queue.push(now, Event::ClientNet(wrote));
     }
 
     /// The server closes `conn` (after the bytes it already wrote).
@@ -515,6 +518,14 @@ impl ClientNet {
                     conn,
                     bytes,
                     applied,
+                })
+            }
+            ClientNetEvent::ServerWrote { conn, bytes } => {
+                let c = self.conns.get(&conn)?;
+                c.server_open.then_some(Arrival::Server {
+                    node: c.server,
+                    inc: c.inc,
+                    input: Input::ClientWritten { conn, bytes },
                 })
             }
             ClientNetEvent::ServerSeesClose { conn } => {

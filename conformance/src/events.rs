@@ -158,6 +158,14 @@ pub(crate) enum ClientNetEvent {
         /// The server's `last_applied` when it wrote them.
         applied: Zxid,
     },
+    /// The server's socket took `bytes` (reported back as `ClientWritten`; the simulated
+    /// kernel buffer never fills, so at once).
+    ServerWrote {
+        /// The connection.
+        conn: u64,
+        /// How many.
+        bytes: usize,
+    },
     /// The server end sees the connection close.
     ServerSeesClose {
         /// The connection.

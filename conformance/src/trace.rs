@@ -74,6 +74,7 @@ impl Trace {
             Input::ClientBytes { .. } => 10,
             Input::ClientDisconnected { .. } => 11,
             Input::HttpConnected { .. } => 12,
+            Input::ClientWritten { .. } => 13,
         };
         self.head(now, node, tag);
         self.hash.write_u64(inc);
@@ -116,6 +117,10 @@ impl Trace {
                 self.hash.write_bytes(bytes);
             }
             Input::ClientDisconnected { conn } => self.hash.write_u64(*conn),
+            Input::ClientWritten { conn, bytes } => {
+                self.hash.write_u64(*conn);
+                self.hash.write_u64(*bytes as u64);
+            }
         }
     }
 

@@ -147,10 +147,13 @@ impl World {
                 }
                 Action::Send { socket, bytes } => {
                     if let Some(&to) = self.pipes.get(&(i, socket)) {
+                        // The pipe takes everything at once: say so (the core paces by it).
+                        let n = bytes.len();
                         self.wire.push_back(Delivery::Bytes(to, bytes));
+                        self.members[i].0.written(self.now, socket, n);
                     }
                 }
-                Action::Close(socket) => {
+                Action::Close(socket) | Action::Abort(socket) => {
                     if let Some(to) = self.pipes.remove(&(i, socket)) {
                         self.pipes.remove(&to);
                         self.wire.push_back(Delivery::Closed(to));

@@ -151,7 +151,8 @@ const STANDALONE_CFG: &str =
 /// The whole ZooKeeper service of a standalone server fed arbitrary client traffic, the
 /// stateful target: the input is records `[selector][length][length bytes]`. The selector's
 /// low two bits pick one of three client connections or an HTTP connection (admin or metrics
-/// endpoint by bit 2); bit 7 closes that connection first and opens it again. Time advances
+/// endpoint by bit 2); bit 7 closes that connection first and opens it again; bit 6 has the
+/// host report `length` KiB of that connection's replies written first. Time advances
 /// 1 ms per record and by a session timeout every 64 records, so sessions expire and timers
 /// fire; every durable write is acknowledged. Never panics.
 pub fn node_clients(data: &[u8]) {
@@ -230,6 +231,10 @@ fn node_clients_replies(data: &[u8]) -> [usize; 4] {
         if selector & 0x80 != 0 {
             node.handle(now, Input::ClientDisconnected { conn });
             open(&mut node, now, conn, *selector);
+        }
+        if selector & 0x40 != 0 {
+            let bytes = usize::from(*len) << 10;
+            node.handle(now, Input::ClientWritten { conn, bytes });
         }
         node.handle(
             now,

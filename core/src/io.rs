@@ -76,6 +76,18 @@ pub enum Input<'a> {
         /// The connection.
         conn: u64,
     },
+    /// The host handed `bytes` more of a client connection's output to its socket (the OS
+    /// took them). The ZooKeeper service paces each connection by it: a connection with more
+    /// than 1 MiB of replies unwritten gets no further requests executed until the host
+    /// reports them written, so a client that never reads costs bounded memory. Hosts that
+    /// drive a `Driver` report through `Driver::written`; a host that never reports stalls a
+    /// connection after its first mebibyte of replies.
+    ClientWritten {
+        /// The connection.
+        conn: u64,
+        /// How many bytes were written (any count; reports may be batched).
+        bytes: usize,
+    },
     /// The wall clock (ms since the Unix epoch); the leader stamps txns with it, so replicas
     /// never read a clock. Send it at start and then now and again (e.g. every tick).
     WallClock {

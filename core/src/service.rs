@@ -124,6 +124,13 @@ pub enum ClientEvent<'a> {
         /// The connection.
         conn: ConnId,
     },
+    /// The host wrote `bytes` more of what was sent to it (see `Input::ClientWritten`).
+    Written {
+        /// The connection.
+        conn: ConnId,
+        /// How many.
+        bytes: usize,
+    },
 }
 
 /// The replicated application and its clients, as the node drives them.

@@ -39,6 +39,9 @@ pub const DEFAULT_ADMIN_SERVER_PORT: u16 = 8080;
 pub const DEFAULT_METRICS_HTTP_PORT: u16 = 7000;
 /// `jute.maxbuffer` when the file does not set it: ZooKeeper's 0xFFFFF bytes.
 pub const DEFAULT_JUTE_MAX_BUFFER: u32 = 0xF_FFFF;
+/// Default `clientBacklogLimitMB`: what all client connections together may leave unread.
+pub const DEFAULT_CLIENT_BACKLOG_LIMIT_MB: u32 = 256;
+
 /// Default `znode.container.checkIntervalMs` (ZooKeeper: 60 000).
 pub const DEFAULT_CONTAINER_CHECK_INTERVAL_MS: u32 = 1_000;
 /// The only `electionAlg` ZooKeeper 3.5+ (and Conclave) implements: fast leader election.
@@ -179,6 +182,10 @@ pub struct Config {
     /// here): how often the leader deletes empty containers and expired TTL nodes. Default
     /// 1 000 ms, where ZooKeeper waits 60 000: the sooner the better once the node is doomed.
     pub container_check_interval_ms: u32,
+    /// `clientBacklogLimitMB` (Conclave's; ZooKeeper buffers without bound): the mebibytes
+    /// of replies all client connections together may leave unread before the one owing
+    /// most is disconnected (default 256, at least 1).
+    pub client_backlog_limit_mb: u32,
     /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
     pub client_tls: Option<ClientTls>,
     /// `sslQuorum=true` and the `ssl.quorum.*` keys: TLS on every peer link.
@@ -220,6 +227,7 @@ impl Default for Config {
             standalone_enabled: true,
             read_only_mode_enabled: false,
             container_check_interval_ms: DEFAULT_CONTAINER_CHECK_INTERVAL_MS,
+            client_backlog_limit_mb: DEFAULT_CLIENT_BACKLOG_LIMIT_MB,
             client_tls: None,
             quorum_tls: None,
             sasl: None,

@@ -62,6 +62,9 @@ impl Parser {
             "jute.maxbuffer" => cfg.jute_max_buffer = jute_key(line, key, value)?,
             "standaloneEnabled" => cfg.standalone_enabled = bool_key(line, key, value)?,
             "readonlymode.enabled" => cfg.read_only_mode_enabled = bool_key(line, key, value)?,
+            "clientBacklogLimitMB" => {
+                cfg.client_backlog_limit_mb = u32_key(line, key, value, 1)?;
+            }
             "znode.container.checkIntervalMs" => {
                 cfg.container_check_interval_ms = u32_key(line, key, value, 1)?;
             }

@@ -128,7 +128,8 @@ fn every_known_key_sets_its_field() {
          jute.maxbuffer=4194304\n\
          standaloneEnabled=no\n\
          readonlymode.enabled=true\n\
-         znode.container.checkIntervalMs=60000\n");
+         znode.container.checkIntervalMs=60000\n\
+         clientBacklogLimitMB=64\n");
     let want = Config {
         tick_time_ms: 100,
         init_limit_ticks: 7,
@@ -151,6 +152,7 @@ fn every_known_key_sets_its_field() {
         standalone_enabled: false,
         read_only_mode_enabled: true,
         container_check_interval_ms: 60_000,
+        client_backlog_limit_mb: 64,
         ..Config::default()
     };
     assert_eq!(c, want);
@@ -1331,6 +1333,13 @@ proptest! {
             let _ = c.with_my_id(my_id);
         }
     }
+}
+
+#[test]
+fn the_client_backlog_limit_is_positive_and_defaults_to_256_mib() {
+    assert_eq!(ok("").client_backlog_limit_mb, 256);
+    assert!(Config::from_zoo_cfg("clientBacklogLimitMB=0\n").is_err());
+    assert!(Config::from_zoo_cfg("clientBacklogLimitMB=lots\n").is_err());
 }
 
 #[test]

@@ -5,12 +5,13 @@
 //! timer and the disk thread.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
+use crate::host::backlog::{Backlog, Verdict, MAX_SOCKET_BYTES};
 use crate::host::layer::{LayerFactory, SocketLayer};
 use crate::host::wiring::{Action, Listener, Socket, Wiring};
 use crate::ids::LinkId;
@@ -38,6 +39,12 @@ pub struct Driver<S: Service = ZkService> {
     /// Actions a layer produced (handshake bytes, a refused socket's close), before the
     /// node's next output.
     pending: VecDeque<Action>,
+    /// What each socket owes the wire, and the bounds on it.
+    backlog: Backlog,
+    /// The time of the latest input (an abort in [`Driver::next_action`] tells the node then).
+    now: Instant,
+    /// Sockets aborted in this drain: the node's replies already queued for them are dropped.
+    aborted: BTreeSet<Socket>,
 }
 
 impl<S: Service + core::fmt::Debug> core::fmt::Debug for Driver<S> {
@@ -56,6 +63,8 @@ pub(crate) const WALL_CLOCK_EVERY_MS: u64 = 1000;
 impl<S: Service> Driver<S> {
     /// Drives `node` (freshly built; its start-up outputs are the first actions).
     pub fn new(node: Node<S>) -> Driver<S> {
+        let clients = u64::from(node.config().client_backlog_limit_mb) << 20;
+        let backlog = Backlog::with_bounds(MAX_SOCKET_BYTES.min(clients), clients);
         Driver {
             node,
             wiring: Wiring::new(),
@@ -65,6 +74,9 @@ impl<S: Service> Driver<S> {
             dial_hosts: BTreeMap::new(),
             layers: BTreeMap::new(),
             pending: VecDeque::new(),
+            backlog,
+            now: Instant::ZERO,
+            aborted: BTreeSet::new(),
         }
     }
 
@@ -89,6 +101,7 @@ impl<S: Service> Driver<S> {
     }
 
     fn handle(&mut self, now: Instant, input: Option<Input<'_>>) {
+        self.now = now;
         if let Some(input) = input {
             self.node.handle(now, input);
         }
@@ -96,6 +109,7 @@ impl<S: Service> Driver<S> {
 
     /// A listener accepted a socket from `addr`: the name to keep its handle under.
     pub fn accepted(&mut self, now: Instant, listener: Listener, addr: SocketAddr) -> Socket {
+        self.now = now;
         let (socket, input) = self.wiring.accepted(listener, addr);
         self.node.handle(now, input);
         let factory = match listener {
@@ -139,6 +153,7 @@ impl<S: Service> Driver<S> {
     /// A dial of `link` ended (`ok`: connected). True if the adapter keeps the socket (as
     /// `Socket::Peer(link)`); false if it drops it (failed, or abandoned by the node).
     pub fn dialed(&mut self, now: Instant, link: LinkId, ok: bool) -> bool {
+        self.now = now;
         let host = self.dial_hosts.remove(&link);
         let input = self.wiring.dialed(link, ok);
         let keep = ok && input.is_some();
@@ -175,6 +190,7 @@ impl<S: Service> Driver<S> {
 
     /// Bytes were read from `socket`.
     pub fn read(&mut self, now: Instant, socket: Socket, bytes: &[u8]) {
+        self.now = now;
         let Some(layer) = self.layers.get_mut(&socket) else {
             let input = self.wiring.read(socket, bytes);
             self.handle(now, input);
@@ -200,18 +216,36 @@ impl<S: Service> Driver<S> {
 
     /// `socket` closed under the adapter (EOF, error, or dropped for not reading).
     pub fn closed(&mut self, now: Instant, socket: Socket) {
+        self.now = now;
+        self.backlog.forget(socket);
         self.layers.remove(&socket);
         let input = self.wiring.closed(socket);
         self.handle(now, input);
     }
 
+    /// The adapter wrote `bytes` more of what it was given for `socket` (report after each
+    /// write, before and after a `Close`): the bounds on unwritten bytes and the pacing of
+    /// client replies run on it.
+    pub fn written(&mut self, now: Instant, socket: Socket, bytes: usize) {
+        self.now = now;
+        if bytes == 0 {
+            return;
+        }
+        self.backlog.written(socket, bytes);
+        if let (Socket::Client(conn), true) = (socket, self.wiring.is_open(socket)) {
+            self.node.handle(now, Input::ClientWritten { conn, bytes });
+        }
+    }
+
     /// Every persist op up to `seq` is durable.
     pub fn persisted(&mut self, now: Instant, seq: u64) {
+        self.now = now;
         self.node.handle(now, Input::Persisted { seq });
     }
 
     /// Persist op `seq` failed: the node halts ([`Driver::halted`] says why).
     pub fn disk_failed(&mut self, now: Instant, seq: u64, error: String) {
+        self.now = now;
         let input = self.wiring.disk_failed(seq, error);
         self.node.handle(now, input);
     }
@@ -219,6 +253,7 @@ impl<S: Service> Driver<S> {
     /// [`Driver::poll_timeout`] was reached; `unix_ms` is the wall clock now. The node gets
     /// its `Timeout` when one of its deadlines is due and the wall clock once a second.
     pub fn timeout(&mut self, now: Instant, unix_ms: i64) {
+        self.now = now;
         if self.next_wall_clock.is_none_or(|at| now >= at) {
             self.next_wall_clock = Some(now.plus_millis(WALL_CLOCK_EVERY_MS));
             self.node.handle(now, Input::WallClock { unix_ms });
@@ -240,6 +275,60 @@ impl<S: Service> Driver<S> {
 
     /// The next thing to carry out, `None` when there is nothing left.
     pub fn next_action(&mut self) -> Option<Action> {
+        // Bounded: each turn returns, or drops one of the node's finite queued outputs.
+        loop {
+            let Some(action) = self.next_unbounded() else {
+                self.aborted.clear();
+                return None;
+            };
+            match &action {
+                Action::Send { socket, .. } if self.aborted.contains(socket) => {}
+                _ => return self.bound(action),
+            }
+        }
+    }
+
+    /// Applies the bounds on unwritten bytes to `action`.
+    fn bound(&mut self, action: Action) -> Option<Action> {
+        let (socket, len) = match &action {
+            Action::Send { socket, bytes } => (*socket, bytes.len()),
+            Action::Close(socket) => {
+                self.backlog.closing(*socket);
+                return Some(action);
+            }
+            _ => return Some(action),
+        };
+        let open = self.wiring.is_open(socket);
+        let Verdict::Abort(victim) = self.backlog.sent(socket, len, open) else {
+            return Some(action);
+        };
+        self.aborted.insert(victim);
+        let owed = self.backlog.forget(victim);
+        let total = self.backlog.clients_total();
+        self.layers.remove(&victim);
+        self.pending.push_front(Action::Abort(victim));
+        let input = self.wiring.closed(victim);
+        self.handle(self.now, input);
+        let line = format!(
+            "{victim:?} aborted: {owed} bytes sent to it were not read (other clients owe \
+             {total}); the bounds are {} bytes per socket, {} for all clients \
+             (clientBacklogLimitMB)",
+            self.backlog.max_socket(),
+            self.backlog.max_clients()
+        );
+        let log = Action::Log {
+            level: Level::Warn,
+            line,
+        };
+        if victim == socket {
+            return Some(log);
+        }
+        self.pending.push_front(log);
+        Some(action)
+    }
+
+    /// [`Driver::next_action`] before the bounds on unwritten bytes.
+    fn next_unbounded(&mut self) -> Option<Action> {
         if let Some(action) = self.pending.pop_front() {
             return Some(action);
         }
@@ -343,6 +432,134 @@ mod tests {
         // The node closed it: a late close from the adapter is not reported again.
         d.closed(Instant::ZERO, s);
         assert!(d.next_action().is_none());
+    }
+
+    /// Carries out every action until none is left, acknowledging disk ops at once; the
+    /// bytes sent to each socket, and the sockets aborted.
+    fn settle(d: &mut Driver, now: Instant) -> (BTreeMap<Socket, usize>, Vec<Socket>) {
+        let (mut sent, mut aborted) = (BTreeMap::new(), Vec::new());
+        for _ in 0..1000 {
+            let Some(a) = d.next_action() else {
+                return (sent, aborted);
+            };
+            match a {
+                Action::Persist { seq, .. } => d.persisted(now, seq),
+                Action::Send { socket, bytes } => *sent.entry(socket).or_default() += bytes.len(),
+                Action::Abort(socket) => aborted.push(socket),
+                _ => {}
+            }
+        }
+        panic!("the driver never settled");
+    }
+
+    /// A serving standalone driver with `/big` holding `size` bytes and `clients` sessions
+    /// (sockets `Client(1..=clients)`), every byte so far reported written.
+    fn serving_with_big_node(size: usize, clients: u64) -> Driver {
+        use crate::client::{encode_record_frame, encode_request, ConnectRequest, Request};
+        use crate::client::{Acl, CreateKind, CreateRequest};
+        let mut d = driver();
+        let mut now = Instant::ZERO;
+        for _ in 0..20 {
+            settle(&mut d, now);
+            now = now.plus_millis(100);
+            d.timeout(now, 1_700_000_000_000);
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+        for conn in 1..=clients {
+            let s = d.accepted(now, Listener::Client, addr);
+            assert_eq!(s, Socket::Client(conn));
+            let mut wire = Vec::new();
+            encode_record_frame(
+                &ConnectRequest {
+                    protocol_version: 0,
+                    last_zxid_seen: 0,
+                    timeout_ms: 30_000,
+                    session_id: 0,
+                    passwd: alloc::vec![0; 16],
+                    read_only: Some(false),
+                },
+                &mut wire,
+            );
+            if conn == 1 {
+                let create = CreateRequest {
+                    kind: CreateKind::Create,
+                    path: "/big".into(),
+                    data: Some(alloc::vec![7; size]),
+                    acl: alloc::vec![Acl::open_unsafe()],
+                    flags: 0,
+                };
+                encode_request(1, &Request::Create(create), &mut wire);
+            }
+            d.read(now, s, &wire);
+            let (sent, _) = settle(&mut d, now);
+            d.written(now, s, sent[&s]);
+        }
+        d
+    }
+
+    fn get_big(xids: core::ops::Range<i32>) -> Vec<u8> {
+        use crate::client::{encode_request, Request};
+        let mut wire = Vec::new();
+        for xid in xids {
+            let get = Request::GetData {
+                path: "/big".into(),
+                watch: false,
+            };
+            encode_request(xid, &get, &mut wire);
+        }
+        wire
+    }
+
+    /// Issue 17: a client that pipelines reads and does not read the replies gets replies
+    /// computed only while it owes the wire less than a mebibyte; each write the adapter
+    /// reports lets the next ones out. Memory stays bounded however much it asks for.
+    #[test]
+    fn a_client_that_does_not_read_gets_replies_paced_by_what_is_written() {
+        const SIZE: usize = 600 << 10;
+        let mut d = serving_with_big_node(SIZE, 1);
+        let (now, s) = (Instant::ZERO.plus_millis(5_000), Socket::Client(1));
+        d.read(now, s, &get_big(10..20));
+        // 600 KiB owed after the first reply; the second takes it past 1 MiB; then it waits.
+        let (sent, _) = settle(&mut d, now);
+        let replies = |bytes: usize| bytes / SIZE;
+        assert_eq!(replies(sent[&s]), 2, "{sent:?}");
+        // 600 KiB written: 600 KiB owed, and one more reply takes it past the mark again.
+        d.written(now, s, SIZE);
+        let (sent, _) = settle(&mut d, now);
+        assert_eq!(replies(sent[&s]), 1, "{sent:?}");
+        d.written(now, s, 10 * SIZE);
+        let (sent, _) = settle(&mut d, now);
+        assert_eq!(replies(sent[&s]), 2, "{sent:?}");
+    }
+
+    /// Issue 17: past the bound on what all clients together owe, the client owing most is
+    /// aborted (its reply dropped, the node told), and the others are served.
+    #[test]
+    fn clients_owing_more_than_the_total_bound_lose_the_largest_debtor() {
+        const SIZE: usize = 600 << 10;
+        let mut d = serving_with_big_node(SIZE, 3);
+        d.backlog = Backlog::with_bounds(64 << 20, 1 << 20);
+        let now = Instant::ZERO.plus_millis(5_000);
+        d.read(now, Socket::Client(1), &get_big(10..11));
+        d.read(now, Socket::Client(2), &get_big(10..12));
+        let (sent, aborted) = settle(&mut d, now);
+        // Client 1: 600 KiB. Client 2's first reply makes 1.2 MiB: client 1 and 2 owe as
+        // much; the later of equals, client 2, goes, and its second reply is dropped.
+        assert_eq!(aborted, [Socket::Client(2)]);
+        assert_eq!(sent[&Socket::Client(1)] / SIZE, 1);
+        assert!(!sent.contains_key(&Socket::Client(2)), "{sent:?}");
+        assert!(!d.wiring.is_open(Socket::Client(2)));
+        assert_eq!(d.backlog.clients_total(), sent[&Socket::Client(1)] as u64);
+        // A late write report for the aborted socket changes nothing.
+        d.written(now, Socket::Client(2), 1 << 20);
+        d.read(now, Socket::Client(3), &get_big(10..11));
+        let (sent, aborted) = settle(&mut d, now);
+        assert_eq!(
+            aborted,
+            [Socket::Client(3)],
+            "1.2 MiB again: the later of equals"
+        );
+        assert!(sent.is_empty());
     }
 
     /// A stand-in for TLS: a greeting on the first read, then every byte XOR 0x55 both

@@ -4,6 +4,7 @@
 //! sockets (`wiring`). Pure: the adapter reads the files, owns the sockets and logs the
 //! lines; every decision is here, so that every adapter behaves alike.
 
+pub(crate) mod backlog;
 pub(crate) mod cli;
 pub(crate) mod driver;
 pub(crate) mod layer;

@@ -56,6 +56,9 @@ pub enum Action {
     },
     /// Close `socket` after the bytes already queued (or drop a dial in progress).
     Close(Socket),
+    /// Close `socket` now, discarding what is queued for it; do not report it closed. The
+    /// driver aborts a socket that owes the wire too much (it stopped reading).
+    Abort(Socket),
     /// Stop (`false`) or resume (`true`) reading `socket`: back-pressure.
     Read {
         /// The socket.

@@ -367,6 +367,7 @@ impl<S: Service> Node<S> {
                 Input::ClientConnected { .. }
                     | Input::ClientBytes { .. }
                     | Input::ClientDisconnected { .. }
+                    | Input::ClientWritten { .. }
                     | Input::HttpConnected { .. }
             ) {
                 return;
@@ -420,6 +421,13 @@ impl<S: Service> Node<S> {
                 if self.http.remove(&conn).is_none() {
                     self.with_service(now, |s, cx| {
                         s.client(ClientEvent::Disconnected { conn }, cx)
+                    })
+                }
+            }
+            Input::ClientWritten { conn, bytes } => {
+                if !self.http.contains_key(&conn) {
+                    self.with_service(now, |s, cx| {
+                        s.client(ClientEvent::Written { conn, bytes }, cx)
                     })
                 }
             }

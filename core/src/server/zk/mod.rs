@@ -39,6 +39,12 @@ use crate::zab::StateMachine;
 /// Requests queued per connection before the server stops reading it.
 pub(crate) const MAX_QUEUED_PER_CONN: usize = 1000;
 
+/// Replies a connection may have unwritten (sent to the host, not yet reported by
+/// `ClientWritten`) before its queued requests wait: a client that never reads its replies
+/// holds at most this plus one reply (and the notifications of its watches, which the
+/// driver's per-socket bound caps), however many requests it pipelines.
+pub(crate) const PACE_BYTES: u64 = 1 << 20;
+
 /// A connection that has not completed the session handshake (or sent its four-letter
 /// word) within this long is closed: ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout`
 /// default. Idle and trickling (slowloris) sockets cannot hold descriptors for ever.
@@ -114,6 +120,8 @@ struct Conn {
     writes: VecDeque<i32>,
     waiting: Option<Wait>,
     paused: bool,
+    /// Reply bytes sent to the host and not yet reported written ([`PACE_BYTES`]).
+    unsent: u64,
     received: u64,
     sent: u64,
     /// The requests started and not yet answered, oldest first: opcode and start (metrics).
@@ -217,6 +225,7 @@ impl ZkService {
     fn send(&mut self, conn: ConnId, bytes: Vec<u8>, cx: &mut ServiceCx<'_>) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.sent += 1;
+            c.unsent += bytes.len() as u64;
         }
         self.packets_sent += 1;
         cx.out.push(ServiceOutput::SendClient { conn, bytes });
@@ -255,6 +264,11 @@ impl ZkService {
         }
         self.response_sizes
             .record(i32::try_from(out.len()).unwrap_or(i32::MAX));
+        if out.len() >= 16 << 10 {
+            // Growth doubled it (the stat follows the data): a large reply queued for a slow
+            // reader holds what it needs, not up to twice that (an in-place shrink).
+            out.shrink_to_fit();
+        }
         self.send(conn, out, cx);
     }
 
@@ -511,6 +525,7 @@ impl Service for ZkService {
                         writes: VecDeque::new(),
                         waiting: None,
                         paused: false,
+                        unsent: 0,
                         received: 0,
                         sent: 0,
                         current: VecDeque::new(),
@@ -523,6 +538,16 @@ impl Service for ZkService {
             ClientEvent::Bytes { conn, bytes } => self.on_bytes(conn, bytes, cx),
             ClientEvent::Disconnected { conn } => {
                 self.forget(conn);
+            }
+            ClientEvent::Written { conn, bytes } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
+                let was = c.unsent;
+                c.unsent = c.unsent.saturating_sub(bytes as u64);
+                if was > PACE_BYTES && c.unsent <= PACE_BYTES {
+                    self.process(conn, cx);
+                }
             }
         }
     }

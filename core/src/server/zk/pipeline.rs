@@ -94,7 +94,7 @@ impl ZkService {
             let State::Ready { session } = c.state else {
                 return;
             };
-            if c.waiting.is_some() {
+            if c.waiting.is_some() || c.unsent > PACE_BYTES {
                 return;
             }
             let Some(next) = c.queue.front() else { break };
