@@ -34,6 +34,7 @@ pub mod report;
 pub mod runner;
 pub mod server_node;
 pub mod simulation;
+pub mod suite;
 pub mod timeline;
 mod trace;
 pub mod violation;

@@ -10,7 +10,7 @@
 mod compare;
 mod gen;
 pub mod servers;
-mod wire;
+pub(crate) mod wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -179,6 +179,55 @@ impl Session {
         self.receive(xid, request.op_code())
     }
 
+    /// Notifications that arrive within `wait` (none is not an error), with any kept from
+    /// before; stops at the first quiet moment after one arrived.
+    pub(crate) fn wait_events(&mut self, wait: Duration) -> Result<Vec<WatcherEvent>, WireError> {
+        let io = |e: std::io::Error| WireError::Io(e.to_string());
+        let mut events = std::mem::take(&mut self.pending_events);
+        let restore = self.stream.read_timeout().map_err(io)?;
+        let deadline = std::time::Instant::now() + wait;
+        // Bounded by the deadline.
+        while events.is_empty() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.stream.set_read_timeout(Some(left)).map_err(io)?;
+            let mut len = [0u8; 1];
+            match self.stream.peek(&mut len) {
+                Ok(0) => return Err(WireError::Closed),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break
+                }
+                Err(e) => return Err(io(e)),
+            }
+            self.stream.set_read_timeout(restore).map_err(io)?;
+            let frame = self.read_frame()?;
+            let (header, body) = ReplyHeader::split(&frame)
+                .map_err(|e| WireError::Garbled(format!("ReplyHeader: {e}")))?;
+            match header.xid {
+                NOTIFICATION_XID => events.push(
+                    WatcherEvent::decode(&mut JuteReader::new(body, MAX_FRAME))
+                        .map_err(|e| WireError::Garbled(format!("WatcherEvent: {e}")))?,
+                ),
+                PING_XID => {}
+                other => {
+                    return Err(WireError::Garbled(format!(
+                        "a reply to xid {other} with no request outstanding"
+                    )))
+                }
+            }
+        }
+        self.stream.set_read_timeout(restore).map_err(io)?;
+        Ok(events)
+    }
+
     fn read_frame(&mut self) -> Result<Vec<u8>, WireError> {
         let mut len = [0u8; 4];
         self.read_exact(&mut len)?;

@@ -1,0 +1,570 @@
+//! One conformance suite for every adapter (issue 14): scenarios written once as data
+//! ([`Scenario`], [`Step`]), a [`Harness`] that runs a cluster some way (today: an adapter's
+//! binary as real processes, [`process::ProcessHarness`]), and [`run`], which plays a scenario
+//! against a harness and checks what the protocol promises. [`crate::suite!`] expands to one
+//! `#[test]` per scenario, so an adapter's whole conformance test file is one line.
+//!
+//! Clients speak the real ZooKeeper wire protocol (the core's jute codec on a plain socket), so
+//! what is checked is what a ZooKeeper client sees: return codes, data, children, watch events.
+
+pub mod process;
+mod scenarios;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use conclave_core::client::{
+    Acl, CreateKind, CreateRequest, ErrorCode, EventType, MultiResult, Request, Response,
+    WatcherEvent,
+};
+
+pub use scenarios::{scenario, scenarios, NAMES};
+
+/// Which member a step is about, resolved when the step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// The member serving as leader now.
+    Leader,
+    /// The `k`-th live member that is not the leader (0-based, in member order).
+    Follower(usize),
+    /// Member `i` (0-based).
+    Member(usize),
+    /// Every member (`Kill`, `Restart`).
+    All,
+}
+
+/// What a request must answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Success, whatever the body.
+    Ok,
+    /// This error code.
+    Code(ErrorCode),
+    /// Success with these data (getData).
+    Data(Vec<u8>),
+    /// Success with exactly these children, in any order (getChildren).
+    Children(Vec<String>),
+    /// A multi that failed as a whole: ZooKeeper answers it with a success header and one
+    /// error result per op, the failing op's code among them.
+    MultiFailed(ErrorCode),
+}
+
+/// One step of a scenario.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Start every member and wait for a leader.
+    Start,
+    /// Wait until some live member leads (and serves a session).
+    WaitLeader,
+    /// kill -9 (or its equivalent).
+    Kill(Who),
+    /// Start again from the same data directory.
+    Restart(Who),
+    /// Freeze (SIGSTOP): the member neither runs nor answers, its sockets stay open.
+    Pause(Who),
+    /// Thaw what `Pause` froze.
+    Resume(Who),
+    /// Open client session `session` on a member (a 10 s session timeout).
+    Open {
+        /// The scenario's name for the session.
+        session: usize,
+        /// Where.
+        on: Who,
+    },
+    /// Send `request` on `session`; the answer must match `expect`.
+    Request {
+        /// The session.
+        session: usize,
+        /// The request.
+        request: Request,
+        /// What it must answer.
+        expect: Expect,
+    },
+    /// `count` persistent creates `<prefix>-<k>` on `session`, one after another. A create
+    /// that fails with a lost connection is retried on a new session to the next live member
+    /// (its outcome is then unknown, as for any ZooKeeper client); acknowledged ones are
+    /// remembered for [`Step::AckedEverywhere`].
+    Writes {
+        /// The session to start on.
+        session: usize,
+        /// Path prefix (its parent must exist).
+        prefix: String,
+        /// How many.
+        count: u32,
+    },
+    /// A notification of `kind` for `path` must reach `session` within `within_ms`.
+    Event {
+        /// The session.
+        session: usize,
+        /// The event type.
+        kind: EventType,
+        /// The node.
+        path: String,
+        /// How long to wait.
+        within_ms: u64,
+    },
+    /// No notification for `path` may reach `session` within `within_ms` (a watch fired
+    /// twice, or late).
+    NoEvent {
+        /// The session.
+        session: usize,
+        /// The node.
+        path: String,
+        /// How long to listen.
+        within_ms: u64,
+    },
+    /// Close the session (closeSession, then the socket).
+    Close {
+        /// The session.
+        session: usize,
+    },
+    /// Let time pass.
+    Sleep(u64),
+    /// Every acknowledged write of every `Writes` step is readable on every live member
+    /// (after a `sync`): an acknowledged write is never lost.
+    AckedEverywhere,
+}
+
+/// A named scenario: how many members, and its steps.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Its name (the test's).
+    pub name: &'static str,
+    /// Members of the ensemble.
+    pub members: usize,
+    /// Its steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// What a harness could not do (a pause where processes cannot be frozen, ...): the scenario
+/// fails loudly, naming it, rather than passing without its fault.
+#[derive(Debug)]
+pub struct Unsupported(pub String);
+
+/// What a server answered on a session.
+#[derive(Debug)]
+pub struct Answer {
+    /// The reply's error code (0: success).
+    pub err: i32,
+    /// The body, decoded, if any.
+    pub body: Option<Response>,
+}
+
+/// A way to run an ensemble and talk to it.
+pub trait Harness {
+    /// What this harness is (for failure messages): "conclave-smol processes", ...
+    fn describe(&self) -> String;
+    /// Starts `members` members.
+    fn start(&mut self, members: usize) -> Result<(), String>;
+    /// Whether member `i` is running (not killed).
+    fn is_up(&self, i: usize) -> bool;
+    /// Kills member `i` at once (no clean shutdown).
+    fn kill(&mut self, i: usize);
+    /// Starts member `i` again from its data directory.
+    fn restart(&mut self, i: usize) -> Result<(), String>;
+    /// Freezes member `i`.
+    fn pause(&mut self, i: usize) -> Result<(), Unsupported>;
+    /// Thaws member `i`.
+    fn resume(&mut self, i: usize);
+    /// The member that leads and serves now, asking the members themselves.
+    fn leader(&mut self) -> Option<usize>;
+    /// Opens a new session on member `i`; its handle.
+    fn open(&mut self, i: usize, timeout_ms: i32) -> Result<usize, String>;
+    /// Sends `request` on session `handle` and waits for its answer; a `String` error means
+    /// the connection was lost (outcome unknown).
+    fn call(&mut self, handle: usize, request: &Request) -> Result<Answer, String>;
+    /// The notifications that reached session `handle` so far, waiting up to `wait` for one if
+    /// none has.
+    fn events(&mut self, handle: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String>;
+    /// Closes session `handle`.
+    fn close(&mut self, handle: usize);
+    /// Lets `ms` milliseconds pass.
+    fn sleep(&mut self, ms: u64);
+}
+
+/// How long a step may wait for the cluster (a leader, a reconnect).
+const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// The session timeout scenario sessions ask for.
+const SESSION_TIMEOUT_MS: i32 = 10_000;
+
+/// Plays `scenario` on `harness`: `Ok` when every step did what the protocol promises, or
+/// the first step that did not, with the steps before it.
+pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<(), String> {
+    let mut state = State {
+        members: scenario.members,
+        sessions: Vec::new(),
+        acked: BTreeSet::new(),
+        events: Vec::new(),
+    };
+    let mut log = String::new();
+    for (k, step) in scenario.steps.iter().enumerate() {
+        let _ = writeln!(log, "  {k}: {step:?}");
+        state.step(step, harness).map_err(|e| {
+            format!(
+                "scenario {} on {}: step {k} failed: {e}\nsteps:\n{log}",
+                scenario.name,
+                harness.describe()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The runner's memory of one scenario run.
+struct State {
+    members: usize,
+    /// Scenario session → (harness handle, member).
+    sessions: Vec<Option<(usize, usize)>>,
+    /// Paths whose create was acknowledged.
+    acked: BTreeSet<String>,
+    /// Notifications received per scenario session and not yet matched.
+    events: Vec<Vec<WatcherEvent>>,
+}
+
+impl State {
+    fn step(&mut self, step: &Step, h: &mut dyn Harness) -> Result<(), String> {
+        match step {
+            Step::Start => {
+                h.start(self.members)?;
+                self.wait_leader(h).map(|_| ())
+            }
+            Step::WaitLeader => self.wait_leader(h).map(|_| ()),
+            Step::Kill(who) => {
+                for i in self.resolve(*who, h)? {
+                    h.kill(i);
+                }
+                Ok(())
+            }
+            Step::Restart(who) => {
+                for i in self.resolve(*who, h)? {
+                    if !h.is_up(i) {
+                        h.restart(i)?;
+                    }
+                }
+                Ok(())
+            }
+            Step::Pause(who) => {
+                for i in self.resolve(*who, h)? {
+                    h.pause(i)
+                        .map_err(|u| format!("UNSUPPORTED by this harness: {}", u.0))?;
+                }
+                Ok(())
+            }
+            Step::Resume(who) => {
+                for i in self.resolve(*who, h)? {
+                    h.resume(i);
+                }
+                Ok(())
+            }
+            Step::Open { session, on } => {
+                let member = *self
+                    .resolve(*on, h)?
+                    .first()
+                    .ok_or("no member to open a session on")?;
+                let handle = h.open(member, SESSION_TIMEOUT_MS)?;
+                self.set_session(*session, handle, member);
+                Ok(())
+            }
+            Step::Request {
+                session,
+                request,
+                expect,
+            } => {
+                let handle = self.handle(*session)?;
+                let answer = h.call(handle, request)?;
+                check(&answer, expect)
+            }
+            Step::Writes {
+                session,
+                prefix,
+                count,
+            } => self.writes(*session, prefix, *count, h),
+            Step::Event {
+                session,
+                kind,
+                path,
+                within_ms,
+            } => self.event(*session, *kind, path, *within_ms, h),
+            Step::NoEvent {
+                session,
+                path,
+                within_ms,
+            } => {
+                let handle = self.handle(*session)?;
+                let got = h.events(handle, Duration::from_millis(*within_ms))?;
+                self.events[*session].extend(got);
+                match self.events[*session].iter().find(|e| e.path == *path) {
+                    Some(e) => Err(format!("an unexpected {e:?}")),
+                    None => Ok(()),
+                }
+            }
+            Step::Close { session } => {
+                let handle = self.handle(*session)?;
+                h.close(handle);
+                self.sessions[*session] = None;
+                Ok(())
+            }
+            Step::Sleep(ms) => {
+                h.sleep(*ms);
+                Ok(())
+            }
+            Step::AckedEverywhere => self.acked_everywhere(h),
+        }
+    }
+
+    fn set_session(&mut self, session: usize, handle: usize, member: usize) {
+        if self.sessions.len() <= session {
+            self.sessions.resize(session + 1, None);
+            self.events.resize(session + 1, Vec::new());
+        }
+        self.sessions[session] = Some((handle, member));
+    }
+
+    fn handle(&self, session: usize) -> Result<usize, String> {
+        self.sessions
+            .get(session)
+            .copied()
+            .flatten()
+            .map(|(handle, _)| handle)
+            .ok_or_else(|| format!("session {session} is not open"))
+    }
+
+    fn wait_leader(&mut self, h: &mut dyn Harness) -> Result<usize, String> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        // Bounded by the deadline.
+        loop {
+            if let Some(l) = h.leader() {
+                return Ok(l);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no leader within {STEP_TIMEOUT:?}"));
+            }
+            h.sleep(50);
+        }
+    }
+
+    fn resolve(&mut self, who: Who, h: &mut dyn Harness) -> Result<Vec<usize>, String> {
+        match who {
+            Who::Member(i) if i < self.members => Ok(vec![i]),
+            Who::Member(i) => Err(format!("no member {i} in {}", self.members)),
+            Who::All => Ok((0..self.members).collect()),
+            Who::Leader => Ok(vec![self.wait_leader(h)?]),
+            Who::Follower(k) => {
+                let leader = self.wait_leader(h)?;
+                (0..self.members)
+                    .filter(|&i| i != leader && h.is_up(i))
+                    .nth(k)
+                    .map(|i| vec![i])
+                    .ok_or_else(|| format!("no live follower {k}"))
+            }
+        }
+    }
+
+    fn writes(
+        &mut self,
+        session: usize,
+        prefix: &str,
+        count: u32,
+        h: &mut dyn Harness,
+    ) -> Result<(), String> {
+        let (mut handle, mut member) = self
+            .sessions
+            .get(session)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("session {session} is not open"))?;
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        for k in 0..count {
+            let path = format!("{prefix}-{k}");
+            // Bounded by the deadline: a lost connection moves to the next live member.
+            loop {
+                match h.call(handle, &create(&path, b"w")) {
+                    Ok(a) if a.err == 0 => {
+                        self.acked.insert(path.clone());
+                        break;
+                    }
+                    // A retry of a create whose first try committed.
+                    Ok(a) if a.err == ErrorCode::NodeExists.as_i32() => break,
+                    Ok(a) if a.err == ErrorCode::ConnectionLoss.as_i32() => {}
+                    Ok(a) => return Err(format!("create {path}: error {}", a.err)),
+                    Err(_) => {}
+                }
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "create {path}: no member took it in {STEP_TIMEOUT:?}"
+                    ));
+                }
+                h.close(handle);
+                h.sleep(100);
+                member = (member + 1) % self.members;
+                if let Ok(new) = h.open(member, SESSION_TIMEOUT_MS) {
+                    handle = new;
+                }
+            }
+        }
+        self.set_session(session, handle, member);
+        Ok(())
+    }
+
+    fn event(
+        &mut self,
+        session: usize,
+        kind: EventType,
+        path: &str,
+        within_ms: u64,
+        h: &mut dyn Harness,
+    ) -> Result<(), String> {
+        let handle = self.handle(session)?;
+        let deadline = Instant::now() + Duration::from_millis(within_ms);
+        // Bounded by the deadline.
+        loop {
+            let queue = &mut self.events[session];
+            if let Some(k) = queue
+                .iter()
+                .position(|e| e.event_type == kind && e.path == path)
+            {
+                queue.remove(k);
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "no {kind:?} for {path} within {within_ms} ms (got {:?})",
+                    self.events[session]
+                ));
+            }
+            let got = h.events(handle, left.min(Duration::from_millis(200)))?;
+            self.events[session].extend(got);
+        }
+    }
+
+    fn acked_everywhere(&mut self, h: &mut dyn Harness) -> Result<(), String> {
+        let live: Vec<usize> = (0..self.members).filter(|&i| h.is_up(i)).collect();
+        for i in live {
+            let deadline = Instant::now() + STEP_TIMEOUT;
+            // A member that just restarted may still be joining: bounded by the deadline.
+            let handle = loop {
+                match h.open(i, SESSION_TIMEOUT_MS) {
+                    Ok(handle) => break handle,
+                    Err(e) if Instant::now() > deadline => {
+                        return Err(format!("member {i} takes no session: {e}"))
+                    }
+                    Err(_) => h.sleep(100),
+                }
+            };
+            let sync = Request::Sync { path: "/".into() };
+            let synced = h.call(handle, &sync)?;
+            if synced.err != 0 {
+                return Err(format!("sync on member {i}: error {}", synced.err));
+            }
+            for path in &self.acked {
+                let get = Request::GetData {
+                    path: path.clone(),
+                    watch: false,
+                };
+                let a = h.call(handle, &get)?;
+                if a.err != 0 {
+                    h.close(handle);
+                    return Err(format!(
+                        "acknowledged write {path} is missing on member {i} (error {}): {} \
+                         acknowledged in all",
+                        a.err,
+                        self.acked.len()
+                    ));
+                }
+            }
+            h.close(handle);
+        }
+        if self.acked.is_empty() {
+            return Err("no write was acknowledged: the check would prove nothing".into());
+        }
+        Ok(())
+    }
+}
+
+/// Whether `answer` is what `expect` says.
+fn check(answer: &Answer, expect: &Expect) -> Result<(), String> {
+    let ok = match (expect, &answer.body) {
+        (Expect::Code(code), _) => answer.err == code.as_i32(),
+        _ if answer.err != 0 => false,
+        (Expect::Ok, _) => true,
+        (Expect::MultiFailed(code), Some(Response::Multi(results))) => {
+            results.contains(&MultiResult::Error(*code))
+                && results.iter().all(|r| matches!(r, MultiResult::Error(_)))
+        }
+        (Expect::Data(want), Some(Response::GetData { data, .. })) => {
+            data.as_deref().unwrap_or_default() == want.as_slice()
+        }
+        (Expect::Children(want), Some(Response::GetChildren { children }))
+        | (Expect::Children(want), Some(Response::GetChildren2 { children, .. })) => {
+            let got: BTreeSet<&String> = children.iter().collect();
+            got == want.iter().collect()
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {expect:?}, got error {} with {:?}",
+            answer.err, answer.body
+        ))
+    }
+}
+
+/// A persistent create of `path` with `data`, open ACL.
+pub fn create(path: &str, data: &[u8]) -> Request {
+    create_mode(path, data, 0)
+}
+
+/// A create of `path` with ZooKeeper's `flags` (1 ephemeral, 2 sequential, 3 both).
+pub fn create_mode(path: &str, data: &[u8], flags: i32) -> Request {
+    Request::Create(create_request(path, data, flags))
+}
+
+/// The body of [`create_mode`] (for a multi's ops).
+pub fn create_request(path: &str, data: &[u8], flags: i32) -> CreateRequest {
+    CreateRequest {
+        kind: CreateKind::Create,
+        path: path.into(),
+        data: Some(data.to_vec()),
+        acl: vec![Acl::open_unsafe()],
+        flags,
+    }
+}
+
+/// Expands to one `#[test]` per scenario of the suite, each playing it on a fresh harness
+/// made by `$make` (an expression of a type that implements [`Harness`]). An adapter's
+/// conformance tests: `conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_x")));`
+#[macro_export]
+macro_rules! suite {
+    ($make:expr) => {
+        $crate::suite!(@tests $make;
+            election_at_start_3,
+            election_at_start_5,
+            leader_kill_keeps_acknowledged_writes,
+            follower_kill_and_restart_catches_up,
+            full_cluster_restart_keeps_acknowledged_writes,
+            leader_pause_longer_than_the_session_timeout,
+            session_close_removes_ephemerals_and_fires_watches,
+            master_election_recipe,
+            sequential_nodes_are_unique_and_ordered,
+            multi_is_all_or_nothing,
+            watches_fire_once_and_in_order
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let scenario = $crate::suite::scenario(stringify!($name))
+                    .expect("every name in suite! is a scenario");
+                let mut harness = $make;
+                if let Err(e) = $crate::suite::run(&scenario, &mut harness) {
+                    panic!("{e}");
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,362 @@
+//! The scenarios of the suite, as data: each is what a ZooKeeper user relies on, played with
+//! the faults that break coordination services (kill -9, pauses, full restarts).
+
+use conclave_core::client::{
+    CheckVersionRequest, DeleteRequest, ErrorCode, EventType, MultiOp, Request,
+};
+
+use super::{create, create_mode, create_request, Expect, Scenario, Step, Who};
+
+/// The name of every scenario, in the order `suite!` lists them (a unit test keeps the two
+/// lists equal).
+pub const NAMES: &[&str] = &[
+    "election_at_start_3",
+    "election_at_start_5",
+    "leader_kill_keeps_acknowledged_writes",
+    "follower_kill_and_restart_catches_up",
+    "full_cluster_restart_keeps_acknowledged_writes",
+    "leader_pause_longer_than_the_session_timeout",
+    "session_close_removes_ephemerals_and_fires_watches",
+    "master_election_recipe",
+    "sequential_nodes_are_unique_and_ordered",
+    "multi_is_all_or_nothing",
+    "watches_fire_once_and_in_order",
+];
+
+/// Every scenario.
+pub fn scenarios() -> Vec<Scenario> {
+    NAMES.iter().filter_map(|n| scenario(n)).collect()
+}
+
+fn req(session: usize, request: Request, expect: Expect) -> Step {
+    Step::Request {
+        session,
+        request,
+        expect,
+    }
+}
+
+fn get(path: &str, watch: bool) -> Request {
+    Request::GetData {
+        path: path.into(),
+        watch,
+    }
+}
+
+fn exists(path: &str, watch: bool) -> Request {
+    Request::Exists {
+        path: path.into(),
+        watch,
+    }
+}
+
+fn children(path: &str) -> Request {
+    Request::GetChildren {
+        path: path.into(),
+        watch: false,
+    }
+}
+
+fn set(path: &str, data: &[u8]) -> Request {
+    Request::SetData(conclave_core::client::SetDataRequest {
+        path: path.into(),
+        data: Some(data.to_vec()),
+        version: -1,
+    })
+}
+
+fn open(session: usize, on: Who) -> Step {
+    Step::Open { session, on }
+}
+
+fn writes(session: usize, prefix: &str, count: u32) -> Step {
+    Step::Writes {
+        session,
+        prefix: prefix.into(),
+        count,
+    }
+}
+
+fn event(session: usize, kind: EventType, path: &str) -> Step {
+    Step::Event {
+        session,
+        kind,
+        path: path.into(),
+        within_ms: 10_000,
+    }
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// The scenario called `name`.
+pub fn scenario(name: &str) -> Option<Scenario> {
+    let (name, members, steps) = match name {
+        // Every member starts LOOKING; one leads; a write through one member is read on all.
+        "election_at_start_3" | "election_at_start_5" => {
+            let members = if name.ends_with('3') { 3 } else { 5 };
+            let mut steps = vec![
+                Step::Start,
+                open(0, Who::Follower(0)),
+                req(0, create("/e", b"one"), Expect::Ok),
+            ];
+            for i in 0..members {
+                steps.push(open(i + 1, Who::Member(i)));
+                steps.push(req(i + 1, Request::Sync { path: "/e".into() }, Expect::Ok));
+                steps.push(req(i + 1, get("/e", false), Expect::Data(b"one".to_vec())));
+            }
+            let name = if members == 3 {
+                "election_at_start_3"
+            } else {
+                "election_at_start_5"
+            };
+            (name, members, steps)
+        }
+        // kill -9 of the leader between writes: the survivors elect, writes go on, and every
+        // acknowledged write is on every live member; the old leader rejoins and has them too.
+        "leader_kill_keeps_acknowledged_writes" => (
+            "leader_kill_keeps_acknowledged_writes",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Follower(0)),
+                req(0, create("/w", b""), Expect::Ok),
+                writes(0, "/w/a", 40),
+                Step::Kill(Who::Leader),
+                writes(0, "/w/b", 40),
+                Step::AckedEverywhere,
+                Step::Restart(Who::All),
+                Step::WaitLeader,
+                Step::AckedEverywhere,
+            ],
+        ),
+        // A follower killed misses writes; restarted from its data directory, it catches up.
+        "follower_kill_and_restart_catches_up" => (
+            "follower_kill_and_restart_catches_up",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Leader),
+                req(0, create("/f", b""), Expect::Ok),
+                writes(0, "/f/a", 20),
+                Step::Kill(Who::Follower(0)),
+                writes(0, "/f/b", 40),
+                Step::Restart(Who::All),
+                Step::AckedEverywhere,
+            ],
+        ),
+        // Every member killed at once, then all restarted: nothing acknowledged is lost.
+        "full_cluster_restart_keeps_acknowledged_writes" => (
+            "full_cluster_restart_keeps_acknowledged_writes",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Follower(0)),
+                req(0, create("/r", b""), Expect::Ok),
+                writes(0, "/r/a", 60),
+                Step::Kill(Who::All),
+                Step::Restart(Who::All),
+                Step::WaitLeader,
+                Step::AckedEverywhere,
+            ],
+        ),
+        // The leader frozen past the session timeout: the others elect a new one and keep the
+        // data; thawed, the old leader steps down and catches up.
+        "leader_pause_longer_than_the_session_timeout" => (
+            "leader_pause_longer_than_the_session_timeout",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Follower(0)),
+                req(0, create("/p", b""), Expect::Ok),
+                writes(0, "/p/a", 20),
+                Step::Pause(Who::Leader),
+                Step::Sleep(3_000),
+                writes(0, "/p/b", 20),
+                Step::Resume(Who::All),
+                Step::Sleep(1_000),
+                Step::WaitLeader,
+                Step::AckedEverywhere,
+            ],
+        ),
+        // Closing a session deletes its ephemerals and fires the watches on them.
+        "session_close_removes_ephemerals_and_fires_watches" => (
+            "session_close_removes_ephemerals_and_fires_watches",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Member(0)),
+                open(1, Who::Member(1)),
+                req(0, create_mode("/eph", b"mine", 1), Expect::Ok),
+                // Another member may lag: sync first, as a ZooKeeper client must.
+                req(
+                    1,
+                    Request::Sync {
+                        path: "/eph".into(),
+                    },
+                    Expect::Ok,
+                ),
+                req(1, exists("/eph", true), Expect::Ok),
+                req(1, get("/eph", true), Expect::Data(b"mine".to_vec())),
+                Step::Close { session: 0 },
+                event(1, EventType::NodeDeleted, "/eph"),
+                req(1, exists("/eph", false), Expect::Code(ErrorCode::NoNode)),
+            ],
+        ),
+        // Services race for an ephemeral /master; the losers watch it; when the holder's
+        // session ends, a loser sees it go and takes over; the other loses again.
+        "master_election_recipe" => (
+            "master_election_recipe",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Member(0)),
+                open(1, Who::Member(1)),
+                open(2, Who::Member(2)),
+                req(0, create_mode("/master", b"s0", 1), Expect::Ok),
+                req(
+                    1,
+                    create_mode("/master", b"s1", 1),
+                    Expect::Code(ErrorCode::NodeExists),
+                ),
+                req(1, exists("/master", true), Expect::Ok),
+                req(
+                    2,
+                    create_mode("/master", b"s2", 1),
+                    Expect::Code(ErrorCode::NodeExists),
+                ),
+                req(2, exists("/master", true), Expect::Ok),
+                Step::Close { session: 0 },
+                event(1, EventType::NodeDeleted, "/master"),
+                event(2, EventType::NodeDeleted, "/master"),
+                req(1, create_mode("/master", b"s1", 1), Expect::Ok),
+                req(
+                    2,
+                    create_mode("/master", b"s2", 1),
+                    Expect::Code(ErrorCode::NodeExists),
+                ),
+                req(2, Request::Sync { path: "/master".into() }, Expect::Ok),
+                req(2, get("/master", false), Expect::Data(b"s1".to_vec())),
+            ],
+        ),
+        // Sequential creates from sessions on three members interleave into one gap-free,
+        // strictly increasing sequence.
+        "sequential_nodes_are_unique_and_ordered" => {
+            let mut steps = vec![
+                Step::Start,
+                open(0, Who::Member(0)),
+                open(1, Who::Member(1)),
+                open(2, Who::Member(2)),
+                req(0, create("/q", b""), Expect::Ok),
+            ];
+            for k in 0..10 {
+                for s in 0..3 {
+                    steps.push(req(s, create_mode("/q/n-", &[k], 2), Expect::Ok));
+                }
+            }
+            let want: Vec<String> = (0..30).map(|n| format!("n-{n:010}")).collect();
+            steps.push(req(0, Request::Sync { path: "/q".into() }, Expect::Ok));
+            steps.push(req(0, children("/q"), Expect::Children(want)));
+            ("sequential_nodes_are_unique_and_ordered", 3, steps)
+        }
+        // A multi with one failing op changes nothing; one without creates everything.
+        "multi_is_all_or_nothing" => {
+            let ops = |check_version| {
+                Request::Multi(vec![
+                    MultiOp::Create(create_request("/m/x", b"", 0)),
+                    MultiOp::Create(create_request("/m/y", b"", 0)),
+                    MultiOp::Check(CheckVersionRequest {
+                        path: "/m".into(),
+                        version: check_version,
+                    }),
+                ])
+            };
+            (
+                "multi_is_all_or_nothing",
+                3,
+                vec![
+                    Step::Start,
+                    open(0, Who::Follower(0)),
+                    open(1, Who::Leader),
+                    req(0, create("/m", b""), Expect::Ok),
+                    req(0, ops(7), Expect::MultiFailed(ErrorCode::BadVersion)),
+                    req(1, Request::Sync { path: "/m".into() }, Expect::Ok),
+                    req(1, children("/m"), Expect::Children(Vec::new())),
+                    req(0, ops(0), Expect::Ok),
+                    req(1, Request::Sync { path: "/m".into() }, Expect::Ok),
+                    req(1, children("/m"), Expect::Children(names(&["x", "y"]))),
+                    req(
+                        1,
+                        Request::Delete(DeleteRequest {
+                            path: "/m".into(),
+                            version: -1,
+                        }),
+                        Expect::Code(ErrorCode::NotEmpty),
+                    ),
+                ],
+            )
+        }
+        // A data watch fires once for the first change (not for the second), and the events
+        // of a session arrive in the order of the changes.
+        "watches_fire_once_and_in_order" => (
+            "watches_fire_once_and_in_order",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Member(0)),
+                open(1, Who::Member(1)),
+                req(0, create("/a", b"0"), Expect::Ok),
+                req(0, create("/b", b"0"), Expect::Ok),
+                req(1, Request::Sync { path: "/".into() }, Expect::Ok),
+                req(1, get("/a", true), Expect::Ok),
+                req(1, get("/b", true), Expect::Ok),
+                req(0, set("/a", b"1"), Expect::Ok),
+                req(0, set("/b", b"1"), Expect::Ok),
+                req(0, set("/a", b"2"), Expect::Ok),
+                event(1, EventType::NodeDataChanged, "/a"),
+                event(1, EventType::NodeDataChanged, "/b"),
+                // After the sync, the read sees the last change, and its reply comes after
+                // any late event: none may be for /a.
+                req(1, Request::Sync { path: "/a".into() }, Expect::Ok),
+                req(1, get("/a", false), Expect::Data(b"2".to_vec())),
+                Step::NoEvent {
+                    session: 1,
+                    path: "/a".into(),
+                    within_ms: 300,
+                },
+            ],
+        ),
+        _ => return None,
+    };
+    Some(Scenario {
+        name,
+        members,
+        steps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `suite!` expands to one test per name in its own list: it must be this list.
+    #[test]
+    fn the_suite_macro_lists_every_scenario() {
+        let text = include_str!("mod.rs");
+        let start = text.find("@tests $make;").expect("the macro's list");
+        let list = &text[start..text[start..].find(");").map_or(text.len(), |e| start + e)];
+        let listed: Vec<&str> = list
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(','))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(listed, NAMES);
+        assert_eq!(
+            scenarios().len(),
+            NAMES.len(),
+            "every name builds a scenario"
+        );
+    }
+}
