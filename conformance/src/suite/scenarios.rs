@@ -236,7 +236,13 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                     create_mode("/master", b"s2", 1),
                     Expect::Code(ErrorCode::NodeExists),
                 ),
-                req(2, Request::Sync { path: "/master".into() }, Expect::Ok),
+                req(
+                    2,
+                    Request::Sync {
+                        path: "/master".into(),
+                    },
+                    Expect::Ok,
+                ),
                 req(2, get("/master", false), Expect::Data(b"s1".to_vec())),
             ],
         ),

@@ -339,6 +339,14 @@ impl Learner {
     }
 
     fn log_txn(&mut self, txn: Txn, ctx: &mut Ctx<'_>) {
+        // An epoch's counters are consecutive (the leader proposes last + 1): a gap means a
+        // message was lost or reordered, and logging past it would leave a hole that the
+        // resync (DIFF from our last zxid) never fills. Found by the conformance suite with
+        // peer sends reordered on purpose (docs/decisions.md D28).
+        let (z, last) = (txn.header.zxid, ctx.log.last_logged());
+        if z.epoch() == last.epoch() && z.counter() > last.counter().saturating_add(1) {
+            return self.protocol("a gap in the epoch's proposals", ctx);
+        }
         if ctx.append(txn).is_err() {
             self.protocol("proposal not above the last logged zxid", ctx);
         }

@@ -366,3 +366,55 @@ fn a_peer_following_us_does_not_keep_us_waiting() {
         Some(&ZabOutput::StepDown(StepDown::InitLimit))
     );
 }
+
+/// Regression (the conformance suite, peer sends reordered on purpose): a proposal that skips
+/// a counter of the epoch is refused and the learner starts over, instead of logging past a
+/// hole that the resync from its last zxid would never fill.
+#[test]
+fn a_gap_in_an_epochs_proposals_makes_the_learner_start_over() {
+    let mut w = World::new(&[txn(1, 1)]);
+    let mut f = follower_in_sync(&mut w);
+    f.on_message(
+        3,
+        PeerMessage::SyncBegin(SyncMode::Diff),
+        h(2, 1, Zxid::new(1, 1)),
+        &mut w.ctx(),
+    );
+    w.take();
+    f.on_message(
+        3,
+        PeerMessage::Proposal(txn(1, 3)),
+        h(2, 1, Zxid::new(1, 1)),
+        &mut w.ctx(),
+    );
+    assert_eq!(
+        w.take(),
+        vec![ZabOutput::StepDown(StepDown::Protocol(
+            "a gap in the epoch's proposals"
+        ))]
+    );
+    assert_eq!(
+        w.log.last_logged(),
+        Zxid::new(1, 1),
+        "nothing logged past the gap"
+    );
+    // The next counter, and the first of a later epoch, are taken.
+    let mut w = World::new(&[txn(1, 1)]);
+    let mut f = follower_in_sync(&mut w);
+    f.on_message(
+        3,
+        PeerMessage::SyncBegin(SyncMode::Diff),
+        h(2, 1, Zxid::new(1, 1)),
+        &mut w.ctx(),
+    );
+    for t in [txn(1, 2), txn(2, 1)] {
+        f.on_message(
+            3,
+            PeerMessage::Proposal(t),
+            h(2, 1, Zxid::new(1, 1)),
+            &mut w.ctx(),
+        );
+    }
+    assert!(!w.take().iter().any(|o| matches!(o, ZabOutput::StepDown(_))));
+    assert_eq!(w.log.last_logged(), Zxid::new(2, 1));
+}
