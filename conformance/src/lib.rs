@@ -32,6 +32,7 @@ pub mod progress;
 mod queue;
 pub mod report;
 pub mod runner;
+pub mod scripted;
 pub mod server_node;
 pub mod simulation;
 pub mod suite;

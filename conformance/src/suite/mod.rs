@@ -9,6 +9,7 @@
 
 pub mod process;
 mod scenarios;
+pub mod sim;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
