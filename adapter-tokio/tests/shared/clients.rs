@@ -557,14 +557,6 @@ async fn a_connection_flood_leaves_memory_bounded_and_sessions_answered() {
     let (_cfgs, procs, _leader) = ensemble(&dir, &layout).await;
     let port = layout.members[0].client;
     let pid = procs.children[0].as_ref().unwrap().id();
-    let rss_kib = || -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
     let client = connect(&format!("127.0.0.1:{port}")).await;
     client.create("/flood", b"x", &persistent()).await.unwrap();
     let sample = |n: usize| {
@@ -584,7 +576,7 @@ async fn a_connection_flood_leaves_memory_bounded_and_sessions_answered() {
         }
     };
     let quiet_p99 = sample(300).await;
-    let rss_before = rss_kib();
+    let rss_before = rss_kib(pid);
     let opened = Instant::now();
     let mut sockets = Vec::with_capacity(flood);
     for k in 0..flood {
@@ -599,7 +591,7 @@ async fn a_connection_flood_leaves_memory_bounded_and_sessions_answered() {
     let open_took = opened.elapsed();
     let during_p99 = sample(300).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_during = rss_kib();
+    let rss_during = rss_kib(pid);
     drop(sockets);
     within(
         "a create after the flood",
@@ -648,14 +640,6 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
     let (_cfgs, procs, _leader) = ensemble_with(&dir, &layout, &limit).await;
     let port = layout.members[0].client;
     let pid = procs.children[0].as_ref().unwrap().id();
-    let rss_kib = || -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
     let client = connect(&format!("127.0.0.1:{port}")).await;
     within(
         "create /big",
@@ -670,17 +654,7 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
     .await
     .unwrap();
     let mut hello = Vec::new();
-    encode_record_frame(
-        &ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout_ms: 30_000,
-            session_id: 0,
-            passwd: vec![0; 16],
-            read_only: Some(false),
-        },
-        &mut hello,
-    );
+    encode_record_frame(&ConnectRequest::new_session(30_000), &mut hello);
     for xid in 1..=REQUESTS {
         let get = Request::GetData {
             path: "/big".into(),
@@ -688,7 +662,7 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
         };
         encode_request(xid, &get, &mut hello);
     }
-    let rss_before = rss_kib();
+    let rss_before = rss_kib(pid);
     let mut sockets = Vec::with_capacity(CLIENTS);
     for k in 0..CLIENTS {
         let source = std::net::Ipv4Addr::new(127, 0, 0, (2 + k / 50) as u8);
@@ -701,13 +675,13 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
         sockets.push(s);
     }
     // The member answers what it may; sample its RSS while a session beside them works.
-    let mut peak = rss_kib();
+    let mut peak = rss_kib(pid);
     for i in 0..50 {
         within("getData beside unread clients", client.get_data("/small"))
             .await
             .unwrap_or_else(|e| panic!("request {i} beside unread clients: {e}"));
         tokio::time::sleep(Duration::from_millis(40)).await;
-        peak = peak.max(rss_kib());
+        peak = peak.max(rss_kib(pid));
     }
     let grew_mib = peak.saturating_sub(rss_before) / 1024;
     // Three of them start reading: each gets its connect response and all its replies, or
@@ -776,6 +750,16 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
         "RSS grew by {grew_mib} MiB for {CLIENTS} never-reading clients"
     );
     assert!(complete > 0, "no paced client got its replies once it read");
+}
+
+/// `VmRSS` of process `pid` in KiB (0 when it cannot be read).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Raises this process's descriptor limit to its hard limit (the servers it spawns inherit

@@ -175,17 +175,7 @@ impl Harness for SimHarness {
         }
         let conn = c.connect_client(Self::id(i));
         let mut hello = Vec::new();
-        encode_record_frame(
-            &ConnectRequest {
-                protocol_version: 0,
-                last_zxid_seen: 0,
-                timeout_ms,
-                session_id: 0,
-                passwd: vec![0; 16],
-                read_only: Some(false),
-            },
-            &mut hello,
-        );
+        encode_record_frame(&ConnectRequest::new_session(timeout_ms), &mut hello);
         c.client_send(conn, hello);
         self.sessions.push(Some(SimSession {
             conn,

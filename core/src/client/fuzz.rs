@@ -114,12 +114,8 @@ pub fn client_frames_seeds() -> Vec<Vec<u8>> {
         let mut s = Vec::new();
         encode_record_frame(
             &ConnectRequest {
-                protocol_version: 0,
-                last_zxid_seen: 0,
-                timeout_ms: 30_000,
-                session_id: 0,
-                passwd: alloc::vec![0; 16],
                 read_only,
+                ..ConnectRequest::new_session(30_000)
             },
             &mut s,
         );

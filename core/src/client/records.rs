@@ -234,6 +234,21 @@ pub struct ConnectRequest {
     pub read_only: Option<bool>,
 }
 
+impl ConnectRequest {
+    /// What a client's first connect sends: a new session asking for `timeout_ms`, nothing
+    /// seen yet, a zero password, not read-only.
+    pub fn new_session(timeout_ms: i32) -> ConnectRequest {
+        ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            timeout_ms,
+            session_id: 0,
+            passwd: alloc::vec![0; 16],
+            read_only: Some(false),
+        }
+    }
+}
+
 impl JuteRecord for ConnectRequest {
     fn encode(&self, w: &mut JuteWriter<'_>) {
         w.write_i32(self.protocol_version);

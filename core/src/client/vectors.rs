@@ -78,14 +78,7 @@ fn open_acl() -> Vec<Acl> {
 }
 
 fn connect_request() -> ConnectRequest {
-    ConnectRequest {
-        protocol_version: 0,
-        last_zxid_seen: 0,
-        timeout_ms: 30_000,
-        session_id: 0,
-        passwd: vec![0; 16],
-        read_only: Some(false),
-    }
+    ConnectRequest::new_session(30_000)
 }
 
 const V1_CONNECT_REQUEST: &str =

@@ -469,17 +469,7 @@ mod tests {
             let s = d.accepted(now, Listener::Client, addr);
             assert_eq!(s, Socket::Client(conn));
             let mut wire = Vec::new();
-            encode_record_frame(
-                &ConnectRequest {
-                    protocol_version: 0,
-                    last_zxid_seen: 0,
-                    timeout_ms: 30_000,
-                    session_id: 0,
-                    passwd: alloc::vec![0; 16],
-                    read_only: Some(false),
-                },
-                &mut wire,
-            );
+            encode_record_frame(&ConnectRequest::new_session(30_000), &mut wire);
             if conn == 1 {
                 let create = CreateRequest {
                     kind: CreateKind::Create,

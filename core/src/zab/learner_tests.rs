@@ -367,11 +367,8 @@ fn a_peer_following_us_does_not_keep_us_waiting() {
     );
 }
 
-/// Regression (the conformance suite, peer sends reordered on purpose): a proposal that skips
-/// a counter of the epoch is refused and the learner starts over, instead of logging past a
-/// hole that the resync from its last zxid would never fill.
-#[test]
-fn a_gap_in_an_epochs_proposals_makes_the_learner_start_over() {
+/// A follower of epoch 2 with txn (1, 1), told to DIFF.
+fn diffing_from_1_1() -> (World, Learner) {
     let mut w = World::new(&[txn(1, 1)]);
     let mut f = follower_in_sync(&mut w);
     f.on_message(
@@ -380,6 +377,15 @@ fn a_gap_in_an_epochs_proposals_makes_the_learner_start_over() {
         h(2, 1, Zxid::new(1, 1)),
         &mut w.ctx(),
     );
+    (w, f)
+}
+
+/// Regression (the conformance suite, peer sends reordered on purpose): a proposal that skips
+/// a counter of the epoch is refused and the learner starts over, instead of logging past a
+/// hole that the resync from its last zxid would never fill.
+#[test]
+fn a_gap_in_an_epochs_proposals_makes_the_learner_start_over() {
+    let (mut w, mut f) = diffing_from_1_1();
     w.take();
     f.on_message(
         3,
@@ -399,14 +405,7 @@ fn a_gap_in_an_epochs_proposals_makes_the_learner_start_over() {
         "nothing logged past the gap"
     );
     // The next counter, and the first of a later epoch, are taken.
-    let mut w = World::new(&[txn(1, 1)]);
-    let mut f = follower_in_sync(&mut w);
-    f.on_message(
-        3,
-        PeerMessage::SyncBegin(SyncMode::Diff),
-        h(2, 1, Zxid::new(1, 1)),
-        &mut w.ctx(),
-    );
+    let (mut w, mut f) = diffing_from_1_1();
     for t in [txn(1, 2), txn(2, 1)] {
         f.on_message(
             3,
