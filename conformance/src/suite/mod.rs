@@ -73,6 +73,23 @@ pub enum Step {
         /// Where.
         on: Who,
     },
+    /// Move `session` to another member: a new connection that resumes it by id and
+    /// password (the old one is dropped without closeSession), as a client does when its
+    /// server goes away.
+    Move {
+        /// The session.
+        session: usize,
+        /// Where to.
+        to: Who,
+    },
+    /// A hostile connection to a member sends `bytes` (garbage, an oversize length); the
+    /// member must close it.
+    Hostile {
+        /// Where.
+        on: Who,
+        /// What it sends.
+        bytes: Vec<u8>,
+    },
     /// Send `request` on `session`; the answer must match `expect`.
     Request {
         /// The session.
@@ -180,6 +197,12 @@ pub trait Harness {
     fn events(&mut self, handle: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String>;
     /// Closes session `handle`.
     fn close(&mut self, handle: usize);
+    /// Resumes session `handle` on member `i` over a new connection (the old one dropped
+    /// without closeSession); the new handle.
+    fn reconnect(&mut self, handle: usize, i: usize) -> Result<usize, String>;
+    /// Opens a raw connection to member `i`, sends `bytes`, and tells whether the member
+    /// closed it (within a few seconds).
+    fn hostile(&mut self, i: usize, bytes: &[u8]) -> Result<bool, String>;
     /// Lets `ms` milliseconds pass.
     fn sleep(&mut self, ms: u64);
 }
@@ -263,8 +286,25 @@ impl State {
                     .resolve(*on, h)?
                     .first()
                     .ok_or("no member to open a session on")?;
-                let handle = h.open(member, SESSION_TIMEOUT_MS)?;
+                let handle = open_within(h, member)?;
                 self.set_session(*session, handle, member);
+                Ok(())
+            }
+            Step::Move { session, to } => {
+                let member = *self
+                    .resolve(*to, h)?
+                    .first()
+                    .ok_or("no member to move to")?;
+                let handle = h.reconnect(self.handle(*session)?, member)?;
+                self.set_session(*session, handle, member);
+                Ok(())
+            }
+            Step::Hostile { on, bytes } => {
+                for i in self.resolve(*on, h)? {
+                    if !h.hostile(i, bytes)? {
+                        return Err(format!("member {i} kept a hostile connection open"));
+                    }
+                }
                 Ok(())
             }
             Step::Request {
@@ -443,17 +483,7 @@ impl State {
     fn acked_everywhere(&mut self, h: &mut dyn Harness) -> Result<(), String> {
         let live: Vec<usize> = (0..self.members).filter(|&i| h.is_up(i)).collect();
         for i in live {
-            let deadline = Instant::now() + STEP_TIMEOUT;
-            // A member that just restarted may still be joining: bounded by the deadline.
-            let handle = loop {
-                match h.open(i, SESSION_TIMEOUT_MS) {
-                    Ok(handle) => break handle,
-                    Err(e) if Instant::now() > deadline => {
-                        return Err(format!("member {i} takes no session: {e}"))
-                    }
-                    Err(_) => h.sleep(100),
-                }
-            };
+            let handle = open_within(h, i)?;
             let sync = Request::Sync { path: "/".into() };
             let synced = h.call(handle, &sync)?;
             if synced.err != 0 {
@@ -481,6 +511,22 @@ impl State {
             return Err("no write was acknowledged: the check would prove nothing".into());
         }
         Ok(())
+    }
+}
+
+/// Opens a session on member `i`, retrying while it refuses (still starting, or joining
+/// after a restart), as a ZooKeeper client does; bounded by [`STEP_TIMEOUT`].
+fn open_within(h: &mut dyn Harness, i: usize) -> Result<usize, String> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    // Bounded by the deadline.
+    loop {
+        match h.open(i, SESSION_TIMEOUT_MS) {
+            Ok(handle) => return Ok(handle),
+            Err(e) if Instant::now() > deadline => {
+                return Err(format!("member {i} takes no session: {e}"))
+            }
+            Err(_) => h.sleep(100),
+        }
     }
 }
 
@@ -552,7 +598,9 @@ macro_rules! suite {
             master_election_recipe,
             sequential_nodes_are_unique_and_ordered,
             multi_is_all_or_nothing,
-            watches_fire_once_and_in_order
+            watches_fire_once_and_in_order,
+            reconnect_to_another_member_keeps_the_session,
+            hostile_connections_do_not_disturb_the_others
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -121,6 +121,23 @@ impl Drop for ProcessHarness {
     }
 }
 
+/// A port for a member: from a range below the OS's ephemeral ports (32768 and up), so a
+/// port checked free here is not handed to another socket before the member binds it (a
+/// port-0 bind in a concurrent test once took one: the member could not start). Each test
+/// process gets its own 500 ports of 12000..32000; the harnesses in it share a counter.
+fn next_free_port() -> Result<u16, String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = 12_000 + u64::from(std::process::id() % 40) * 500;
+    for _ in 0..500 {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 500;
+        let port = u16::try_from(port).map_err(|_| "port range")?;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(format!("no free port in {base}..{}", base + 500))
+}
+
 fn wire(e: WireError) -> String {
     e.to_string()
 }
@@ -132,27 +149,16 @@ impl Harness for ProcessHarness {
     }
 
     fn start(&mut self, members: usize) -> Result<(), String> {
-        // Every listener is held until all are chosen: the OS never hands one port out twice.
-        let held = (0..members * 5)
-            .map(|_| TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut free = held.iter().map(|l| l.local_addr().map(|a| a.port()));
-        let mut port = || -> Result<u16, String> {
-            free.next()
-                .ok_or("no free port")?
-                .map_err(|e| format!("no free port: {e}"))
-        };
         let mut ports = Vec::with_capacity(members);
         for _ in 0..members {
             ports.push(MemberPorts {
-                client: port()?,
-                election: port()?,
-                quorum: port()?,
-                metrics: port()?,
-                admin: port()?,
+                client: next_free_port()?,
+                election: next_free_port()?,
+                quorum: next_free_port()?,
+                metrics: next_free_port()?,
+                admin: next_free_port()?,
             });
         }
-        drop(held);
         let layout = EnsembleLayout::with_ports(ports, TICK_MS);
         for i in 1..=members {
             let member = self.dir.join(format!("member-{i}"));
@@ -269,6 +275,56 @@ impl Harness for ProcessHarness {
         if let Some(mut session) = self.sessions.get_mut(handle).and_then(Option::take) {
             let _ = session.call(&Request::CloseSession);
         }
+    }
+
+    fn reconnect(&mut self, handle: usize, i: usize) -> Result<usize, String> {
+        let old = self
+            .sessions
+            .get_mut(handle)
+            .and_then(Option::take)
+            .ok_or("the session is closed")?;
+        let addr = self
+            .client_addr(i)
+            .ok_or_else(|| format!("no member {i}"))?;
+        let (id, timeout_ms, passwd) = (old.id, old.timeout_ms, old.passwd.clone());
+        // The old connection goes first, without closeSession: its server "went away".
+        drop(old);
+        let session = Session::resume(addr, timeout_ms, CLIENT_WAIT, id, passwd).map_err(wire)?;
+        if session.id != id {
+            return Err(format!("resumed as session {:#x}, not {id:#x}", session.id));
+        }
+        self.sessions.push(Some(session));
+        self.events.push(Vec::new());
+        Ok(self.sessions.len() - 1)
+    }
+
+    fn hostile(&mut self, i: usize, bytes: &[u8]) -> Result<bool, String> {
+        let addr = self
+            .client_addr(i)
+            .ok_or_else(|| format!("no member {i}"))?;
+        let io = |e: std::io::Error| e.to_string();
+        let mut s = TcpStream::connect_timeout(&addr, CLIENT_WAIT).map_err(io)?;
+        s.set_read_timeout(Some(CLIENT_WAIT)).map_err(io)?;
+        // The member may close while the bytes are still going out.
+        let _ = s.write_all(bytes);
+        let mut buf = [0u8; 4096];
+        // Bounded: a member that answers garbage for ever is as wrong as one that keeps it.
+        for _ in 0..1000 {
+            match s.read(&mut buf) {
+                Ok(0) => return Ok(true),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(false)
+                }
+                Err(_) => return Ok(true),
+            }
+        }
+        Ok(false)
     }
 
     fn sleep(&mut self, ms: u64) {

@@ -21,6 +21,8 @@ pub const NAMES: &[&str] = &[
     "sequential_nodes_are_unique_and_ordered",
     "multi_is_all_or_nothing",
     "watches_fire_once_and_in_order",
+    "reconnect_to_another_member_keeps_the_session",
+    "hostile_connections_do_not_disturb_the_others",
 ];
 
 /// Every scenario.
@@ -333,6 +335,56 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                 },
             ],
         ),
+        // A client whose server goes away resumes its session on another member: its
+        // ephemeral lives on, its requests work, and closing it there deletes the ephemeral.
+        "reconnect_to_another_member_keeps_the_session" => (
+            "reconnect_to_another_member_keeps_the_session",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Member(0)),
+                open(1, Who::Member(2)),
+                req(0, create_mode("/mv", b"kept", 1), Expect::Ok),
+                Step::Move {
+                    session: 0,
+                    to: Who::Member(1),
+                },
+                req(0, Request::Sync { path: "/mv".into() }, Expect::Ok),
+                req(0, get("/mv", false), Expect::Data(b"kept".to_vec())),
+                req(0, set("/mv", b"moved"), Expect::Ok),
+                req(1, Request::Sync { path: "/mv".into() }, Expect::Ok),
+                req(1, exists("/mv", true), Expect::Ok),
+                Step::Close { session: 0 },
+                event(1, EventType::NodeDeleted, "/mv"),
+            ],
+        ),
+        // Garbage and an oversize frame on one member: it closes those connections, and a
+        // well-behaved session on it writes on; nothing acknowledged is lost.
+        "hostile_connections_do_not_disturb_the_others" => {
+            let mut garbage = vec![0, 0, 3, 232];
+            garbage.extend((0..1000u32).map(|k| (k.wrapping_mul(2_654_435_761) >> 24) as u8));
+            let mut oversize = 0x7fff_fff0u32.to_be_bytes().to_vec();
+            oversize.extend([7; 1024]);
+            (
+                "hostile_connections_do_not_disturb_the_others",
+                3,
+                vec![
+                    Step::Start,
+                    open(0, Who::Member(0)),
+                    req(0, create("/h", b""), Expect::Ok),
+                    Step::Hostile {
+                        on: Who::Member(0),
+                        bytes: garbage,
+                    },
+                    Step::Hostile {
+                        on: Who::Member(0),
+                        bytes: oversize,
+                    },
+                    writes(0, "/h/a", 20),
+                    Step::AckedEverywhere,
+                ],
+            )
+        }
         _ => return None,
     };
     Some(Scenario {

@@ -23,6 +23,10 @@ const MAX_STEPS: usize = 2_000_000;
 /// One client session on a scripted member.
 struct SimSession {
     conn: u64,
+    /// The session's id, password and timeout, to resume it elsewhere.
+    id: i64,
+    passwd: Vec<u8>,
+    timeout_ms: i32,
     next_xid: i32,
     /// Bytes of the connection's inbox already framed.
     read: usize,
@@ -51,6 +55,45 @@ impl SimHarness {
 
     fn id(i: usize) -> Id {
         i as Id + 1
+    }
+
+    /// Connects to member `i` with `hello`; the new session's handle.
+    fn connect(&mut self, i: usize, hello: ConnectRequest) -> Result<usize, String> {
+        let c = self.cluster.as_mut().ok_or("no cluster")?;
+        if !c.nodes.contains_key(&Self::id(i)) {
+            return Err(format!("member {i} is down"));
+        }
+        let conn = c.connect_client(Self::id(i));
+        let mut bytes = Vec::new();
+        encode_record_frame(&hello, &mut bytes);
+        c.client_send(conn, bytes);
+        self.sessions.push(Some(SimSession {
+            conn,
+            id: 0,
+            passwd: Vec::new(),
+            timeout_ms: hello.timeout_ms,
+            next_xid: 1,
+            read: 0,
+            events: Vec::new(),
+        }));
+        let handle = self.sessions.len() - 1;
+        let frame = self
+            .wait_frame(handle, CLIENT_WAIT_MS)?
+            .ok_or("no ConnectResponse")?;
+        let resp = ConnectResponse::decode(&mut JuteReader::new(&frame, DEFAULT_MAX_BUFFER))
+            .map_err(|e| format!("ConnectResponse: {e}"))?;
+        match self.sessions.get_mut(handle) {
+            Some(Some(s)) if resp.session_id != 0 => {
+                s.id = resp.session_id;
+                s.passwd = resp.passwd;
+                s.timeout_ms = resp.timeout_ms;
+                Ok(handle)
+            }
+            _ => {
+                self.sessions[handle] = None;
+                Err("the session was refused".into())
+            }
+        }
     }
 
     /// The next whole frame of session `handle`, if its inbox holds one.
@@ -169,31 +212,7 @@ impl Harness for SimHarness {
     }
 
     fn open(&mut self, i: usize, timeout_ms: i32) -> Result<usize, String> {
-        let c = self.cluster.as_mut().ok_or("no cluster")?;
-        if !c.nodes.contains_key(&Self::id(i)) {
-            return Err(format!("member {i} is down"));
-        }
-        let conn = c.connect_client(Self::id(i));
-        let mut hello = Vec::new();
-        encode_record_frame(&ConnectRequest::new_session(timeout_ms), &mut hello);
-        c.client_send(conn, hello);
-        self.sessions.push(Some(SimSession {
-            conn,
-            next_xid: 1,
-            read: 0,
-            events: Vec::new(),
-        }));
-        let handle = self.sessions.len() - 1;
-        let frame = self
-            .wait_frame(handle, CLIENT_WAIT_MS)?
-            .ok_or("no ConnectResponse")?;
-        let resp = ConnectResponse::decode(&mut JuteReader::new(&frame, DEFAULT_MAX_BUFFER))
-            .map_err(|e| format!("ConnectResponse: {e}"))?;
-        if resp.session_id == 0 {
-            self.sessions[handle] = None;
-            return Err("the session was refused".into());
-        }
-        Ok(handle)
+        self.connect(i, ConnectRequest::new_session(timeout_ms))
     }
 
     fn call(&mut self, handle: usize, request: &Request) -> Result<Answer, String> {
@@ -274,6 +293,45 @@ impl Harness for SimHarness {
         if let Some(s) = self.sessions.get_mut(handle) {
             *s = None;
         }
+    }
+
+    fn reconnect(&mut self, handle: usize, i: usize) -> Result<usize, String> {
+        let old = self
+            .sessions
+            .get_mut(handle)
+            .and_then(Option::take)
+            .ok_or("the session is closed")?;
+        // The old connection goes first, without closeSession: its server "went away".
+        if let Some(c) = self.cluster.as_mut() {
+            c.client_disconnect(old.conn);
+        }
+        let resume = ConnectRequest {
+            session_id: old.id,
+            passwd: old.passwd.clone(),
+            ..ConnectRequest::new_session(old.timeout_ms)
+        };
+        let new = self.connect(i, resume)?;
+        match self.sessions.get(new) {
+            Some(Some(s)) if s.id == old.id => Ok(new),
+            _ => Err(format!("session {:#x} was not resumed", old.id)),
+        }
+    }
+
+    fn hostile(&mut self, i: usize, bytes: &[u8]) -> Result<bool, String> {
+        let c = self.cluster.as_mut().ok_or("no cluster")?;
+        let conn = c.connect_client(Self::id(i));
+        c.client_send(conn, bytes.to_vec());
+        let until = c.now.plus_millis(CLIENT_WAIT_MS);
+        for _ in 0..MAX_STEPS {
+            if c.client_closed.contains(&conn) {
+                return Ok(true);
+            }
+            if c.now > until {
+                break;
+            }
+            c.step();
+        }
+        Ok(false)
     }
 
     fn sleep(&mut self, ms: u64) {
