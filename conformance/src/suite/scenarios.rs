@@ -163,23 +163,32 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                 Step::AckedEverywhere,
             ],
         ),
-        // The leader frozen past the session timeout: the others elect a new one and keep the
-        // data; thawed, the old leader steps down and catches up.
+        // The leader frozen for longer than the session timeout (12 s; sessions ask for 10 s,
+        // the process harness's members grant at most 4 s): the others elect a new one, keep
+        // every acknowledged write and expire the sessions nobody kept alive — an ephemeral
+        // of a session on the frozen leader is gone; thawed, the old leader steps down and
+        // catches up.
         "leader_pause_longer_than_the_session_timeout" => (
             "leader_pause_longer_than_the_session_timeout",
             3,
             vec![
                 Step::Start,
                 open(0, Who::Follower(0)),
+                open(1, Who::Leader),
                 req(0, create("/p", b""), Expect::Ok),
+                req(1, create_mode("/p/eph", b"", 1), Expect::Ok),
                 writes(0, "/p/a", 20),
                 Step::Pause(Who::Leader),
                 Step::Sleep(3_000),
                 writes(0, "/p/b", 20),
+                Step::Sleep(9_000),
                 Step::Resume(Who::All),
                 Step::Sleep(1_000),
                 Step::WaitLeader,
                 Step::AckedEverywhere,
+                open(2, Who::Leader),
+                req(2, Request::Sync { path: "/p".into() }, Expect::Ok),
+                req(2, exists("/p/eph", false), Expect::Code(ErrorCode::NoNode)),
             ],
         ),
         // Closing a session deletes its ephemerals and fires the watches on them.
