@@ -42,6 +42,14 @@ pub(crate) enum WireError {
     Garbled(String),
 }
 
+/// Whether a read failed only because its timeout passed (the two kinds Linux reports).
+pub(crate) fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
 impl std::fmt::Display for WireError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -197,14 +205,7 @@ impl Session {
             match self.stream.peek(&mut len) {
                 Ok(0) => return Err(WireError::Closed),
                 Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    break
-                }
+                Err(e) if timed_out(&e) => break,
                 Err(e) => return Err(io(e)),
             }
             self.stream.set_read_timeout(restore).map_err(io)?;

@@ -13,7 +13,7 @@ use conclave_core::client::{Request, WatcherEvent};
 use conclave_core::deploy::{EnsembleLayout, MemberPorts};
 
 use super::{Answer, Harness, Unsupported};
-use crate::differential::wire::{Session, WireError};
+use crate::differential::wire::{timed_out, Session, WireError};
 
 /// Ticks of the suite's ensembles: short, so that failover and session expiry fit in a test.
 const TICK_MS: u32 = 200;
@@ -313,14 +313,7 @@ impl Harness for ProcessHarness {
             match s.read(&mut buf) {
                 Ok(0) => return Ok(true),
                 Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Ok(false)
-                }
+                Err(e) if timed_out(&e) => return Ok(false),
                 Err(_) => return Ok(true),
             }
         }
