@@ -14,9 +14,17 @@ use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member};
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use futures_lite::{future, StreamExt};
 
-/// SIGINT or SIGTERM, whichever comes first.
-async fn shutdown_signal() -> &'static str {
-    let Ok(mut signals) = Signals::new([Signal::Int, Signal::Term]) else {
+/// Catches SIGINT and SIGTERM from now until it is dropped; `None` if they cannot be watched.
+/// One watch per process: dropping it and watching again loses a signal that arrives between
+/// the two (the handler stays installed with nobody listening; found in CI, see the test
+/// `a_clean_ensemble_shutdown_logs_no_warning_and_no_colour`).
+fn watch_signals() -> Option<Signals> {
+    Signals::new([Signal::Int, Signal::Term]).ok()
+}
+
+/// The next SIGINT or SIGTERM caught by `signals` (never, if there is no watch).
+async fn shutdown_signal(signals: &mut Option<Signals>) -> &'static str {
+    let Some(signals) = signals else {
         return future::pending().await;
     };
     match signals.next().await {
@@ -51,6 +59,7 @@ async fn stop_all(members: Vec<Member>) -> Result<(), String> {
 }
 
 async fn serve(zoo_cfg: PathBuf, ex: Arc<Executor<'static>>) -> Result<(), String> {
+    let mut signals = watch_signals();
     let member = start_from_cfg(&zoo_cfg, &ex)?;
     announce(&member.addrs);
     let stop = member.stopper();
@@ -63,7 +72,7 @@ async fn serve(zoo_cfg: PathBuf, ex: Arc<Executor<'static>>) -> Result<(), Strin
     let signalled = async {
         // Awaited outside the log macro: with info disabled the macro would not evaluate
         // it, and the member stopped as soon as it started (found by the soak, RUST_LOG=warn).
-        let signal = shutdown_signal().await;
+        let signal = shutdown_signal(&mut signals).await;
         tracing::info!("{signal} received, shutting down");
         let _ = stop.try_send(());
         within_grace(done()).await
@@ -79,6 +88,7 @@ async fn ensemble(
     ex: Arc<Executor<'static>>,
 ) -> Result<(), String> {
     let layout = EnsembleLayout::local(usize::from(nodes), base, tick_ms)?;
+    let mut signals = watch_signals();
     let members = start_ensemble(&dir, &layout, &ex)?;
     print!(
         "{}",
@@ -86,13 +96,13 @@ async fn ensemble(
     );
     let leader = future::or(
         async { Ok(wait_for_leader(&members, Duration::from_secs(60)).await) },
-        async { Err(shutdown_signal().await) },
+        async { Err(shutdown_signal(&mut signals).await) },
     )
     .await;
     let sig = match leader {
         Ok(leader) => {
             println!("{}", leader_line(leader.map(|i| members[i].id)));
-            shutdown_signal().await
+            shutdown_signal(&mut signals).await
         }
         Err(sig) => sig,
     };

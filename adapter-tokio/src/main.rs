@@ -47,9 +47,12 @@ async fn ensemble(nodes: u16, dir: PathBuf, base: u16, tick_ms: u32) -> Result<(
         "{}",
         ensemble_banner(members.iter().map(|m| (m.id, &m.addrs)))
     );
+    // One signal watch for the whole run, polled first so that it is registered before the
+    // leader line is printed: a watch made after it would miss a SIGINT sent on that line.
     let sig = shutdown_signal();
     tokio::pin!(sig);
     tokio::select! {
+        biased;
         s = &mut sig => stopping_ensemble(s),
         leader = wait_for_leader(&members, Duration::from_secs(60)) => {
             println!("{}", leader_line(leader.map(|i| members[i].id)));
