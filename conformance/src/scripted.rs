@@ -670,8 +670,7 @@ impl Registers for ZkService {
     fn register(&self, key: u64) -> Option<u64> {
         let tree = self.tree();
         let prefix = format!("r{key}-");
-        tree.node("/")?
-            .children
+        tree.children("/")
             .iter()
             .filter(|c| c.starts_with(&prefix))
             .filter_map(|c| tree.node(&format!("/{c}")).map(|n| (n.stat.czxid, c)))

@@ -1,7 +1,7 @@
 //! Applying committed txns to the tree (`DataTree.processTxn`), with the idempotent replay
 //! rules of §3.4 and the watch triggers of §4.8; and `impl StateMachine for DataTree`.
 
-use alloc::collections::BTreeSet;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -95,11 +95,10 @@ impl DataTree {
         t: &mut Vec<WatchTrigger>,
     ) -> Result<Stat, ErrorCode> {
         let parent = path::parent(&c.path).ok_or(ErrorCode::NodeExists)?;
-        let name = path::child_name(&c.path);
-        let exists = match self.nodes.get(parent) {
-            None => return Err(ErrorCode::NoNode),
-            Some(p) => p.children.contains(name) || self.nodes.contains_key(c.path.as_str()),
-        };
+        if !self.nodes.contains_key(parent) {
+            return Err(ErrorCode::NoNode);
+        }
+        let exists = self.nodes.contains_key(c.path.as_str());
         let new_cversion = c.parent_cversion;
         if exists {
             // Replay: the node is there already; still raise the parent's cversion/pzxid.
@@ -116,15 +115,14 @@ impl DataTree {
                 p.stat.cversion = new_cversion;
             }
             p.stat.pzxid = p.stat.pzxid.max(zxid);
-            p.children.insert(name.into());
+            p.child_count += 1;
         });
         let acl = self.intern_acl(&c.acl);
-        let node = Znode {
-            data: c.data.clone(),
+        let node = Znode::new(
+            c.data.as_deref().map(Box::from),
             acl,
-            stat: StatPersisted::created(zxid, time, c.ephemeral_owner),
-            children: BTreeSet::new(),
-        };
+            StatPersisted::created(zxid, time, c.ephemeral_owner),
+        );
         let stat = node.stat();
         self.insert_node(c.path.clone(), node);
         trigger(t, &c.path, EventType::NodeCreated, WatchKind::Data);
@@ -144,13 +142,14 @@ impl DataTree {
         }
         let missing = match self.nodes.get(path) {
             None => true,
-            Some(n) if !n.children.is_empty() => return Err(ErrorCode::NotEmpty),
+            Some(n) if !n.is_leaf() => return Err(ErrorCode::NotEmpty),
             Some(_) => false,
         };
-        let name = path::child_name(path);
         // Even a replayed delete of a missing node bumps the parent's pzxid (§3.4).
         self.update_node(parent, |p| {
-            p.children.remove(name);
+            if !missing {
+                p.child_count = p.child_count.saturating_sub(1);
+            }
             p.stat.pzxid = p.stat.pzxid.max(zxid);
         });
         if missing {
@@ -182,7 +181,7 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let stat = self
             .update_node(path, |n| {
-                n.data.clone_from(data);
+                n.data = data.as_deref().map(Box::from);
                 n.stat.version = version;
                 n.stat.mzxid = zxid;
                 n.stat.mtime = time;

@@ -2,8 +2,12 @@
 //! container/TTL indexes the reapers scan, and the rolling digest.
 //!
 //! Nodes live in one `BTreeMap` keyed by full path (ZooKeeper's flat `nodes` map), so no
-//! operation walks the tree recursively, whatever its depth.
+//! operation walks the tree recursively, whatever its depth. The map's order is also where
+//! children come from: the children of `p` are the keys under `p/` (see `children`).
+//! Values are boxed: a `BTreeMap` filled in key order keeps its leaves about half full, and a
+//! pointer per slot wastes far less than a whole node per slot.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -18,7 +22,7 @@ use crate::ids::Zxid;
 /// The replicated ZooKeeper data tree.
 #[derive(Clone, Debug)]
 pub struct DataTree {
-    pub(crate) nodes: BTreeMap<String, Znode>,
+    pub(crate) nodes: BTreeMap<Box<str>, Box<Znode>>,
     pub(crate) acl_pool: BTreeSet<Arc<[Acl]>>,
     pub(crate) ephemerals: BTreeMap<i64, BTreeSet<String>>,
     pub(crate) sessions: BTreeMap<i64, i32>,
@@ -61,18 +65,13 @@ impl DataTree {
             ("/zookeeper/quota", &open),
             ("/zookeeper/config", &read),
         ] {
-            let node = Znode {
-                data: Some(Vec::new()),
-                acl: acl.clone(),
-                stat: StatPersisted::default(),
-                children: BTreeSet::new(),
-            };
+            let node = Znode::new(Some(Box::default()), acl.clone(), StatPersisted::default());
             if let Some(parent) = path::parent(p) {
                 if let Some(pn) = t.nodes.get_mut(parent) {
-                    pn.children.insert(path::child_name(p).into());
+                    pn.child_count += 1;
                 }
             }
-            t.nodes.insert(p.into(), node);
+            t.nodes.insert(p.into(), Box::new(node));
         }
         t.digest = t.recompute_digest();
         t.data_size = t.nodes.iter().map(|(p, n)| approximate_size(p, n)).sum();
@@ -97,12 +96,60 @@ impl DataTree {
 
     /// The node at `path`.
     pub fn node(&self, path: &str) -> Option<&Znode> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// Every node, in path order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Znode)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+        self.nodes.iter().map(|(p, n)| (&**p, &**n))
+    }
+
+    /// The names of `parent`'s children, in byte order (empty if it has none or is absent).
+    ///
+    /// Children are the keys under `parent/`; the walk visits each child once and jumps over
+    /// each child's own subtree with one seek (`child` + `0`, the byte after `/`), so it costs
+    /// O(children · log n) however deep the subtrees below are.
+    pub fn children(&self, parent: &str) -> Vec<String> {
+        use core::ops::Bound;
+        let Some(node) = self.node(parent) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(node.child_count as usize);
+        let mut prefix = String::from(parent);
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        let mut from = Bound::Included(prefix.clone());
+        // Each pass either lists one child or jumps past one child's subtree: at most twice
+        // as many passes as children, plus the end.
+        for _ in 0..=2 * node.child_count as usize + 1 {
+            let mut jump = None;
+            for (key, _) in self
+                .nodes
+                .range::<str, _>((from.as_ref().map(String::as_str), Bound::Unbounded))
+            {
+                let Some(rest) = key.strip_prefix(prefix.as_str()) else {
+                    return out;
+                };
+                match rest.find('/') {
+                    _ if rest.is_empty() => {}
+                    None => out.push(rest.into()),
+                    Some(i) => {
+                        let mut past = String::with_capacity(prefix.len() + i + 1);
+                        past.push_str(&prefix);
+                        past.push_str(&rest[..i]);
+                        past.push('0');
+                        jump = Some(past);
+                        break;
+                    }
+                }
+            }
+            match jump {
+                Some(past) => from = Bound::Included(past),
+                None => return out,
+            }
+        }
+        out
     }
 
     /// Number of nodes, root and system nodes included.
@@ -167,7 +214,7 @@ impl DataTree {
             .filter(|p| {
                 self.nodes
                     .get(p.as_str())
-                    .is_some_and(|n| n.children.is_empty() && n.stat.cversion != 0)
+                    .is_some_and(|n| n.is_leaf() && n.stat.cversion != 0)
             })
             .cloned()
             .collect()
@@ -180,7 +227,7 @@ impl DataTree {
             .filter(|p| {
                 self.nodes.get(p.as_str()).is_some_and(|n| match n.kind() {
                     EphemeralType::Ttl(ttl) => {
-                        n.children.is_empty() && n.stat.mtime.saturating_add(ttl) < now_ms
+                        n.is_leaf() && n.stat.mtime.saturating_add(ttl) < now_ms
                     }
                     _ => false,
                 })
@@ -206,7 +253,7 @@ impl DataTree {
         }
     }
 
-    /// Inserts a new node (the parent's child set is the caller's business), indexing it
+    /// Inserts a new node (the parent's child count is the caller's business), indexing it
     /// and adding its hash.
     pub(crate) fn insert_node(&mut self, path: String, node: Znode) {
         self.digest = self.digest.wrapping_add(node_hash(&path, &node));
@@ -224,7 +271,7 @@ impl DataTree {
             }
             EphemeralType::Persistent => {}
         }
-        if let Some(old) = self.nodes.insert(path.clone(), node) {
+        if let Some(old) = self.nodes.insert(path.as_str().into(), Box::new(node)) {
             // Not reachable from apply (it checks first); keep the totals right anyway.
             self.digest = self.digest.wrapping_sub(node_hash(&path, &old));
             self.data_size -= approximate_size(&path, &old);
@@ -236,7 +283,7 @@ impl DataTree {
 
     /// Removes a node, unindexing it and subtracting its hash.
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Znode> {
-        let node = self.nodes.remove(path)?;
+        let node = *self.nodes.remove(path)?;
         self.digest = self.digest.wrapping_sub(node_hash(path, &node));
         self.data_size -= approximate_size(path, &node);
         match node.kind() {

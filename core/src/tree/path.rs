@@ -67,14 +67,6 @@ pub(crate) fn parent(path: &str) -> Option<&str> {
     Some(if slash == 0 { ROOT } else { &path[..slash] })
 }
 
-/// The last component of a path (`""` for the root).
-pub(crate) fn child_name(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
-}
-
 /// Whether `path` is one of the system nodes that can never be deleted (`DataTree.isSpecialPath`).
 pub(crate) fn is_special(path: &str) -> bool {
     matches!(
@@ -158,8 +150,6 @@ mod tests {
         assert_eq!(parent("/"), None);
         assert_eq!(parent("/a"), Some("/"));
         assert_eq!(parent("/a/b"), Some("/a"));
-        assert_eq!(child_name("/a/b"), "b");
-        assert_eq!(child_name("/"), "");
         assert_eq!(sequence_suffix(3), "0000000003");
         assert_eq!(sequence_suffix(i32::MAX), "2147483647");
         assert_eq!(sequence_suffix(i32::MIN), "-2147483648");

@@ -112,7 +112,7 @@ fn lookup(path: &str) -> &str {
 fn get_data(tree: &DataTree, path: &str, caller: &Caller<'_>) -> Result<DataAndStat, ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
     check_acl(&n.acl, perms::READ, caller)?;
-    Ok((n.data.clone(), n.stat()))
+    Ok((n.data.as_deref().map(<[u8]>::to_vec), n.stat()))
 }
 
 fn get_children(
@@ -122,7 +122,7 @@ fn get_children(
 ) -> Result<(Vec<String>, crate::client::Stat), ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
     check_acl(&n.acl, perms::READ, caller)?;
-    Ok((n.children.iter().cloned().collect(), n.stat()))
+    Ok((tree.children(lookup(path)), n.stat()))
 }
 
 /// Number of descendants of `path` (not counting it): a range scan of the flat map.

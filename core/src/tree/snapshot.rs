@@ -2,7 +2,7 @@
 //! order (parents before children), and the digest to verify on restore. Serialising and
 //! rebuilding are loops over the flat node map: depth never touches the stack.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -122,17 +122,12 @@ impl DataTree {
                     .nodes
                     .get_mut(parent)
                     .ok_or_else(|| alloc::format!("tree snapshot: orphan {:?}", n.path))?;
-                p.children.insert(path::child_name(&n.path).into());
+                p.child_count += 1;
             }
             if t.nodes.contains_key(n.path.as_str()) {
                 return Err(alloc::format!("tree snapshot: duplicate {:?}", n.path));
             }
-            let node = Znode {
-                data: n.data,
-                acl,
-                stat: n.stat,
-                children: BTreeSet::new(),
-            };
+            let node = Znode::new(n.data.map(Vec::into_boxed_slice), acl, n.stat);
             t.insert_node(n.path, node);
         }
         if !t.nodes.contains_key(path::ROOT) {

@@ -148,16 +148,23 @@ pub(crate) type Dumped = (
     Vec<String>,
 );
 
-/// A canonical dump of the tree for equality checks (ACLs resolved).
+/// A canonical dump of the tree for equality checks (ACLs resolved); checks on the way that
+/// every node's child count equals the children the map holds under it.
 pub(crate) fn dump(t: &DataTree) -> Vec<Dumped> {
     t.nodes()
         .map(|(p, n)| {
+            let children = t.children(p);
+            assert_eq!(
+                n.num_children() as usize,
+                children.len(),
+                "{p}: {children:?}"
+            );
             (
                 String::from(p),
-                n.data.clone(),
+                n.data.as_deref().map(<[u8]>::to_vec),
                 n.acl.to_vec(),
                 n.stat,
-                n.children.iter().cloned().collect(),
+                children,
             )
         })
         .collect()
