@@ -52,7 +52,7 @@ fn log_scan(bencher: Bencher, body_len: usize) {
     bencher
         .counter(ItemsCount::new(RECORDS as usize))
         .counter(BytesCount::new(file.len()))
-        .bench_local(|| black_box(scan_log("log.100000001", &file, true)).is_ok());
+        .bench_local(|| black_box(scan_log("log.100000001", &file, true, Zxid::ZERO)).is_ok());
 }
 
 #[divan::bench]

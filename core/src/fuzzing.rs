@@ -100,8 +100,8 @@ pub fn request_body(data: &[u8]) {
 
 /// Arbitrary bytes as a log segment, a snapshot and an epoch file; never panics.
 pub fn disk_files(data: &[u8]) {
-    let _ = crate::codec::log::scan_log("log.1", data, true);
-    let _ = crate::codec::log::scan_log("log.1", data, false);
+    let _ = crate::codec::log::scan_log("log.1", data, true, crate::ids::Zxid::ZERO);
+    let _ = crate::codec::log::scan_log("log.1", data, false, crate::ids::Zxid::new(0, 3));
     let _ = crate::codec::snapshot::decode_snapshot(data);
     let _ = crate::codec::epochs::parse_epoch(data);
     // Split the input into a small directory: first byte picks the split point.

@@ -9,6 +9,7 @@ use core::fmt::Write;
 use crate::codec::epochs::parse_epoch;
 use crate::codec::log::{parse_log_file_name, scan_log};
 use crate::codec::snapshot::{decode_snapshot, parse_snapshot_file_name};
+use crate::ids::Zxid;
 use crate::recovery::DiskState;
 use crate::tree::{DataTree, SubTxn, ZkTxn};
 
@@ -93,10 +94,10 @@ pub fn inspect(files: &[(String, Vec<u8>)]) -> (String, bool) {
         let name = name.as_str();
         if let Some(first) = parse_log_file_name(name) {
             w!("== {name}: log segment, {} bytes", bytes.len());
-            match scan_log(name, bytes, Some(first) == newest_log) {
+            match scan_log(name, bytes, Some(first) == newest_log, Zxid::ZERO) {
                 Ok(scan) => {
-                    for r in &scan.records {
-                        let h = &r.txn.header;
+                    for r in scan.records.iter().filter_map(|r| r.txn.as_ref()) {
+                        let h = &r.header;
                         w!(
                             "  zxid {} session 0x{:x} cxid {} time {} type {} len {}: {}",
                             h.zxid,
@@ -104,8 +105,8 @@ pub fn inspect(files: &[(String, Vec<u8>)]) -> (String, bool) {
                             h.cxid,
                             h.time_ms,
                             h.kind,
-                            r.txn.body.len(),
-                            summarize(h.kind, &r.txn.body)
+                            r.body.len(),
+                            summarize(h.kind, &r.body)
                         );
                     }
                     w!(

@@ -87,8 +87,12 @@ pub fn encode_log_record(txn: &Txn, out: &mut Vec<u8>) {
 /// One record read back from a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScannedRecord {
-    /// The transaction.
-    pub txn: Txn,
+    /// The record's zxid.
+    pub zxid: Zxid,
+    /// The transaction, if the scan was asked to keep it (zxid above `keep_after`): recovery
+    /// needs only what the snapshot does not hold, and keeping the rest would cost a
+    /// recovering member the whole log in memory.
+    pub txn: Option<Txn>,
     /// Offset just past this record's frame: truncating the file here keeps it and drops the rest.
     pub end_offset: u64,
 }
@@ -213,10 +217,14 @@ fn decode_record(payload: &[u8]) -> Result<Txn, String> {
 ///   segment, it is [`RecoveryError::Corrupt`]. Data that looks valid is never dropped.
 /// * An intact frame that does not decode, a first zxid different from the name, or a zxid
 ///   that does not increase is always `Corrupt`.
+///
+/// Every record is checked (checksum, decoding, order); only those with a zxid above
+/// `keep_after` keep their transaction (`Zxid::ZERO` keeps all).
 pub fn scan_log(
     name: &str,
     bytes: &[u8],
     is_last_segment: bool,
+    keep_after: Zxid,
 ) -> Result<ScannedLog, RecoveryError> {
     let corrupt = |offset: usize, why: String| RecoveryError::Corrupt {
         file: name.to_string(),
@@ -287,17 +295,18 @@ pub fn scan_log(
                 )));
                 break;
             }
-            Some(prev) if zxid <= prev.txn.header.zxid => {
+            Some(prev) if zxid <= prev.zxid => {
                 fault = Some(FrameFault::Intact(format!(
                     "zxid {zxid} does not increase (previous record {})",
-                    prev.txn.header.zxid
+                    prev.zxid
                 )));
                 break;
             }
             _ => {}
         }
         scanned.records.push(ScannedRecord {
-            txn,
+            zxid,
+            txn: (zxid > keep_after).then_some(txn),
             end_offset: end as u64,
         });
         off = end;

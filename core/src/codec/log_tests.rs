@@ -36,7 +36,11 @@ fn ends(scanned: &ScannedLog) -> Vec<u64> {
 }
 
 fn txns_of(scanned: &ScannedLog) -> Vec<Txn> {
-    scanned.records.iter().map(|r| r.txn.clone()).collect()
+    scanned
+        .records
+        .iter()
+        .map(|r| r.txn.clone().expect("kept"))
+        .collect()
 }
 
 fn three() -> Vec<Txn> {
@@ -62,11 +66,39 @@ fn exact_bytes_of_a_small_log() {
         0x02, 0x61, 0x62,                               // body "ab"
     ];
     assert_eq!(bytes, expected);
-    let scanned = scan_log(&name, &bytes, false).unwrap();
+    let scanned = scan_log(&name, &bytes, false, Zxid::ZERO).unwrap();
     assert_eq!(scanned.first_zxid, Zxid::new(1, 1));
     assert_eq!(ends(&scanned), [30]);
     assert_eq!(scanned.valid_len, 30);
     assert_eq!(scanned.torn, None);
+}
+
+/// Recovery asks only for what follows its snapshot: earlier records are still checked (a
+/// bad one is still `Corrupt`) and indexed, but their transactions are not kept in memory.
+#[test]
+fn a_scan_keeps_only_the_transactions_after_keep_after() {
+    let (name, bytes, _) = segment(&three());
+    let scanned = scan_log(&name, &bytes, false, Zxid::new(1, 2)).unwrap();
+    let kept: Vec<(Zxid, bool)> = scanned
+        .records
+        .iter()
+        .map(|r| (r.zxid, r.txn.is_some()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (Zxid::new(1, 1), false),
+            (Zxid::new(1, 2), false),
+            (Zxid::new(1, 3), true)
+        ]
+    );
+    assert_eq!(scanned.records[2].txn.as_ref(), Some(&three()[2]));
+    let mut damaged = bytes.clone();
+    damaged[LOG_HEADER.len() + 9] ^= 0xff;
+    assert!(matches!(
+        scan_log(&name, &damaged, false, Zxid::new(1, 2)),
+        Err(RecoveryError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -110,7 +142,7 @@ fn zero_padding_ends_the_data() {
     let len = bytes.len() as u64;
     bytes.resize(bytes.len() + 4096, 0);
     for last in [false, true] {
-        let scanned = scan_log(&name, &bytes, last).unwrap();
+        let scanned = scan_log(&name, &bytes, last, Zxid::ZERO).unwrap();
         assert_eq!(txns_of(&scanned), three());
         assert_eq!(scanned.valid_len, len);
         assert_eq!(scanned.torn, None);
@@ -118,17 +150,27 @@ fn zero_padding_ends_the_data() {
     // Fewer than a frame header's worth of zeros is padding too.
     let (name, mut bytes, _) = segment(&three());
     bytes.extend_from_slice(&[0, 0, 0]);
-    assert_eq!(scan_log(&name, &bytes, false).unwrap().valid_len, len);
+    assert_eq!(
+        scan_log(&name, &bytes, false, Zxid::ZERO)
+            .unwrap()
+            .valid_len,
+        len
+    );
 }
 
 #[test]
 fn a_header_only_segment_is_empty() {
-    let scanned = scan_log("log.5", &LOG_HEADER, false).unwrap();
+    let scanned = scan_log("log.5", &LOG_HEADER, false, Zxid::ZERO).unwrap();
     assert_eq!(scanned.records, []);
     assert_eq!(scanned.valid_len, 8);
     let mut padded = LOG_HEADER.to_vec();
     padded.resize(1024, 0);
-    assert_eq!(scan_log("log.5", &padded, false).unwrap().valid_len, 8);
+    assert_eq!(
+        scan_log("log.5", &padded, false, Zxid::ZERO)
+            .unwrap()
+            .valid_len,
+        8
+    );
 }
 
 #[test]
@@ -137,10 +179,10 @@ fn zero_length_then_garbage_is_not_padding() {
     let len = bytes.len();
     bytes.extend_from_slice(&[0; 64]);
     bytes[len + 40] = 7;
-    let err = scan_log(&name, &bytes, false).unwrap_err();
+    let err = scan_log(&name, &bytes, false, Zxid::ZERO).unwrap_err();
     assert!(matches!(&err, RecoveryError::Corrupt { offset, .. } if *offset == len as u64));
     // In the last segment that garbage is a torn tail: no intact frame follows it.
-    let scanned = scan_log(&name, &bytes, true).unwrap();
+    let scanned = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap();
     assert_eq!(scanned.valid_len, len as u64);
     assert_eq!(
         scanned.torn,
@@ -161,7 +203,7 @@ fn torn_tail_at_every_offset_of_the_last_record() {
         for pad in [0usize, 100] {
             let mut bytes = full[..cut].to_vec();
             bytes.resize(cut + pad, 0);
-            let scanned = scan_log(&name, &bytes, true)
+            let scanned = scan_log(&name, &bytes, true, Zxid::ZERO)
                 .unwrap_or_else(|e| panic!("cut {cut} pad {pad}: {e}"));
             assert_eq!(txns_of(&scanned), txns[..2], "cut {cut}");
             assert_eq!(scanned.valid_len, start as u64, "cut {cut}");
@@ -177,7 +219,7 @@ fn torn_tail_at_every_offset_of_the_last_record() {
             assert_eq!(scanned.torn, expected, "cut {cut} pad {pad}");
             // The same damage anywhere but the newest segment is corruption.
             if extent > 0 {
-                let err = scan_log(&name, &bytes, false).unwrap_err();
+                let err = scan_log(&name, &bytes, false, Zxid::ZERO).unwrap_err();
                 assert!(
                     matches!(&err, RecoveryError::Corrupt { offset, .. } if *offset == start as u64),
                     "cut {cut}: {err}"
@@ -196,7 +238,7 @@ fn a_flipped_byte_before_intact_records_is_corrupt() {
         for last in [false, true] {
             let mut bytes = full.clone();
             bytes[at] ^= 0x20;
-            match scan_log(&name, &bytes, last) {
+            match scan_log(&name, &bytes, last, Zxid::ZERO) {
                 Err(RecoveryError::Corrupt { file, offset, why }) => {
                     assert_eq!(file, name);
                     assert_eq!(offset, from as u64, "flip at {at}: {why}");
@@ -217,7 +259,7 @@ fn a_flipped_byte_in_the_last_record_is_a_torn_tail() {
     for at in starts[2]..full.len() {
         let mut bytes = full.clone();
         bytes[at] ^= 0x01;
-        let scanned = scan_log(&name, &bytes, true).unwrap();
+        let scanned = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap();
         assert_eq!(scanned.valid_len, starts[2] as u64);
         assert!(scanned.torn.is_some(), "flip at {at}");
     }
@@ -228,7 +270,7 @@ fn intact_but_undecodable_records_are_never_torn() {
     let (name, mut bytes, _) = segment(&three()[..1]);
     let at = bytes.len() as u64;
     encode_frame(&[LOG_FORMAT_VERSION, 0xff], &mut bytes);
-    let err = scan_log(&name, &bytes, true).unwrap_err();
+    let err = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(
         matches!(&err, RecoveryError::Corrupt { offset, why, .. }
         if *offset == at && why.contains("does not decode")),
@@ -237,7 +279,7 @@ fn intact_but_undecodable_records_are_never_torn() {
 
     let (name, mut bytes, _) = segment(&three()[..1]);
     encode_frame(&[9, 1, 2, 3], &mut bytes);
-    let err = scan_log(&name, &bytes, true).unwrap_err();
+    let err = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(
         err.to_string().contains("unknown record format version 9"),
         "{err}"
@@ -249,14 +291,14 @@ fn intact_but_undecodable_records_are_never_torn() {
     payload.extend(postcard::to_allocvec(&txn(Zxid::new(1, 2), b"x")).unwrap());
     payload.push(0);
     encode_frame(&payload, &mut bytes);
-    let err = scan_log(&name, &bytes, true).unwrap_err();
+    let err = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(err.to_string().contains("after the transaction"), "{err}");
 }
 
 #[test]
 fn zxids_must_match_the_name_and_increase() {
     let (_, bytes, starts) = segment(&three());
-    let err = scan_log("log.100000002", &bytes, true).unwrap_err();
+    let err = scan_log("log.100000002", &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(
         matches!(&err, RecoveryError::Corrupt { offset: 8, why, .. }
         if why.contains("file name says 0x100000002")),
@@ -269,7 +311,7 @@ fn zxids_must_match_the_name_and_increase() {
         txn(Zxid::new(1, 3), b"c"),
     ];
     let (name, bytes, starts2) = segment(&txns);
-    let err = scan_log(&name, &bytes, true).unwrap_err();
+    let err = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(
         matches!(&err, RecoveryError::Corrupt { offset, why, .. }
         if *offset == starts2[2] as u64 && why.contains("does not increase")),
@@ -277,7 +319,7 @@ fn zxids_must_match_the_name_and_increase() {
     );
     assert_eq!(starts.len(), 3);
 
-    let err = scan_log("not-a-log", &bytes, true).unwrap_err();
+    let err = scan_log("not-a-log", &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(matches!(err, RecoveryError::Corrupt { offset: 0, .. }));
 }
 
@@ -285,14 +327,14 @@ fn zxids_must_match_the_name_and_increase() {
 fn damaged_headers() {
     // Never written, or partly written, in the newest segment: nothing to recover.
     for bytes in [&b""[..], &[0; 100], b"CN", b"CNLG\x01\x00"] {
-        let scanned = scan_log("log.1", bytes, true).unwrap();
+        let scanned = scan_log("log.1", bytes, true, Zxid::ZERO).unwrap();
         assert_eq!((scanned.valid_len, scanned.records.len()), (0, 0));
         let dropped = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1) as u64;
         assert_eq!(scanned.torn.map_or(0, |t| t.dropped_bytes), dropped);
-        assert!(scan_log("log.1", bytes, false).is_err());
+        assert!(scan_log("log.1", bytes, false, Zxid::ZERO).is_err());
     }
     // A future format version is never mistaken for a torn write.
-    let err = scan_log("log.1", b"CNLG\x02\x00\x00\x00", true).unwrap_err();
+    let err = scan_log("log.1", b"CNLG\x02\x00\x00\x00", true, Zxid::ZERO).unwrap_err();
     assert!(
         err.to_string().contains("unsupported log format version 2"),
         "{err}"
@@ -300,7 +342,7 @@ fn damaged_headers() {
     // A bad header in front of intact records is corruption, even in the newest segment.
     let (name, mut bytes, _) = segment(&three());
     bytes[0] = b'X';
-    let err = scan_log(&name, &bytes, true).unwrap_err();
+    let err = scan_log(&name, &bytes, true, Zxid::ZERO).unwrap_err();
     assert!(
         matches!(err, RecoveryError::Corrupt { offset: 0, .. }),
         "{err}"
@@ -362,7 +404,7 @@ proptest! {
         let (name, mut bytes, starts) = segment(&txns);
         let len = bytes.len();
         bytes.resize(len + pad, 0);
-        let scanned = scan_log(&name, &bytes, last).unwrap();
+        let scanned = scan_log(&name, &bytes, last, Zxid::ZERO).unwrap();
         prop_assert_eq!(txns_of(&scanned), txns);
         prop_assert_eq!(scanned.valid_len, len as u64);
         prop_assert_eq!(&scanned.torn, &None);
@@ -373,10 +415,10 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), last in any::<bool>()) {
-        let _ = scan_log("log.1", &bytes, last);
+        let _ = scan_log("log.1", &bytes, last, Zxid::ZERO);
         let mut with_header = LOG_HEADER.to_vec();
         with_header.extend_from_slice(&bytes);
-        if let Ok(s) = scan_log("log.1", &with_header, last) {
+        if let Ok(s) = scan_log("log.1", &with_header, last, Zxid::ZERO) {
             prop_assert!(s.valid_len as usize <= with_header.len());
         }
     }
@@ -394,14 +436,14 @@ proptest! {
             bytes[i] ^= x;
         }
         bytes.truncate(cut.index(bytes.len() + 1));
-        if let Ok(s) = scan_log(&name, &bytes, last) {
+        if let Ok(s) = scan_log(&name, &bytes, last, Zxid::ZERO) {
             prop_assert!(s.valid_len as usize <= bytes.len());
             // Checksums make a damaged record unreadable, never a different record.
             prop_assert!(txns.starts_with(&txns_of(&s)));
             let mut prev = None;
             for r in &s.records {
-                prop_assert!(prev < Some(r.txn.header.zxid));
-                prev = Some(r.txn.header.zxid);
+                prop_assert!(prev < Some(r.zxid));
+                prev = Some(r.zxid);
             }
         }
     }
@@ -435,7 +477,7 @@ fn a_newest_segment_torn_after_its_magic_is_a_torn_tail() {
     bytes.extend_from_slice(&[31, 200, 7, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert_eq!(bytes.len(), 17);
     let name = log_file_name(Zxid(0x7_0000_0018));
-    let scanned = scan_log(&name, &bytes, true).expect("a torn tail, not corruption");
+    let scanned = scan_log(&name, &bytes, true, Zxid::ZERO).expect("a torn tail, not corruption");
     assert!(scanned.records.is_empty());
     assert_eq!(scanned.valid_len, 0);
     assert_eq!(
@@ -443,12 +485,12 @@ fn a_newest_segment_torn_after_its_magic_is_a_torn_tail() {
         Some((0, 17))
     );
     assert!(
-        scan_log(&name, &bytes, false).is_err(),
+        scan_log(&name, &bytes, false, Zxid::ZERO).is_err(),
         "not the newest segment"
     );
     let mut big = bytes.clone();
     big.resize(LOG_HEADER.len() + MIN_RECORD_BYTES, 1);
-    let err = scan_log(&name, &big, true).unwrap_err();
+    let err = scan_log(&name, &big, true, Zxid::ZERO).unwrap_err();
     assert!(
         err.to_string()
             .contains("unsupported log format version 31"),

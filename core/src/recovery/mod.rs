@@ -227,7 +227,7 @@ impl DiskState {
         let mut last_logged: Option<(Zxid, &str)> = None;
         let newest = logs.last_key_value().map(|(&z, _)| z);
         for (&first, &(name, bytes)) in &logs {
-            let scanned = scan_log(name, bytes, Some(first) == newest)?;
+            let scanned = scan_log(name, bytes, Some(first) == newest, snap_zxid)?;
             if let Some((prev, prev_file)) = last_logged {
                 if first <= prev {
                     return Err(RecoveryError::Corrupt {
@@ -243,9 +243,9 @@ impl DiskState {
             let mut start = LOG_HEADER.len() as u64;
             let mut index = Vec::with_capacity(scanned.records.len());
             for record in scanned.records {
-                let zxid = record.txn.header.zxid;
+                let zxid = record.zxid;
                 index.push((zxid, record.end_offset));
-                if zxid > snap_zxid {
+                if let Some(txn) = record.txn {
                     let prev = txns.last().map_or(snap_zxid, |t: &Txn| t.header.zxid);
                     if !is_successor(prev, zxid) {
                         let why = if txns.is_empty() {
@@ -266,7 +266,7 @@ impl DiskState {
                             why,
                         });
                     }
-                    txns.push(record.txn);
+                    txns.push(txn);
                 }
                 start = record.end_offset;
             }

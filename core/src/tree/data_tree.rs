@@ -271,10 +271,13 @@ impl DataTree {
             }
             EphemeralType::Persistent => {}
         }
-        if let Some(old) = self.nodes.insert(path.as_str().into(), Box::new(node)) {
+        // `into_boxed_str` keeps the caller's allocation when it is exact (decoded paths are):
+        // no short-lived copy left behind as a hole in the heap of a recovering member.
+        let key = path.into_boxed_str();
+        if let Some(old) = self.nodes.insert(key.clone(), Box::new(node)) {
             // Not reachable from apply (it checks first); keep the totals right anyway.
-            self.digest = self.digest.wrapping_sub(node_hash(&path, &old));
-            self.data_size -= approximate_size(&path, &old);
+            self.digest = self.digest.wrapping_sub(node_hash(&key, &old));
+            self.data_size -= approximate_size(&key, &old);
             if matches!(old.kind(), EphemeralType::Session(_)) {
                 self.ephemeral_count -= 1;
             }
