@@ -36,6 +36,9 @@ impl ZkService {
         let Ok(req) = ConnectRequest::decode(&mut JuteReader::new(bytes, max)) else {
             return self.close(conn, cx);
         };
+        if !cx.serving && !self.read_only_serving && self.park(conn, bytes, cx) {
+            return;
+        }
         // A server that is not serving, or behind what the client has seen, refuses silently;
         // the client tries another server.
         if req.last_zxid_seen > cx.last_applied.0 as i64 {
@@ -82,6 +85,39 @@ impl ZkService {
             return;
         }
         self.finish_connect(conn, req, timeout_ms, cx);
+    }
+
+    /// Holds the handshake of `conn` if this member stopped serving less than
+    /// [`HANDSHAKE_HOLD_MS`] ago; false if it has been out of service longer (refuse).
+    fn park(&mut self, conn: ConnId, connect: &[u8], cx: &ServiceCx<'_>) -> bool {
+        let since = *self.not_serving_since.get_or_insert(cx.now);
+        let until = since.plus_millis(HANDSHAKE_HOLD_MS);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        if until <= cx.now {
+            return false;
+        }
+        c.state = State::Parked {
+            connect: connect.to_vec(),
+        };
+        self.parked.push_back((until, conn));
+        true
+    }
+
+    /// The member serves again: every held handshake runs now, then the requests its client
+    /// sent behind it.
+    pub(super) fn unpark(&mut self, cx: &mut ServiceCx<'_>) {
+        for (_, conn) in core::mem::take(&mut self.parked) {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            let State::Parked { connect } = core::mem::replace(&mut c.state, State::New) else {
+                continue;
+            };
+            self.on_connect(conn, &connect, cx);
+            self.process(conn, cx);
+        }
     }
 
     /// A connection to a member that is not serving: refused, unless the member is a read-only

@@ -50,6 +50,15 @@ pub(crate) const PACE_BYTES: u64 = 1 << 20;
 /// default. Idle and trickling (slowloris) sockets cannot hold descriptors for ever.
 pub(crate) const SESSIONLESS_TIMEOUT_MS: u64 = 10_000;
 
+/// A handshake that reaches a member which stopped serving less than this long ago is held,
+/// not refused, and answered as soon as the member serves again (or refused when this has
+/// passed since it stopped). ZooKeeper closes such a connection at once; its clients then
+/// back off (the Java client and `zookeeper-client` sleep 100 ms and more per round of hosts),
+/// so a start or a failover that an election settles in a few milliseconds cost clients
+/// hundreds. A member cut off for longer refuses at once, as ZooKeeper does, so its clients
+/// move on (docs/decisions.md D30).
+pub(crate) const HANDSHAKE_HOLD_MS: u64 = 1_000;
+
 /// A member that starts electing waits this long (or a tick, if longer) before it serves
 /// read-only clients, as ZooKeeper's QuorumPeer does: a short election should not bounce them.
 pub(crate) const READ_ONLY_DELAY_MS: u64 = 2_000;
@@ -86,6 +95,9 @@ enum State {
         timeout_ms: i32,
         read_only: Option<bool>,
     },
+    /// A handshake held while this member does not serve (`HANDSHAKE_HOLD_MS`): the
+    /// ConnectRequest, run when the member serves again.
+    Parked { connect: Vec<u8> },
     /// Reconnecting with a session this server does not know yet (its createSession may be
     /// committed but not applied here): a sync brings us up to date, then we decide.
     Revalidating {
@@ -181,6 +193,11 @@ pub struct ZkService {
     /// Connections in accept order with the instant they must have a session by; checked
     /// lazily (a connection that got one, or went, is skipped when its turn comes).
     sessionless: VecDeque<(Instant, ConnId)>,
+    /// Since when this member does not serve (`None` while it serves).
+    not_serving_since: Option<Instant>,
+    /// Held handshakes in arrival order with the instant they are refused by; checked lazily
+    /// like `sessionless`.
+    parked: VecDeque<(Instant, ConnId)>,
     /// Open connections per client IP (`maxClientCnxns`), kept so a connection flood costs
     /// no scan per accept.
     per_ip: BTreeMap<core::net::IpAddr, u32>,
@@ -484,15 +501,22 @@ impl Service for ZkService {
             self.reap_at = None;
         }
         if !cx.serving {
+            self.not_serving_since.get_or_insert(cx.now);
             // Like a ZooKeeper server leaving service: clients reconnect elsewhere, their
-            // sessions live on in the ensemble.
+            // sessions live on in the ensemble. Held handshakes stay held.
             let conns: Vec<ConnId> = self.conns.keys().copied().collect();
             for conn in conns {
-                let four_letter = self.conns.get(&conn).is_some_and(|c| c.state == State::New);
-                if !four_letter {
+                let keep = self
+                    .conns
+                    .get(&conn)
+                    .is_some_and(|c| matches!(c.state, State::New | State::Parked { .. }));
+                if !keep {
                     self.close(conn, cx);
                 }
             }
+        } else {
+            self.not_serving_since = None;
+            self.unpark(cx);
         }
         self.read_only_role(cx);
     }
@@ -602,6 +626,19 @@ impl Service for ZkService {
                 self.close(conn, cx);
             }
         }
+        while let Some(&(deadline, conn)) = self.parked.front() {
+            if deadline > cx.now {
+                break;
+            }
+            self.parked.pop_front();
+            let held = self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| matches!(c.state, State::Parked { .. }));
+            if held {
+                self.close(conn, cx);
+            }
+        }
         if self.read_only_from.is_some_and(|t| t <= cx.now) {
             self.read_only_from = None;
             if read_only_may_serve(cx) {
@@ -661,10 +698,17 @@ impl Service for ZkService {
     fn next_deadline(&self) -> Option<Instant> {
         let expiry = self.tracker.as_ref().and_then(|t| t.next_expiry());
         let sessionless = self.sessionless.front().map(|(t, _)| *t);
-        [expiry, self.reap_at, self.read_only_from, sessionless]
-            .into_iter()
-            .flatten()
-            .min()
+        let parked = self.parked.front().map(|(t, _)| *t);
+        [
+            expiry,
+            self.reap_at,
+            self.read_only_from,
+            sessionless,
+            parked,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn reset_stats(&mut self, server: bool) {

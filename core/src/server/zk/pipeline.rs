@@ -67,7 +67,10 @@ impl ZkService {
                     };
                     if !matches!(
                         c.state,
-                        State::Ready { .. } | State::Connecting { .. } | State::Revalidating { .. }
+                        State::Ready { .. }
+                            | State::Connecting { .. }
+                            | State::Revalidating { .. }
+                            | State::Parked { .. }
                     ) {
                         return self.close(conn, cx);
                     }
