@@ -329,6 +329,16 @@ impl Election {
         } else if n.vote.beats(&self.proposal, quorum) {
             self.proposal = n.vote;
             self.broadcast(now, quorum, out);
+        } else if n.vote != self.proposal {
+            // The sender holds a worse vote in our round: it missed our broadcast (it arrived
+            // while the sender still followed the leader that just died, and starting its own
+            // round forgot it). Tell it now rather than leave both waiting for the resend
+            // back-off (200 ms; ZooKeeper waits it out). Each such answer makes the sender
+            // adopt a better vote, so the answers are bounded like the votes.
+            out.push(ElectionOutput::Send {
+                to: from,
+                notification: self.current_notification(),
+            });
         }
         self.recv.insert(
             from,
