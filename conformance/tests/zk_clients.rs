@@ -213,6 +213,13 @@ fn only(user_password: &str) -> Vec<Acl> {
     }]
 }
 
+/// The synced leader and one of its followers.
+fn leader_and_follower(c: &mut Zk) -> (Id, Id) {
+    let leader = c.wait_synced();
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    (leader, follower)
+}
+
 fn ensemble() -> Zk {
     let mut c = Zk::new(
         3,
@@ -797,8 +804,7 @@ fn an_isolated_member_serves_read_only_clients_until_it_rejoins() {
         },
         "readonlymode.enabled=true\n",
     );
-    let leader = c.wait_synced();
-    let member = (1..=3).find(|id| *id != leader).unwrap();
+    let (leader, member) = leader_and_follower(&mut c);
     let mut w = connect(&mut c, leader, 0, vec![]).unwrap();
     assert_eq!(
         create(&mut c, &mut w, "/ro", b"before", 0),
@@ -853,8 +859,7 @@ fn an_isolated_member_serves_read_only_clients_until_it_rejoins() {
 #[test]
 fn without_read_only_mode_an_isolated_member_refuses_everybody() {
     let mut c = ensemble();
-    let leader = c.wait_synced();
-    let member = (1..=3).find(|id| *id != leader).unwrap();
+    let (_, member) = leader_and_follower(&mut c);
     c.isolate(member);
     c.run_for(3_000);
     assert!(connect_as(&mut c, member, 0, vec![], true).is_err());
@@ -871,14 +876,7 @@ fn connections_without_a_session_are_closed_after_the_sessionless_timeout() {
     let idle = c.connect_client(1);
     let trickle = c.connect_client(1);
     let mut ok = connect(&mut c, 1, 0, vec![]).unwrap();
-    let req = ConnectRequest {
-        protocol_version: 0,
-        last_zxid_seen: 0,
-        timeout_ms: 4000,
-        session_id: 0,
-        passwd: vec![0; 16],
-        read_only: Some(false),
-    };
+    let req = ConnectRequest::new_session(4000);
     let mut frame = Vec::new();
     encode_record_frame(&req, &mut frame);
     for byte in frame.iter().take(9) {
@@ -963,14 +961,7 @@ fn an_oversized_set_watches_closes_only_its_connection() {
 /// waiting for the answer.
 fn send_connect(c: &mut Zk, server: Id) -> u64 {
     let conn = c.connect_client(server);
-    let req = ConnectRequest {
-        protocol_version: 0,
-        last_zxid_seen: 0,
-        timeout_ms: 4000,
-        session_id: 0,
-        passwd: vec![0; 16],
-        read_only: Some(false),
-    };
+    let req = ConnectRequest::new_session(4000);
     let mut out = Vec::new();
     encode_record_frame(&req, &mut out);
     c.client_send(conn, out);
@@ -985,8 +976,7 @@ fn send_connect(c: &mut Zk, server: Id) -> u64 {
 #[test]
 fn a_handshake_to_a_member_that_is_electing_is_held_until_it_serves() {
     let mut c = ensemble();
-    let leader = c.wait_synced();
-    let member = (1..=3).find(|id| *id != leader).unwrap();
+    let (leader, member) = leader_and_follower(&mut c);
     c.crash(leader);
     c.run_until("the member stops serving", 2_000, |c| {
         !c.nodes[&member].status().synced
@@ -1040,8 +1030,7 @@ fn a_handshake_to_a_member_that_is_electing_is_held_until_it_serves() {
 #[test]
 fn a_member_out_of_service_past_the_hold_refuses_handshakes_at_once() {
     let mut c = ensemble();
-    let leader = c.wait_synced();
-    let member = (1..=3).find(|id| *id != leader).unwrap();
+    let (_, member) = leader_and_follower(&mut c);
     c.isolate(member);
     c.run_for(200);
     let held = send_connect(&mut c, member);

@@ -151,6 +151,20 @@ fn read_only_may_serve(cx: &ServiceCx<'_>) -> bool {
     cx.config.read_only_mode_enabled && cx.role == crate::io::Role::Looking && !cx.serving
 }
 
+/// Pops the entries of a deadline queue (in deadline order) that are due at `now`. Bounded by
+/// the connections accepted: each entry is popped once.
+fn due(queue: &mut VecDeque<(Instant, ConnId)>, now: Instant) -> Vec<ConnId> {
+    let mut out = Vec::new();
+    while let Some(&(deadline, conn)) = queue.front() {
+        if deadline > now {
+            break;
+        }
+        queue.pop_front();
+        out.push(conn);
+    }
+    out
+}
+
 /// The client's IP as the `ip` ACL scheme and the per-IP limit see it (IPv4-mapped IPv6
 /// addresses as IPv4).
 fn ip_of(addr: &SocketAddr) -> core::net::IpAddr {
@@ -612,12 +626,8 @@ impl Service for ZkService {
     }
 
     fn on_timer(&mut self, cx: &mut ServiceCx<'_>) {
-        // Bounded by the connections accepted: each entry is looked at once.
-        while let Some(&(deadline, conn)) = self.sessionless.front() {
-            if deadline > cx.now {
-                break;
-            }
-            self.sessionless.pop_front();
+        // Connections still without a session, and handshakes still held, at their deadline.
+        for conn in due(&mut self.sessionless, cx.now) {
             let idle = self
                 .conns
                 .get(&conn)
@@ -626,11 +636,7 @@ impl Service for ZkService {
                 self.close(conn, cx);
             }
         }
-        while let Some(&(deadline, conn)) = self.parked.front() {
-            if deadline > cx.now {
-                break;
-            }
-            self.parked.pop_front();
+        for conn in due(&mut self.parked, cx.now) {
             let held = self
                 .conns
                 .get(&conn)
