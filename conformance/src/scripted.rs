@@ -161,6 +161,8 @@ pub struct Cluster<S: Service = RegisterMap> {
     next_conn: u64,
     /// zoo.cfg lines every member gets after [`cfg`]'s.
     extra_cfg: String,
+    /// Members with a zoo.cfg of their own (servers that join by reconfiguration).
+    own_cfg: BTreeMap<Id, String>,
 }
 
 /// Small logs and segments, so scripted scenarios cross segment and snapshot boundaries.
@@ -213,6 +215,7 @@ impl<S: Service> Cluster<S> {
             next_conn: 1,
             paused: BTreeSet::new(),
             extra_cfg: extra.to_string(),
+            own_cfg: BTreeMap::new(),
         };
         for id in 1..=n {
             c.disks.insert(id, Disk::default());
@@ -221,12 +224,21 @@ impl<S: Service> Cluster<S> {
         c
     }
 
+    /// Starts a server that is not in the others' configuration, with its own zoo.cfg
+    /// (`cfg_text`) and an empty disk: one that is to join by reconfiguration.
+    pub fn start_new(&mut self, id: Id, cfg_text: String) {
+        self.own_cfg.insert(id, cfg_text);
+        self.disks.entry(id).or_default();
+        self.start(id);
+    }
+
     /// Starts member `id` from what its disk holds.
     pub fn start(&mut self, id: Id) {
-        let config = Config::from_zoo_cfg(&(cfg(self.n) + &self.extra_cfg))
-            .unwrap()
-            .with_my_id(id)
-            .unwrap();
+        let text = match self.own_cfg.get(&id) {
+            Some(own) => own.clone(),
+            None => cfg(self.n) + &self.extra_cfg,
+        };
+        let config = Config::from_zoo_cfg(&text).unwrap().with_my_id(id).unwrap();
         let listing = self.disks[&id].listing();
         let recovered =
             DiskState::from_files(&listing).unwrap_or_else(|e| panic!("n{id} cannot recover: {e}"));

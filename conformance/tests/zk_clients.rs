@@ -1051,3 +1051,272 @@ fn a_member_out_of_service_past_the_hold_refuses_handshakes_at_once() {
     });
     assert!(c.now.millis_since(asked) < 50);
 }
+
+// ---- dynamic reconfiguration ----------------------------------------------------------
+
+fn reconfig(
+    c: &mut Zk,
+    client: &mut Client,
+    joining: Option<&str>,
+    leaving: Option<&str>,
+    members: Option<&str>,
+    from: i64,
+) -> Result<String, i32> {
+    let req = Request::Reconfig(conclave_core::client::ReconfigRequest {
+        joining_servers: joining.map(String::from),
+        leaving_servers: leaving.map(String::from),
+        new_members: members.map(String::from),
+        cur_config_id: from,
+    });
+    match call(c, client, req) {
+        (0, Some(Response::GetData { data, .. })) => {
+            Ok(String::from_utf8(data.unwrap_or_default()).unwrap())
+        }
+        (err, _) => Err(err),
+    }
+}
+
+/// zoo.cfg of a server that is to join a [`reconfigurable`] ensemble: the three members and
+/// itself.
+fn joiner_cfg(id: Id, role: &str) -> String {
+    format!(
+        "{}reconfigEnabled=true\nserver.{id}=127.0.0.1:{}:{}:{role}\n",
+        common::cfg(3),
+        2888 + id,
+        3888 + id
+    )
+}
+
+fn reconfigurable() -> Zk {
+    let mut c = Zk::with_config(3, Tuning::default(), "reconfigEnabled=true\n");
+    c.wait_synced();
+    c
+}
+
+fn super_client(c: &mut Zk, server: Id) -> Client {
+    let mut root = connect(c, server, 0, vec![]).unwrap();
+    assert_eq!(add_digest(c, &mut root, "super:secret"), 0);
+    root
+}
+
+fn version_of(config: &str) -> i64 {
+    let v = config.rsplit("version=").next().unwrap();
+    i64::from_str_radix(v, 16).unwrap()
+}
+
+/// Runs until every member's membership has `ids`.
+fn wait_members(c: &mut Zk, ids: &[Id]) {
+    let want: Vec<Id> = ids.to_vec();
+    c.run_until(
+        "every member installs the new membership",
+        10_000,
+        move |c| {
+            c.nodes
+                .values()
+                .all(|n| n.config().servers.keys().copied().collect::<Vec<_>>() == want)
+        },
+    );
+}
+
+#[test]
+fn reconfig_adds_and_removes_an_observer_and_a_participant() {
+    let mut c = reconfigurable();
+    let (leader, follower) = leader_and_follower(&mut c);
+    let mut root = super_client(&mut c, follower);
+    let before =
+        String::from_utf8(get(&mut c, &mut root, "/zookeeper/config", true).unwrap()).unwrap();
+    assert_eq!(
+        before,
+        "server.1=127.0.0.1:2889:3889:participant\nserver.2=127.0.0.1:2890:3890:participant\n\
+         server.3=127.0.0.1:2891:3891:participant\nversion=0"
+    );
+
+    // An observer: started first (it links to the members), then added.
+    c.start_new(4, joiner_cfg(4, "observer"));
+    c.run_for(500);
+    let added = reconfig(
+        &mut c,
+        &mut root,
+        Some("server.4=127.0.0.1:2892:3892:observer;2185"),
+        None,
+        None,
+        0,
+    )
+    .unwrap();
+    assert!(added.contains("server.4=127.0.0.1:2892:3892:observer;0.0.0.0:2185\nversion="));
+    let event = root.events.pop().expect("the config watch fired");
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (EventType::NodeDataChanged, "/zookeeper/config")
+    );
+    wait_members(&mut c, &[1, 2, 3, 4]);
+    c.run_until("member 4 observes", 10_000, |c| {
+        c.nodes[&4].status().role == conclave_core::Role::Observing && c.nodes[&4].status().synced
+    });
+    // A write through the new observer reaches everyone.
+    let mut via4 = connect(&mut c, 4, 0, vec![]).unwrap();
+    assert_eq!(
+        create(&mut c, &mut via4, "/from4", b"x", 0),
+        Ok("/from4".into())
+    );
+    assert_eq!(
+        get(&mut c, &mut root, "/zookeeper/config", false).map(String::from_utf8),
+        Ok(Ok(added.clone()))
+    );
+
+    // A participant: it follows without a vote until the reconfig, then counts.
+    c.start_new(5, joiner_cfg(5, "participant"));
+    c.run_for(500);
+    let version = version_of(&added);
+    let with5 = reconfig(
+        &mut c,
+        &mut root,
+        Some("server.5=127.0.0.1:2893:3893:participant;2186"),
+        None,
+        None,
+        version,
+    )
+    .unwrap();
+    assert!(version_of(&with5) > version);
+    wait_members(&mut c, &[1, 2, 3, 4, 5]);
+    // Voters {1,2,3,5} need three: with 5 and an old follower down, the two left cannot
+    // elect a leader (with {1,2,3} they could); with the old one back, they can.
+    let old = (1..=3).find(|id| *id != leader && *id != follower).unwrap();
+    c.crash(old);
+    c.crash(5);
+    c.restart(leader);
+    c.run_for(3_000);
+    assert_eq!(c.leader(), None, "two of four voters elected a leader");
+    c.start(old);
+    c.wait_synced();
+    let mut root = super_client(&mut c, follower);
+    assert_eq!(
+        create(&mut c, &mut root, "/with5", b"y", 0),
+        Ok("/with5".into())
+    );
+
+    // Both leave; the ensemble is the first three again, and keeps writing.
+    let after = reconfig(&mut c, &mut root, None, Some("4,5"), None, -1).unwrap();
+    assert!(!after.contains("server.4") && !after.contains("server.5"));
+    c.run_until("the first three install it", 10_000, |c| {
+        (1..=3).all(|id| c.nodes[&id].config().servers.len() == 3)
+    });
+    assert_eq!(
+        create(&mut c, &mut root, "/after", b"z", 0),
+        Ok("/after".into())
+    );
+}
+
+#[test]
+fn bad_reconfigs_get_zookeepers_error_codes() {
+    // Disabled: whoever asks.
+    let mut plain = ensemble();
+    let mut root = super_client(&mut plain, 1);
+    assert_eq!(
+        reconfig(&mut plain, &mut root, None, Some("3"), None, -1),
+        Err(ErrorCode::ReconfigDisabled.as_i32())
+    );
+
+    let mut c = reconfigurable();
+    let mut anyone = connect(&mut c, 1, 0, vec![]).unwrap();
+    assert_eq!(
+        reconfig(
+            &mut c,
+            &mut anyone,
+            Some("server.4=127.0.0.1:2892:3892:observer;2185"),
+            None,
+            None,
+            -1
+        ),
+        Err(ErrorCode::NoAuth.as_i32())
+    );
+    let mut root = super_client(&mut c, 1);
+    for (joining, leaving, members, from, code) in [
+        (Some("server.4=garbage"), None, None, -1, ErrorCode::BadArguments),
+        (Some("server.4=127.0.0.1:2892:3892"), None, None, -1, ErrorCode::BadArguments),
+        (None, Some("abc"), None, -1, ErrorCode::MarshallingError),
+        (None, Some("2,3"), None, -1, ErrorCode::BadArguments),
+        (None, None, Some("server.1=127.0.0.1:2889:3889:observer;2181"), -1, ErrorCode::MarshallingError),
+        (None, Some("3"), None, 7, ErrorCode::BadVersion),
+        (
+            Some("server.4=127.0.0.1:2892:3892;2185,server.5=127.0.0.1:2893:3893;2186,server.6=127.0.0.1:2894:3894;2187"),
+            None,
+            None,
+            -1,
+            ErrorCode::NewConfigNoQuorum,
+        ),
+    ] {
+        assert_eq!(
+            reconfig(&mut c, &mut root, joining, leaving, members, from),
+            Err(code.as_i32()),
+            "{joining:?} {leaving:?} {members:?} {from}"
+        );
+    }
+    // Nothing changed: every member still has the three.
+    assert!(c.nodes.values().all(|n| n.config().servers.len() == 3));
+}
+
+#[test]
+fn a_reconfigured_membership_survives_a_full_restart() {
+    let mut c = reconfigurable();
+    let mut root = super_client(&mut c, 1);
+    c.start_new(4, joiner_cfg(4, "observer"));
+    c.run_for(500);
+    let added = reconfig(
+        &mut c,
+        &mut root,
+        Some("server.4=127.0.0.1:2892:3892:observer;2185"),
+        None,
+        None,
+        -1,
+    )
+    .unwrap();
+    wait_members(&mut c, &[1, 2, 3, 4]);
+    c.run_for(200);
+    for id in 1..=4 {
+        c.crash(id);
+    }
+    for id in 1..=4 {
+        c.start(id);
+    }
+    c.wait_synced();
+    wait_members(&mut c, &[1, 2, 3, 4]);
+    let mut again = connect(&mut c, 2, 0, vec![]).unwrap();
+    assert_eq!(
+        get(&mut c, &mut again, "/zookeeper/config", false).map(String::from_utf8),
+        Ok(Ok(added))
+    );
+}
+
+#[test]
+fn removing_the_leader_hands_the_ensemble_to_the_others() {
+    let mut c = reconfigurable();
+    let (leader, follower) = leader_and_follower(&mut c);
+    let mut root = super_client(&mut c, follower);
+    c.start_new(4, joiner_cfg(4, "participant"));
+    c.run_for(500);
+    reconfig(
+        &mut c,
+        &mut root,
+        Some("server.4=127.0.0.1:2892:3892:participant;2185"),
+        None,
+        None,
+        -1,
+    )
+    .unwrap();
+    c.run_for(200);
+    let removed = reconfig(&mut c, &mut root, None, Some(&leader.to_string()), None, -1);
+    // The follower's client may see the commit or lose its connection while the leader
+    // steps down; either way the change holds and a new leader serves.
+    let _ = removed;
+    c.run_until("a new leader among the others", 10_000, |c| {
+        c.leader().is_some_and(|l| l != leader)
+    });
+    let new_leader = c.leader().unwrap();
+    assert!(!c.nodes[&new_leader].config().servers.contains_key(&leader));
+    let mut client = connect(&mut c, new_leader, 0, vec![]).unwrap();
+    assert_eq!(
+        create(&mut c, &mut client, "/after-leader", b"x", 0),
+        Ok("/after-leader".into())
+    );
+}

@@ -68,6 +68,10 @@ pub(crate) fn summarize(kind: i32, body: &[u8]) -> String {
             format!("closeSession ephemerals={ephemerals:?}")
         }
         Ok(ZkTxn::Error { code }) => format!("error {code:?}"),
+        Ok(ZkTxn::Reconfig { data, .. }) => format!(
+            "reconfig {}",
+            String::from_utf8_lossy(&data).replace('\n', " ")
+        ),
         Err(e) => format!("undecodable body: {e:?}"),
     }
 }

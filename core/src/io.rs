@@ -299,6 +299,15 @@ pub enum NodeEvent {
         /// The peer.
         peer: ServerId,
     },
+    /// A committed reconfiguration installed a new membership.
+    Reconfigured {
+        /// Its version (the zxid of the reconfig).
+        version: u64,
+        /// The voting members.
+        voters: Vec<ServerId>,
+        /// The observers.
+        observers: Vec<ServerId>,
+    },
     /// A link was refused or dropped.
     LinkRejected {
         /// The link.
@@ -406,6 +415,9 @@ pub enum StepDown {
     LearnerEpochAhead(ServerId, u32),
     /// The leader broke the protocol.
     Protocol(&'static str),
+    /// A committed reconfiguration changed this member's vote (removed, or a participant
+    /// became an observer or the reverse).
+    Reconfigured,
 }
 
 /// Why a submitted write did not commit here.
@@ -551,6 +563,14 @@ impl fmt::Display for NodeEvent {
             NodeEvent::LinkRejected { link, reason } => {
                 write!(f, "peer link {link:?} rejected: {reason:?}")
             }
+            NodeEvent::Reconfigured {
+                version,
+                voters,
+                observers,
+            } => write!(
+                f,
+                "membership version {version:x} in force: voters {voters:?}, observers {observers:?}"
+            ),
             NodeEvent::TxnApplied {
                 zxid,
                 session_id,

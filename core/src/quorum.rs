@@ -50,9 +50,72 @@ impl QuorumVerifier for Majority {
     }
 }
 
+/// The quorum rule of a member: its membership's majority, and while a reconfiguration is
+/// proposed and not yet committed, also the next membership's (a set is a quorum only when
+/// it is one in both, so the old and the new voters both hold the change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quorums {
+    current: Majority,
+    next: Option<Majority>,
+}
+
+impl Quorums {
+    /// The rule of one membership.
+    pub fn new(current: Majority) -> Quorums {
+        Quorums {
+            current,
+            next: None,
+        }
+    }
+
+    /// A reconfiguration to `next` is in flight: require both majorities.
+    pub fn begin(&mut self, next: Majority) {
+        self.next = Some(next);
+    }
+
+    /// No reconfiguration is in flight any more (committed, or lost with its leader).
+    pub fn settle(&mut self, current: Majority) {
+        *self = Quorums::new(current);
+    }
+
+    /// Drops an uncommitted next membership, keeping the current one.
+    pub fn abandon(&mut self) {
+        self.next = None;
+    }
+
+    /// Whether a reconfiguration is in flight.
+    pub fn in_progress(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// The membership in force's rule alone.
+    pub fn current(&self) -> &Majority {
+        &self.current
+    }
+}
+
+impl QuorumVerifier for Quorums {
+    fn is_voter(&self, id: ServerId) -> bool {
+        self.current.is_voter(id) || self.next.as_ref().is_some_and(|n| n.is_voter(id))
+    }
+
+    fn is_quorum(&self, ids: &BTreeSet<ServerId>) -> bool {
+        self.current.is_quorum(ids) && self.next.as_ref().is_none_or(|n| n.is_quorum(ids))
+    }
+
+    fn voters(&self) -> Vec<ServerId> {
+        let mut all: BTreeSet<ServerId> = self.current.voters.clone();
+        if let Some(n) = &self.next {
+            all.extend(n.voters.iter().copied());
+        }
+        all.into_iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     fn set(ids: &[ServerId]) -> BTreeSet<ServerId> {
         ids.iter().copied().collect()
@@ -71,5 +134,21 @@ mod tests {
         let single = Majority::new([7]);
         assert!(single.is_quorum(&set(&[7])));
         assert!(!single.is_quorum(&set(&[])));
+    }
+
+    #[test]
+    fn a_reconfiguration_in_flight_needs_both_majorities() {
+        let mut q = Quorums::new(Majority::new([1, 2, 3]));
+        assert!(q.is_quorum(&set(&[1, 2])));
+        q.begin(Majority::new([1, 4, 5]));
+        assert!(q.in_progress());
+        assert_eq!(q.voters(), vec![1, 2, 3, 4, 5]);
+        assert!(!q.is_quorum(&set(&[1, 2])), "the new voters do not hold it");
+        assert!(!q.is_quorum(&set(&[1, 4])), "the old voters do not hold it");
+        assert!(q.is_quorum(&set(&[1, 2, 4])));
+        q.settle(Majority::new([1, 4, 5]));
+        assert!(!q.in_progress());
+        assert!(q.is_quorum(&set(&[1, 4])));
+        assert!(!q.is_voter(2));
     }
 }

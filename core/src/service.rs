@@ -9,11 +9,12 @@ use alloc::vec::Vec;
 
 use crate::client::Id;
 use crate::codec::TxnHeader;
-use crate::config::Config;
+use crate::config::{Config, Membership};
 use crate::ids::{ServerId, Zxid};
 use crate::io::{NodeEvent, Role};
 use crate::server::ConnId;
 use crate::time::Instant;
+use crate::tree::ReconfigView;
 use crate::zab::StateMachine;
 
 /// A write on its way to the leader: a client request not yet turned into a txn.
@@ -136,10 +137,29 @@ pub enum ClientEvent<'a> {
 /// The replicated application and its clients, as the node drives them.
 pub trait Service: StateMachine + Default {
     /// Leader only: the txn `(kind, body)` to propose at `zxid` for a write, or `None` to
-    /// drop it (its client will time out).
-    fn prep(&mut self, write: &WriteRequest, zxid: Zxid, time_ms: i64) -> Option<(i32, Vec<u8>)> {
-        let _ = (zxid, time_ms);
+    /// drop it (its client will time out). `reconfig` is what a reconfiguration request is
+    /// checked against (given for those only).
+    fn prep(
+        &mut self,
+        write: &WriteRequest,
+        zxid: Zxid,
+        time_ms: i64,
+        reconfig: Option<&ReconfigView<'_>>,
+    ) -> Option<(i32, Vec<u8>)> {
+        let _ = (zxid, time_ms, reconfig);
         Some((write.kind, write.body.clone()))
+    }
+
+    /// The membership a proposed txn would install, if it is a reconfiguration.
+    fn reconfig_target(&self, kind: i32, body: &[u8]) -> Option<Membership> {
+        let _ = (kind, body);
+        None
+    }
+
+    /// The membership the replicated state holds, once a reconfiguration set it (`None`
+    /// before: the configuration files rule).
+    fn membership(&self) -> Option<Membership> {
+        None
     }
 
     /// A committed txn was applied: produce this server's side effects.

@@ -1,7 +1,7 @@
 //! Peer links: dialing with back-off, the handshake, the one-link-per-pair rule, heartbeats
 //! and idle detection. Pure bookkeeping; the adapter only moves bytes.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -110,7 +110,9 @@ struct Link {
 
 #[derive(Debug)]
 struct PeerSlot {
-    addr: String,
+    /// Where to dial it; `None` for a server we only accept links from (one outside our
+    /// membership that reached us, e.g. a server about to join).
+    addr: Option<String>,
     active: Option<LinkId>,
     dialing: Option<LinkId>,
     backoff_ms: u64,
@@ -125,6 +127,8 @@ pub(crate) struct Transport {
     heartbeat_ms: u64,
     idle_ms: u64,
     peers: BTreeMap<ServerId, PeerSlot>,
+    /// Accept links from servers outside the membership (`reconfigEnabled`).
+    open: bool,
     links: BTreeMap<LinkId, Link>,
     next_link: u64,
     next_maintenance: Option<Instant>,
@@ -147,7 +151,7 @@ impl Transport {
                 (
                     id,
                     PeerSlot {
-                        addr,
+                        addr: Some(addr),
                         active: None,
                         dialing: None,
                         backoff_ms: RECONNECT_MIN_MS,
@@ -162,9 +166,49 @@ impl Transport {
             heartbeat_ms: heartbeat_ms.max(1),
             idle_ms: idle_ms.max(1),
             peers,
+            open: false,
             links: BTreeMap::new(),
             next_link: 0,
             next_maintenance: None,
+        }
+    }
+
+    /// Accepts links from servers outside the membership too (with `reconfigEnabled`, a
+    /// server that is to join links to the members before the reconfig adds it).
+    pub(crate) fn accept_strangers(mut self) -> Transport {
+        self.open = true;
+        self
+    }
+
+    /// A new membership: dial members we did not know, forget the address of those that
+    /// left (their links stay until they break; they are not dialled again).
+    pub(crate) fn set_peers(
+        &mut self,
+        now: Instant,
+        peers: impl IntoIterator<Item = (ServerId, String)>,
+    ) {
+        let mut listed = BTreeSet::new();
+        for (id, addr) in peers.into_iter().filter(|(id, _)| *id != self.my_id) {
+            listed.insert(id);
+            let slot = self.peers.entry(id).or_insert(PeerSlot {
+                addr: None,
+                active: None,
+                dialing: None,
+                backoff_ms: RECONNECT_MIN_MS,
+                next_dial: None,
+            });
+            if slot.addr.as_deref() != Some(addr.as_str()) {
+                slot.addr = Some(addr);
+                if slot.active.is_none() && slot.dialing.is_none() {
+                    slot.next_dial = Some(now);
+                }
+            }
+        }
+        for (id, slot) in self.peers.iter_mut() {
+            if !listed.contains(id) {
+                slot.addr = None;
+                slot.next_dial = None;
+            }
         }
     }
 
@@ -187,7 +231,7 @@ impl Transport {
         let dial = self
             .peers
             .values()
-            .filter(|p| p.active.is_none() && p.dialing.is_none())
+            .filter(|p| p.active.is_none() && p.dialing.is_none() && p.addr.is_some())
             .filter_map(|p| p.next_dial)
             .min();
         match (dial, self.next_maintenance) {
@@ -235,7 +279,10 @@ impl Transport {
             .peers
             .iter()
             .filter(|(_, p)| {
-                p.active.is_none() && p.dialing.is_none() && p.next_dial.is_some_and(|t| t <= now)
+                p.active.is_none()
+                    && p.dialing.is_none()
+                    && p.addr.is_some()
+                    && p.next_dial.is_some_and(|t| t <= now)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -251,15 +298,14 @@ impl Transport {
         let Some(slot) = self.peers.get_mut(&peer) else {
             return;
         };
+        let Some(addr) = slot.addr.clone() else {
+            return;
+        };
         let link = LinkId::Dialed(self.next_link);
         self.next_link += 1;
         slot.dialing = Some(link);
         slot.next_dial = None;
-        out.push(LinkEvent::Dial {
-            link,
-            peer,
-            addr: slot.addr.clone(),
-        });
+        out.push(LinkEvent::Dial { link, peer, addr });
         self.links.insert(
             link,
             Link {
@@ -459,7 +505,7 @@ impl Transport {
                 theirs: h.ensemble,
                 ours: self.ensemble,
             })
-        } else if h.sid == self.my_id || !self.peers.contains_key(&h.sid) {
+        } else if h.sid == self.my_id || (!self.open && !self.peers.contains_key(&h.sid)) {
             Some(RejectReason::UnknownServer(h.sid))
         } else if target.is_some_and(|t| t != h.sid) {
             Some(RejectReason::WrongServer {
@@ -475,9 +521,17 @@ impl Transport {
             return false;
         }
         let peer = h.sid;
-        // Only a link dialled by the larger id survives (protocol reference §1.9).
+        let slot = self.peers.entry(peer).or_insert(PeerSlot {
+            addr: None,
+            active: None,
+            dialing: None,
+            backoff_ms: RECONNECT_MIN_MS,
+            next_dial: None,
+        });
+        // Only a link dialled by the larger id survives (protocol reference §1.9); a
+        // server we cannot dial keeps whichever link it made.
         let dialer = if target.is_some() { self.my_id } else { peer };
-        let rightful = dialer == self.my_id.max(peer);
+        let rightful = dialer == self.my_id.max(peer) || slot.addr.is_none();
         if !rightful {
             self.close(now, link, rng, out);
             if target.is_none() {

@@ -1056,3 +1056,111 @@ async fn kazoo_and_zkcli_over_tls_and_sasl_beside_plain_clients() {
     // The plain session lived through all of it.
     assert!(create_retrying(&plain, "/plain/after", T).await);
 }
+
+/// Issue 16: kazoo and zkCli.sh reconfigure a running ensemble (`reconfigEnabled=true`,
+/// the super user): two servers started with the members plus themselves join (an observer,
+/// then a participant with `-from`), serve, and leave again; bad reconfigs get ZooKeeper's
+/// error codes; zkCli.sh adds and removes one too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kazoo_and_zkcli_reconfigure_a_running_ensemble() {
+    let dir = TempDir::new("reconfig");
+    let all = free_ports(5);
+    let extra = "reconfigEnabled=true\n\
+                 DigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n";
+    let three = EnsembleLayout {
+        members: all.members[..3].to_vec(),
+        ..all.clone()
+    };
+    let mut cfgs = write_ensemble(&dir.0, &three).unwrap();
+    // Servers 4 and 5 list the three members and themselves (4 as an observer).
+    let staged = write_ensemble(&dir.0.join("joining"), &all).unwrap();
+    let server_line = |i: usize, role: &str| {
+        let p = all.members[i - 1];
+        format!(
+            "server.{i}=127.0.0.1:{}:{}:{role};127.0.0.1:{}",
+            p.quorum, p.election, p.client
+        )
+    };
+    for (i, role) in [(4, "observer"), (5, "participant")] {
+        let text = std::fs::read_to_string(&staged[i - 1]).unwrap();
+        let other = if i == 4 { 5 } else { 4 };
+        let text: String = text
+            .lines()
+            .filter(|l| !l.starts_with(&format!("server.{other}=")))
+            .map(|l| {
+                if l.starts_with(&format!("server.{i}=")) {
+                    server_line(i, role)
+                } else {
+                    l.to_string()
+                }
+            })
+            .map(|l| l + "\n")
+            .collect();
+        std::fs::write(&staged[i - 1], text).unwrap();
+        cfgs.push(staged[i - 1].clone());
+    }
+    for cfg in &cfgs {
+        let text = std::fs::read_to_string(cfg).unwrap();
+        std::fs::write(cfg, format!("{text}{extra}")).unwrap();
+    }
+    let procs = Procs::spawn_all(cfgs.clone(), &dir.0);
+    let admin: Vec<(usize, u16)> = (0..3).map(|i| (i, all.members[i].admin)).collect();
+    let leader = tokio::task::spawn_blocking(move || leader_by_http(&admin, T))
+        .await
+        .unwrap();
+    assert!(leader.is_some(), "no leader; log:\n{}", procs.log(0));
+    let members = connect_string(&three);
+    let host = |i: usize| format!("127.0.0.1:{}", all.members[i - 1].client);
+    let plain = connect(&members).await;
+    assert!(create_retrying(&plain, "/before", T).await);
+    let args = vec![
+        members.clone(),
+        host(4),
+        host(5),
+        server_line(4, "observer"),
+        server_line(5, "participant"),
+    ];
+    if let Some((ok, text)) = kazoo_script("kazoo_reconfig.py", "kazoo", args).await {
+        let logs: Vec<String> = (0..5).map(|i| procs.log(i)).collect();
+        assert!(
+            ok && text.contains("KAZOO RECONFIG OK"),
+            "{text}\nmember logs:\n{}",
+            logs.join("\n----\n")
+        );
+        eprintln!("{text}");
+    }
+    let Some(cli) = zkcli() else {
+        eprintln!("SKIPPED: zkCli.sh reconfig (zkCli.sh not found; install Debian's zookeeper)");
+        return;
+    };
+    let script = format!(
+        "addauth digest super:secret\nreconfig -add {}\nreconfig -remove 4\nconfig\nquit\n",
+        server_line(4, "observer")
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("timeout")
+            .arg("60")
+            .arg(&cli)
+            .arg("-server")
+            .arg(&members)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("running zkCli.sh");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        stdout_and_stderr(&child.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    let committed = out.matches("Committed new configuration").count();
+    assert_eq!(committed, 2, "zkCli.sh reconfig -add, -remove:\n{out}");
+    assert!(out.contains(":observer;127.0.0.1:"), "{out}");
+    eprintln!("zkCli.sh reconfig -add, -remove: committed twice");
+}

@@ -204,6 +204,8 @@ pub enum ConfigErrorKind {
     BadSasl(String),
     /// There are `server.N` lines but none is a participant.
     NoVoters,
+    /// The `dynamicConfigFile` cannot be used (the message says why).
+    DynamicConfig(String),
     /// The effective minimum session timeout exceeds the effective maximum (milliseconds).
     SessionTimeoutRange {
         /// The effective minSessionTimeout.
@@ -277,6 +279,7 @@ impl fmt::Display for ConfigErrorKind {
             K::UnsupportedKey { key, why } => write!(f, "{key}: not supported: {why}"),
             K::BadTls { key, why } => write!(f, "{key}: {why}"),
             K::BadSasl(why) => f.write_str(why),
+            K::DynamicConfig(why) => write!(f, "dynamicConfigFile: {why}"),
             K::NoVoters => f.write_str(
                 "no server.N line is a participant; an ensemble needs at least one voter",
             ),

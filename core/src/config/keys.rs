@@ -16,8 +16,6 @@ pub(super) const RECOGNISED_KEYS: &[&str] = &[
     "syncEnabled",
     "quorumListenOnAllIPs",
     "clientPortListenBacklog",
-    "dynamicConfigFile",
-    "reconfigEnabled",
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
     "globalOutstandingLimit",

@@ -54,6 +54,7 @@ pub const WARN_UNKNOWN: &str = "unknown key, ignored";
 mod error;
 mod jaas;
 mod keys;
+mod membership;
 mod parser;
 mod server_line;
 #[cfg(test)]
@@ -64,6 +65,7 @@ mod values;
 pub use error::*;
 pub use jaas::{digest_users, SaslConfig, SaslUsers, JAAS_KEY, SASL_PROVIDER};
 use keys::*;
+pub use membership::{Membership, ReconfigError};
 use parser::*;
 use server_line::*;
 pub use tls::{ClientAuth, ClientTls, QuorumTls, TlsVersion};
@@ -186,6 +188,14 @@ pub struct Config {
     /// of replies all client connections together may leave unread before the one owing
     /// most is disconnected (default 256, at least 1).
     pub client_backlog_limit_mb: u32,
+    /// `reconfigEnabled`: whether `reconfig` may change the membership (default false, as
+    /// ZooKeeper 3.5.3+).
+    pub reconfig_enabled: bool,
+    /// `dynamicConfigFile`: the file holding the `server.N` lines, read by the loader
+    /// ([`Config::with_dynamic_config`]).
+    pub dynamic_config_file: Option<String>,
+    /// The version of the membership (the `version=` of the dynamic file; 0 otherwise).
+    pub config_version: u64,
     /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
     pub client_tls: Option<ClientTls>,
     /// `sslQuorum=true` and the `ssl.quorum.*` keys: TLS on every peer link.
@@ -228,6 +238,9 @@ impl Default for Config {
             read_only_mode_enabled: false,
             container_check_interval_ms: DEFAULT_CONTAINER_CHECK_INTERVAL_MS,
             client_backlog_limit_mb: DEFAULT_CLIENT_BACKLOG_LIMIT_MB,
+            reconfig_enabled: false,
+            dynamic_config_file: None,
+            config_version: 0,
             client_tls: None,
             quorum_tls: None,
             sasl: None,
@@ -335,6 +348,27 @@ impl Config {
         Ok(self)
     }
 
+    /// Adds the membership of a `dynamicConfigFile` (its text) to a `zoo.cfg` that names one
+    /// and has no `server.N` lines of its own; call it before [`Config::with_my_id`].
+    pub fn with_dynamic_config(mut self, text: &str) -> Result<Config, ConfigError> {
+        let dynamic = |why: String| ConfigError::new(0, ConfigErrorKind::DynamicConfig(why));
+        if !self.servers.is_empty() {
+            return Err(dynamic(String::from(
+                "zoo.cfg has server.N lines and names a dynamicConfigFile: keep the members in one place",
+            )));
+        }
+        let m = Membership::parse(text).map_err(|e| dynamic(e.to_string()))?;
+        if m.servers.is_empty() {
+            return Err(dynamic(String::from("it has no server.N lines")));
+        }
+        if m.voters().next().is_none() {
+            return Err(ConfigError::new(0, ConfigErrorKind::NoVoters));
+        }
+        self.servers = m.servers;
+        self.config_version = m.version;
+        Ok(self)
+    }
+
     /// Whether this server runs alone: no server lines, or one and `standaloneEnabled`.
     pub fn is_standalone(&self) -> bool {
         self.servers.is_empty() || (self.servers.len() == 1 && self.standalone_enabled)
@@ -379,8 +413,16 @@ impl Config {
     ///
     /// It covers, per server in id order, the id, the host (ASCII lower-cased), both ports and
     /// the peer type, and nothing else: not tickTime, directories, client ports or `myid`.
+    ///
+    /// With `reconfigEnabled` the membership changes at run time and members legitimately
+    /// start from different files (a joining server lists itself), so every such member
+    /// shares one fixed fingerprint: they accept each other and refuse members without it.
     pub fn fingerprint(&self) -> u64 {
         let mut h = crate::hash::Fnv1a64::new();
+        if self.reconfig_enabled {
+            h.write(b"conclave-ensemble-reconfigurable-v1");
+            return h.finish();
+        }
         h.write(b"conclave-ensemble-v1");
         h.write(&(self.servers.len() as u64).to_le_bytes());
         for spec in self.servers.values() {

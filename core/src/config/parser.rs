@@ -61,6 +61,11 @@ impl Parser {
             "metricsProvider.httpPort" => cfg.metrics_http_port = port_key(line, key, value)?,
             "jute.maxbuffer" => cfg.jute_max_buffer = jute_key(line, key, value)?,
             "standaloneEnabled" => cfg.standalone_enabled = bool_key(line, key, value)?,
+            "reconfigEnabled" => cfg.reconfig_enabled = bool_key(line, key, value)?,
+            "dynamicConfigFile" => {
+                cfg.dynamic_config_file = Some(non_empty_key(line, key, value)?);
+                self.dynamic_config_line = Some(line);
+            }
             "readonlymode.enabled" => cfg.read_only_mode_enabled = bool_key(line, key, value)?,
             "clientBacklogLimitMB" => {
                 cfg.client_backlog_limit_mb = u32_key(line, key, value, 1)?;
@@ -109,9 +114,6 @@ impl Parser {
                                   ignoring them would change who forms a quorum",
                         },
                     ));
-                }
-                if key == "dynamicConfigFile" {
-                    self.dynamic_config_line = Some(line);
                 }
                 let message = if is_recognised_zk_key(key) {
                     WARN_RECOGNISED
@@ -205,14 +207,13 @@ impl Parser {
             cfg.warnings.sort_by_key(|w| w.line);
         }
         if let Some(line) = self.dynamic_config_line {
-            if cfg.servers.is_empty() {
+            if !cfg.servers.is_empty() {
                 return Err(ConfigError::new(
                     line,
-                    ConfigErrorKind::UnsupportedKey {
-                        key: "dynamicConfigFile".to_string(),
-                        why: "dynamic reconfiguration is not implemented; list the \
-                              server.N lines in zoo.cfg itself",
-                    },
+                    ConfigErrorKind::DynamicConfig(String::from(
+                        "zoo.cfg has server.N lines and names a dynamicConfigFile: keep the \
+                         members in one place",
+                    )),
                 ));
             }
         }

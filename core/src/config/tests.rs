@@ -349,7 +349,7 @@ fn unknown_and_recognised_keys_warn_and_are_kept() {
                 autopurge.snapRetainCount=3\n\
                 frobnicate = yes please \n\
                 ssl.keyStore.location=/ks\n\
-                dynamicConfigFile=/dyn\n\
+                preAllocSize=65536\n\
                 server.1=a:1:2\n\
                 metricsProvider.className=org.Prom\n\
                 zookeeper.extra=1\n");
@@ -364,7 +364,7 @@ fn unknown_and_recognised_keys_warn_and_are_kept() {
             w(2, "autopurge.snapRetainCount", WARN_RECOGNISED),
             w(3, "frobnicate", WARN_UNKNOWN),
             w(4, "ssl.keyStore.location", WARN_RECOGNISED),
-            w(5, "dynamicConfigFile", WARN_RECOGNISED),
+            w(5, "preAllocSize", WARN_RECOGNISED),
             w(7, "metricsProvider.className", WARN_RECOGNISED),
             w(8, "zookeeper.extra", WARN_RECOGNISED),
         ]
@@ -378,9 +378,9 @@ fn unknown_and_recognised_keys_warn_and_are_kept() {
         other,
         vec![
             ("autopurge.snapRetainCount", "3"),
-            ("dynamicConfigFile", "/dyn"),
             ("frobnicate", "yes please"),
             ("metricsProvider.className", "org.Prom"),
+            ("preAllocSize", "65536"),
             ("ssl.keyStore.location", "/ks"),
             ("zookeeper.extra", "1"),
         ]
@@ -403,9 +403,10 @@ fn many_java_only_keys_do_not_fail() {
                 reconfigEnabled=false\nlocalSessionsEnabled=true\nautopurge.purgeInterval=1\n\
                 4lw.other=x\nadmin.serverAddress=0.0.0.0\n",
     );
-    assert_eq!(c.warnings.len(), 12);
+    assert_eq!(c.warnings.len(), 11);
     assert!(c.warnings.iter().all(|w| w.message == WARN_RECOGNISED));
-    assert_eq!(c.other.len(), 12);
+    assert_eq!(c.other.len(), 11);
+    assert!(!c.reconfig_enabled);
 }
 
 // ---- TLS for clients ------------------------------------------------------------------
@@ -944,16 +945,55 @@ fn unsupported_keys() {
         )
     );
     assert_eq!(
-        err("tickTime=2000\ndynamicConfigFile=/zoo.cfg.dynamic\n"),
+        err("dynamicConfigFile=/zoo.cfg.dynamic\nserver.1=a:1:2\n"),
         ConfigError::new(
-            2,
-            ConfigErrorKind::UnsupportedKey {
-                key: "dynamicConfigFile".to_string(),
-                why: "dynamic reconfiguration is not implemented; list the \
-                      server.N lines in zoo.cfg itself",
-            }
+            1,
+            ConfigErrorKind::DynamicConfig(
+                "zoo.cfg has server.N lines and names a dynamicConfigFile: keep the members \
+                 in one place"
+                    .to_string()
+            )
         )
     );
+}
+
+#[test]
+fn a_dynamic_config_file_brings_the_members_and_their_version() {
+    let c = ok("reconfigEnabled=true\ndynamicConfigFile=/zoo.cfg.dynamic\n");
+    assert!(c.reconfig_enabled);
+    assert_eq!(c.dynamic_config_file.as_deref(), Some("/zoo.cfg.dynamic"));
+    assert!(c.servers.is_empty());
+    let c = c
+        .with_dynamic_config(
+            "server.1=a:1:2:participant;2181\nserver.2=b:1:2:observer;2181\nversion=100000003\n",
+        )
+        .unwrap();
+    assert_eq!(c.voters().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(c.observers().collect::<Vec<_>>(), vec![2]);
+    assert_eq!(c.config_version, 0x1_0000_0003);
+    let empty = ok("dynamicConfigFile=/d\n").with_dynamic_config("# nothing\n");
+    assert!(matches!(
+        empty,
+        Err(ConfigError {
+            kind: ConfigErrorKind::DynamicConfig(_),
+            ..
+        })
+    ));
+    let observers_only =
+        ok("dynamicConfigFile=/d\n").with_dynamic_config("server.1=a:1:2:observer");
+    assert_eq!(
+        observers_only.map(|_| ()),
+        Err(ConfigError::new(0, ConfigErrorKind::NoVoters))
+    );
+}
+
+#[test]
+fn members_with_reconfig_enabled_share_one_fingerprint() {
+    let a = ok("reconfigEnabled=true\nserver.1=a:1:2\nserver.2=b:1:2\n");
+    let b = ok("reconfigEnabled=true\nserver.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\n");
+    let fixed = ok("server.1=a:1:2\nserver.2=b:1:2\n");
+    assert_eq!(a.fingerprint(), b.fingerprint());
+    assert_ne!(a.fingerprint(), fixed.fingerprint());
 }
 
 #[test]

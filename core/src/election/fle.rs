@@ -245,8 +245,9 @@ impl Election {
             }
             return;
         }
-        // Rule 2: help a laggard catch up to our round.
-        if n.state == PeerState::Looking && n.round < self.round {
+        // Rule 2: help a laggard catch up to our round — as a voter only: a non-voter's
+        // answer changes nothing, and the voter would answer it back (rule 1) for ever.
+        if n.state == PeerState::Looking && n.round < self.round && quorum.is_voter(self.my_id) {
             out.push(ElectionOutput::Send {
                 to: from,
                 notification: self.current_notification(),

@@ -39,7 +39,16 @@ pub struct Loaded {
 /// directory; creates nothing but the data directory when it is missing. An error says what
 /// to fix; nothing on disk is changed by a failed load.
 pub fn load_member(cfg_name: &str, cfg_text: &str, fs: &mut impl HostFs) -> Result<Loaded, String> {
-    let config = Config::from_zoo_cfg(cfg_text).map_err(|e| format!("{cfg_name}: {e}"))?;
+    let mut config = Config::from_zoo_cfg(cfg_text).map_err(|e| format!("{cfg_name}: {e}"))?;
+    if let Some(path) = config.dynamic_config_file.clone() {
+        let text = fs
+            .read_optional(&path)
+            .map_err(|e| format!("cannot read the dynamicConfigFile {path}: {e}"))?
+            .ok_or_else(|| format!("the dynamicConfigFile {path} does not exist"))?;
+        config = config
+            .with_dynamic_config(&text)
+            .map_err(|e| format!("{path}: {e}"))?;
+    }
     let mut log: Vec<(Level, String)> = config
         .warnings
         .iter()

@@ -75,7 +75,7 @@ impl<S: Service> Node<S> {
             }
             return None;
         };
-        let (kind, body) = self.sm.prep(w, zxid, time_ms)?;
+        let (kind, body) = self.prep_write(w, zxid, time_ms)?;
         self.metrics
             .proposal_sizes
             .record(i32::try_from(body.len()).unwrap_or(i32::MAX));

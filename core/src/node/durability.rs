@@ -142,6 +142,7 @@ impl<S: Service> Node<S> {
     pub(super) fn apply_committed(&mut self, now: Instant) {
         let wall_ms = self.wall_ms(now);
         let serving = self.serving();
+        let mut reconfigured = false;
         loop {
             let Node {
                 log,
@@ -161,6 +162,7 @@ impl<S: Service> Node<S> {
                 break;
             };
             let h = txn.header;
+            reconfigured |= h.kind == super::membership::RECONFIG_KIND;
             let result = sm.apply(&h, &txn.body);
             log.mark_applied(h.zxid);
             metrics.txns_applied += 1;
@@ -193,6 +195,9 @@ impl<S: Service> Node<S> {
             }
         }
         self.log.trim();
+        if reconfigured {
+            self.follow_membership(now);
+        }
         for id in core::mem::take(&mut self.syncs_done) {
             self.with_service(now, |s, cx| s.sync_done(id, cx));
         }

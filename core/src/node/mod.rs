@@ -3,6 +3,7 @@
 
 mod clients;
 mod durability;
+mod membership;
 mod observe;
 mod peers;
 mod roles;
@@ -17,6 +18,8 @@ use alloc::vec::Vec;
 use crate::codec::peer::Notification;
 use crate::codec::snapshot::{encode_snapshot, snapshot_file_name};
 use crate::codec::{PeerMessage, TxnHeader};
+#[allow(unused_imports)]
+use crate::config::Membership;
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
@@ -104,7 +107,11 @@ pub struct Node<S: Service = ZkService> {
     config: Config,
     tuning: Tuning,
     timing: Timing,
-    quorum: Majority,
+    /// The quorum rule: the membership in force, joint with the next one while a
+    /// reconfiguration is in flight.
+    quorum: crate::quorum::Quorums,
+    /// The membership in force (the files', until a reconfig commits another).
+    membership: crate::config::Membership,
     observer: bool,
     rng: Prng,
     transport: Transport,
@@ -212,30 +219,12 @@ impl<S: Service> Node<S> {
                 kind: ConfigErrorKind::BadMyId(0),
             });
         }
-        let quorum = if config.servers.is_empty() {
-            Majority::new([my_id])
-        } else {
-            Majority::new(config.voters())
-        };
-        let observer = !quorum.is_voter(my_id);
         let tick = config.tick_time_ms as u64;
         let timing = Timing {
             init_limit_ms: tick.saturating_mul(config.init_limit_ticks as u64).max(1),
             sync_limit_ms: tick.saturating_mul(config.sync_limit_ticks as u64).max(1),
             ping_ms: (tick / 2).max(1),
         };
-        let peers: Vec<(ServerId, String)> = config
-            .servers
-            .values()
-            .map(|s| (s.id, peer_addr(&s.host, s.election_port)))
-            .collect();
-        let transport = Transport::new(
-            my_id,
-            config.fingerprint(),
-            peers,
-            timing.ping_ms,
-            timing.sync_limit_ms,
-        );
 
         let mut startup_ops = Vec::new();
         let mut sm = S::default();
@@ -286,6 +275,34 @@ impl<S: Service> Node<S> {
                 index: l.index.clone(),
             })
             .collect();
+        // The membership: the newest of the files', the one the last committed reconfig
+        // wrote to the data directory, and the one in the snapshot. Reconfigs logged after
+        // the snapshot take effect when a leader confirms them, as they are applied.
+        let mut membership = crate::config::Membership::from_config(&config);
+        let written = recovered
+            .membership
+            .as_deref()
+            .and_then(|text| crate::config::Membership::parse(text).ok());
+        for m in sm.membership().into_iter().chain(written) {
+            if m.version > membership.version {
+                membership = m;
+            }
+        }
+        let mut config = config;
+        config.servers = membership.servers.clone();
+        config.config_version = membership.version;
+        let quorum = crate::quorum::Quorums::new(membership::majority_of(&membership, my_id));
+        let observer = !membership::votes(&membership, &config);
+        let mut transport = Transport::new(
+            my_id,
+            config.fingerprint(),
+            membership::peer_addrs(&membership),
+            timing.ping_ms,
+            timing.sync_limit_ms,
+        );
+        if config.reconfig_enabled {
+            transport = transport.accept_strangers();
+        }
         let fresh = recovered.snapshot.is_none() && recovered.logs.is_empty();
         let log = ReplicaLog::new(
             segments,
@@ -299,6 +316,7 @@ impl<S: Service> Node<S> {
             tuning,
             timing,
             quorum,
+            membership,
             observer,
             rng: Prng::new(seed),
             transport,

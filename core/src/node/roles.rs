@@ -44,6 +44,7 @@ impl<S: Service> Node<S> {
         }
         self.syncs_waiting.clear();
         self.syncs_forwarded.clear();
+        self.quorum.abandon();
         self.with_service(now, |s, cx| s.role_changed(cx));
         let vote = self.initial_vote();
         self.election
@@ -94,6 +95,7 @@ impl<S: Service> Node<S> {
                             accepted_epoch: history.accepted_epoch.max(self.epoch_floor),
                             ..history
                         };
+                        self.resume_reconfig();
                         self.with_ctx(now, |_, ctx| {
                             leader = Some(Leader::new(my_id, history, timing, ctx));
                         });
@@ -166,12 +168,14 @@ impl<S: Service> Node<S> {
                 self.with_service(now, |s, cx| s.role_changed(cx));
             }
             ZabOutput::Synced { leader, epoch } => {
+                self.follow_membership(now);
                 self.election.set_decided_epoch(epoch);
                 self.out
                     .push_back(Output::Event(NodeEvent::FollowerSynced { leader, epoch }));
                 self.with_service(now, |s, cx| s.role_changed(cx));
             }
             ZabOutput::SnapshotInstalled(zxid) => {
+                self.follow_membership(now);
                 self.out
                     .push_back(Output::Event(NodeEvent::SnapshotInstalled { zxid }));
             }

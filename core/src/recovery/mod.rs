@@ -97,9 +97,18 @@ pub struct DiskState {
     pub last_zxid: Zxid,
     /// Every log segment, oldest first.
     pub logs: Vec<LogSegment>,
+    /// The membership a committed reconfiguration installed last (the text of
+    /// [`MEMBERSHIP_FILE`]), `None` when none did.
+    pub membership: Option<String>,
     /// What recovery tolerated.
     pub report: RecoveryReport,
 }
+
+/// The file holding the membership a committed reconfiguration installed (ZooKeeper's
+/// `zoo.cfg.dynamic.<version>`): written at commit, so a restart elects with it.
+pub const MEMBERSHIP_FILE: &str = "membership";
+/// Where [`MEMBERSHIP_FILE`] is written before it is renamed into place.
+pub const MEMBERSHIP_TMP_FILE: &str = "membership.tmp";
 
 /// True when `next` may directly follow `prev` in a ZAB history: the next counter of the
 /// same epoch, or the first transaction (counter 1) of a later epoch.
@@ -135,6 +144,7 @@ impl DiskState {
             txns: Vec::new(),
             last_zxid: Zxid::ZERO,
             logs: Vec::new(),
+            membership: None,
             report: RecoveryReport::default(),
         }
     }
@@ -149,6 +159,7 @@ impl DiskState {
         let mut snapshots: BTreeMap<Zxid, (&str, &[u8])> = BTreeMap::new();
         let mut epochs = EpochFiles::default();
         let mut report = RecoveryReport::default();
+        let mut membership = None;
         for (name, bytes) in files {
             let (name, bytes) = (name.as_str(), bytes.as_slice());
             if !seen.insert(name) {
@@ -166,7 +177,12 @@ impl DiskState {
                     ACCEPTED_EPOCH_FILE => epochs.accepted = Some(bytes),
                     CURRENT_EPOCH_FILE => epochs.current = Some(bytes),
                     CURRENT_EPOCH_TMP_FILE => epochs.current_tmp = Some(bytes),
-                    ACCEPTED_EPOCH_TMP_FILE => {}
+                    ACCEPTED_EPOCH_TMP_FILE | MEMBERSHIP_TMP_FILE => {}
+                    // Not UTF-8: not ours to read; the configuration files rule then.
+                    MEMBERSHIP_FILE => match core::str::from_utf8(bytes) {
+                        Ok(text) => membership = Some(text.to_string()),
+                        Err(_) => report.ignored_files.push(name.to_string()),
+                    },
                     _ => report.ignored_files.push(name.to_string()),
                 }
             }
@@ -344,6 +360,7 @@ impl DiskState {
             txns,
             last_zxid,
             logs: segments,
+            membership,
             report,
         })
     }

@@ -83,6 +83,7 @@ fn an_empty_directory_is_a_fresh_server() {
             txns: vec![],
             last_zxid: Zxid::ZERO,
             logs: vec![],
+            membership: None,
             report: RecoveryReport::default(),
         }
     );

@@ -80,6 +80,16 @@ impl DataTree {
                 deleted: self.apply_close_session(header.session_id, ephemerals, zxid, t),
             },
             ZkTxn::Error { code } => TxnResult::Error(*code),
+            ZkTxn::Reconfig { data, version } => {
+                let new = Some(data.clone());
+                match self.apply_set_data(path::CONFIG, &new, *version, zxid, time, t) {
+                    Ok(stat) => TxnResult::Reconfig {
+                        data: data.clone(),
+                        stat,
+                    },
+                    Err(e) => TxnResult::Error(e),
+                }
+            }
         };
         if header.zxid > self.last_zxid {
             self.last_zxid = header.zxid;

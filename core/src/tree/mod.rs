@@ -34,10 +34,12 @@ mod read_tests;
 mod test_util;
 
 pub(crate) use acl::user_name;
+/// The node that holds the membership (`/zookeeper/config`).
+pub const CONFIG_PATH: &str = path::CONFIG;
 pub use acl::{check_acl, digest_id, fixup_acl, Caller};
 pub use apply::Applied;
 pub use data_tree::DataTree;
-pub use prep::{check_and_inc_version, prep, PendingChanges, PrepCtx};
+pub use prep::{check_and_inc_version, prep, PendingChanges, PrepCtx, ReconfigView};
 pub use read::{read, ReadCtx};
 pub use trigger::{WatchKind, WatchTrigger};
 pub use txn::{CreateTxn, SubResult, SubTxn, TxnDecodeError, TxnResult, ZkTxn};

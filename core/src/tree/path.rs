@@ -10,6 +10,8 @@ use crate::client::ErrorCode;
 
 /// The root path.
 pub(crate) const ROOT: &str = "/";
+/// The node that holds the membership (ZooKeeper's `ZooDefs.CONFIG_NODE`).
+pub(crate) const CONFIG: &str = "/zookeeper/config";
 
 /// Validates `path`; BADARGUMENTS when it breaks a `PathUtils.validatePath` rule.
 pub(crate) fn validate_path(path: &str) -> Result<(), ErrorCode> {

@@ -12,8 +12,11 @@ use super::data_tree::DataTree;
 use super::path;
 use super::txn::{CreateTxn, SubTxn, ZkTxn};
 use super::znode::{EphemeralType, StatPersisted, CONTAINER_OWNER, MAX_TTL_MS};
-use crate::client::{perms, Acl, CreateKind, CreateMode, ErrorCode, Id, MultiOp, Request};
-use crate::ids::Zxid;
+use crate::client::{
+    perms, Acl, CreateKind, CreateMode, ErrorCode, Id, MultiOp, ReconfigRequest, Request,
+};
+use crate::config::Membership;
+use crate::ids::{ServerId, Zxid};
 
 /// Who sends the request and what the leader stamps on its txn.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +35,23 @@ pub struct PrepCtx<'a> {
     pub extended_types: bool,
     /// Whether the session is local (ephemeral creation → EPHEMERALONLOCALSESSION).
     pub local_session: bool,
+    /// What a `reconfig` is checked against; `None` refuses it (RECONFIGDISABLED).
+    pub reconfig: Option<&'a ReconfigView<'a>>,
+}
+
+/// The leader's view of the ensemble that a `reconfig` is checked against.
+#[derive(Clone, Debug)]
+pub struct ReconfigView<'a> {
+    /// `reconfigEnabled`.
+    pub enabled: bool,
+    /// `standaloneEnabled`: the new membership then needs two voters, as in ZooKeeper.
+    pub standalone_enabled: bool,
+    /// The membership in force.
+    pub current: &'a Membership,
+    /// A reconfiguration is proposed and not yet committed.
+    pub in_progress: bool,
+    /// The leader and the followers synchronized with it now.
+    pub synced: &'a BTreeSet<ServerId>,
 }
 
 impl<'a> PrepCtx<'a> {
@@ -45,6 +65,7 @@ impl<'a> PrepCtx<'a> {
             zxid,
             extended_types: true,
             local_session: false,
+            reconfig: None,
         }
     }
 
@@ -275,7 +296,7 @@ pub fn prep(
             }),
         Request::Multi(ops) => Ok(p.multi(ops, pending)),
         Request::CloseSession => Ok(p.close_session(pending)),
-        Request::Reconfig(_) => Err(ErrorCode::ReconfigDisabled),
+        Request::Reconfig(r) => p.reconfig(r, pending),
         _ => return Err(ErrorCode::Unimplemented),
     };
     Ok(r.unwrap_or_else(|code| ZkTxn::Error { code }))
@@ -441,6 +462,73 @@ impl Prep<'_, '_> {
         node.stat.mtime = self.ctx.time_ms;
         pending.record(zxid, p, Some(node));
         Ok(new)
+    }
+
+    /// A reconfig, checked in ZooKeeper's order: enabled, WRITE on `/zookeeper/config`
+    /// (only the super user, under its default ACL), none in progress, `-from`, the new
+    /// membership's form, and a synchronized quorum of its voters.
+    fn reconfig(
+        &self,
+        r: &ReconfigRequest,
+        pending: &mut PendingChanges,
+    ) -> Result<ZkTxn, ErrorCode> {
+        let view = match self.ctx.reconfig {
+            Some(v) if v.enabled => v,
+            _ => return Err(ErrorCode::ReconfigDisabled),
+        };
+        let mark = pending.begin();
+        let checked = self.reconfig_checked(r, view, pending);
+        match &checked {
+            Ok(_) => pending.commit(),
+            Err(_) => pending.rollback(mark),
+        }
+        checked
+    }
+
+    fn reconfig_checked(
+        &self,
+        r: &ReconfigRequest,
+        view: &ReconfigView<'_>,
+        pending: &mut PendingChanges,
+    ) -> Result<ZkTxn, ErrorCode> {
+        if view.current.servers.is_empty() {
+            // A standalone server has no ensemble to change.
+            return Err(ErrorCode::Unimplemented);
+        }
+        if view.in_progress {
+            return Err(ErrorCode::ReconfigInProgress);
+        }
+        if r.cur_config_id != -1 && r.cur_config_id as u64 != view.current.version {
+            return Err(ErrorCode::BadVersion);
+        }
+        let next = match &r.new_members {
+            Some(members) => Membership::bulk(members),
+            None => view
+                .current
+                .incremental(r.joining_servers.as_deref(), r.leaving_servers.as_deref()),
+        }
+        .and_then(|m| m.check_voters(view.standalone_enabled).map(|()| m))
+        .map_err(|e| e.code())?;
+        let synced = next.voters().filter(|v| view.synced.contains(v)).count();
+        if synced <= next.voters().count() / 2 {
+            return Err(ErrorCode::NewConfigNoQuorum);
+        }
+        // Last, as ZooKeeper: WRITE on the config node, which by default only the super
+        // user passes. The node's version stays -1 (ZooKeeper's reconfig SetDataTxn).
+        let mut node = self.get(pending, path::CONFIG).ok_or(ErrorCode::NoNode)?;
+        check_acl(&node.acl, perms::WRITE, &self.ctx.caller())?;
+        node.stat.version = -1;
+        node.stat.mzxid = self.ctx.zxid.0 as i64;
+        node.stat.mtime = self.ctx.time_ms;
+        pending.record(self.ctx.zxid, path::CONFIG, Some(node));
+        let next = Membership {
+            version: self.ctx.zxid.0,
+            ..next
+        };
+        Ok(ZkTxn::Reconfig {
+            data: next.text().into_bytes(),
+            version: -1,
+        })
     }
 
     fn set_acl(

@@ -18,6 +18,10 @@ pub struct ReadCtx<'a> {
     pub session_id: i64,
     /// Its identities and the super digest.
     pub caller: Caller<'a>,
+    /// The membership from this server's configuration files, shown as `/zookeeper/config`
+    /// until a reconfig writes that node (ZooKeeper sets it from its own files at start, a
+    /// local change; here the replicated tree stays equal on every member).
+    pub static_config: Option<&'a str>,
 }
 
 /// Answers a read request from the tree. Non-read requests are UNIMPLEMENTED here.
@@ -34,7 +38,7 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
             Ok(Response::Stat(n.stat()))
         }
         Request::GetData { path, .. } => {
-            get_data(tree, path, caller).map(|(data, stat)| Response::GetData { data, stat })
+            get_data(tree, path, ctx).map(|(data, stat)| Response::GetData { data, stat })
         }
         Request::GetChildren { path, .. } => {
             get_children(tree, path, caller).map(|(children, _)| Response::GetChildren { children })
@@ -81,7 +85,7 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
         Request::MultiRead(ops) => Ok(Response::Multi(
             ops.iter()
                 .map(|op| match op {
-                    MultiReadOp::GetData { path, .. } => match get_data(tree, path, caller) {
+                    MultiReadOp::GetData { path, .. } => match get_data(tree, path, ctx) {
                         Ok((data, stat)) => MultiResult::GetData { data, stat },
                         Err(e) => MultiResult::Error(e),
                     },
@@ -109,10 +113,15 @@ fn lookup(path: &str) -> &str {
     }
 }
 
-fn get_data(tree: &DataTree, path: &str, caller: &Caller<'_>) -> Result<DataAndStat, ErrorCode> {
+fn get_data(tree: &DataTree, path: &str, ctx: &ReadCtx<'_>) -> Result<DataAndStat, ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-    check_acl(&n.acl, perms::READ, caller)?;
-    Ok((n.data.as_deref().map(<[u8]>::to_vec), n.stat()))
+    check_acl(&n.acl, perms::READ, &ctx.caller)?;
+    let mut stat = n.stat();
+    if let (super::path::CONFIG, 0, Some(text)) = (path, stat.mzxid, ctx.static_config) {
+        stat.data_length = text.len() as i32;
+        return Ok((Some(text.as_bytes().to_vec()), stat));
+    }
+    Ok((n.data.as_deref().map(<[u8]>::to_vec), stat))
 }
 
 fn get_children(

@@ -16,6 +16,7 @@ fn ctx<'a>(session: i64, auth: &'a [Id]) -> ReadCtx<'a> {
             auth,
             super_digest: None,
         },
+        static_config: None,
     }
 }
 

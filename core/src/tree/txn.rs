@@ -31,6 +31,8 @@ pub(crate) mod kind {
     pub(crate) const CREATE_CONTAINER: i32 = 19;
     /// createTTL (21).
     pub(crate) const CREATE_TTL: i32 = 21;
+    /// reconfig (16): the new membership, set as the data of `/zookeeper/config`.
+    pub(crate) const RECONFIG: i32 = 16;
     /// createSession (−10).
     pub(crate) const CREATE_SESSION: i32 = -10;
     /// closeSession (−11).
@@ -233,6 +235,14 @@ pub enum ZkTxn {
         #[serde(with = "wire::code")]
         code: ErrorCode,
     },
+    /// reconfig: the new membership's text becomes the data of `/zookeeper/config` (as
+    /// ZooKeeper's SetDataTxn under the reconfig type). Last, so older logs still decode.
+    Reconfig {
+        /// The membership text ([`crate::config::Membership::text`]).
+        data: Vec<u8>,
+        /// The config node's new version.
+        version: i32,
+    },
 }
 
 /// Why a txn body was not decoded.
@@ -262,6 +272,7 @@ impl ZkTxn {
             ZkTxn::CreateSession { .. } => kind::CREATE_SESSION,
             ZkTxn::CloseSession { .. } => kind::CLOSE_SESSION,
             ZkTxn::Error { .. } => kind::ERROR,
+            ZkTxn::Reconfig { .. } => kind::RECONFIG,
         }
     }
 
@@ -378,6 +389,14 @@ pub enum TxnResult {
     },
     /// The write failed (error txn, or a replayed txn that no longer applies).
     Error(#[serde(with = "wire::code")] ErrorCode),
+    /// reconfig: the new membership and the config node's stat (the reply is getData's).
+    Reconfig {
+        /// The membership text.
+        data: Vec<u8>,
+        /// The stat of `/zookeeper/config`.
+        #[serde(with = "wire::stat")]
+        stat: Stat,
+    },
 }
 
 impl TxnResult {
@@ -412,6 +431,10 @@ impl TxnResult {
             TxnResult::Multi(rs) => {
                 Response::Multi(rs.iter().map(SubResult::to_multi_result).collect())
             }
+            TxnResult::Reconfig { data, stat } => Response::GetData {
+                data: Some(data.clone()),
+                stat: *stat,
+            },
             TxnResult::Error(code) => return Err(*code),
         })
     }

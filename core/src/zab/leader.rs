@@ -317,8 +317,9 @@ impl Leader {
                 )));
             return;
         }
-        // An observer never counts, whatever it claims; a voter claiming observer does not count either.
-        let observer = observer || !ctx.quorum.is_voter(from);
+        // A learner is an observer (INFORMs, never counted) or a follower (PROPOSALs, ACKs);
+        // a follower counts only while the quorum rule has it as a voter, which a
+        // reconfiguration can change (a server about to join follows without counting).
         self.learners.insert(
             from,
             Handle {
@@ -383,7 +384,7 @@ impl Leader {
         }
         h.stage = Stage::AckedEpoch;
         h.last_zxid = last_zxid;
-        let observer = h.observer;
+        let observer = h.observer || !ctx.quorum.is_voter(from);
         let quorum_reached = self.current_pending || self.current_durable;
         if let Some(ce) = current {
             // FLE should have chosen the most up-to-date server; verify it (waitForEpochAck)
@@ -645,6 +646,16 @@ impl Leader {
                 route(ctx.out, *id, h, PeerMessage::Commit { zxid: after });
             }
         }
+    }
+
+    /// The followers (not observers) synchronized with us now: who could hold a new
+    /// membership's quorum.
+    pub(crate) fn synced_followers(&self) -> BTreeSet<ServerId> {
+        self.learners
+            .iter()
+            .filter(|(_, h)| h.stage == Stage::Synced && !h.observer)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Anything from a learner proves it alive.

@@ -3,9 +3,16 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::tree::ReconfigView;
 
 impl ZkService {
-    pub(super) fn leader_prep(&mut self, w: &WriteRequest, zxid: Zxid, time_ms: i64) -> ZkTxn {
+    pub(super) fn leader_prep(
+        &mut self,
+        w: &WriteRequest,
+        zxid: Zxid,
+        time_ms: i64,
+        reconfig: Option<&ReconfigView<'_>>,
+    ) -> ZkTxn {
         if w.kind == OpCode::CreateSession.as_i32() {
             let timeout_ms = match <[u8; 4]>::try_from(w.body.as_slice()) {
                 Ok(b) => i32::from_be_bytes(b),
@@ -53,6 +60,7 @@ impl ZkService {
         };
         let mut ctx = PrepCtx::new(w.session_id, &w.auth, zxid, time_ms);
         ctx.super_digest = self.super_digest.as_deref();
+        ctx.reconfig = reconfig;
         match prep(&request, &ctx, &self.tree, &mut self.pending) {
             Ok(txn) => txn,
             Err(code) => ZkTxn::Error { code },

@@ -192,6 +192,9 @@ pub struct ZkService {
     reap_at: Option<Instant>,
     secret: u64,
     super_digest: Option<String>,
+    /// The membership text of the configuration files, read as `/zookeeper/config` until
+    /// a reconfig sets that node.
+    static_config: Option<String>,
     packets_received: u64,
     packets_sent: u64,
     requests: RequestStats,
@@ -376,6 +379,8 @@ impl ZkService {
     /// What the service takes from the configuration: the password key and the super user.
     fn learn_config(&mut self, cx: &ServiceCx<'_>) {
         self.secret = cx.config.fingerprint();
+        self.static_config = (!cx.config.servers.is_empty())
+            .then(|| crate::config::Membership::from_config(cx.config).text());
         // ZooKeeper reads the super user's digest (`super:<base64 sha1>`) from a system
         // property; zoo.cfg sets it with or without the `zookeeper.` prefix.
         self.super_digest = [
@@ -432,9 +437,33 @@ impl ZkService {
 }
 
 impl Service for ZkService {
-    fn prep(&mut self, w: &WriteRequest, zxid: Zxid, time_ms: i64) -> Option<(i32, Vec<u8>)> {
-        let txn = self.leader_prep(w, zxid, time_ms);
+    fn prep(
+        &mut self,
+        w: &WriteRequest,
+        zxid: Zxid,
+        time_ms: i64,
+        reconfig: Option<&crate::tree::ReconfigView<'_>>,
+    ) -> Option<(i32, Vec<u8>)> {
+        let txn = self.leader_prep(w, zxid, time_ms, reconfig);
         Some((txn.kind(), txn.encode()))
+    }
+
+    fn reconfig_target(&self, kind: i32, body: &[u8]) -> Option<crate::config::Membership> {
+        match ZkTxn::decode(kind, body) {
+            Ok(ZkTxn::Reconfig { data, .. }) => {
+                crate::config::Membership::parse(core::str::from_utf8(&data).ok()?).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn membership(&self) -> Option<crate::config::Membership> {
+        let node = self.tree.node(crate::tree::CONFIG_PATH)?;
+        if node.stat.mzxid == 0 {
+            return None;
+        }
+        let text = core::str::from_utf8(node.data.as_deref()?).ok()?;
+        crate::config::Membership::parse(text).ok()
     }
 
     fn applied(&mut self, header: &TxnHeader, result: &[u8], cx: &mut ServiceCx<'_>) {

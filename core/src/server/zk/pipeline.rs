@@ -302,6 +302,7 @@ impl ZkService {
                             auth: &auth,
                             super_digest: self.super_digest.as_deref(),
                         },
+                        static_config: self.static_config.as_deref(),
                     },
                     &self.tree,
                 );

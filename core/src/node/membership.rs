@@ -1,0 +1,151 @@
+//! The membership in force and how it changes (ZooKeeper 3.5+ `reconfig`): the quorum rule
+//! (joint while a reconfiguration is in flight), whom we link to, and our own vote, all
+//! following the replicated `/zookeeper/config`.
+//!
+//! A reconfiguration is a txn like any other. While it is proposed and not committed, the
+//! leader counts a quorum only when it is one of both the old and the new voters; once it
+//! commits, every member installs the new membership as it applies it. A new leader finds an
+//! uncommitted reconfiguration in its log and requires both majorities again.
+
+#[allow(unused_imports)]
+use super::*;
+use crate::config::{Membership, PeerType};
+use crate::recovery::{MEMBERSHIP_FILE, MEMBERSHIP_TMP_FILE};
+use crate::tree::ReconfigView;
+
+/// The reconfig opcode (ZooKeeper's `OpCode.reconfig`), as a request and as a txn type.
+pub(super) const RECONFIG_KIND: i32 = 16;
+
+/// The peer addresses of a membership, for the transport.
+pub(super) fn peer_addrs(m: &Membership) -> Vec<(ServerId, String)> {
+    m.servers
+        .values()
+        .map(|s| (s.id, peer_addr(&s.host, s.election_port)))
+        .collect()
+}
+
+/// The quorum rule of a membership; a member alone when there is none (standalone).
+pub(super) fn majority_of(m: &Membership, my_id: ServerId) -> Majority {
+    if m.servers.is_empty() {
+        Majority::new([my_id])
+    } else {
+        Majority::new(m.voters())
+    }
+}
+
+/// Whether we vote: by our line in the membership, or, outside it (a server about to join,
+/// or one removed), by our own configuration file's role.
+pub(super) fn votes(m: &Membership, config: &Config) -> bool {
+    match m.servers.get(&config.my_id) {
+        Some(s) => s.peer_type == PeerType::Participant,
+        None => m.servers.is_empty() || config.peer_type == PeerType::Participant,
+    }
+}
+
+impl<S: Service> Node<S> {
+    /// Leader: what a reconfig request is checked against, and the txn prepped for `w`.
+    pub(super) fn prep_write(
+        &mut self,
+        w: &WriteRequest,
+        zxid: Zxid,
+        time_ms: i64,
+    ) -> Option<(i32, Vec<u8>)> {
+        if w.kind != RECONFIG_KIND {
+            return self.sm.prep(w, zxid, time_ms, None);
+        }
+        let Activity::Leading(l) = &self.activity else {
+            return None;
+        };
+        let mut synced = l.synced_followers();
+        synced.insert(self.my_id);
+        let view = ReconfigView {
+            enabled: self.config.reconfig_enabled,
+            standalone_enabled: self.config.standalone_enabled,
+            current: &self.membership,
+            in_progress: self.quorum.in_progress(),
+            synced: &synced,
+        };
+        let prepped = self.sm.prep(w, zxid, time_ms, Some(&view))?;
+        if let Some(next) = self.sm.reconfig_target(prepped.0, &prepped.1) {
+            self.quorum.begin(majority_of(&next, self.my_id));
+        }
+        Some(prepped)
+    }
+
+    /// A new leader: an uncommitted reconfiguration in our log is in flight again.
+    pub(super) fn resume_reconfig(&mut self) {
+        self.quorum.abandon();
+        let committed = self.log.last_committed();
+        let current = self.membership.version;
+        let next = self.log.txns_after(committed).and_then(|txns| {
+            txns.filter(|t| t.header.kind == RECONFIG_KIND)
+                .filter_map(|t| self.sm.reconfig_target(t.header.kind, &t.body))
+                .filter(|m| m.version > current)
+                .last()
+        });
+        if let Some(next) = next {
+            self.quorum.begin(majority_of(&next, self.my_id));
+        }
+    }
+
+    /// After txns were applied or a snapshot installed: install the replicated membership
+    /// if it is newer than ours.
+    pub(super) fn follow_membership(&mut self, now: Instant) {
+        match self.sm.membership() {
+            Some(m) if m.version > self.membership.version => self.install_membership(now, m),
+            _ => {}
+        }
+    }
+
+    /// Puts `m` in force: the quorum rule, the links, our vote, the configuration shown by
+    /// `conf` and `/zookeeper/config`. A member whose vote changed looks for a leader again.
+    pub(super) fn install_membership(&mut self, now: Instant, m: Membership) {
+        if m.voters().next().is_none() {
+            // A reconfig never commits one (prep refuses it); a damaged one changes nothing.
+            return;
+        }
+        let was_observer = self.observer;
+        self.quorum.settle(majority_of(&m, self.my_id));
+        self.transport.set_peers(now, peer_addrs(&m));
+        self.config.servers = m.servers.clone();
+        self.config.config_version = m.version;
+        self.observer = !votes(&m, &self.config);
+        self.out.push_back(Output::Event(NodeEvent::Reconfigured {
+            version: m.version,
+            voters: m.voters().collect(),
+            observers: m
+                .servers
+                .values()
+                .filter(|s| s.peer_type == PeerType::Observer)
+                .map(|s| s.id)
+                .collect(),
+        }));
+        // Durable before a restart needs it: the next election counts these voters.
+        let text = m.text().into_bytes();
+        for op in [
+            PersistOp::Create {
+                file: String::from(MEMBERSHIP_TMP_FILE),
+            },
+            PersistOp::Append {
+                file: String::from(MEMBERSHIP_TMP_FILE),
+                bytes: text,
+            },
+            PersistOp::Sync {
+                file: String::from(MEMBERSHIP_TMP_FILE),
+            },
+            PersistOp::Rename {
+                from: String::from(MEMBERSHIP_TMP_FILE),
+                to: String::from(MEMBERSHIP_FILE),
+            },
+        ] {
+            self.persist(op, None, None);
+        }
+        self.membership = m;
+        let leading_without_vote =
+            matches!(self.activity, Activity::Leading(_)) && !self.quorum.is_voter(self.my_id);
+        if was_observer != self.observer || leading_without_vote {
+            self.zab_buf
+                .push(ZabOutput::StepDown(StepDown::Reconfigured));
+        }
+    }
+}
