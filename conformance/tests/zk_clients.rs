@@ -1320,3 +1320,67 @@ fn removing_the_leader_hands_the_ensemble_to_the_others() {
         Ok("/after-leader".into())
     );
 }
+
+/// The joint quorum: a reconfig from {1,2,3} to {leader,4,5} is acknowledged by the old
+/// voters at once, but commits only once the new ones hold it too (ACKs from 4 and 5
+/// dropped: nobody installs it, whatever happens to the leadership meanwhile).
+#[test]
+fn a_reconfig_commits_only_when_the_old_and_the_new_voters_hold_it() {
+    let mut c = reconfigurable();
+    let (leader, follower) = leader_and_follower(&mut c);
+    for id in [4, 5] {
+        c.start_new(id, joiner_cfg(id, "participant"));
+    }
+    c.run_for(500);
+    let line = |id: Id| {
+        format!(
+            "server.{id}=127.0.0.1:{}:{};{}",
+            2888 + id,
+            3888 + id,
+            2180 + id
+        )
+    };
+    let members = [leader, 4, 5].map(line).join(",");
+    c.drop_when(|from, _, m| {
+        (from == 4 || from == 5) && matches!(m, conclave_core::codec::PeerMessage::Ack { .. })
+    });
+    let mut root = super_client(&mut c, follower);
+    let req = Request::Reconfig(conclave_core::client::ReconfigRequest {
+        joining_servers: None,
+        leaving_servers: None,
+        new_members: Some(members),
+        cur_config_id: -1,
+    });
+    let mut framed = Vec::new();
+    encode_request(root.xid + 1, &req, &mut framed);
+    c.client_send(root.conn, framed);
+    c.run_for(3_000);
+    for id in 1..=3 {
+        let servers: Vec<Id> = c.nodes[&id].config().servers.keys().copied().collect();
+        assert_eq!(
+            servers,
+            vec![1, 2, 3],
+            "member {id} installed a reconfig the new voters do not hold"
+        );
+    }
+    c.heal();
+    let want = {
+        let mut w = vec![leader, 4, 5];
+        w.sort();
+        w
+    };
+    c.run_until("every member installs {leader, 4, 5}", 20_000, move |c| {
+        c.nodes
+            .values()
+            .all(|n| n.config().servers.keys().copied().collect::<Vec<_>>() == want)
+    });
+    c.run_until("a leader among the new voters", 20_000, |c| {
+        c.leader().is_some_and(|l| [leader, 4, 5].contains(&l))
+    });
+    let new_leader = c.leader().unwrap();
+    let mut client = connect(&mut c, new_leader, 0, vec![]).unwrap();
+    assert_eq!(
+        create(&mut c, &mut client, "/joint", b"x", 0),
+        Ok("/joint".into())
+    );
+}
