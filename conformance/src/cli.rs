@@ -25,6 +25,9 @@ OPTIONS:
                       clients submit writes through Input::Submit; election: no
                       client, every server starts from a random pre-history.
                       zk and zab seeds mostly start from empty data directories
+    --reconfig        dynamic reconfiguration: servers run with reconfigEnabled and
+                      the zk clients also remove members and (re)add them as
+                      participants or observers while the faults run
     --soak            a long run: --sim-secs defaults to 600
     --jobs J          worker threads (default: available parallelism)
     --verbose         print every node event and fault of each seed, with its time
@@ -74,6 +77,8 @@ pub struct Args {
     pub soak: bool,
     /// `--timeline FILE`.
     pub timeline: Option<String>,
+    /// `--reconfig`.
+    pub reconfig: bool,
 }
 
 impl Default for Args {
@@ -90,6 +95,7 @@ impl Default for Args {
             workload: Workload::Zk,
             soak: false,
             timeline: None,
+            reconfig: false,
         }
     }
 }
@@ -145,11 +151,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     None => return Err(format!("{flag} needs a value")),
                 }
             }
-            "--no-faults" | "--verbose" | "--soak" if inline.is_some() => {
+            "--no-faults" | "--verbose" | "--soak" | "--reconfig" if inline.is_some() => {
                 return Err(format!("{flag} takes no value"))
             }
             "--no-faults" => out.no_faults = true,
             "--soak" => out.soak = true,
+            "--reconfig" => out.reconfig = true,
             "--verbose" => out.verbose = true,
             _ => return Err(format!("unknown argument `{arg}`")),
         }
@@ -208,6 +215,7 @@ impl Args {
             verbose: self.verbose,
             liveness_bound_ms: LIVENESS_BOUND_MS,
             workload: self.workload,
+            reconfig: self.reconfig,
         }
     }
 }
@@ -220,6 +228,7 @@ pub fn reproduce_line(
     sim_ms: u64,
     faults: bool,
     workload: Workload,
+    reconfig: bool,
 ) -> String {
     let mut line = format!(
         "reproduce: cargo run --release -p conclave-conformance --bin sim -- --seeds 1 --first-seed {seed} \
@@ -234,6 +243,9 @@ pub fn reproduce_line(
     }
     if workload != Workload::Zk {
         line.push_str(&format!(" --workload {}", workload.name()));
+    }
+    if reconfig {
+        line.push_str(" --reconfig");
     }
     line
 }
@@ -310,7 +322,7 @@ mod tests {
 
     #[test]
     fn reproduce_lines_round_trip() {
-        let line = reproduce_line(42, 5, 1, 20_000, false, Workload::Election);
+        let line = reproduce_line(42, 5, 1, 20_000, false, Workload::Election, false);
         assert!(line.ends_with(
             "--seeds 1 --first-seed 42 --nodes 5 --sim-secs 20 --observers 1 --no-faults \
              --workload election"

@@ -23,14 +23,33 @@ pub const INIT_LIMIT_TICKS: u32 = 10;
 /// syncLimit of the generated `zoo.cfg`, ticks (1 s; also the peer link idle limit).
 pub const SYNC_LIMIT_TICKS: u32 = 5;
 
-/// The `zoo.cfg` text of an ensemble of `voters` participants followed by `observers`.
+/// The super user's password in a reconfigurable simulated ensemble (`super:secret`).
+pub const SUPER_USER: &str = "super:secret";
+
+/// The `server.N` line of simulated server `id` with `role`, as a reconfig names it.
+pub fn server_line(id: ServerId, role: &str) -> String {
+    format!(
+        "server.{id}=127.0.0.1:{}:{}:{role};2181",
+        2888 + id,
+        3888 + id
+    )
+}
+
+/// The `zoo.cfg` text of an ensemble of `voters` participants followed by `observers`;
+/// `reconfig` enables dynamic reconfiguration, with [`SUPER_USER`] allowed to run it.
 ///
 /// Server `i` listens on `127.0.0.1:(2888+i):(3888+i)`; observers end in `:observer`.
-pub fn zoo_cfg(voters: usize, observers: usize) -> String {
+pub fn zoo_cfg(voters: usize, observers: usize, reconfig: bool) -> String {
     let mut text = format!(
         "tickTime={TICK_TIME_MS}\ninitLimit={INIT_LIMIT_TICKS}\nsyncLimit={SYNC_LIMIT_TICKS}\n\
          dataDir=/var/lib/conclave-sim\nclientPort=2181\n"
     );
+    if reconfig {
+        text.push_str(
+            "reconfigEnabled=true\n\
+             DigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n",
+        );
+    }
     for i in 1..=(voters + observers) {
         let suffix = if i > voters { ":observer" } else { "" };
         let _ = writeln!(
@@ -58,8 +77,8 @@ impl Ensemble {
     /// Parses the generated `zoo.cfg` with the core's own parser, once per server.
     ///
     /// Panics if the core rejects it: that is a bug in this generator (or the parser).
-    pub fn new(voters: usize, observers: usize) -> Ensemble {
-        let text = zoo_cfg(voters, observers);
+    pub fn new(voters: usize, observers: usize, reconfig: bool) -> Ensemble {
+        let text = zoo_cfg(voters, observers, reconfig);
         let base = Config::from_zoo_cfg(&text)
             .unwrap_or_else(|e| panic!("generated zoo.cfg rejected: {e}\n{text}"));
         let mut configs = BTreeMap::new();
@@ -168,7 +187,7 @@ mod tests {
 
     #[test]
     fn generated_cfg_parses_with_observers() {
-        let e = Ensemble::new(5, 2);
+        let e = Ensemble::new(5, 2, false);
         assert_eq!(e.voters, vec![1, 2, 3, 4, 5]);
         assert_eq!(e.configs.len(), 7);
         assert!(!e.configs[&7].is_voter(7));

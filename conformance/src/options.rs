@@ -146,6 +146,9 @@ pub struct SimOptions {
     pub liveness_bound_ms: u64,
     /// What drives the cluster.
     pub workload: Workload,
+    /// Dynamic reconfiguration on: the ZooKeeper clients also remove, add and re-role
+    /// members (`reconfig`) while the faults run.
+    pub reconfig: bool,
 }
 
 impl SimOptions {
@@ -160,7 +163,14 @@ impl SimOptions {
             verbose: false,
             liveness_bound_ms: LIVENESS_BOUND_MS,
             workload: Workload::Zk,
+            reconfig: false,
         }
+    }
+
+    /// The same run with dynamic reconfiguration among the client requests.
+    pub fn with_reconfig(mut self) -> SimOptions {
+        self.reconfig = true;
+        self
     }
 
     /// The same run with another workload.

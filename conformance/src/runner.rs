@@ -35,6 +35,8 @@ pub struct Batch {
     pub liveness_bound_ms: u64,
     /// What drives the cluster.
     pub workload: Workload,
+    /// Dynamic reconfiguration among the client requests.
+    pub reconfig: bool,
 }
 
 /// The cluster size used for `seed` when none is given: 3, 5, 7, 3, 5, …
@@ -51,6 +53,7 @@ impl Batch {
             observers: self.observers,
             liveness_bound_ms: self.liveness_bound_ms,
             workload: self.workload,
+            reconfig: self.reconfig,
             ..SimOptions::new(
                 seed,
                 self.voters.unwrap_or_else(|| voters_for_seed(seed)),

@@ -132,7 +132,7 @@ impl Simulation {
     ///
     /// Panics if `opts.voters` is 0 (the generated `zoo.cfg` would have no voter).
     pub fn new(opts: SimOptions) -> Simulation {
-        let ensemble = Ensemble::new(opts.voters, opts.observers);
+        let ensemble = Ensemble::new(opts.voters, opts.observers, opts.reconfig);
         let ids: Vec<ServerId> = opts.ids().collect();
         // One child stream per concern, so a change in one model does not reshuffle the others.
         let mut master = Prng::new(opts.seed);
@@ -224,6 +224,7 @@ impl Simulation {
                 end_at.saturating_sub(QUIESCE_MS * MS),
                 opts.verbose,
             );
+            zk.reconfigure = opts.reconfig;
             for client in 0..count {
                 let at = 100 * MS + zk.tick_gap();
                 queue.push(at, Event::ZkTick { client });
@@ -909,8 +910,16 @@ impl Simulation {
     }
 
     fn schedule_restart(&mut self, node: ServerId, inc: u64) {
+        if self.healed {
+            // A fault that struck before the heal and took effect after it (a write that
+            // failed once the faults had stopped): the heal restarts crashed servers, so
+            // restart it too, or it stays down for the rest of the run.
+            self.queue
+                .push(self.now + 300 * MS, Event::RestartAlways { node, inc });
+            return;
+        }
         let at = self.now + self.chaos_rng.range_inclusive(300 * MS, 4_000 * MS);
-        if !self.healed && at < self.heal_at {
+        if at < self.heal_at {
             self.queue.push(at, Event::Restart { node, inc });
         }
     }

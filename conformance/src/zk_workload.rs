@@ -21,13 +21,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use conclave_core::client::{
     decode_response, encode_record_frame, encode_request, perms, Acl, CheckVersionRequest,
     ConnectRequest, ConnectResponse, CreateKind, CreateRequest, DeleteRequest, ErrorCode,
-    JuteReader, JuteRecord, MultiOp, MultiResult, ReplyHeader, Request, Response, SetDataRequest,
-    WatcherEvent,
+    JuteReader, JuteRecord, MultiOp, MultiResult, ReconfigRequest, ReplyHeader, Request, Response,
+    SetDataRequest, WatcherEvent, AUTH_XID,
 };
 use conclave_core::rng::Prng;
 use conclave_core::{ServerId, Zxid};
 
 use crate::client_net::{Arrival, ClientNet};
+use crate::ensemble::{server_line, SUPER_USER};
 use crate::events::Event;
 use crate::invariants::{
     broken, sequence_of, Broken, EphemeralLifetime, Invariants, MonotonicReads, SequentialNames,
@@ -69,6 +70,11 @@ pub struct ZkStats {
     pub lin_ops: u64,
     /// Registers whose history the checker could not decide within its budget.
     pub lin_unknown: u64,
+    /// Reconfigurations sent (`--reconfig`).
+    pub reconfigs: u64,
+    /// Of which committed (the others refused: too few voters, no synced quorum, one in
+    /// flight — or unanswered).
+    pub reconfigs_committed: u64,
 }
 
 impl ZkStats {
@@ -85,6 +91,8 @@ impl ZkStats {
         self.unanswered += o.unanswered;
         self.lin_ops += o.lin_ops;
         self.lin_unknown += o.lin_unknown;
+        self.reconfigs += o.reconfigs;
+        self.reconfigs_committed += o.reconfigs_committed;
     }
 }
 
@@ -124,6 +132,9 @@ enum Op {
         path: String,
     },
     Close,
+    /// A membership change; any answer is fine (most are refused: too few voters, no
+    /// synced quorum, another in flight).
+    Reconfig,
 }
 
 impl Op {
@@ -141,6 +152,7 @@ impl Op {
             Op::Multi { .. } => "multi",
             Op::Children { .. } => "getChildren",
             Op::Close => "closeSession",
+            Op::Reconfig => "reconfig",
         }
     }
 
@@ -154,6 +166,7 @@ impl Op {
                 | Op::DeleteEphemeral
                 | Op::Multi { .. }
                 | Op::Close
+                | Op::Reconfig
         )
     }
 }
@@ -231,6 +244,8 @@ pub(crate) struct ZkWorkload {
     /// Every register's creates and writes with their answers, for the linearizability
     /// check at the end (`None`: answered with an error that means "not applied").
     lin: BTreeMap<u64, Vec<Option<Operation>>>,
+    /// Send reconfigs too (as the super user): the servers have `reconfigEnabled`.
+    pub(crate) reconfigure: bool,
 }
 
 /// `world:anyone` with every permission: the ACL the workload's (and the tests') nodes get.
@@ -292,6 +307,7 @@ impl ZkWorkload {
             notes: verbose.then(Vec::new),
             acks: None,
             lin: BTreeMap::new(),
+            reconfigure: false,
         }
     }
 
@@ -534,6 +550,23 @@ impl ZkWorkload {
                 }
                 self.send(now, ci, Request::CloseSession, Op::Close, inv, queue);
             }
+            995..=999 if self.reconfigure => {
+                self.stats.reconfigs += 1;
+                // Remove a server, or (re)add one as a participant or an observer.
+                let id = self.servers[self.rng.below(self.servers.len() as u64) as usize];
+                let (joining, leaving) = match self.rng.below(3) {
+                    0 => (None, Some(id.to_string())),
+                    1 => (Some(server_line(id, "participant")), None),
+                    _ => (Some(server_line(id, "observer")), None),
+                };
+                let req = Request::Reconfig(ReconfigRequest {
+                    joining_servers: joining,
+                    leaving_servers: leaving,
+                    new_members: None,
+                    cur_config_id: -1,
+                });
+                self.send(now, ci, req, Op::Reconfig, inv, queue);
+            }
             _ => {
                 let req = Request::Exists {
                     path: path.clone(),
@@ -754,6 +787,10 @@ impl ZkWorkload {
                 .fired(conn, &ev.path, &format!("{:?}", ev.event_type))
                 .map_err(broken(WatchOnce::NAME));
         }
+        if h.xid == AUTH_XID {
+            // The super user's addauth: answered out of the request order, as ZooKeeper does.
+            return Ok(());
+        }
         if h.xid != -2 {
             let expected = self.clients[ci]
                 .conn
@@ -874,6 +911,17 @@ impl ZkWorkload {
         let c = &mut self.clients[ci];
         if let Some(k) = c.conn.as_mut() {
             k.phase = Phase::Ready;
+        }
+        if self.reconfigure {
+            // Per connection, as ZooKeeper's auth: its reply (xid -4) is skipped below.
+            let auth = Request::Auth {
+                auth_type: 0,
+                scheme: "digest".into(),
+                auth: SUPER_USER.as_bytes().to_vec(),
+            };
+            let mut out = Vec::new();
+            encode_request(AUTH_XID, &auth, &mut out);
+            self.send_raw(now, ci, out, queue);
         }
         Ok(())
     }
@@ -1003,6 +1051,7 @@ impl ZkWorkload {
                         .map_err(broken(EphemeralLifetime::NAME))?;
                 }
             }
+            (Op::Reconfig, _) if err == 0 => self.stats.reconfigs_committed += 1,
             (Op::Close, _) if err == 0 => {
                 self.stats.closed += 1;
                 cc.ephemeral_lifetime.ended(at.session, at.zxid);

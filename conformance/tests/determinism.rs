@@ -85,6 +85,7 @@ fn thread_count_does_not_change_results() {
             verbose: false,
             liveness_bound_ms: conclave_conformance::options::LIVENESS_BOUND_MS,
             workload: Workload::Zk,
+            reconfig: false,
         };
         let mut out = Vec::new();
         run_seeds(&batch, |ev| {

@@ -1256,6 +1256,37 @@ fn bad_reconfigs_get_zookeepers_error_codes() {
     assert!(c.nodes.values().all(|n| n.config().servers.len() == 3));
 }
 
+/// Two reconfigs back to back: the second is prepped while the first is in flight and is
+/// refused with RECONFIGINPROGRESS (answered once the first commits, in zxid order).
+#[test]
+fn a_reconfig_while_another_is_in_flight_is_refused() {
+    let mut c = reconfigurable();
+    let leader = c.wait_synced();
+    let mut first = super_client(&mut c, leader);
+    let mut second = super_client(&mut c, leader);
+    for (client, leaving) in [(&mut first, "9"), (&mut second, "8")] {
+        let req = Request::Reconfig(conclave_core::client::ReconfigRequest {
+            joining_servers: None,
+            leaving_servers: Some(leaving.into()),
+            new_members: None,
+            cur_config_id: -1,
+        });
+        let mut framed = Vec::new();
+        client.xid += 1;
+        encode_request(client.xid, &req, &mut framed);
+        c.client_send(client.conn, framed);
+    }
+    c.run_for(500);
+    let err = |c: &Zk, client: &mut Client| {
+        next_frame(c, client).map(|f| ReplyHeader::split(&f).unwrap().0.err)
+    };
+    assert_eq!(err(&c, &mut first), Some(0));
+    assert_eq!(
+        err(&c, &mut second),
+        Some(ErrorCode::ReconfigInProgress.as_i32())
+    );
+}
+
 #[test]
 fn a_reconfigured_membership_survives_a_full_restart() {
     let mut c = reconfigurable();
@@ -1344,7 +1375,7 @@ fn a_reconfig_commits_only_when_the_old_and_the_new_voters_hold_it() {
     c.drop_when(|from, _, m| {
         (from == 4 || from == 5) && matches!(m, conclave_core::codec::PeerMessage::Ack { .. })
     });
-    let mut root = super_client(&mut c, follower);
+    let root = super_client(&mut c, follower);
     let req = Request::Reconfig(conclave_core::client::ReconfigRequest {
         joining_servers: None,
         leaving_servers: None,

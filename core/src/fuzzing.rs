@@ -43,6 +43,7 @@ pub fn peer_bytes(data: &[u8]) {
             protocol: PEER_PROTOCOL,
             sid: 2,
             ensemble: node.config().fingerprint(),
+            addr: alloc::string::String::from("127.0.0.1:3890"),
         }),
         &mut hello,
     );

@@ -1,7 +1,7 @@
 //! Peer links: dialing with back-off, the handshake, the one-link-per-pair rule, heartbeats
 //! and idle detection. Pure bookkeeping; the adapter only moves bytes.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -15,7 +15,7 @@ use crate::rng::Prng;
 use crate::time::Instant;
 
 /// Peer protocol version carried in the handshake.
-pub(crate) const PEER_PROTOCOL: u16 = 2;
+pub(crate) const PEER_PROTOCOL: u16 = 3;
 
 /// First reconnect delay after a failed dial or a lost link.
 pub(crate) const RECONNECT_MIN_MS: u64 = 50;
@@ -123,6 +123,8 @@ struct PeerSlot {
 #[derive(Debug)]
 pub(crate) struct Transport {
     my_id: ServerId,
+    /// Our election address, told to every peer in the handshake.
+    my_addr: String,
     ensemble: u64,
     heartbeat_ms: u64,
     idle_ms: u64,
@@ -139,6 +141,7 @@ impl Transport {
     /// closed after `idle_ms` of silence.
     pub(crate) fn new(
         my_id: ServerId,
+        my_addr: String,
         ensemble: u64,
         peers: impl IntoIterator<Item = (ServerId, String)>,
         heartbeat_ms: u64,
@@ -162,6 +165,7 @@ impl Transport {
             .collect();
         Transport {
             my_id,
+            my_addr,
             ensemble,
             heartbeat_ms: heartbeat_ms.max(1),
             idle_ms: idle_ms.max(1),
@@ -180,16 +184,14 @@ impl Transport {
         self
     }
 
-    /// A new membership: dial members we did not know, forget the address of those that
-    /// left (their links stay until they break; they are not dialled again).
+    /// A new membership: dial members we did not know, at their (new) addresses. Servers
+    /// that left stay reachable: they run on as learners without a vote until stopped.
     pub(crate) fn set_peers(
         &mut self,
         now: Instant,
         peers: impl IntoIterator<Item = (ServerId, String)>,
     ) {
-        let mut listed = BTreeSet::new();
         for (id, addr) in peers.into_iter().filter(|(id, _)| *id != self.my_id) {
-            listed.insert(id);
             let slot = self.peers.entry(id).or_insert(PeerSlot {
                 addr: None,
                 active: None,
@@ -202,12 +204,6 @@ impl Transport {
                 if slot.active.is_none() && slot.dialing.is_none() {
                     slot.next_dial = Some(now);
                 }
-            }
-        }
-        for (id, slot) in self.peers.iter_mut() {
-            if !listed.contains(id) {
-                slot.addr = None;
-                slot.next_dial = None;
             }
         }
     }
@@ -387,6 +383,7 @@ impl Transport {
             protocol: PEER_PROTOCOL,
             sid: self.my_id,
             ensemble: self.ensemble,
+            addr: self.my_addr.clone(),
         });
         self.send_on(now, link, &hello, out);
     }
@@ -528,6 +525,10 @@ impl Transport {
             backoff_ms: RECONNECT_MIN_MS,
             next_dial: None,
         });
+        if slot.addr.is_none() && !h.addr.is_empty() {
+            // A server outside our membership: reach it where it says it listens.
+            slot.addr = Some(h.addr);
+        }
         // Only a link dialled by the larger id survives (protocol reference §1.9); a
         // server we cannot dial keeps whichever link it made.
         let dialer = if target.is_some() { self.my_id } else { peer };

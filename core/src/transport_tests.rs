@@ -13,7 +13,14 @@ fn ms(t: u64) -> Instant {
 
 fn transport(me: ServerId) -> Transport {
     let peers = [1u64, 2, 3].map(|id| (id, alloc::format!("127.0.0.1:{}", 3887 + id)));
-    Transport::new(me, ENSEMBLE, peers, 100, 1000)
+    Transport::new(
+        me,
+        alloc::format!("127.0.0.1:{}", 3887 + me),
+        ENSEMBLE,
+        peers,
+        100,
+        1000,
+    )
 }
 
 fn hello_bytes(sid: ServerId, ensemble: u64, protocol: u16) -> Vec<u8> {
@@ -23,6 +30,7 @@ fn hello_bytes(sid: ServerId, ensemble: u64, protocol: u16) -> Vec<u8> {
             protocol,
             sid,
             ensemble,
+            addr: alloc::format!("127.0.0.1:{}", 3887 + sid),
         }),
         &mut b,
     );
@@ -80,7 +88,8 @@ fn dials_every_peer_at_start_and_says_hello_on_connect() {
             PeerMessage::Hello(Hello {
                 protocol: PEER_PROTOCOL,
                 sid: 2,
-                ensemble: ENSEMBLE
+                ensemble: ENSEMBLE,
+                addr: String::from("127.0.0.1:3889"),
             })
         )]
     );
@@ -367,5 +376,57 @@ fn quiet_links_heartbeat_and_silent_links_are_closed() {
             },
             LinkEvent::Down(2),
         ]
+    );
+}
+
+#[test]
+fn strangers_are_refused_unless_membership_is_open_then_dialled_back_where_they_say() {
+    let mut rng = Prng::new(1);
+    let mut out = Vec::new();
+    // Server 2 is outside the membership of 3, which knows no peer at all.
+    let mut closed = Transport::new(3, "127.0.0.1:3890".into(), ENSEMBLE, [], 100, 1000);
+    closed.on_accepted(ms(0), LinkId::Accepted(0), &mut out);
+    out.clear();
+    closed.on_bytes(
+        ms(1),
+        LinkId::Accepted(0),
+        &hello_bytes(2, ENSEMBLE, PEER_PROTOCOL),
+        &mut rng,
+        &mut out,
+    );
+    assert!(out.iter().any(|e| matches!(
+        e,
+        LinkEvent::Rejected {
+            reason: RejectReason::UnknownServer(2),
+            ..
+        }
+    )));
+
+    let mut open =
+        Transport::new(3, "127.0.0.1:3890".into(), ENSEMBLE, [], 100, 1000).accept_strangers();
+    out.clear();
+    open.on_accepted(ms(0), LinkId::Accepted(0), &mut out);
+    out.clear();
+    open.on_bytes(
+        ms(1),
+        LinkId::Accepted(0),
+        &hello_bytes(2, ENSEMBLE, PEER_PROTOCOL),
+        &mut rng,
+        &mut out,
+    );
+    // The smaller id dialled: closed, and dialled back at the address its Hello gave.
+    assert_eq!(
+        out,
+        vec![LinkEvent::Close {
+            link: LinkId::Accepted(0)
+        }]
+    );
+    out.clear();
+    open.on_timer(ms(2), &mut rng, &mut out);
+    assert!(
+        out.iter().any(
+            |e| matches!(e, LinkEvent::Dial { peer: 2, addr, .. } if addr == "127.0.0.1:3889")
+        ),
+        "{out:?}"
     );
 }

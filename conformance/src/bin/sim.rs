@@ -108,7 +108,8 @@ fn main() -> ExitCode {
                         r.observers,
                         batch.sim_ms,
                         r.faults,
-                        batch.workload
+                        batch.workload,
+                        batch.reconfig
                     )
                 );
             }
@@ -166,6 +167,12 @@ fn main() -> ExitCode {
             zk.conn_lost,
             zk.unanswered
         );
+        if batch.reconfig {
+            println!(
+                "reconfig: sent={} committed={}",
+                zk.reconfigs, zk.reconfigs_committed
+            );
+        }
         // Undecided registers are reported, never counted as passed.
         println!(
             "linearizable_writes: register ops checked={} registers undecided within budget={}",

@@ -71,7 +71,14 @@ impl LeaderHasQuorum {
                     Ok(())
                 }),
             NodeEvent::LeaderEstablished { epoch, quorum } => {
-                check_members(cx, quorum, "established quorum")?;
+                // While a reconfiguration is in flight the leader also counts the next
+                // membership's voters: those of the membership in force must be a quorum.
+                let current: Vec<ServerId> = quorum
+                    .iter()
+                    .copied()
+                    .filter(|m| cx.quorum.is_voter(*m))
+                    .collect();
+                check_members(cx, &current, "established quorum")?;
                 if !quorum.contains(&cx.node) {
                     return Err(format!("n{} established epoch {epoch} with a quorum {quorum:?} that excludes itself", cx.node));
                 }

@@ -22,7 +22,7 @@ mod session_fifo;
 mod sync_then_read;
 mod watch_once;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use conclave_core::quorum::{Majority, QuorumVerifier};
 use conclave_core::{NodeEvent, ServerId, Status, Zxid};
@@ -60,7 +60,7 @@ pub struct EventContext<'a> {
     pub node: ServerId,
     /// Everything emitted before this event.
     pub history: &'a History,
-    /// The ensemble's voters.
+    /// The voters in force at the emitting server (the files', or its latest reconfiguration's).
     pub quorum: &'a Majority,
 }
 
@@ -85,7 +85,11 @@ pub struct Broken {
 #[derive(Debug)]
 pub struct Invariants {
     history: History,
+    /// The voters of the files every server starts from.
     quorum: Majority,
+    /// Each server's voters in force, when a reconfiguration changed them (its latest
+    /// `Reconfigured`; forgotten when it crashes, until it says again).
+    reconfigured: BTreeMap<ServerId, Majority>,
     one_leader_per_epoch: OneLeaderPerEpoch,
     leader_has_quorum: LeaderHasQuorum,
     leader_is_maximal: LeaderIsMaximal,
@@ -140,6 +144,7 @@ impl Invariants {
         Invariants {
             history: History::new(),
             quorum: Majority::new(voters.iter().copied()),
+            reconfigured: BTreeMap::new(),
             one_leader_per_epoch: OneLeaderPerEpoch::default(),
             leader_has_quorum: LeaderHasQuorum,
             leader_is_maximal: LeaderIsMaximal,
@@ -299,6 +304,7 @@ impl Invariants {
 
     /// The process of `node` died.
     pub fn on_crash(&mut self, node: ServerId) {
+        self.reconfigured.remove(&node);
         self.history.crashed(node);
         self.agreement.stopped(node);
     }
@@ -316,11 +322,15 @@ impl Invariants {
         status: Option<&Status>,
     ) -> Result<(), Broken> {
         self.on_replication_event(now_ns, node, ev, status)?;
+        if let NodeEvent::Reconfigured { voters, .. } = ev {
+            self.reconfigured
+                .insert(node, Majority::new(voters.iter().copied()));
+        }
         let cx = EventContext {
             now_ns,
             node,
             history: &self.history,
-            quorum: &self.quorum,
+            quorum: self.reconfigured.get(&node).unwrap_or(&self.quorum),
         };
         let fail = |invariant: &'static str| move |detail: String| Broken { invariant, detail };
         self.one_leader_per_epoch

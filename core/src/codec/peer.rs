@@ -24,6 +24,10 @@ pub struct Hello {
     pub sid: ServerId,
     /// Fingerprint of the sender's ensemble membership; must equal ours.
     pub ensemble: u64,
+    /// The sender's election address (`host:port`, as its configuration names it; empty when
+    /// it has none): a member learns where to reach a server outside its membership (one about
+    /// to join) from it.
+    pub addr: String,
 }
 
 /// A Fast Leader Election notification (ZooKeeper's `Notification`, minus the config blob).
@@ -35,6 +39,9 @@ pub struct Notification {
     pub vote: Vote,
     /// The sender's logical clock, or the round in which it decided.
     pub round: u64,
+    /// The version of the sender's membership (ZooKeeper sends the whole configuration): a
+    /// peer that has a newer one sends it ([`PeerMessage::Membership`]).
+    pub config_version: u64,
 }
 
 /// Everything one server can say to another.
@@ -133,6 +140,9 @@ pub enum PeerMessage {
         /// Bytes of the state received so far.
         received: u64,
     },
+    /// The membership a committed reconfiguration installed at the sender, for a peer whose
+    /// notification showed an older one (the text of `/zookeeper/config`).
+    Membership(String),
 }
 
 /// How a leader synchronizes a learner's log (protocol reference §2.5).
@@ -205,16 +215,24 @@ mod tests {
 
     fn arb_msg() -> impl Strategy<Value = PeerMessage> {
         prop_oneof![
-            (any::<u16>(), any::<u64>(), any::<u64>()).prop_map(|(protocol, sid, ensemble)| {
-                PeerMessage::Hello(Hello {
-                    protocol,
-                    sid,
-                    ensemble,
-                })
-            }),
+            (any::<u16>(), any::<u64>(), any::<u64>(), "[a-z0-9.:]{0,20}").prop_map(
+                |(protocol, sid, ensemble, addr)| {
+                    PeerMessage::Hello(Hello {
+                        protocol,
+                        sid,
+                        ensemble,
+                        addr,
+                    })
+                }
+            ),
             Just(PeerMessage::Heartbeat),
             (arb_state(), arb_vote(), any::<u64>()).prop_map(|(state, vote, round)| {
-                PeerMessage::Notification(Notification { state, vote, round })
+                PeerMessage::Notification(Notification {
+                    state,
+                    vote,
+                    round,
+                    config_version: round / 3,
+                })
             }),
             (any::<u32>(), any::<bool>(), any::<u64>()).prop_map(
                 |(accepted_epoch, observer, attempt)| {

@@ -164,11 +164,13 @@ impl Election {
                 state: s,
                 vote: d.vote,
                 round: d.round,
+                config_version: 0,
             },
             _ => Notification {
                 state: PeerState::Looking,
                 vote: self.proposal,
                 round: self.round,
+                config_version: 0,
             },
         }
     }
@@ -227,12 +229,16 @@ impl Election {
         if from == self.my_id {
             return;
         }
-        // Rule 1: a non-voter (observer) only learns; answer it with our current vote.
+        // Rule 1: a non-voter (observer) only learns; answer it with our current vote while
+        // it looks. Not once it decided: a decided observer answers a looking voter (rule 3),
+        // and answering that again would go back and forth for ever.
         if !quorum.is_voter(from) {
-            out.push(ElectionOutput::Send {
-                to: from,
-                notification: self.current_notification(),
-            });
+            if n.state == PeerState::Looking {
+                out.push(ElectionOutput::Send {
+                    to: from,
+                    notification: self.current_notification(),
+                });
+            }
             return;
         }
         if self.state != PeerState::Looking {

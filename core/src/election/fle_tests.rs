@@ -14,7 +14,12 @@ fn v(leader: ServerId, zxid: u64, epoch: u32) -> Vote {
 }
 
 fn n(state: PeerState, vote: Vote, round: u64) -> Notification {
-    Notification { state, vote, round }
+    Notification {
+        state,
+        vote,
+        round,
+        config_version: 0,
+    }
 }
 
 fn ms(t: u64) -> Instant {

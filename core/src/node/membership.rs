@@ -97,20 +97,27 @@ impl<S: Service> Node<S> {
         }
     }
 
-    /// Puts `m` in force: the quorum rule, the links, our vote, the configuration shown by
-    /// `conf` and `/zookeeper/config`. A member whose vote changed looks for a leader again.
-    pub(super) fn install_membership(&mut self, now: Instant, m: Membership) {
-        if m.voters().next().is_none() {
-            // A reconfig never commits one (prep refuses it); a damaged one changes nothing.
+    /// A peer sent the membership it holds (ours is older: it saw that in our notification).
+    /// Only committed memberships are ever installed and sent, so a newer one is adopted as
+    /// ZooKeeper adopts the configuration a notification carries; a member that is looking
+    /// starts its election over with it.
+    pub(super) fn on_membership_from_peer(&mut self, now: Instant, text: &str) {
+        let Ok(m) = Membership::parse(text) else {
+            return;
+        };
+        if m.version <= self.membership.version {
             return;
         }
-        let was_observer = self.observer;
-        self.quorum.settle(majority_of(&m, self.my_id));
-        self.transport.set_peers(now, peer_addrs(&m));
-        self.config.servers = m.servers.clone();
-        self.config.config_version = m.version;
-        self.observer = !votes(&m, &self.config);
-        self.out.push_back(Output::Event(NodeEvent::Reconfigured {
+        self.install_membership(now, m);
+        if matches!(self.activity, Activity::Looking) {
+            self.start_looking(now);
+        }
+    }
+
+    /// The event that names the membership in force.
+    pub(super) fn membership_event(&self) -> NodeEvent {
+        let m = &self.membership;
+        NodeEvent::Reconfigured {
             version: m.version,
             voters: m.voters().collect(),
             observers: m
@@ -119,7 +126,23 @@ impl<S: Service> Node<S> {
                 .filter(|s| s.peer_type == PeerType::Observer)
                 .map(|s| s.id)
                 .collect(),
-        }));
+        }
+    }
+
+    /// Puts `m` in force: the quorum rule, the links, our vote, the configuration shown by
+    /// `conf` and `/zookeeper/config`. A member whose vote changed looks for a leader again.
+    pub(super) fn install_membership(&mut self, now: Instant, m: Membership) {
+        if m.voters().next().is_none() {
+            // A reconfig never commits one (prep refuses it); a damaged one changes nothing.
+            return;
+        }
+        let was_observer = self.observer;
+        let voted = self.quorum.is_voter(self.my_id);
+        self.quorum.settle(majority_of(&m, self.my_id));
+        self.transport.set_peers(now, peer_addrs(&m));
+        self.config.servers = m.servers.clone();
+        self.config.config_version = m.version;
+        self.observer = !votes(&m, &self.config);
         // Durable before a restart needs it: the next election counts these voters.
         let text = m.text().into_bytes();
         for op in [
@@ -141,9 +164,11 @@ impl<S: Service> Node<S> {
             self.persist(op, None, None);
         }
         self.membership = m;
+        self.out.push_back(Output::Event(self.membership_event()));
         let leading_without_vote =
             matches!(self.activity, Activity::Leading(_)) && !self.quorum.is_voter(self.my_id);
-        if was_observer != self.observer || leading_without_vote {
+        let votes_now = self.quorum.is_voter(self.my_id);
+        if was_observer != self.observer || voted != votes_now || leading_without_vote {
             self.zab_buf
                 .push(ZabOutput::StepDown(StepDown::Reconfigured));
         }

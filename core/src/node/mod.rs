@@ -288,6 +288,12 @@ impl<S: Service> Node<S> {
                 membership = m;
             }
         }
+        // Where we listen, as our files say (a reconfiguration may not list us yet).
+        let my_addr = config
+            .servers
+            .get(&my_id)
+            .map(|s| peer_addr(&s.host, s.election_port))
+            .unwrap_or_default();
         let mut config = config;
         config.servers = membership.servers.clone();
         config.config_version = membership.version;
@@ -295,6 +301,7 @@ impl<S: Service> Node<S> {
         let observer = !membership::votes(&membership, &config);
         let mut transport = Transport::new(
             my_id,
+            my_addr,
             config.fingerprint(),
             membership::peer_addrs(&membership),
             timing.ping_ms,
@@ -361,6 +368,10 @@ impl<S: Service> Node<S> {
         };
         for op in startup_ops {
             node.persist(op, None, None);
+        }
+        if node.membership.version > 0 {
+            // A reconfiguration's membership, not the files': say which is in force.
+            node.out.push_back(Output::Event(node.membership_event()));
         }
         if fresh {
             // Every data directory holds a snapshot, so "logs without a snapshot" always

@@ -65,6 +65,20 @@ impl<S: Service> Node<S> {
         match msg {
             PeerMessage::Notification(n) => {
                 self.metrics.notifications_received += 1;
+                if n.config_version < self.membership.version {
+                    // It missed a reconfiguration: hand it the membership we hold.
+                    let text = self.membership.text();
+                    self.transport.send(
+                        now,
+                        peer,
+                        &PeerMessage::Membership(text),
+                        &mut self.link_buf,
+                    );
+                } else if n.config_version > self.membership.version {
+                    // We missed one: our count of votes would use the wrong voters. It sends
+                    // us its membership (it sees ours is older); count it from then on.
+                    return;
+                }
                 if n.state == PeerState::Looking {
                     // Looking again: whatever FOLLOWERINFO it sent us before is void.
                     self.early_infos.remove(&peer);
@@ -92,6 +106,7 @@ impl<S: Service> Node<S> {
                     .on_notification(now, peer, n, &self.quorum, &mut self.election_buf);
             }
             PeerMessage::Hello(_) | PeerMessage::Heartbeat => {}
+            PeerMessage::Membership(text) => self.on_membership_from_peer(now, &text),
             PeerMessage::Request {
                 session_id,
                 cxid,
@@ -128,7 +143,12 @@ impl<S: Service> Node<S> {
                 }
             }
             PeerMessage::SyncRequest { id } => {
+                // Only for a learner synchronized with this leadership: one still following
+                // an earlier term of ours would read its stale state as synced.
                 if let Activity::Leading(l) = &self.activity {
+                    if !l.is_synced_learner(peer) {
+                        return;
+                    }
                     match l.last_proposed() {
                         Some(z) => self.syncs_waiting.push((z, peer, id)),
                         None => {
@@ -180,6 +200,10 @@ impl<S: Service> Node<S> {
     }
 
     pub(super) fn send_notification(&mut self, now: Instant, to: ServerId, n: Notification) {
+        let n = Notification {
+            config_version: self.membership.version,
+            ..n
+        };
         if self
             .transport
             .send(now, to, &PeerMessage::Notification(n), &mut self.link_buf)

@@ -196,16 +196,16 @@ impl<S: Service> Node<S> {
                 let was_leading = matches!(self.activity, Activity::Leading(_));
                 self.start_looking(now);
                 if was_leading {
-                    // Voters hear our new round from the broadcast; observers get no
-                    // notifications, and our link to them stays up: tell them, or they wait
-                    // out initLimit following a leader that is gone.
+                    // Voters hear our new round from the broadcast; the learners that do not
+                    // vote (observers, servers about to join or removed) get no notification,
+                    // and our link to them stays up: tell them, or they wait out initLimit
+                    // following a leader that is gone.
                     let n = self.election.current_notification();
                     let observers: Vec<ServerId> = self
-                        .config
-                        .servers
-                        .keys()
-                        .copied()
-                        .filter(|id| *id != self.my_id && !self.quorum.is_voter(*id))
+                        .transport
+                        .up_peers()
+                        .into_iter()
+                        .filter(|id| !self.quorum.is_voter(*id))
                         .collect();
                     for o in observers {
                         self.send_notification(now, o, n);

@@ -64,8 +64,9 @@ pub(crate) fn conf_lines(config: &Config) -> Vec<(&'static str, String)> {
     lines
 }
 
-/// `conf`'s membership block in an ensemble: the server lines and `version=0` (static
-/// configuration), without a final newline, as ZooKeeper prints it.
+/// `conf`'s membership block in an ensemble: the membership in force as `/zookeeper/config`
+/// holds it (server lines, then `version=` in hex, without a final newline), as ZooKeeper
+/// prints it.
 pub(crate) fn membership(config: &Config) -> Option<String> {
-    (!config.servers.is_empty()).then(|| format!("{}version=0", config.ensemble_text()))
+    (!config.servers.is_empty()).then(|| crate::config::Membership::from_config(config).text())
 }

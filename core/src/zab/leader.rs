@@ -544,7 +544,13 @@ impl Leader {
         ctx.log.commit(last);
         ctx.out.push(ZabOutput::Established {
             epoch,
-            quorum: self.acked_new_leader.iter().copied().collect(),
+            // The voters among them: a follower without a vote (about to join) acked too.
+            quorum: self
+                .acked_new_leader
+                .iter()
+                .copied()
+                .filter(|id| ctx.quorum.is_voter(*id))
+                .collect(),
         });
         for (id, h) in self.learners.iter_mut() {
             if h.stage == Stage::Synced {
@@ -656,6 +662,13 @@ impl Leader {
             .filter(|(_, h)| h.stage == Stage::Synced && !h.observer)
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// Whether `peer` is a learner synchronized with this leadership.
+    pub(crate) fn is_synced_learner(&self, peer: ServerId) -> bool {
+        self.learners
+            .get(&peer)
+            .is_some_and(|h| h.stage == Stage::Synced)
     }
 
     /// Anything from a learner proves it alive.
