@@ -76,17 +76,12 @@ impl Membership {
 
     /// The ids of the voting members, ascending.
     pub fn voters(&self) -> impl Iterator<Item = ServerId> + '_ {
-        self.servers
-            .values()
-            .filter(|s| s.peer_type == PeerType::Participant)
-            .map(|s| s.id)
+        voters_in(&self.servers)
     }
 
     /// Whether `id` is a voting member.
     pub fn is_voter(&self, id: ServerId) -> bool {
-        self.servers
-            .get(&id)
-            .is_some_and(|s| s.peer_type == PeerType::Participant)
+        votes_in(&self.servers, id)
     }
 
     /// The text ZooKeeper keeps in `/zookeeper/config`: one `server.N=` line per member

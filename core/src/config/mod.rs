@@ -115,6 +115,21 @@ impl fmt::Display for PeerType {
     }
 }
 
+/// The participants among `servers`, ascending: the voters of a file or of a membership.
+fn voters_in(servers: &BTreeMap<ServerId, ServerSpec>) -> impl Iterator<Item = ServerId> + '_ {
+    servers
+        .values()
+        .filter(|s| s.peer_type == PeerType::Participant)
+        .map(|s| s.id)
+}
+
+/// Whether `servers` make `id` a participant.
+fn votes_in(servers: &BTreeMap<ServerId, ServerSpec>, id: ServerId) -> bool {
+    servers
+        .get(&id)
+        .is_some_and(|s| s.peer_type == PeerType::Participant)
+}
+
 /// One `server.N=` line: where ensemble member N listens for peers and clients.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerSpec {
@@ -376,10 +391,7 @@ impl Config {
 
     /// The ids of the voting members (participants), ascending.
     pub fn voters(&self) -> impl Iterator<Item = ServerId> + '_ {
-        self.servers
-            .values()
-            .filter(|s| s.peer_type == PeerType::Participant)
-            .map(|s| s.id)
+        voters_in(&self.servers)
     }
 
     /// The ids of the non-voting members (observers), ascending.
@@ -392,9 +404,7 @@ impl Config {
 
     /// Whether `id` has a server line that makes it a participant.
     pub fn is_voter(&self, id: ServerId) -> bool {
-        self.servers
-            .get(&id)
-            .is_some_and(|s| s.peer_type == PeerType::Participant)
+        votes_in(&self.servers, id)
     }
 
     /// The smallest session timeout granted, in ms: `minSessionTimeout` or 2 × tickTime.

@@ -5,7 +5,9 @@
 //! A reconfiguration is a txn like any other. While it is proposed and not committed, the
 //! leader counts a quorum only when it is one of both the old and the new voters; once it
 //! commits, every member installs the new membership as it applies it. A new leader finds an
-//! uncommitted reconfiguration in its log and requires both majorities again.
+//! uncommitted reconfiguration in its log and requires both majorities again. A member that
+//! missed one (cut off, restarted) gets the membership from a peer whose notification shows
+//! a newer version (`PeerMessage::Membership`), as ZooKeeper's notifications carry theirs.
 
 #[allow(unused_imports)]
 use super::*;
@@ -14,7 +16,7 @@ use crate::recovery::{MEMBERSHIP_FILE, MEMBERSHIP_TMP_FILE};
 use crate::tree::ReconfigView;
 
 /// The reconfig opcode (ZooKeeper's `OpCode.reconfig`), as a request and as a txn type.
-pub(super) const RECONFIG_KIND: i32 = 16;
+pub(super) const RECONFIG_KIND: i32 = crate::client::OpCode::Reconfig.as_i32();
 
 /// The peer addresses of a membership, for the transport.
 pub(super) fn peer_addrs(m: &Membership) -> Vec<(ServerId, String)> {
@@ -33,8 +35,9 @@ pub(super) fn majority_of(m: &Membership, my_id: ServerId) -> Majority {
     }
 }
 
-/// Whether we vote: by our line in the membership, or, outside it (a server about to join,
-/// or one removed), by our own configuration file's role.
+/// Whether we take part as a participant (a follower that can vote) rather than an observer:
+/// by our line in the membership, or, outside it (a server about to join, or one removed),
+/// by our own configuration file's role. Our votes count only where the membership says so.
 pub(super) fn votes(m: &Membership, config: &Config) -> bool {
     match m.servers.get(&config.my_id) {
         Some(s) => s.peer_type == PeerType::Participant,
@@ -165,9 +168,8 @@ impl<S: Service> Node<S> {
         }
         self.membership = m;
         self.out.push_back(Output::Event(self.membership_event()));
-        let leading_without_vote =
-            matches!(self.activity, Activity::Leading(_)) && !self.quorum.is_voter(self.my_id);
         let votes_now = self.quorum.is_voter(self.my_id);
+        let leading_without_vote = matches!(self.activity, Activity::Leading(_)) && !votes_now;
         if was_observer != self.observer || voted != votes_now || leading_without_vote {
             self.zab_buf
                 .push(ZabOutput::StepDown(StepDown::Reconfigured));

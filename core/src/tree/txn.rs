@@ -32,7 +32,7 @@ pub(crate) mod kind {
     /// createTTL (21).
     pub(crate) const CREATE_TTL: i32 = 21;
     /// reconfig (16): the new membership, set as the data of `/zookeeper/config`.
-    pub(crate) const RECONFIG: i32 = 16;
+    pub(crate) const RECONFIG: i32 = crate::client::OpCode::Reconfig.as_i32();
     /// createSession (−10).
     pub(crate) const CREATE_SESSION: i32 = -10;
     /// closeSession (−11).
