@@ -232,6 +232,64 @@ fn parse_member(entry: &str) -> Result<ServerSpec, ReconfigError> {
 mod tests {
     use super::*;
     use alloc::vec;
+    use proptest::prelude::*;
+
+    fn arb_spec(id: ServerId) -> impl Strategy<Value = ServerSpec> {
+        (
+            prop_oneof![
+                Just("127.0.0.1".to_string()),
+                "[a-z]{1,8}(\\.[a-z]{1,5})?",
+                Just("::1".to_string())
+            ],
+            1u16..,
+            1u16..,
+            any::<bool>(),
+            proptest::option::of((proptest::option::of(Just("10.0.0.1".to_string())), 1u16..)),
+        )
+            .prop_map(move |(host, q, e, observer, client)| ServerSpec {
+                id,
+                host,
+                quorum_port: q,
+                election_port: e,
+                peer_type: if observer {
+                    PeerType::Observer
+                } else {
+                    PeerType::Participant
+                },
+                client_address: client.as_ref().and_then(|(a, _)| a.clone()),
+                client_port: client.map(|(_, p)| p),
+            })
+    }
+
+    proptest! {
+        /// What a reconfig writes into `/zookeeper/config` reads back as the same membership,
+        /// and reading never panics on whatever a node holds.
+        #[test]
+        fn the_config_text_reads_back_as_the_same_membership(
+            specs in proptest::collection::vec((1u64..=255).prop_flat_map(arb_spec), 0..6),
+            version in any::<u64>(),
+        ) {
+            let m = Membership { servers: specs.into_iter().map(|s| (s.id, s)).collect(), version };
+            let back = Membership::parse(&m.text()).unwrap();
+            prop_assert_eq!(back.version, m.version);
+            prop_assert_eq!(back.servers.keys().collect::<Vec<_>>(), m.servers.keys().collect::<Vec<_>>());
+            for (id, s) in &m.servers {
+                let b = &back.servers[id];
+                prop_assert_eq!((&b.host, b.quorum_port, b.election_port, b.peer_type, b.client_port),
+                    (&s.host, s.quorum_port, s.election_port, s.peer_type, s.client_port));
+            }
+            prop_assert_eq!(back.text(), m.text());
+        }
+
+        #[test]
+        fn parsing_and_reconfiguring_never_panic(text in any::<String>(), joining in any::<String>(), leaving in any::<String>()) {
+            let _ = Membership::parse(&text);
+            let _ = Membership::bulk(&text);
+            if let Ok(m) = Membership::parse(&text) {
+                let _ = m.incremental(Some(&joining), Some(&leaving));
+            }
+        }
+    }
 
     const THREE: &str = "server.1=127.0.0.1:2888:3888:participant;2181\n\
                          server.2=127.0.0.1:2889:3889:participant;2182\n\

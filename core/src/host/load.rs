@@ -47,7 +47,7 @@ pub fn load_member(cfg_name: &str, cfg_text: &str, fs: &mut impl HostFs) -> Resu
             .ok_or_else(|| format!("the dynamicConfigFile {path} does not exist"))?;
         config = config
             .with_dynamic_config(&text)
-            .map_err(|e| format!("{path}: {e}"))?;
+            .map_err(|e| format!("{path}: {}", e.kind))?;
     }
     let mut log: Vec<(Level, String)> = config
         .warnings
@@ -153,6 +153,35 @@ mod tests {
             .log
             .iter()
             .any(|(l, t)| *l == Level::Info && t.starts_with("recovered /d: ")));
+    }
+
+    #[test]
+    fn a_dynamic_config_file_supplies_the_members() {
+        let cfg = "dataDir=/d\nreconfigEnabled=true\ndynamicConfigFile=/etc/zoo.cfg.dynamic\n";
+        let mut fs = Mem::default();
+        fs.files.insert("/d/myid".into(), "2\n".into());
+        let err = load_member("zoo.cfg", cfg, &mut fs).unwrap_err();
+        assert_eq!(
+            err,
+            "the dynamicConfigFile /etc/zoo.cfg.dynamic does not exist"
+        );
+        fs.files.insert(
+            "/etc/zoo.cfg.dynamic".into(),
+            "server.1=127.0.0.1:2888:3888:participant;2181\n\
+             server.2=127.0.0.1:2889:3889:participant;2182\nversion=100000000"
+                .into(),
+        );
+        let m = load_member("zoo.cfg", cfg, &mut fs).unwrap();
+        assert_eq!(m.config.voters().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(m.config.config_version, 0x1_0000_0000);
+        assert_eq!(m.config.client_port, Some(2182), "from its own server line");
+        fs.files
+            .insert("/etc/zoo.cfg.dynamic".into(), "server.1=nonsense".into());
+        let err = load_member("zoo.cfg", cfg, &mut fs).unwrap_err();
+        assert!(
+            err.starts_with("/etc/zoo.cfg.dynamic: dynamicConfigFile: server.1: expected host:"),
+            "{err}"
+        );
     }
 
     #[test]
