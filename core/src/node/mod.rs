@@ -18,8 +18,6 @@ use alloc::vec::Vec;
 use crate::codec::peer::Notification;
 use crate::codec::snapshot::{encode_snapshot, snapshot_file_name};
 use crate::codec::{PeerMessage, TxnHeader};
-#[allow(unused_imports)]
-use crate::config::Membership;
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
