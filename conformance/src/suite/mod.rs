@@ -151,9 +151,22 @@ pub struct Scenario {
     pub name: &'static str,
     /// Members of the ensemble.
     pub members: usize,
+    /// Whether the members run with `reconfigEnabled` and [`SUPER_USER`] may reconfigure.
+    pub reconfig: bool,
     /// Its steps, in order.
     pub steps: Vec<Step>,
 }
+
+/// The super user (`user:password`) of a reconfigurable scenario ensemble.
+pub const SUPER_USER: &str = "super:secret";
+/// The zoo.cfg lines that make an ensemble reconfigurable by [`SUPER_USER`].
+pub const RECONFIG_CFG: &[(&str, &str)] = &[
+    ("reconfigEnabled", "true"),
+    (
+        "DigestAuthenticationProvider.superDigest",
+        "super:lK75jTNcA+U9vtVEw5vB51mj/w4=",
+    ),
+];
 
 /// What a harness could not do (a pause where processes cannot be frozen, ...): the scenario
 /// fails loudly, naming it, rather than passing without its fault.
@@ -173,8 +186,8 @@ pub struct Answer {
 pub trait Harness {
     /// What this harness is (for failure messages): "conclave-smol processes", ...
     fn describe(&self) -> String;
-    /// Starts `members` members.
-    fn start(&mut self, members: usize) -> Result<(), String>;
+    /// Starts `members` members; with `reconfig`, their zoo.cfg also has [`RECONFIG_CFG`].
+    fn start(&mut self, members: usize, reconfig: bool) -> Result<(), String>;
     /// Whether member `i` is running (not killed).
     fn is_up(&self, i: usize) -> bool;
     /// Kills member `i` at once (no clean shutdown).
@@ -217,6 +230,7 @@ const SESSION_TIMEOUT_MS: i32 = 10_000;
 pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<(), String> {
     let mut state = State {
         members: scenario.members,
+        reconfig: scenario.reconfig,
         sessions: Vec::new(),
         acked: BTreeSet::new(),
         events: Vec::new(),
@@ -238,6 +252,7 @@ pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<(), String>
 /// The runner's memory of one scenario run.
 struct State {
     members: usize,
+    reconfig: bool,
     /// Scenario session → (harness handle, member).
     sessions: Vec<Option<(usize, usize)>>,
     /// Paths whose create was acknowledged.
@@ -250,7 +265,7 @@ impl State {
     fn step(&mut self, step: &Step, h: &mut dyn Harness) -> Result<(), String> {
         match step {
             Step::Start => {
-                h.start(self.members)?;
+                h.start(self.members, self.reconfig)?;
                 self.wait_leader(h).map(|_| ())
             }
             Step::WaitLeader => self.wait_leader(h).map(|_| ()),
@@ -600,7 +615,8 @@ macro_rules! suite {
             multi_is_all_or_nothing,
             watches_fire_once_and_in_order,
             reconnect_to_another_member_keeps_the_session,
-            hostile_connections_do_not_disturb_the_others
+            hostile_connections_do_not_disturb_the_others,
+            removed_members_keep_following_and_writes_survive_a_leader_kill
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -148,7 +148,7 @@ impl Harness for ProcessHarness {
         format!("{bin} processes in {}", self.dir.display())
     }
 
-    fn start(&mut self, members: usize) -> Result<(), String> {
+    fn start(&mut self, members: usize, reconfig: bool) -> Result<(), String> {
         let mut ports = Vec::with_capacity(members);
         for _ in 0..members {
             ports.push(MemberPorts {
@@ -159,7 +159,14 @@ impl Harness for ProcessHarness {
                 admin: next_free_port()?,
             });
         }
-        let layout = EnsembleLayout::with_ports(ports, TICK_MS);
+        let mut layout = EnsembleLayout::with_ports(ports, TICK_MS);
+        if reconfig {
+            layout.extra.extend(
+                super::RECONFIG_CFG
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
+        }
         for i in 1..=members {
             let member = self.dir.join(format!("member-{i}"));
             let data = member.join("data");

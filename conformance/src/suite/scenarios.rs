@@ -23,7 +23,12 @@ pub const NAMES: &[&str] = &[
     "watches_fire_once_and_in_order",
     "reconnect_to_another_member_keeps_the_session",
     "hostile_connections_do_not_disturb_the_others",
+    "removed_members_keep_following_and_writes_survive_a_leader_kill",
 ];
+
+/// The scenarios whose ensemble runs with `reconfigEnabled` (and a super user).
+const RECONFIGURABLE: &[&str] =
+    &["removed_members_keep_following_and_writes_survive_a_leader_kill"];
 
 /// Every scenario.
 pub fn scenarios() -> Vec<Scenario> {
@@ -394,11 +399,52 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                 ],
             )
         }
+        // Dynamic reconfiguration: 5 members, two removed while writes go on (they run on as
+        // learners without a vote), then the leader killed: the three voters left elect (two
+        // of three), every acknowledged write is on every member, removed ones included, and
+        // after a restart of everyone.
+        "removed_members_keep_following_and_writes_survive_a_leader_kill" => (
+            "removed_members_keep_following_and_writes_survive_a_leader_kill",
+            5,
+            vec![
+                Step::Start,
+                open(0, Who::Follower(0)),
+                req(
+                    0,
+                    Request::Auth {
+                        auth_type: 0,
+                        scheme: "digest".into(),
+                        auth: super::SUPER_USER.as_bytes().to_vec(),
+                    },
+                    Expect::Ok,
+                ),
+                req(0, create("/m", b""), Expect::Ok),
+                writes(0, "/m/a", 20),
+                req(
+                    0,
+                    Request::Reconfig(conclave_core::client::ReconfigRequest {
+                        joining_servers: None,
+                        leaving_servers: Some("4,5".into()),
+                        new_members: None,
+                        cur_config_id: -1,
+                    }),
+                    Expect::Ok,
+                ),
+                writes(0, "/m/b", 20),
+                Step::Kill(Who::Leader),
+                writes(0, "/m/c", 20),
+                Step::AckedEverywhere,
+                Step::Restart(Who::All),
+                Step::WaitLeader,
+                Step::AckedEverywhere,
+            ],
+        ),
         _ => return None,
     };
     Some(Scenario {
         name,
         members,
+        reconfig: RECONFIGURABLE.contains(&name),
         steps,
     })
 }

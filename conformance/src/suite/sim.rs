@@ -166,8 +166,14 @@ impl Harness for SimHarness {
         "the scripted simulator (ZkService, simulated time)".into()
     }
 
-    fn start(&mut self, members: usize) -> Result<(), String> {
-        self.cluster = Some(Cluster::new(members as u64, small_tuning()));
+    fn start(&mut self, members: usize, reconfig: bool) -> Result<(), String> {
+        // The scripted cluster's zoo.cfg already names the same super user.
+        let extra = if reconfig {
+            "reconfigEnabled=true\n"
+        } else {
+            ""
+        };
+        self.cluster = Some(Cluster::with_config(members as u64, small_tuning(), &extra));
         Ok(())
     }
 
