@@ -173,7 +173,7 @@ impl Harness for SimHarness {
         } else {
             ""
         };
-        self.cluster = Some(Cluster::with_config(members as u64, small_tuning(), &extra));
+        self.cluster = Some(Cluster::with_config(members as u64, small_tuning(), extra));
         Ok(())
     }
 
