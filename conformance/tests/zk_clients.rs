@@ -1217,6 +1217,15 @@ fn bad_reconfigs_get_zookeepers_error_codes() {
         Err(ErrorCode::ReconfigDisabled.as_i32())
     );
 
+    // Standalone (one server line, standaloneEnabled): nothing to reconfigure.
+    let mut alone = Zk::with_config(1, Tuning::default(), "reconfigEnabled=true\n");
+    alone.wait_synced();
+    let mut root = super_client(&mut alone, 1);
+    assert_eq!(
+        reconfig(&mut alone, &mut root, None, Some("1"), None, -1),
+        Err(ErrorCode::Unimplemented.as_i32())
+    );
+
     let mut c = reconfigurable();
     let mut anyone = connect(&mut c, 1, 0, vec![]).unwrap();
     assert_eq!(

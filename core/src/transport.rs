@@ -113,11 +113,17 @@ struct PeerSlot {
     /// Where to dial it; `None` for a server we only accept links from (one outside our
     /// membership that reached us, e.g. a server about to join).
     addr: Option<String>,
+    /// Outside every membership we were given: it reached us (see [`MAX_STRANGERS`]).
+    stranger: bool,
     active: Option<LinkId>,
     dialing: Option<LinkId>,
     backoff_ms: u64,
     next_dial: Option<Instant>,
 }
+
+/// Servers outside the membership that may hold a slot at once (servers about to join);
+/// more are refused, so made-up server ids cannot grow the table.
+pub(crate) const MAX_STRANGERS: usize = 16;
 
 /// All peer links of one server.
 #[derive(Debug)]
@@ -155,6 +161,7 @@ impl Transport {
                     id,
                     PeerSlot {
                         addr: Some(addr),
+                        stranger: false,
                         active: None,
                         dialing: None,
                         backoff_ms: RECONNECT_MIN_MS,
@@ -194,11 +201,13 @@ impl Transport {
         for (id, addr) in peers.into_iter().filter(|(id, _)| *id != self.my_id) {
             let slot = self.peers.entry(id).or_insert(PeerSlot {
                 addr: None,
+                stranger: false,
                 active: None,
                 dialing: None,
                 backoff_ms: RECONNECT_MIN_MS,
                 next_dial: None,
             });
+            slot.stranger = false;
             if slot.addr.as_deref() != Some(addr.as_str()) {
                 slot.addr = Some(addr);
                 if slot.active.is_none() && slot.dialing.is_none() {
@@ -502,7 +511,12 @@ impl Transport {
                 theirs: h.ensemble,
                 ours: self.ensemble,
             })
-        } else if h.sid == self.my_id || (!self.open && !self.peers.contains_key(&h.sid)) {
+        } else if h.sid == self.my_id
+            || (!self.peers.contains_key(&h.sid)
+                && (!self.open
+                    || h.sid > crate::config::MAX_SERVER_ID
+                    || self.peers.values().filter(|p| p.stranger).count() >= MAX_STRANGERS))
+        {
             Some(RejectReason::UnknownServer(h.sid))
         } else if target.is_some_and(|t| t != h.sid) {
             Some(RejectReason::WrongServer {
@@ -520,6 +534,7 @@ impl Transport {
         let peer = h.sid;
         let slot = self.peers.entry(peer).or_insert(PeerSlot {
             addr: None,
+            stranger: true,
             active: None,
             dialing: None,
             backoff_ms: RECONNECT_MIN_MS,

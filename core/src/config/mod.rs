@@ -209,7 +209,8 @@ pub struct Config {
     /// `dynamicConfigFile`: the file holding the `server.N` lines, read by the loader
     /// ([`Config::with_dynamic_config`]).
     pub dynamic_config_file: Option<String>,
-    /// The version of the membership (the `version=` of the dynamic file; 0 otherwise).
+    /// The version of the membership in force: 0 for the files' own, else the zxid of the
+    /// reconfig that made it.
     pub config_version: u64,
     /// `secureClientPort` and the `ssl.*` keys: TLS for clients, `None` without a secure port.
     pub client_tls: Option<ClientTls>,
@@ -363,8 +364,9 @@ impl Config {
         Ok(self)
     }
 
-    /// Adds the membership of a `dynamicConfigFile` (its text) to a `zoo.cfg` that names one
-    /// and has no `server.N` lines of its own; call it before [`Config::with_my_id`].
+    /// Adds the membership of a `dynamicConfigFile` (its text: `server.N` lines, and a
+    /// `version=` line that is ignored) to a `zoo.cfg` that names one and has no `server.N`
+    /// lines of its own; call it before [`Config::with_my_id`].
     pub fn with_dynamic_config(mut self, text: &str) -> Result<Config, ConfigError> {
         let dynamic = |why: String| ConfigError::new(0, ConfigErrorKind::DynamicConfig(why));
         if !self.servers.is_empty() {
@@ -379,8 +381,11 @@ impl Config {
         if m.voters().next().is_none() {
             return Err(ConfigError::new(0, ConfigErrorKind::NoVoters));
         }
+        // A `version=` line is accepted and ignored: versions are the zxids of the reconfigs
+        // that made a membership (ZooKeeper keeps its file's version in the file's name), and
+        // one from a file, from another ensemble, would never order against them.
         self.servers = m.servers;
-        self.config_version = m.version;
+        self.config_version = 0;
         Ok(self)
     }
 

@@ -16,6 +16,9 @@ pub(crate) const FINALIZE_WAIT_MS: u64 = 200;
 /// Upper bound of the notification back-off (`maxNotificationInterval`).
 pub(crate) const MAX_NOTIFICATION_INTERVAL_MS: u64 = 60_000;
 
+/// Within one round of a non-voter, answers to it are this far apart at least (ms).
+pub(crate) const NON_VOTER_ANSWER_GAP_MS: u64 = 100;
+
 /// What the election asks the node to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ElectionOutput {
@@ -93,6 +96,11 @@ pub(crate) struct Election {
     /// of a failover, a full start, a standalone server decide at once. A voter never heard
     /// from is still waited for: it may be starting with a better history.
     lost: BTreeSet<ServerId>,
+    /// When we last answered each non-voter, and in which of its rounds. A non-voter that
+    /// believes it votes (a server about to join) answers our answer, so within one of its
+    /// rounds we answer it at most every [`NON_VOTER_ANSWER_GAP_MS`]: the two cannot go back
+    /// and forth without pause, and an answer lost on the way is sent again.
+    answered: BTreeMap<ServerId, (u64, Instant)>,
 }
 
 impl Election {
@@ -111,12 +119,15 @@ impl Election {
             finalize_at: None,
             decided: None,
             lost: BTreeSet::new(),
+            answered: BTreeMap::new(),
         }
     }
 
     /// The link to `peer` is up (its votes can reach us).
     pub(crate) fn link_up(&mut self, peer: ServerId) {
         self.lost.remove(&peer);
+        // A new link may have lost our last answer: answer at once again.
+        self.answered.remove(&peer);
     }
 
     /// The link to `peer` went down: it is not waited for until it comes back.
@@ -233,7 +244,14 @@ impl Election {
         // it looks. Not once it decided: a decided observer answers a looking voter (rule 3),
         // and answering that again would go back and forth for ever.
         if !quorum.is_voter(from) {
-            if n.state == PeerState::Looking {
+            let due = match self.answered.get(&from) {
+                Some(&(round, at)) => {
+                    round != n.round || now >= at.plus_millis(NON_VOTER_ANSWER_GAP_MS)
+                }
+                None => true,
+            };
+            if n.state == PeerState::Looking && due {
+                self.answered.insert(from, (n.round, now));
                 out.push(ElectionOutput::Send {
                     to: from,
                     notification: self.current_notification(),

@@ -71,6 +71,33 @@ fn non_voter_gets_our_current_vote_and_is_not_counted() {
     );
 }
 
+/// A server about to join believes it votes and answers our answers (reconfig review):
+/// within one of its rounds it is answered at most every NON_VOTER_ANSWER_GAP_MS, at once
+/// in a new round or after a new link; a decided observer (Observing) is not answered.
+#[test]
+fn a_non_voter_is_answered_at_a_bounded_rate_so_two_servers_cannot_loop() {
+    let (mut e, q) = started(1, v(1, 5, 1));
+    let mut out = Vec::new();
+    let joiner = n(Looking, v(4, 9, 1), 3);
+    e.on_notification(ms(1), 4, joiner, &q, &mut out);
+    assert_eq!(out.len(), 1);
+    out.clear();
+    e.on_notification(ms(2), 4, joiner, &q, &mut out);
+    assert_eq!(out, vec![], "the same round, too soon: no second answer");
+    e.on_notification(ms(1 + NON_VOTER_ANSWER_GAP_MS), 4, joiner, &q, &mut out);
+    assert_eq!(out.len(), 1, "the same round, after the gap: answered");
+    out.clear();
+    e.on_notification(ms(150), 4, n(Looking, v(4, 9, 1), 4), &q, &mut out);
+    assert_eq!(out.len(), 1, "a new round of its own is answered at once");
+    out.clear();
+    e.link_up(4);
+    e.on_notification(ms(151), 4, n(Looking, v(4, 9, 1), 4), &q, &mut out);
+    assert_eq!(out.len(), 1, "after a new link, answered again at once");
+    out.clear();
+    e.on_notification(ms(152), 5, n(Observing, v(2, 5, 1), 7), &q, &mut out);
+    assert_eq!(out, vec![], "a decided observer is not answered");
+}
+
 #[test]
 fn laggard_in_older_round_gets_our_proposal_and_is_dropped() {
     let (mut e, q) = started(1, v(1, 5, 1));

@@ -173,7 +173,7 @@ mod tests {
         );
         let m = load_member("zoo.cfg", cfg, &mut fs).unwrap();
         assert_eq!(m.config.voters().collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(m.config.config_version, 0x1_0000_0000);
+        assert_eq!(m.config.config_version, 0);
         assert_eq!(m.config.client_port, Some(2182), "from its own server line");
         fs.files
             .insert("/etc/zoo.cfg.dynamic".into(), "server.1=nonsense".into());

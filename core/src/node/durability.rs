@@ -196,7 +196,7 @@ impl<S: Service> Node<S> {
         }
         self.log.trim();
         if reconfigured {
-            self.follow_membership(now);
+            self.follow_membership(now, true);
         }
         for id in core::mem::take(&mut self.syncs_done) {
             self.with_service(now, |s, cx| s.sync_done(id, cx));

@@ -91,24 +91,34 @@ impl<S: Service> Node<S> {
         }
     }
 
-    /// After txns were applied or a snapshot installed: install the replicated membership
-    /// if it is newer than ours.
-    pub(super) fn follow_membership(&mut self, now: Instant) {
+    /// After a reconfig was applied (`applied`), or a sync or snapshot brought the state up
+    /// to the leader's: install the replicated membership. Committed state is applied in
+    /// zxid order, so an applied reconfig is the one in force; otherwise the state's
+    /// membership is installed only if newer than ours (a peer may have told us a newer one
+    /// while our sync was still applying).
+    pub(super) fn follow_membership(&mut self, now: Instant, applied: bool) {
         match self.sm.membership() {
-            Some(m) if m.version > self.membership.version => self.install_membership(now, m),
+            Some(m) if m != self.membership && (applied || m.version > self.membership.version) => {
+                self.install_membership(now, m)
+            }
             _ => {}
         }
     }
 
     /// A peer sent the membership it holds (ours is older: it saw that in our notification).
-    /// Only committed memberships are ever installed and sent, so a newer one is adopted as
-    /// ZooKeeper adopts the configuration a notification carries; a member that is looking
-    /// starts its election over with it.
-    pub(super) fn on_membership_from_peer(&mut self, now: Instant, text: &str) {
+    /// Only committed memberships are installed and sent, so a newer one from one of our
+    /// voters is adopted, as ZooKeeper adopts the configuration a notification carries; a
+    /// member that is looking starts its election over with it.
+    pub(super) fn on_membership_from_peer(&mut self, now: Instant, peer: ServerId, text: &str) {
         let Ok(m) = Membership::parse(text) else {
             return;
         };
-        if m.version <= self.membership.version {
+        // From a voter of ours that the new membership keeps: a server of another ensemble
+        // (reconfigurable ensembles share a fingerprint) or one removed cannot rewrite ours.
+        if m.version <= self.membership.version
+            || !self.quorum.is_voter(peer)
+            || !m.servers.contains_key(&peer)
+        {
             return;
         }
         self.install_membership(now, m);

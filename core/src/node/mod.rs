@@ -110,6 +110,8 @@ pub struct Node<S: Service = ZkService> {
     quorum: crate::quorum::Quorums,
     /// The membership in force (the files', until a reconfig commits another).
     membership: crate::config::Membership,
+    /// The newer membership version each peer showed us that we asked it for (once each).
+    membership_asked: BTreeMap<ServerId, u64>,
     observer: bool,
     rng: Prng,
     transport: Transport,
@@ -322,6 +324,7 @@ impl<S: Service> Node<S> {
             timing,
             quorum,
             membership,
+            membership_asked: BTreeMap::new(),
             observer,
             rng: Prng::new(seed),
             transport,

@@ -75,8 +75,16 @@ impl<S: Service> Node<S> {
                         &mut self.link_buf,
                     );
                 } else if n.config_version > self.membership.version {
-                    // We missed one: our count of votes would use the wrong voters. It sends
-                    // us its membership (it sees ours is older); count it from then on.
+                    // We missed one: our count of votes would use the wrong voters. Show it
+                    // our version, so that it sends its membership; count it from then on.
+                    // Once per peer and version: if it cannot give us one we accept (it is
+                    // not our voter, or left), asking again would go back and forth for ever.
+                    if self.membership_asked.insert(peer, n.config_version)
+                        != Some(n.config_version)
+                    {
+                        let ours = self.election.current_notification();
+                        self.send_notification(now, peer, ours);
+                    }
                     return;
                 }
                 if n.state == PeerState::Looking {
@@ -106,7 +114,7 @@ impl<S: Service> Node<S> {
                     .on_notification(now, peer, n, &self.quorum, &mut self.election_buf);
             }
             PeerMessage::Hello(_) | PeerMessage::Heartbeat => {}
-            PeerMessage::Membership(text) => self.on_membership_from_peer(now, &text),
+            PeerMessage::Membership(text) => self.on_membership_from_peer(now, peer, &text),
             PeerMessage::Request {
                 session_id,
                 cxid,

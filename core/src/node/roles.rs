@@ -168,14 +168,14 @@ impl<S: Service> Node<S> {
                 self.with_service(now, |s, cx| s.role_changed(cx));
             }
             ZabOutput::Synced { leader, epoch } => {
-                self.follow_membership(now);
+                self.follow_membership(now, false);
                 self.election.set_decided_epoch(epoch);
                 self.out
                     .push_back(Output::Event(NodeEvent::FollowerSynced { leader, epoch }));
                 self.with_service(now, |s, cx| s.role_changed(cx));
             }
             ZabOutput::SnapshotInstalled(zxid) => {
-                self.follow_membership(now);
+                self.follow_membership(now, false);
                 self.out
                     .push_back(Output::Event(NodeEvent::SnapshotInstalled { zxid }));
             }

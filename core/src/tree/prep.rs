@@ -491,8 +491,10 @@ impl Prep<'_, '_> {
         view: &ReconfigView<'_>,
         pending: &mut PendingChanges,
     ) -> Result<ZkTxn, ErrorCode> {
-        if view.current.servers.is_empty() {
-            // A standalone server has no ensemble to change.
+        let servers = view.current.servers.len();
+        if servers == 0 || (servers == 1 && view.standalone_enabled) {
+            // A standalone server (no server line, or one with standaloneEnabled) has no
+            // ensemble to change.
             return Err(ErrorCode::Unimplemented);
         }
         if view.in_progress {

@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 
 use super::acl::{check_acl, has_admin, mask_digests, Caller};
 use super::data_tree::DataTree;
+use super::znode::Znode;
 use crate::client::{perms, ErrorCode, MultiReadOp, MultiResult, Request, Response};
 
 /// Who reads: session and identities.
@@ -35,15 +36,15 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
             // No ACL check: ZooKeeper 3.8 answers `exists` with the stat whatever the
             // node's ACL (FinalRequestProcessor), and clients rely on it to probe nodes.
             let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-            Ok(Response::Stat(n.stat()))
+            Ok(Response::Stat(shown_stat(path, n, ctx).0))
         }
         Request::GetData { path, .. } => {
             get_data(tree, path, ctx).map(|(data, stat)| Response::GetData { data, stat })
         }
         Request::GetChildren { path, .. } => {
-            get_children(tree, path, caller).map(|(children, _)| Response::GetChildren { children })
+            get_children(tree, path, ctx).map(|(children, _)| Response::GetChildren { children })
         }
-        Request::GetChildren2 { path, .. } => get_children(tree, path, caller)
+        Request::GetChildren2 { path, .. } => get_children(tree, path, ctx)
             .map(|(children, stat)| Response::GetChildren2 { children, stat }),
         Request::GetAllChildrenNumber { path } => {
             let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
@@ -89,8 +90,7 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
                         Ok((data, stat)) => MultiResult::GetData { data, stat },
                         Err(e) => MultiResult::Error(e),
                     },
-                    MultiReadOp::GetChildren { path, .. } => match get_children(tree, path, caller)
-                    {
+                    MultiReadOp::GetChildren { path, .. } => match get_children(tree, path, ctx) {
                         Ok((children, _)) => MultiResult::GetChildren { children },
                         Err(e) => MultiResult::Error(e),
                     },
@@ -116,22 +116,36 @@ fn lookup(path: &str) -> &str {
 fn get_data(tree: &DataTree, path: &str, ctx: &ReadCtx<'_>) -> Result<DataAndStat, ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
     check_acl(&n.acl, perms::READ, &ctx.caller)?;
+    let (stat, shown) = shown_stat(path, n, ctx);
+    match shown {
+        Some(text) => Ok((Some(text.as_bytes().to_vec()), stat)),
+        None => Ok((n.data.as_deref().map(<[u8]>::to_vec), stat)),
+    }
+}
+
+/// A node's stat as readers see it, and the data shown for `/zookeeper/config` before any
+/// reconfig wrote it (the files' membership, [`ReadCtx::static_config`]).
+fn shown_stat<'a>(
+    path: &str,
+    n: &Znode,
+    ctx: &ReadCtx<'a>,
+) -> (crate::client::Stat, Option<&'a str>) {
     let mut stat = n.stat();
     if let (super::path::CONFIG, 0, Some(text)) = (path, stat.mzxid, ctx.static_config) {
         stat.data_length = text.len() as i32;
-        return Ok((Some(text.as_bytes().to_vec()), stat));
+        return (stat, Some(text));
     }
-    Ok((n.data.as_deref().map(<[u8]>::to_vec), stat))
+    (stat, None)
 }
 
 fn get_children(
     tree: &DataTree,
     path: &str,
-    caller: &Caller<'_>,
+    ctx: &ReadCtx<'_>,
 ) -> Result<(Vec<String>, crate::client::Stat), ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-    check_acl(&n.acl, perms::READ, caller)?;
-    Ok((tree.children(lookup(path)), n.stat()))
+    check_acl(&n.acl, perms::READ, &ctx.caller)?;
+    Ok((tree.children(lookup(path)), shown_stat(path, n, ctx).0))
 }
 
 /// Number of descendants of `path` (not counting it): a range scan of the flat map.

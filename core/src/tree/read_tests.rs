@@ -239,3 +239,40 @@ fn the_empty_path_reads_the_root() {
         Err(ErrorCode::NoNode)
     );
 }
+
+/// Before any reconfig, `/zookeeper/config` shows the files' membership, with the same
+/// length in every stat a read returns (review of the reconfig change: exists said 0).
+#[test]
+fn the_config_node_shows_the_files_membership_in_every_read() {
+    let tree = DataTree::new();
+    let text = "server.1=127.0.0.1:2888:3888:participant\nversion=0";
+    let ctx = ReadCtx {
+        static_config: Some(text),
+        ..ctx(0, &[])
+    };
+    let get = Request::GetData {
+        path: "/zookeeper/config".into(),
+        watch: false,
+    };
+    let Ok(Response::GetData { data, stat }) = read(&get, &ctx, &tree) else {
+        panic!("getData /zookeeper/config failed");
+    };
+    assert_eq!(data.as_deref(), Some(text.as_bytes()));
+    assert_eq!(stat.data_length, text.len() as i32);
+    let exists = Request::Exists {
+        path: "/zookeeper/config".into(),
+        watch: false,
+    };
+    assert_eq!(read(&exists, &ctx, &tree), Ok(Response::Stat(stat)));
+    let kids = Request::GetChildren2 {
+        path: "/zookeeper/config".into(),
+        watch: false,
+    };
+    assert_eq!(
+        read(&kids, &ctx, &tree),
+        Ok(Response::GetChildren2 {
+            children: vec![],
+            stat
+        })
+    );
+}
