@@ -379,54 +379,79 @@ fn quiet_links_heartbeat_and_silent_links_are_closed() {
     );
 }
 
+/// Accepts link `link` at `at` and delivers `sid`'s Hello on it: what the transport says.
+fn accept_hello(
+    t: &mut Transport,
+    at: u64,
+    link: LinkId,
+    sid: ServerId,
+    rng: &mut Prng,
+) -> Vec<LinkEvent> {
+    let mut out = Vec::new();
+    t.on_accepted(ms(at), link, &mut out);
+    out.clear();
+    t.on_bytes(
+        ms(at),
+        link,
+        &hello_bytes(sid, ENSEMBLE, PEER_PROTOCOL),
+        rng,
+        &mut out,
+    );
+    out
+}
+
 #[test]
 fn strangers_are_refused_unless_membership_is_open_then_dialled_back_where_they_say() {
     let mut rng = Prng::new(1);
-    let mut out = Vec::new();
+    let refused = |out: &[LinkEvent]| {
+        out.iter().any(|e| {
+            matches!(
+                e,
+                LinkEvent::Rejected {
+                    reason: RejectReason::UnknownServer(_),
+                    ..
+                }
+            )
+        })
+    };
     // Server 2 is outside the membership of 3, which knows no peer at all.
     let mut closed = Transport::new(3, "127.0.0.1:3890".into(), ENSEMBLE, [], 100, 1000);
-    closed.on_accepted(ms(0), LinkId::Accepted(0), &mut out);
-    out.clear();
-    closed.on_bytes(
-        ms(1),
+    assert!(refused(&accept_hello(
+        &mut closed,
+        0,
         LinkId::Accepted(0),
-        &hello_bytes(2, ENSEMBLE, PEER_PROTOCOL),
-        &mut rng,
-        &mut out,
-    );
-    assert!(out.iter().any(|e| matches!(
-        e,
-        LinkEvent::Rejected {
-            reason: RejectReason::UnknownServer(2),
-            ..
-        }
+        2,
+        &mut rng
     )));
 
     let mut open =
         Transport::new(3, "127.0.0.1:3890".into(), ENSEMBLE, [], 100, 1000).accept_strangers();
-    out.clear();
-    open.on_accepted(ms(0), LinkId::Accepted(0), &mut out);
-    out.clear();
-    open.on_bytes(
-        ms(1),
-        LinkId::Accepted(0),
-        &hello_bytes(2, ENSEMBLE, PEER_PROTOCOL),
-        &mut rng,
-        &mut out,
-    );
     // The smaller id dialled: closed, and dialled back at the address its Hello gave.
     assert_eq!(
-        out,
+        accept_hello(&mut open, 1, LinkId::Accepted(0), 2, &mut rng),
         vec![LinkEvent::Close {
             link: LinkId::Accepted(0)
         }]
     );
-    out.clear();
+    let mut out = Vec::new();
     open.on_timer(ms(2), &mut rng, &mut out);
     assert!(
         out.iter().any(
             |e| matches!(e, LinkEvent::Dial { peer: 2, addr, .. } if addr == "127.0.0.1:3889")
         ),
         "{out:?}"
+    );
+    // Made-up ids cannot grow the table: past MAX_STRANGERS (and above 255), refused.
+    let mut refused_ids = Vec::new();
+    for (k, sid) in (10..40).chain([1000]).enumerate() {
+        let link = LinkId::Accepted(100 + k as u64);
+        if refused(&accept_hello(&mut open, 3, link, sid, &mut rng)) {
+            refused_ids.push(sid);
+        }
+    }
+    let first_refused = 10 + (MAX_STRANGERS as u64 - 1);
+    assert_eq!(
+        refused_ids,
+        (first_refused..40).chain([1000]).collect::<Vec<_>>()
     );
 }
