@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,15 +27,53 @@ const WAKER: Token = Token(0);
 /// Pause before accepting again after `accept` failed (EMFILE and friends).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// What the loop is asked to do, from other threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    Run,
+    /// Freeze in place until `Run` (or `Kill`).
+    Freeze,
+    /// Stop cleanly.
+    Stop,
+    /// End at once, as a crash: nothing more is written.
+    Kill,
+}
+
+#[derive(Debug)]
+struct Control {
+    order: Mutex<Order>,
+    changed: Condvar,
+}
+
 /// Asks a member's loop to stop, from any thread.
 #[derive(Clone, Debug)]
-pub struct Stopper(Arc<AtomicBool>, Arc<Waker>);
+pub struct Stopper(Arc<Control>, Arc<Waker>);
 
 impl Stopper {
     /// Asks the member to stop: it closes its sockets and lets queued disk writes finish.
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.order(Order::Stop);
+    }
+
+    fn order(&self, order: Order) {
+        let mut now = self.0.order.lock().unwrap_or_else(|e| e.into_inner());
+        // A kill is final; a stop is final unless a kill follows.
+        if *now != Order::Kill && (*now != Order::Stop || order == Order::Kill) {
+            *now = order;
+        }
+        self.0.changed.notify_all();
+        drop(now);
         let _ = self.1.wake();
+    }
+
+    /// Blocks while the order is `Freeze`; the order that ended the wait.
+    fn next(&self) -> Order {
+        let mut now = self.0.order.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded by the freezer: it thaws or kills (a test's member, for tests).
+        while *now == Order::Freeze {
+            now = self.0.changed.wait(now).unwrap_or_else(|e| e.into_inner());
+        }
+        *now
     }
 }
 
@@ -73,7 +110,11 @@ impl Member {
             ack_tx.send(ack).is_ok() && disk_waker.wake().is_ok()
         });
         // One waker per Poll (mio's rule): the disk thread and the stopper share it.
-        let stop = Stopper(Arc::new(AtomicBool::new(false)), waker);
+        let control = Control {
+            order: Mutex::new(Order::Run),
+            changed: Condvar::new(),
+        };
+        let stop = Stopper(Arc::new(control), waker);
         let status = SharedStatus::new(p.driver.status());
         let lp = Loop {
             next_token: listeners.len() + 1,
@@ -115,6 +156,24 @@ impl Member {
     /// A handle that asks the member to stop (for signal handlers).
     pub fn stopper(&self) -> Stopper {
         self.stop.clone()
+    }
+
+    /// Ends the member at once, as `kill -9` would: no goodbye, nothing more written (the
+    /// disk finishes the batch it is in), sockets closed; returns when it is gone.
+    pub fn kill(self) {
+        self.stop.order(Order::Kill);
+        let _ = self.thread.join();
+    }
+
+    /// Freezes the loop where it stands, as SIGSTOP freezes a process: sockets stay open
+    /// and unanswered, timers wait. For fault-injection tests of embedders.
+    pub fn freeze(&self) {
+        self.stop.order(Order::Freeze);
+    }
+
+    /// Lets a frozen loop run on (its timers fire late, as after SIGCONT).
+    pub fn thaw(&self) {
+        self.stop.order(Order::Run);
     }
 
     /// True once the loop has ended (stopped, or halted by a disk failure).
@@ -183,9 +242,18 @@ impl Loop {
                     break Err(format!("the event loop failed: {e}"));
                 }
             }
-            if self.stop.0.load(Ordering::SeqCst) {
-                self.driver.stopping();
-                break Ok(());
+            match self.stop.next() {
+                Order::Run | Order::Freeze => {}
+                Order::Stop => {
+                    self.driver.stopping();
+                    break Ok(());
+                }
+                Order::Kill => {
+                    // A crash: the sockets close, the disk is dropped, not finished.
+                    self.conns.clear();
+                    self.disk.take();
+                    return Ok(());
+                }
             }
             for event in events.iter() {
                 match event.token() {

@@ -1,6 +1,54 @@
 //! The conformance suite every adapter passes (`conclave_conformance::suite`, issue 14), on
-//! conclave-mio's binary as real processes: one test per scenario.
+//! conclave-mio twice: its binary as real processes, and its members inside this test process
+//! (their event-loop threads frozen and killed through the member's own handle). One test per
+//! scenario and harness.
 
-use conclave_conformance::suite::process::ProcessHarness;
+use conclave_conformance::suite::live::{Host, Launch, LiveHarness, Running};
+use conclave_conformance::suite::{netns, Unsupported};
+use conclave_mio::Member;
 
-conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")));
+mod processes {
+    use conclave_conformance::suite::process::ProcessHarness;
+
+    conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")));
+}
+
+mod in_process {
+    conclave_conformance::suite!(super::LiveHarness::new(super::InProcess));
+}
+
+/// Members of conclave-mio in this process, started from a thread in the member's network
+/// namespace when it has one (the loop and disk threads it spawns live there too).
+struct InProcess;
+
+impl Host for InProcess {
+    fn describe(&self) -> String {
+        "conclave-mio members in the test process".into()
+    }
+
+    fn launch(&self, member: Launch<'_>) -> Result<Box<dyn Running>, String> {
+        let cfg = member.cfg.to_path_buf();
+        let m = match member.netns {
+            Some(ns) => netns::within(ns, move || conclave_mio::start_from_cfg(&cfg))??,
+            None => conclave_mio::start_from_cfg(&cfg)?,
+        };
+        Ok(Box::new(MioMember(m)))
+    }
+}
+
+struct MioMember(Member);
+
+impl Running for MioMember {
+    fn kill(self: Box<Self>) {
+        self.0.kill();
+    }
+
+    fn pause(&mut self) -> Result<(), Unsupported> {
+        self.0.freeze();
+        Ok(())
+    }
+
+    fn resume(&mut self) {
+        self.0.thaw();
+    }
+}

@@ -616,6 +616,16 @@ impl<S: Service> Cluster<S> {
             .collect()
     }
 
+    /// Every node that leads and is synced (serving); two while a cut-off leader has not
+    /// noticed yet.
+    pub fn leaders(&self) -> Vec<Id> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.status().role == Role::Leading && n.status().synced)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The leader, once it is synced (serving).
     pub fn leader(&self) -> Option<Id> {
         self.nodes

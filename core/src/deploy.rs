@@ -152,6 +152,9 @@ pub struct MemberPorts {
 pub struct EnsembleLayout {
     /// The host every member binds and dials, e.g. `127.0.0.1`.
     pub host: String,
+    /// Per-member hosts (member 1 first) for members that do not share one, e.g. each in a
+    /// network namespace of its own; empty: `host` for every member.
+    pub hosts: Vec<String>,
     /// Each member's ports, member 1 first.
     pub members: Vec<MemberPorts>,
     /// How many of the last members are observers.
@@ -171,6 +174,7 @@ impl EnsembleLayout {
     pub fn with_ports(members: Vec<MemberPorts>, tick_time_ms: u32) -> EnsembleLayout {
         EnsembleLayout {
             host: String::from("127.0.0.1"),
+            hosts: Vec::new(),
             members,
             observers: 0,
             tick_time_ms,
@@ -211,12 +215,20 @@ impl EnsembleLayout {
         self.members.get(i.checked_sub(1)?).copied()
     }
 
+    /// The host member `i` (1-based) binds and is dialled at.
+    pub fn host_of(&self, i: usize) -> &str {
+        i.checked_sub(1)
+            .and_then(|k| self.hosts.get(k))
+            .unwrap_or(&self.host)
+    }
+
     /// `host:port,…` of every member's client port.
     pub fn connect_string(&self) -> String {
         let all: Vec<String> = self
             .members
             .iter()
-            .map(|p| format!("{}:{}", self.host, p.client))
+            .enumerate()
+            .map(|(k, p)| format!("{}:{}", self.host_of(k + 1), p.client))
             .collect();
         all.join(",")
     }
@@ -235,7 +247,7 @@ impl EnsembleLayout {
         let _ = writeln!(s, "initLimit={}", self.init_limit_ticks);
         let _ = writeln!(s, "syncLimit={}", self.sync_limit_ticks);
         let _ = writeln!(s, "dataDir={data_dir}");
-        let _ = writeln!(s, "clientPortAddress={}", self.host);
+        let _ = writeln!(s, "clientPortAddress={}", self.host_of(i));
         let _ = writeln!(s, "clientPort={}", me.client);
         if me.metrics != 0 {
             let _ = writeln!(s, "metricsProvider.httpPort={}", me.metrics);
@@ -262,7 +274,7 @@ impl EnsembleLayout {
                 p.quorum,
                 p.election,
                 p.client,
-                host = self.host
+                host = self.host_of(m)
             );
         }
         s
@@ -344,5 +356,16 @@ mod tests {
         l.observers = 1;
         let c = cfg(&l.zoo_cfg(1, "/d"), 1);
         assert_eq!(c.observers().collect::<Vec<_>>(), alloc::vec![3]);
+    }
+
+    #[test]
+    fn members_on_hosts_of_their_own_bind_and_are_dialled_there() {
+        let mut l = EnsembleLayout::local(2, 2181, 2000).unwrap();
+        l.hosts = alloc::vec!["10.0.0.1".into(), "10.0.0.2".into()];
+        let c = cfg(&l.zoo_cfg(2, "/d"), 2);
+        assert_eq!(c.servers[&1].host, "10.0.0.1");
+        assert_eq!(c.servers[&2].host, "10.0.0.2");
+        assert_eq!(listen_plan(&c).unwrap().client.host, "10.0.0.2");
+        assert_eq!(l.connect_string(), "10.0.0.1:2181,10.0.0.2:2182");
     }
 }

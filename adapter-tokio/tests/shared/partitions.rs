@@ -8,11 +8,12 @@
 //! build the network it says so loudly and does not pretend to pass: with
 //! `CONCLAVE_REQUIRE_FAULTS=1` it fails instead of skipping.
 
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use conclave_conformance::suite::netns::{self, ip, unavailable, Net};
 
 use zookeeper_client as zk;
 
@@ -22,26 +23,6 @@ use crate::common::TempDir;
 const CLIENT_PORT: u16 = 2181;
 const ADMIN_PORT: u16 = 8080;
 const T: Duration = Duration::from_secs(10);
-
-/// Why the partition fault cannot be set up here, if it cannot.
-fn unavailable() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root (network namespaces and nft need CAP_NET_ADMIN)".into());
-    }
-    for (tool, package) in [("ip", "iproute2"), ("nft", "nftables")] {
-        let found = Command::new(tool)
-            .arg("-V")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        if !found {
-            return Some(format!("`{tool}` not found (apt-get install {package})"));
-        }
-    }
-    None
-}
 
 /// Skips loudly, or fails when the run demands every fault (`CONCLAVE_REQUIRE_FAULTS=1`).
 fn skip(reason: &str) {
@@ -56,137 +37,6 @@ fn skip(reason: &str) {
     eprintln!("{msg}");
 }
 
-fn run(args: &[&str]) -> Result<(), String> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Member namespaces 1..=n and a client namespace (n + 1) on a bridge.
-#[derive(Clone)]
-struct Net {
-    tag: String,
-    members: usize,
-}
-
-/// Owns the namespaces of a [`Net`]: removes them on drop.
-struct NetGuard(Net);
-
-impl Drop for NetGuard {
-    fn drop(&mut self) {
-        let net = &self.0;
-        for i in 1..=net.members + 1 {
-            let _ = run(&["ip", "netns", "del", &net.ns(i)]);
-        }
-        let _ = run(&["ip", "netns", "del", &net.hub()]);
-    }
-}
-
-impl Net {
-    fn create(members: usize) -> Result<NetGuard, String> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let tag = format!(
-            "cv{}x{}",
-            std::process::id() % 100_000,
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let guard = NetGuard(Net { tag, members });
-        let net = &guard.0;
-        let hub = net.hub();
-        run(&["ip", "netns", "add", &hub])?;
-        run(&["ip", "-n", &hub, "link", "add", "br0", "type", "bridge"])?;
-        run(&["ip", "-n", &hub, "link", "set", "br0", "up"])?;
-        for i in 1..=members + 1 {
-            let ns = net.ns(i);
-            let port = format!("v{i}");
-            run(&["ip", "netns", "add", &ns])?;
-            run(&[
-                "ip", "-n", &hub, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-                "netns", &ns,
-            ])?;
-            run(&[
-                "ip", "-n", &hub, "link", "set", &port, "master", "br0", "up",
-            ])?;
-            run(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", ip(i)),
-                "dev",
-                "eth0",
-            ])?;
-            run(&["ip", "-n", &ns, "link", "set", "eth0", "up"])?;
-            run(&["ip", "-n", &ns, "link", "set", "lo", "up"])?;
-        }
-        Ok(guard)
-    }
-
-    fn hub(&self) -> String {
-        format!("{}h", self.tag)
-    }
-
-    fn ns(&self, i: usize) -> String {
-        format!("{}m{i}", self.tag)
-    }
-
-    fn client_ns(&self) -> String {
-        self.ns(self.members + 1)
-    }
-
-    /// Drops every packet between member `i` and the other members, both ways (clients
-    /// still reach it): a blackhole, so established connections hang as in a real partition.
-    fn isolate(&self, i: usize, dir: &Path) -> Result<(), String> {
-        let others: Vec<String> = (1..=self.members).filter(|&m| m != i).map(ip).collect();
-        let set = others.join(", ");
-        let rules = format!(
-            "table inet cvpart {{\n  chain in {{ type filter hook input priority 0; policy accept; \
-             ip saddr {{ {set} }} drop; }}\n  chain out {{ type filter hook output priority 0; \
-             policy accept; ip daddr {{ {set} }} drop; }}\n}}\n"
-        );
-        let file = dir.join(format!("partition-{i}.nft"));
-        std::fs::write(&file, rules).map_err(|e| e.to_string())?;
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            &self.ns(i),
-            "nft",
-            "-f",
-            &file.display().to_string(),
-        ])
-    }
-
-    fn heal(&self, i: usize) -> Result<(), String> {
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            &self.ns(i),
-            "nft",
-            "delete",
-            "table",
-            "inet",
-            "cvpart",
-        ])
-    }
-}
-
-fn ip(i: usize) -> String {
-    format!("10.231.0.{i}")
-}
-
 /// Member processes, each in its namespace; killed on drop.
 struct Members {
     children: Vec<Child>,
@@ -195,7 +45,7 @@ struct Members {
 impl Members {
     /// Every member runs with `extra` zoo.cfg lines after the usual ones.
     fn start(net: &Net, dir: &Path, extra: &str) -> Members {
-        let n = net.members;
+        let n = net.members();
         let mut m = Members {
             children: Vec::new(),
         };
@@ -241,20 +91,6 @@ impl Drop for Members {
             let _ = c.wait();
         }
     }
-}
-
-/// Runs `f` on a thread that lives in network namespace `ns` (sockets it opens are there).
-fn in_namespace<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        // SAFETY: setns on a valid namespace fd only changes this thread's network namespace.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .unwrap()
 }
 
 /// Which of `candidates` says it leads, over the admin port (from the client namespace).
@@ -322,28 +158,29 @@ fn a_partitioned_leader_commits_nothing_and_the_majority_moves_on() {
 /// skips loudly where the machine cannot build the network.
 fn run_partitioned<F, Fut>(tag: &str, extra: &str, scenario: F)
 where
-    F: FnOnce(Net, std::path::PathBuf) -> Fut + Send + 'static,
+    F: FnOnce(Arc<Net>, std::path::PathBuf) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
     if let Some(reason) = unavailable() {
         return skip(&reason);
     }
-    let guard = match Net::create(3) {
-        Ok(guard) => guard,
+    let net = match Net::create(3) {
+        Ok(net) => Arc::new(net),
         Err(reason) => return skip(&format!("cannot build the network: {reason}")),
     };
-    let net = guard.0.clone();
     let dir = TempDir::new(tag);
     let members = Members::start(&net, &dir.0, extra);
     let dir_path = dir.0.clone();
     let ns = net.client_ns();
-    let outcome = in_namespace(&ns, move || {
+    let in_scenario = net.clone();
+    let outcome = netns::within(&ns, move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(scenario(net, dir_path))
-    });
+            .block_on(scenario(in_scenario, dir_path))
+    })
+    .unwrap_or_else(|e| Err(e));
     drop(members);
     if let Err(why) = outcome {
         let logs: String = (1..=3)

@@ -94,6 +94,18 @@ impl Session {
     ) -> Result<Session, WireError> {
         let io = |e: std::io::Error| WireError::Io(e.to_string());
         let stream = TcpStream::connect_timeout(&addr, wait).map_err(io)?;
+        Session::over(stream, timeout_ms, wait, id, passwd)
+    }
+
+    /// [`Session::resume`] over a connection opened elsewhere (from a network namespace).
+    pub(crate) fn over(
+        stream: TcpStream,
+        timeout_ms: i32,
+        wait: Duration,
+        id: i64,
+        passwd: Vec<u8>,
+    ) -> Result<Session, WireError> {
+        let io = |e: std::io::Error| WireError::Io(e.to_string());
         stream.set_read_timeout(Some(wait)).map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
         let mut s = Session {

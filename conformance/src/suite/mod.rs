@@ -1,12 +1,15 @@
 //! One conformance suite for every adapter (issue 14): scenarios written once as data
-//! ([`Scenario`], [`Step`]), a [`Harness`] that runs a cluster some way (today: an adapter's
-//! binary as real processes, [`process::ProcessHarness`]), and [`run`], which plays a scenario
-//! against a harness and checks what the protocol promises. [`crate::suite!`] expands to one
+//! ([`Scenario`], [`Step`]), a [`Harness`] that runs a cluster some way (the simulator,
+//! [`sim::SimHarness`]; an adapter's binary as real processes, [`process::ProcessHarness`]; an
+//! adapter inside the test process, [`live::LiveHarness`] with the adapter's [`live::Host`]),
+//! and [`run`], which plays a scenario against a harness and checks what the protocol promises. [`crate::suite!`] expands to one
 //! `#[test]` per scenario, so an adapter's whole conformance test file is one line.
 //!
 //! Clients speak the real ZooKeeper wire protocol (the core's jute codec on a plain socket), so
 //! what is checked is what a ZooKeeper client sees: return codes, data, children, watch events.
 
+pub mod live;
+pub mod netns;
 pub mod process;
 mod scenarios;
 pub mod sim;
@@ -33,6 +36,8 @@ pub enum Who {
     Member(usize),
     /// Every member (`Kill`, `Restart`).
     All,
+    /// The member the last [`Step::Isolate`] cut off.
+    Isolated,
 }
 
 /// What a request must answer.
@@ -49,6 +54,9 @@ pub enum Expect {
     /// A multi that failed as a whole: ZooKeeper answers it with a success header and one
     /// error result per op, the failing op's code among them.
     MultiFailed(ErrorCode),
+    /// Anything but success: an error code, or the connection lost before an answer (a write
+    /// a cut-off leader cannot commit).
+    NotOk,
 }
 
 /// One step of a scenario.
@@ -56,7 +64,7 @@ pub enum Expect {
 pub enum Step {
     /// Start every member and wait for a leader.
     Start,
-    /// Wait until some live member leads (and serves a session).
+    /// Wait until some live member leads (and serves a session), not one cut off or frozen.
     WaitLeader,
     /// kill -9 (or its equivalent).
     Kill(Who),
@@ -66,6 +74,10 @@ pub enum Step {
     Pause(Who),
     /// Thaw what `Pause` froze.
     Resume(Who),
+    /// Cut a member off from the other members (both ways; clients still reach it).
+    Isolate(Who),
+    /// Undo every `Isolate`.
+    Heal,
     /// Open client session `session` on a member (a 10 s session timeout).
     Open {
         /// The scenario's name for the session.
@@ -142,6 +154,20 @@ pub enum Step {
     /// Every acknowledged write of every `Writes` step is readable on every live member
     /// (after a `sync`): an acknowledged write is never lost.
     AckedEverywhere,
+    /// `path` exists on no live member (after a `sync`): a write that was never acknowledged
+    /// because it could not be committed did not come back later.
+    Absent(String),
+}
+
+/// What a harness must start: the ensemble a scenario needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    /// Members of the ensemble.
+    pub members: usize,
+    /// Whether the members run with `reconfigEnabled` and [`SUPER_USER`] may reconfigure.
+    pub reconfig: bool,
+    /// Whether the scenario cuts members off ([`Step::Isolate`]).
+    pub partitions: bool,
 }
 
 /// A named scenario: how many members, and its steps.
@@ -168,10 +194,30 @@ pub const RECONFIG_CFG: &[(&str, &str)] = &[
     ),
 ];
 
-/// What a harness could not do (a pause where processes cannot be frozen, ...): the scenario
-/// fails loudly, naming it, rather than passing without its fault.
+impl Scenario {
+    /// The ensemble it needs.
+    pub fn setup(&self) -> Setup {
+        Setup {
+            members: self.members,
+            reconfig: self.reconfig,
+            partitions: self.steps.iter().any(|s| matches!(s, Step::Isolate(_))),
+        }
+    }
+}
+
+/// What a harness could not do (partitions without root, ...): the scenario is reported
+/// skipped, loudly and with the reason, never passed.
 #[derive(Debug)]
 pub struct Unsupported(pub String);
+
+/// How a scenario ended when no step failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every step did what the protocol promises.
+    Passed,
+    /// The harness cannot set up one of the scenario's faults here: why.
+    Skipped(String),
+}
 
 /// What a server answered on a session.
 #[derive(Debug)]
@@ -186,8 +232,12 @@ pub struct Answer {
 pub trait Harness {
     /// What this harness is (for failure messages): "conclave-smol processes", ...
     fn describe(&self) -> String;
-    /// Starts `members` members; with `reconfig`, their zoo.cfg also has [`RECONFIG_CFG`].
-    fn start(&mut self, members: usize, reconfig: bool) -> Result<(), String>;
+    /// Starts the ensemble `setup` asks for; with `reconfig`, the zoo.cfg also has
+    /// [`RECONFIG_CFG`].
+    fn start(&mut self, setup: &Setup) -> Result<(), String>;
+    /// Whether this harness can cut members off here (checked before a scenario with
+    /// partitions starts).
+    fn partitions(&self) -> Result<(), Unsupported>;
     /// Whether member `i` is running (not killed).
     fn is_up(&self, i: usize) -> bool;
     /// Kills member `i` at once (no clean shutdown).
@@ -198,8 +248,12 @@ pub trait Harness {
     fn pause(&mut self, i: usize) -> Result<(), Unsupported>;
     /// Thaws member `i`.
     fn resume(&mut self, i: usize);
-    /// The member that leads and serves now, asking the members themselves.
-    fn leader(&mut self) -> Option<usize>;
+    /// Cuts member `i` off from the other members, both ways; clients still reach it.
+    fn isolate(&mut self, i: usize) -> Result<(), String>;
+    /// Undoes every [`Harness::isolate`].
+    fn heal(&mut self) -> Result<(), String>;
+    /// A member that leads and serves now, asking the members themselves; none of `except`.
+    fn leader(&mut self, except: &[usize]) -> Option<usize>;
     /// Opens a new session on member `i`; its handle.
     fn open(&mut self, i: usize, timeout_ms: i32) -> Result<usize, String>;
     /// Sends `request` on session `handle` and waits for its answer; a `String` error means
@@ -225,15 +279,23 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// The session timeout scenario sessions ask for.
 const SESSION_TIMEOUT_MS: i32 = 10_000;
 
-/// Plays `scenario` on `harness`: `Ok` when every step did what the protocol promises, or
-/// the first step that did not, with the steps before it.
-pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<(), String> {
+/// Plays `scenario` on `harness`: [`Verdict::Passed`] when every step did what the protocol
+/// promises, [`Verdict::Skipped`] when the harness cannot set up a fault of it here, or the
+/// first step that did not, with the steps before it.
+pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<Verdict, String> {
+    let setup = scenario.setup();
+    if setup.partitions {
+        if let Err(Unsupported(why)) = harness.partitions() {
+            return Ok(Verdict::Skipped(why));
+        }
+    }
     let mut state = State {
-        members: scenario.members,
-        reconfig: scenario.reconfig,
+        setup,
         sessions: Vec::new(),
         acked: BTreeSet::new(),
         events: Vec::new(),
+        isolated: Vec::new(),
+        paused: Vec::new(),
     };
     let mut log = String::new();
     for (k, step) in scenario.steps.iter().enumerate() {
@@ -246,13 +308,16 @@ pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<(), String>
             )
         })?;
     }
-    Ok(())
+    Ok(Verdict::Passed)
 }
 
 /// The runner's memory of one scenario run.
 struct State {
-    members: usize,
-    reconfig: bool,
+    setup: Setup,
+    /// Members cut off now.
+    isolated: Vec<usize>,
+    /// Members frozen now.
+    paused: Vec<usize>,
     /// Scenario session → (harness handle, member).
     sessions: Vec<Option<(usize, usize)>>,
     /// Paths whose create was acknowledged.
@@ -265,9 +330,22 @@ impl State {
     fn step(&mut self, step: &Step, h: &mut dyn Harness) -> Result<(), String> {
         match step {
             Step::Start => {
-                h.start(self.members, self.reconfig)?;
+                h.start(&self.setup)?;
                 self.wait_leader(h).map(|_| ())
             }
+            Step::Isolate(who) => {
+                for i in self.resolve(*who, h)? {
+                    h.isolate(i)?;
+                    self.isolated.push(i);
+                }
+                Ok(())
+            }
+            Step::Heal => {
+                h.heal()?;
+                self.isolated.clear();
+                Ok(())
+            }
+            Step::Absent(path) => self.absent(path, h),
             Step::WaitLeader => self.wait_leader(h).map(|_| ()),
             Step::Kill(who) => {
                 for i in self.resolve(*who, h)? {
@@ -287,12 +365,14 @@ impl State {
                 for i in self.resolve(*who, h)? {
                     h.pause(i)
                         .map_err(|u| format!("UNSUPPORTED by this harness: {}", u.0))?;
+                    self.paused.push(i);
                 }
                 Ok(())
             }
             Step::Resume(who) => {
                 for i in self.resolve(*who, h)? {
                     h.resume(i);
+                    self.paused.retain(|&p| p != i);
                 }
                 Ok(())
             }
@@ -328,8 +408,14 @@ impl State {
                 expect,
             } => {
                 let handle = self.handle(*session)?;
-                let answer = h.call(handle, request)?;
-                check(&answer, expect)
+                match (h.call(handle, request), expect) {
+                    // The connection went: the request's fate is unknown to the client.
+                    (Err(_), Expect::NotOk) => {
+                        self.sessions[*session] = None;
+                        Ok(())
+                    }
+                    (answer, _) => check(&answer?, expect),
+                }
             }
             Step::Writes {
                 session,
@@ -390,7 +476,8 @@ impl State {
         let deadline = Instant::now() + STEP_TIMEOUT;
         // Bounded by the deadline.
         loop {
-            if let Some(l) = h.leader() {
+            let away: Vec<usize> = self.isolated.iter().chain(&self.paused).copied().collect();
+            if let Some(l) = h.leader(&away) {
                 return Ok(l);
             }
             if Instant::now() > deadline {
@@ -402,14 +489,24 @@ impl State {
 
     fn resolve(&mut self, who: Who, h: &mut dyn Harness) -> Result<Vec<usize>, String> {
         match who {
-            Who::Member(i) if i < self.members => Ok(vec![i]),
-            Who::Member(i) => Err(format!("no member {i} in {}", self.members)),
-            Who::All => Ok((0..self.members).collect()),
+            Who::Member(i) if i < self.setup.members => Ok(vec![i]),
+            Who::Member(i) => Err(format!("no member {i} in {}", self.setup.members)),
+            Who::All => Ok((0..self.setup.members).collect()),
             Who::Leader => Ok(vec![self.wait_leader(h)?]),
+            Who::Isolated => self
+                .isolated
+                .last()
+                .map(|&i| vec![i])
+                .ok_or_else(|| "no member is cut off".to_string()),
             Who::Follower(k) => {
                 let leader = self.wait_leader(h)?;
-                (0..self.members)
-                    .filter(|&i| i != leader && h.is_up(i))
+                (0..self.setup.members)
+                    .filter(|&i| {
+                        i != leader
+                            && h.is_up(i)
+                            && !self.isolated.contains(&i)
+                            && !self.paused.contains(&i)
+                    })
                     .nth(k)
                     .map(|i| vec![i])
                     .ok_or_else(|| format!("no live follower {k}"))
@@ -453,7 +550,7 @@ impl State {
                 }
                 h.close(handle);
                 h.sleep(100);
-                member = (member + 1) % self.members;
+                member = (member + 1) % self.setup.members;
                 if let Ok(new) = h.open(member, SESSION_TIMEOUT_MS) {
                     handle = new;
                 }
@@ -495,8 +592,32 @@ impl State {
         }
     }
 
+    fn absent(&mut self, path: &str, h: &mut dyn Harness) -> Result<(), String> {
+        let live: Vec<usize> = (0..self.setup.members).filter(|&i| h.is_up(i)).collect();
+        for i in live {
+            let handle = open_within(h, i)?;
+            let synced = h.call(handle, &Request::Sync { path: "/".into() })?;
+            if synced.err != 0 {
+                return Err(format!("sync on member {i}: error {}", synced.err));
+            }
+            let get = Request::GetData {
+                path: path.into(),
+                watch: false,
+            };
+            let a = h.call(handle, &get)?;
+            h.close(handle);
+            if a.err != ErrorCode::NoNode.as_i32() {
+                return Err(format!(
+                    "{path} must exist nowhere, but member {i} answers error {} with {:?}",
+                    a.err, a.body
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn acked_everywhere(&mut self, h: &mut dyn Harness) -> Result<(), String> {
-        let live: Vec<usize> = (0..self.members).filter(|&i| h.is_up(i)).collect();
+        let live: Vec<usize> = (0..self.setup.members).filter(|&i| h.is_up(i)).collect();
         for i in live {
             let handle = open_within(h, i)?;
             let sync = Request::Sync { path: "/".into() };
@@ -549,6 +670,7 @@ fn open_within(h: &mut dyn Harness, i: usize) -> Result<usize, String> {
 fn check(answer: &Answer, expect: &Expect) -> Result<(), String> {
     let ok = match (expect, &answer.body) {
         (Expect::Code(code), _) => answer.err == code.as_i32(),
+        (Expect::NotOk, _) => answer.err != 0,
         _ if answer.err != 0 => false,
         (Expect::Ok, _) => true,
         (Expect::MultiFailed(code), Some(Response::Multi(results))) => {
@@ -596,6 +718,21 @@ pub fn create_request(path: &str, data: &[u8], flags: i32) -> CreateRequest {
     }
 }
 
+/// Reports a scenario the harness could not set up, loudly; with `CONCLAVE_REQUIRE_FAULTS=1`
+/// (CI sets it) the test fails instead, so a machine that lost a fault cannot go green.
+pub fn skipped(scenario: &str, harness: &str, why: &str) {
+    let msg = format!(
+        "\n!!! SKIPPED: scenario {scenario} on {harness}: {why}.\n!!! Its fault was NOT tested \
+         on this machine.\n"
+    );
+    if std::env::var_os("CONCLAVE_REQUIRE_FAULTS").is_some_and(|v| v == "1") {
+        panic!("{msg}(CONCLAVE_REQUIRE_FAULTS=1)");
+    }
+    // Straight to the process's stderr: the test harness captures `eprintln!`.
+    use std::io::Write as _;
+    let _ = std::io::stderr().write_all(msg.as_bytes());
+}
+
 /// Expands to one `#[test]` per scenario of the suite, each playing it on a fresh harness
 /// made by `$make` (an expression of a type that implements [`Harness`]). An adapter's
 /// conformance tests: `conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_x")));`
@@ -616,7 +753,9 @@ macro_rules! suite {
             watches_fire_once_and_in_order,
             reconnect_to_another_member_keeps_the_session,
             hostile_connections_do_not_disturb_the_others,
-            removed_members_keep_following_and_writes_survive_a_leader_kill
+            removed_members_keep_following_and_writes_survive_a_leader_kill,
+            partitioned_leader_commits_nothing_and_the_majority_moves_on,
+            isolated_follower_catches_up_after_the_heal
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -626,8 +765,14 @@ macro_rules! suite {
                 let scenario = $crate::suite::scenario(stringify!($name))
                     .expect("every name in suite! is a scenario");
                 let mut harness = $make;
-                if let Err(e) = $crate::suite::run(&scenario, &mut harness) {
-                    panic!("{e}");
+                match $crate::suite::run(&scenario, &mut harness) {
+                    Ok($crate::suite::Verdict::Passed) => {}
+                    Ok($crate::suite::Verdict::Skipped(why)) => $crate::suite::skipped(
+                        stringify!($name),
+                        &$crate::suite::Harness::describe(&harness),
+                        &why,
+                    ),
+                    Err(e) => panic!("{e}"),
                 }
             }
         )*

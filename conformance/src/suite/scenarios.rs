@@ -24,6 +24,8 @@ pub const NAMES: &[&str] = &[
     "reconnect_to_another_member_keeps_the_session",
     "hostile_connections_do_not_disturb_the_others",
     "removed_members_keep_following_and_writes_survive_a_leader_kill",
+    "partitioned_leader_commits_nothing_and_the_majority_moves_on",
+    "isolated_follower_catches_up_after_the_heal",
 ];
 
 /// The scenarios whose ensemble runs with `reconfigEnabled` (and a super user).
@@ -185,6 +187,8 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                 writes(0, "/p/a", 20),
                 Step::Pause(Who::Leader),
                 Step::Sleep(3_000),
+                // The others elect one of them: the frozen leader is not leading for them.
+                Step::WaitLeader,
                 writes(0, "/p/b", 20),
                 Step::Sleep(9_000),
                 Step::Resume(Who::All),
@@ -436,6 +440,43 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                 Step::AckedEverywhere,
                 Step::Restart(Who::All),
                 Step::WaitLeader,
+                Step::AckedEverywhere,
+            ],
+        ),
+        // The leader cut off from the other members (clients still reach it): a write sent
+        // to it is never acknowledged, the majority elects a leader and takes writes, and
+        // after the heal every acknowledged write is on every member and the cut-off write
+        // on none (the old leader's uncommitted proposal is truncated, not committed).
+        "partitioned_leader_commits_nothing_and_the_majority_moves_on" => (
+            "partitioned_leader_commits_nothing_and_the_majority_moves_on",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Leader),
+                req(0, create("/p", b""), Expect::Ok),
+                writes(0, "/p/a", 20),
+                open(1, Who::Follower(0)),
+                Step::Isolate(Who::Leader),
+                req(0, create("/p/lost", b"x"), Expect::NotOk),
+                Step::WaitLeader,
+                writes(1, "/p/b", 20),
+                Step::Heal,
+                Step::AckedEverywhere,
+                Step::Absent("/p/lost".into()),
+            ],
+        ),
+        // A follower cut off misses writes; after the heal it catches up and serves them.
+        "isolated_follower_catches_up_after_the_heal" => (
+            "isolated_follower_catches_up_after_the_heal",
+            3,
+            vec![
+                Step::Start,
+                open(0, Who::Leader),
+                req(0, create("/i", b""), Expect::Ok),
+                writes(0, "/i/a", 10),
+                Step::Isolate(Who::Follower(0)),
+                writes(0, "/i/b", 30),
+                Step::Heal,
                 Step::AckedEverywhere,
             ],
         ),

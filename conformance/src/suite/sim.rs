@@ -12,7 +12,7 @@ use conclave_core::client::{
 };
 use conclave_core::ZkService;
 
-use super::{Answer, Harness, Unsupported};
+use super::{Answer, Harness, Setup, Unsupported};
 use crate::scripted::{small_tuning, Cluster, Id};
 
 /// How long (simulated) a client waits for a reply before it counts the connection lost.
@@ -166,14 +166,33 @@ impl Harness for SimHarness {
         "the scripted simulator (ZkService, simulated time)".into()
     }
 
-    fn start(&mut self, members: usize, reconfig: bool) -> Result<(), String> {
+    fn start(&mut self, setup: &Setup) -> Result<(), String> {
         // The scripted cluster's zoo.cfg already names the same super user.
-        let extra = if reconfig {
+        let extra = if setup.reconfig {
             "reconfigEnabled=true\n"
         } else {
             ""
         };
-        self.cluster = Some(Cluster::with_config(members as u64, small_tuning(), extra));
+        let members = setup.members as u64;
+        self.cluster = Some(Cluster::with_config(members, small_tuning(), extra));
+        Ok(())
+    }
+
+    fn partitions(&self) -> Result<(), Unsupported> {
+        Ok(())
+    }
+
+    fn isolate(&mut self, i: usize) -> Result<(), String> {
+        // Peer messages only: clients reach the member as before.
+        self.cluster
+            .as_mut()
+            .ok_or("no cluster")?
+            .isolate(Self::id(i));
+        Ok(())
+    }
+
+    fn heal(&mut self) -> Result<(), String> {
+        self.cluster.as_mut().ok_or("no cluster")?.heal();
         Ok(())
     }
 
@@ -212,9 +231,13 @@ impl Harness for SimHarness {
         }
     }
 
-    fn leader(&mut self) -> Option<usize> {
-        let id = self.cluster.as_ref()?.leader()?;
-        Some(id as usize - 1)
+    fn leader(&mut self, except: &[usize]) -> Option<usize> {
+        self.cluster
+            .as_ref()?
+            .leaders()
+            .into_iter()
+            .map(|id| id as usize - 1)
+            .find(|i| !except.contains(i))
     }
 
     fn open(&mut self, i: usize, timeout_ms: i32) -> Result<usize, String> {

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use conclave_core::files::{run_batch, BatchOutcome, Files};
 use conclave_core::PersistOp;
@@ -83,11 +85,16 @@ impl Files for Dir {
     }
 }
 
+/// How long dropping a [`Disk`] waits for its thread to leave the directory.
+const DROP_WAIT: Duration = Duration::from_secs(2);
+
 /// Handle of a running disk thread.
 #[derive(Debug)]
 pub struct Disk {
     tx: Option<mpsc::Sender<(u64, PersistOp)>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Set when the handle is dropped without [`Disk::finish`]: queued ops are abandoned.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl Disk {
@@ -104,6 +111,8 @@ impl Disk {
                 "{FAULT_SYNC_EIO_AFTER}={n}: every sync after the first {n} fails (testing)"
             );
         }
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let stop = abandoned.clone();
         let thread = std::thread::Builder::new()
             .name(format!("conclave-disk-{my_id}"))
             .spawn(move || {
@@ -115,6 +124,7 @@ impl Disk {
                             eio_after,
                         },
                         rx,
+                        &stop,
                         ack,
                     )
                 })
@@ -123,6 +133,7 @@ impl Disk {
         Disk {
             tx: Some(tx),
             thread: Some(thread),
+            abandoned,
         }
     }
 
@@ -142,9 +153,42 @@ impl Disk {
     }
 }
 
-fn run(mut dir: Dir, rx: mpsc::Receiver<(u64, PersistOp)>, ack: impl Fn(DiskAck) -> bool) {
+/// A member killed in place (its handle dropped, not finished) leaves its directory as a
+/// crash would: the batch being written completes, nothing queued after it is written, and
+/// the handle waits (bounded) for the thread, so a member restarted on the same directory
+/// never races the old one's writes.
+impl Drop for Disk {
+    fn drop(&mut self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+        self.tx.take();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = Instant::now() + DROP_WAIT;
+        // Bounded by the deadline: the thread may be blocked handing an ack to a loop that
+        // is itself being dropped.
+        while !thread.is_finished() {
+            if Instant::now() > deadline {
+                tracing::warn!("the disk thread did not stop within {DROP_WAIT:?}; leaving it");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = thread.join();
+    }
+}
+
+fn run(
+    mut dir: Dir,
+    rx: mpsc::Receiver<(u64, PersistOp)>,
+    abandoned: &AtomicBool,
+    ack: impl Fn(DiskAck) -> bool,
+) {
     let where_ = dir.dir.display().to_string();
     while let Ok(first) = rx.recv() {
+        if abandoned.load(Ordering::SeqCst) {
+            return;
+        }
         // Everything queued now runs before one cumulative acknowledgement.
         let batch = std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()));
         match run_batch(batch, &mut dir, &where_) {
@@ -162,5 +206,38 @@ fn run(mut dir: Dir, rx: mpsc::Receiver<(u64, PersistOp)>, ack: impl Fn(DiskAck)
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dropped (killed) disk leaves the directory as it is when the drop returns: its
+    /// thread writes nothing after, so a restarted member reads a directory that stays put.
+    #[test]
+    fn a_dropped_disk_writes_nothing_after_the_drop_returns() {
+        let dir = std::env::temp_dir().join(format!("conclave-disk-drop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let disk = Disk::start(dir.clone(), 1, |_| true);
+        assert!(disk.submit(1, PersistOp::Create { file: "log".into() }));
+        for seq in 2..2_000 {
+            let bytes = vec![7u8; 4096];
+            let op = if seq % 2 == 0 {
+                PersistOp::Append {
+                    file: "log".into(),
+                    bytes,
+                }
+            } else {
+                PersistOp::Sync { file: "log".into() }
+            };
+            assert!(disk.submit(seq, op));
+        }
+        drop(disk);
+        let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let at_drop = len(&dir.join("log"));
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(len(&dir.join("log")), at_drop, "written after the drop");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
