@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use conclave_conformance::suite::netns::{self, Net};
 use conclave_core::deploy::EnsembleLayout;
 
 /// Which service a round runs against.
@@ -46,8 +47,8 @@ pub(crate) struct Cluster {
     /// Process id of each member, member 1 first.
     pub(crate) pids: Vec<u32>,
     children: Vec<Child>,
-    /// How to start member i again (Conclave): the binary and its zoo.cfg.
-    commands: Vec<(PathBuf, PathBuf)>,
+    /// How to start member i again (Conclave): the binary, its zoo.cfg, its namespace.
+    commands: Vec<(PathBuf, PathBuf, Option<String>)>,
     zk: Option<(PathBuf, PathBuf)>,
     dir: PathBuf,
 }
@@ -56,15 +57,17 @@ impl Cluster {
     /// Starts `members` fresh members of `service` under `dir` (emptied first) and returns at
     /// once: whether they serve is the caller's to find out (the election workload times it).
     pub(crate) fn start(service: &Service, members: usize, dir: &Path) -> Result<Cluster, String> {
-        Cluster::start_with(service, members, dir, &|_| String::new())
+        Cluster::start_with(service, members, dir, &|_| String::new(), None)
     }
 
-    /// [`Cluster::start`] with `extra(i)` appended to member i's zoo.cfg (Conclave only).
+    /// [`Cluster::start`] with `extra(i)` appended to member i's zoo.cfg and, with `net`,
+    /// member i in network namespace i (Conclave only).
     pub(crate) fn start_with(
         service: &Service,
         members: usize,
         dir: &Path,
         extra: &dyn Fn(usize) -> String,
+        net: Option<&Net>,
     ) -> Result<Cluster, String> {
         let _ = fs::remove_dir_all(dir);
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -74,9 +77,12 @@ impl Cluster {
                 base_port,
                 tick_ms,
             } => {
-                let layout = EnsembleLayout::local(members, *base_port, *tick_ms)?;
+                let mut layout = EnsembleLayout::local(members, *base_port, *tick_ms)?;
+                if net.is_some() {
+                    layout.hosts = (1..=members).map(netns::ip).collect();
+                }
                 // Measuring whoever already listens there would be worse than failing.
-                for i in 1..=members {
+                for i in (1..=members).filter(|_| net.is_none()) {
                     let p = layout.ports(i).ok_or("no ports")?;
                     for port in [p.client, p.election] {
                         std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
@@ -99,13 +105,14 @@ impl Cluster {
                         fs::write(data.join("myid"), format!("{i}\n"))
                             .map_err(|e| format!("myid: {e}"))?;
                     }
-                    let child = serve(bin, &cfg)?;
+                    let ns = net.map(|n| n.ns(i));
+                    let child = serve(bin, &cfg, ns.as_deref())?;
                     pids.push(child.id());
                     children.push(child);
-                    commands.push((bin.clone(), cfg));
+                    commands.push((bin.clone(), cfg, ns));
                 }
-                let hosts = (0..members)
-                    .map(|i| format!("127.0.0.1:{}", usize::from(*base_port) + i))
+                let hosts = (1..=members)
+                    .map(|i| format!("{}:{}", layout.host_of(i), usize::from(*base_port) + i - 1))
                     .collect();
                 Ok(Cluster {
                     hosts,
@@ -185,14 +192,14 @@ impl Cluster {
 
     /// Starts member `i` (0-based, killed before) again on its data dir (Conclave only).
     pub(crate) fn restart(&mut self, i: usize) -> Result<(), String> {
-        let (bin, cfg) = self
+        let (bin, cfg, ns) = self
             .commands
             .get(i)
             .ok_or("restart: only Conclave members")?;
         if let Some(old) = self.children.get_mut(i) {
             let _ = old.wait();
         }
-        let child = serve(bin, cfg)?;
+        let child = serve(bin, cfg, ns.as_deref())?;
         self.pids[i] = child.id();
         self.children[i] = child;
         Ok(())
@@ -237,8 +244,9 @@ impl Drop for Cluster {
     }
 }
 
-/// `bin serve cfg`, its output appended to `server.log` beside the config.
-fn serve(bin: &Path, cfg: &Path) -> Result<Child, String> {
+/// `bin serve cfg` (in network namespace `ns` through `ip netns exec`, which execs it: the
+/// PID is the server's), its output appended to `server.log` beside the config.
+fn serve(bin: &Path, cfg: &Path, ns: Option<&str>) -> Result<Child, String> {
     let log_path = cfg.with_file_name("server.log");
     let log = fs::OpenOptions::new()
         .create(true)
@@ -246,7 +254,14 @@ fn serve(bin: &Path, cfg: &Path) -> Result<Child, String> {
         .open(&log_path)
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
     let err = log.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(bin);
+    let mut cmd = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     cmd.arg("serve")
         .arg(cfg)
         .env("RUST_LOG", "warn")

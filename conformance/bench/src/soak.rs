@@ -1,8 +1,12 @@
 //! `bench --soak MINUTES`: a Conclave ensemble under write load for MINUTES, its leader
-//! killed with -9 every 15 s (restarted on its data a second later) and a member paused
-//! (SIGSTOP past syncLimit) between every other pair of kills. At the end: every acknowledged
-//! create must be there (lost writes), every register's history must be linearizable
-//! (anomalies), and the write unavailability of each kill is reported with a timeline chart.
+//! killed with -9 every 15 s (restarted on its data a second later), a member paused
+//! (SIGSTOP past syncLimit) between every other pair of kills, and the leader cut off from the
+//! other members for 4 s (nft drop rules, every member in a network namespace of its own)
+//! half-way through every fourth cycle. At the end: every acknowledged create must be there
+//! (lost writes), every register's history must be linearizable (anomalies), and the write
+//! unavailability of each kill and partition is reported with a timeline chart. Where the
+//! machine cannot build namespaces (not root, no `ip` or `nft`), the soak says loudly that
+//! partitions were not mixed in, and its summary says why.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -11,12 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conclave_conformance::linearizability::{check_znode, Answer, Operation, Verdict, ZnodeOp};
+use conclave_conformance::suite::netns::{self, Net};
 use zookeeper_client as zk;
 
 use crate::cluster::{Cluster, Service};
 use crate::load;
 
 /// What a soak runs.
+#[derive(Clone)]
 pub(crate) struct SoakOptions {
     /// Length of the load, minutes.
     pub(crate) minutes: f64,
@@ -56,6 +62,8 @@ const KILL_EVERY_S: f64 = 15.0;
 /// tickTime of the soaked ensemble (syncLimit 5 ticks = 2.5 s), and the length of a pause.
 const TICK_MS: u32 = 500;
 const PAUSE: Duration = Duration::from_secs(4);
+/// How long the leader stays cut off in a partition (past syncLimit: the others elect).
+const PARTITION: Duration = Duration::from_secs(4);
 
 /// One fault, for the report and the chart.
 struct Event {
@@ -177,14 +185,39 @@ async fn find_leader(cluster: &Cluster) -> Option<usize> {
     None
 }
 
-/// Runs the soak; `Ok(true)` when no write was lost and no anomaly found.
-pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
+/// Runs the soak; `Ok(true)` when no write was lost and no anomaly found. With namespaces,
+/// the members run in theirs and the load (its own runtime) from the client namespace.
+pub(crate) fn run(o: &SoakOptions) -> Result<bool, String> {
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("runtime: {e}"))
+    };
+    let net = match netns::unavailable() {
+        None => Net::create(3).map_err(|e| format!("network namespaces: {e}"))?,
+        Some(why) => {
+            let why = format!("network partitions NOT mixed in: {why}");
+            eprintln!("\n!!! soak: {why}\n");
+            return runtime()?.block_on(soak(o, None, Some(why)));
+        }
+    };
+    let net = Arc::new(net);
+    let (o, inside) = (o.clone(), net.clone());
+    netns::within(&net.client_ns(), move || {
+        runtime()?.block_on(soak(&o, Some(&inside), None))
+    })?
+}
+
+async fn soak(o: &SoakOptions, net: Option<&Net>, no_net: Option<String>) -> Result<bool, String> {
     let service = Service::Conclave {
         bin: o.bin.clone(),
         base_port: o.base_port,
         tick_ms: TICK_MS,
     };
-    let mut cluster = Cluster::start(&service, 3, &o.dir.join("soak"))?;
+    let dir = o.dir.join("soak");
+    let mut cluster = Cluster::start_with(&service, 3, &dir, &|_| String::new(), net)?;
     let hosts = cluster.connect_string();
     let admin = load::first_write(&hosts, "/soak").await?;
     load::ensure(&admin, "/soak/a").await?;
@@ -243,6 +276,38 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
             gap,
         });
         let half = Duration::from_secs_f64(KILL_EVERY_S / 2.0);
+        if let Some(net) = net.filter(|_| cycle % 4 == 2) {
+            tokio::time::sleep(half.saturating_sub(cycle_start.elapsed())).await;
+            let cut = find_leader(&cluster).await.ok_or("no leader for 10 s")?;
+            net.isolate(cut + 1, &dir)?;
+            let cut_ns = shared.now_ns();
+            let at = shared.epoch.elapsed();
+            let started = Instant::now();
+            let mut gap = None;
+            // Bounded: the partition lasts PARTITION; the gap is watched for 10 s at most.
+            while started.elapsed() < Duration::from_secs(10) {
+                if gap.is_none() && shared.last_acked_sent_ns.load(Ordering::Relaxed) >= cut_ns {
+                    gap = Some(Duration::from_nanos(shared.now_ns() - cut_ns));
+                }
+                if started.elapsed() >= PARTITION {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            net.heal(cut + 1)?;
+            events.push(Event {
+                at,
+                what: "partition",
+                member: cut + 1,
+                gap,
+            });
+            events.push(Event {
+                at: shared.epoch.elapsed(),
+                what: "heal",
+                member: cut + 1,
+                gap: None,
+            });
+        }
         if cycle % 2 == 1 {
             tokio::time::sleep(half.saturating_sub(cycle_start.elapsed())).await;
             let member = (cycle / 2) % 3;
@@ -273,11 +338,13 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
                 .map(|b| u64::from(b.load(Ordering::Relaxed)))
                 .sum();
             eprintln!(
-                "soak: {:.0} s of {:.0} s: {} kills, {} pauses, {acked} writes acknowledged",
+                "soak: {:.0} s of {:.0} s: {} kills, {} pauses, {} partitions, {acked} writes \
+                 acknowledged",
                 shared.epoch.elapsed().as_secs_f64(),
                 length.as_secs_f64(),
                 events.iter().filter(|e| e.what.starts_with("kill")).count(),
                 events.iter().filter(|e| e.what == "pause").count(),
+                events.iter().filter(|e| e.what == "partition").count(),
             );
         }
     }
@@ -354,17 +421,24 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
     for p in lost.iter().take(10) {
         eprintln!("soak: !!! acknowledged create lost: {p}");
     }
-    let mut gaps: Vec<f64> = events
-        .iter()
-        .filter_map(|e| e.gap.map(|g| g.as_secs_f64() * 1e3))
-        .collect();
-    gaps.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| {
+    let gaps_of = |what: &str| {
+        let mut gaps: Vec<f64> = events
+            .iter()
+            .filter(|e| e.what.starts_with(what))
+            .filter_map(|e| e.gap.map(|g| g.as_secs_f64() * 1e3))
+            .collect();
+        gaps.sort_by(|a, b| a.total_cmp(b));
+        gaps
+    };
+    let (gaps, cut_gaps) = (gaps_of("kill"), gaps_of("partition"));
+    let pct_of = |gaps: &[f64], p: f64| {
         gaps.get(((gaps.len() as f64 * p).ceil() as usize).saturating_sub(1))
             .copied()
     };
+    let pct = |p: f64| pct_of(&gaps, p);
     let kills = events.iter().filter(|e| e.what.starts_with("kill")).count();
     let pauses = events.iter().filter(|e| e.what == "pause").count();
+    let partitions = events.iter().filter(|e| e.what == "partition").count();
     let acked: u64 = shared
         .buckets
         .iter()
@@ -373,21 +447,30 @@ pub(crate) async fn soak(o: &SoakOptions) -> Result<bool, String> {
     let summary = serde_json::json!({
         "binary": o.bin.display().to_string(), "minutes": o.minutes, "kills": kills,
         "kills_without_recovery_in_10s": kills - gaps.len(), "pauses": pauses,
-        "partitions": 0, "writes_acknowledged": acked, "creates_acknowledged": created.len(),
+        "partitions": partitions, "partitions_not_tested": no_net,
+        "partitions_without_recovery_in_10s": partitions - cut_gaps.len(),
+        "partition_unavailability_p50_ms": pct_of(&cut_gaps, 0.5),
+        "partition_unavailability_max_ms": cut_gaps.last(),
+        "writes_acknowledged": acked, "creates_acknowledged": created.len(),
         "lost_writes": lost.len(), "register_ops_checked": checked, "anomalies": anomalies,
         "undecided": undecided, "unavailability_p50_ms": pct(0.5), "unavailability_p99_ms": pct(0.99),
         "unavailability_max_ms": gaps.last(),
     });
     println!("{summary}");
     eprintln!(
-        "soak: {kills} kills, {pauses} pauses, {acked} writes acknowledged, {} lost, \
-         {checked} register ops checked: {anomalies} anomalies, {undecided} undecided; \
-         write unavailability per kill p50 {:.0} ms p99 {:.0} ms \
-         (partitions are not mixed in: see the adapters' partitions tests)",
+        "soak: {kills} kills, {pauses} pauses, {partitions} partitions, {acked} writes \
+         acknowledged, {} lost, {checked} register ops checked: {anomalies} anomalies, \
+         {undecided} undecided; write unavailability per kill p50 {:.0} ms p99 {:.0} ms, per \
+         partition of the leader p50 {:.0} ms max {:.0} ms",
         lost.len(),
         pct(0.5).unwrap_or(f64::NAN),
-        pct(0.99).unwrap_or(f64::NAN)
+        pct(0.99).unwrap_or(f64::NAN),
+        pct_of(&cut_gaps, 0.5).unwrap_or(f64::NAN),
+        cut_gaps.last().copied().unwrap_or(f64::NAN),
     );
+    if let Some(why) = &no_net {
+        eprintln!("!!! soak: {why}");
+    }
     let events_jsonl: String = events
         .iter()
         .map(|e| {
@@ -432,19 +515,25 @@ fn timeline_svg(counts: &[u32], events: &[Event], bin: &std::path::Path) -> Stri
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">soak of {}: acknowledged writes/s; red: kill -9 of the leader; grey: a member paused</text>\n",
+         <text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">soak of {}: acknowledged writes/s; red: kill -9 of the leader; grey: a member paused; orange: the leader cut off</text>\n",
         bin.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     );
-    let mut paused_at = None;
+    let (mut paused_at, mut cut_at) = (None, None);
     for e in events {
         let t = e.at.as_secs_f64();
         match e.what {
             "pause" => paused_at = Some(t),
-            "resume" => {
-                if let Some(p) = paused_at.take() {
+            "partition" => cut_at = Some(t),
+            "resume" | "heal" => {
+                let (from, fill) = if e.what == "heal" {
+                    (cut_at.take(), "#f5c77e")
+                } else {
+                    (paused_at.take(), "#ddd")
+                };
+                if let Some(p) = from {
                     let _ = writeln!(
                         s,
-                        "<rect x=\"{:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{plot_h}\" fill=\"#ddd\"/>",
+                        "<rect x=\"{:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{plot_h}\" fill=\"{fill}\"/>",
                         x(p),
                         (x(t) - x(p)).max(1.0)
                     );

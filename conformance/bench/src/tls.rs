@@ -336,7 +336,7 @@ pub(crate) async fn run(
             c.ca_pem
         )
     };
-    let cluster = Cluster::start_with(service, 3, dir, &extra)?;
+    let cluster = Cluster::start_with(service, 3, dir, &extra, None)?;
     let plain_hosts = cluster.hosts.clone();
     let tls_hosts: Vec<String> = (1..=3)
         .map(|i| format!("127.0.0.1:{}", secure(i)))
