@@ -1,7 +1,8 @@
 //! The conformance suite every adapter passes (`conclave_conformance::suite`, issue 14), on
-//! conclave-mio twice: its binary as real processes, and its members inside this test process
-//! (their event-loop threads frozen and killed through the member's own handle). One test per
-//! scenario and harness.
+//! conclave-mio three ways: its binary as real processes, its members inside this test process
+//! (their event-loop threads frozen and killed through the member's own handle), and the
+//! processes again with kazoo as every client (the kazoo family). One test per scenario and
+//! harness.
 
 use conclave_conformance::suite::live::{Host, Launch, LiveHarness, Running};
 use conclave_conformance::suite::{netns, Unsupported};
@@ -51,4 +52,13 @@ impl Running for MioMember {
     fn resume(&mut self) {
         self.0.thaw();
     }
+}
+
+/// The kazoo family: the same scenarios with every session a kazoo client.
+mod kazoo_processes {
+    use conclave_conformance::suite::process::ProcessHarness;
+
+    conclave_conformance::suite!(
+        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")).with_kazoo()
+    );
 }

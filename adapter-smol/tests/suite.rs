@@ -1,6 +1,7 @@
 //! The conformance suite every adapter passes (`conclave_conformance::suite`, issue 14), on
-//! conclave-smol twice: its binary as real processes, and its members inside this test process
-//! (each on an executor run by one thread of its own). One test per scenario and harness.
+//! conclave-smol three ways: its binary as real processes, its members inside this test process
+//! (each on an executor run by one thread of its own), and the processes again with
+//! kazoo as every client (the kazoo family). One test per scenario and harness.
 
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -101,4 +102,13 @@ impl Running for SmolMember {
     fn resume(&mut self) {
         self.thaw.take();
     }
+}
+
+/// The kazoo family: the same scenarios with every session a kazoo client.
+mod kazoo_processes {
+    use conclave_conformance::suite::process::ProcessHarness;
+
+    conclave_conformance::suite!(
+        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-smol")).with_kazoo()
+    );
 }

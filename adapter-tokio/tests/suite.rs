@@ -1,6 +1,7 @@
 //! The conformance suite every adapter passes (`conclave_conformance::suite`, issue 14), on
-//! conclave (tokio) twice: its binary as real processes, and its members inside this test
-//! process (each on a current-thread runtime of its own). One test per scenario and harness.
+//! conclave (tokio) three ways: its binary as real processes, its members inside this test
+//! process (each on a current-thread runtime of its own), and the processes again with
+//! kazoo as every client (the kazoo family). One test per scenario and harness.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -107,4 +108,11 @@ impl Running for TokioMember {
     fn resume(&mut self) {
         self.thaw.take();
     }
+}
+
+/// The kazoo family: the same scenarios with every session a kazoo client.
+mod kazoo_processes {
+    use conclave_conformance::suite::process::ProcessHarness;
+
+    conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave")).with_kazoo());
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use conclave_core::client::{Request, WatcherEvent};
 use conclave_core::deploy::{EnsembleLayout, MemberPorts};
 
+use super::kazoo::Kazoo;
 use super::netns::{self, Net};
 use super::{Answer, Harness, Setup, Unsupported};
 use crate::differential::wire::{timed_out, Session, WireError};
@@ -67,6 +68,8 @@ pub struct LiveHarness {
     /// The namespaces, for scenarios with partitions.
     net: Option<Net>,
     isolated: BTreeSet<usize>,
+    /// With the kazoo family: every session is a kazoo client (started with the ensemble).
+    kazoo: Option<Option<Kazoo>>,
 }
 
 impl LiveHarness {
@@ -89,7 +92,19 @@ impl LiveHarness {
             events: Vec::new(),
             net: None,
             isolated: BTreeSet::new(),
+            kazoo: None,
         }
+    }
+
+    /// The same harness with kazoo clients instead of the core's codec (the kazoo family:
+    /// `suite!(kazoo: …)`).
+    pub fn with_kazoo(mut self) -> LiveHarness {
+        self.kazoo = Some(None);
+        self
+    }
+
+    fn kazoo(&mut self) -> Option<&mut Kazoo> {
+        self.kazoo.as_mut().and_then(Option::as_mut)
     }
 
     fn log_path(&self, i: usize) -> PathBuf {
@@ -214,7 +229,16 @@ impl Harness for LiveHarness {
         } else {
             ""
         };
-        format!("{} in {}{net}", self.host.describe(), self.dir.display())
+        let clients = if self.kazoo.is_some() {
+            ", kazoo clients"
+        } else {
+            ""
+        };
+        format!(
+            "{} in {}{net}{clients}",
+            self.host.describe(),
+            self.dir.display()
+        )
     }
 
     fn partitions(&self) -> Result<(), Unsupported> {
@@ -224,10 +248,22 @@ impl Harness for LiveHarness {
         }
     }
 
+    fn clients(&self) -> Result<(), Unsupported> {
+        match (&self.kazoo, super::kazoo::unavailable()) {
+            (Some(_), Some(why)) => Err(Unsupported(format!("the kazoo family: {why}"))),
+            _ => Ok(()),
+        }
+    }
+
     fn start(&mut self, setup: &Setup) -> Result<(), String> {
         let members = setup.members;
         if setup.partitions {
             self.net = Some(Net::create(members)?);
+        }
+        if self.kazoo.is_some() {
+            let ns = self.net.as_ref().map(Net::client_ns);
+            let agent = Kazoo::start(&self.dir, ns.as_deref()).map_err(|u| u.0)?;
+            self.kazoo = Some(Some(agent));
         }
         let mut layout = EnsembleLayout::with_ports(self.ports(members)?, TICK_MS);
         if self.net.is_some() {
@@ -330,6 +366,13 @@ impl Harness for LiveHarness {
     }
 
     fn open(&mut self, i: usize, timeout_ms: i32) -> Result<usize, String> {
+        if self.kazoo.is_some() {
+            let addr = self
+                .client_addr(i)
+                .ok_or_else(|| format!("no member {i}"))?;
+            let kazoo = self.kazoo().ok_or("the kazoo agent is not running")?;
+            return kazoo.open(addr, timeout_ms);
+        }
         let stream = self.connect(i, CLIENT_WAIT)?;
         let session =
             Session::over(stream, timeout_ms, CLIENT_WAIT, 0, vec![0; 16]).map_err(wire)?;
@@ -339,6 +382,9 @@ impl Harness for LiveHarness {
     }
 
     fn call(&mut self, handle: usize, request: &Request) -> Result<Answer, String> {
+        if let Some(kazoo) = self.kazoo() {
+            return kazoo.call(handle, request);
+        }
         let session = self
             .sessions
             .get_mut(handle)
@@ -360,6 +406,9 @@ impl Harness for LiveHarness {
     }
 
     fn events(&mut self, handle: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String> {
+        if let Some(kazoo) = self.kazoo() {
+            return kazoo.events(handle, wait);
+        }
         let mut got = std::mem::take(&mut self.events[handle]);
         if got.is_empty() {
             let session = self
@@ -373,12 +422,24 @@ impl Harness for LiveHarness {
     }
 
     fn close(&mut self, handle: usize) {
+        if let Some(kazoo) = self.kazoo() {
+            return kazoo.close(handle);
+        }
         if let Some(mut session) = self.sessions.get_mut(handle).and_then(Option::take) {
             let _ = session.call(&Request::CloseSession);
         }
     }
 
     fn reconnect(&mut self, handle: usize, i: usize) -> Result<usize, String> {
+        if self.kazoo.is_some() {
+            let addr = self
+                .client_addr(i)
+                .ok_or_else(|| format!("no member {i}"))?;
+            let kazoo = self.kazoo().ok_or("the kazoo agent is not running")?;
+            let session = kazoo.drop_connection(handle)?;
+            let new = kazoo.resume(addr, &session)?;
+            return Ok(new);
+        }
         let old = self
             .sessions
             .get_mut(handle)

@@ -8,6 +8,7 @@
 //! Clients speak the real ZooKeeper wire protocol (the core's jute codec on a plain socket), so
 //! what is checked is what a ZooKeeper client sees: return codes, data, children, watch events.
 
+pub mod kazoo;
 pub mod live;
 pub mod netns;
 pub mod process;
@@ -238,6 +239,10 @@ pub trait Harness {
     /// Whether this harness can cut members off here (checked before a scenario with
     /// partitions starts).
     fn partitions(&self) -> Result<(), Unsupported>;
+    /// Whether its client library can run here (checked before every scenario).
+    fn clients(&self) -> Result<(), Unsupported> {
+        Ok(())
+    }
     /// Whether member `i` is running (not killed).
     fn is_up(&self, i: usize) -> bool;
     /// Kills member `i` at once (no clean shutdown).
@@ -284,6 +289,9 @@ const SESSION_TIMEOUT_MS: i32 = 10_000;
 /// first step that did not, with the steps before it.
 pub fn run(scenario: &Scenario, harness: &mut dyn Harness) -> Result<Verdict, String> {
     let setup = scenario.setup();
+    if let Err(Unsupported(why)) = harness.clients() {
+        return Ok(Verdict::Skipped(why));
+    }
     if setup.partitions {
         if let Err(Unsupported(why)) = harness.partitions() {
             return Ok(Verdict::Skipped(why));
