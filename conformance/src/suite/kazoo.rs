@@ -342,6 +342,7 @@ fn answer(out: &str) -> Result<Answer, String> {
                     _ => r
                         .parse::<i32>()
                         .ok()
+                        .filter(|&code| code != 0)
                         .and_then(conclave_core::client::ErrorCode::from_i32)
                         .map(MultiResult::Error)
                         .ok_or_else(|| format!("kazoo agent: bad multi result {r}")),
