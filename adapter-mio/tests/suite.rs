@@ -1,8 +1,8 @@
 //! The conformance suite every adapter passes (`conclave_conformance::suite`, issue 14), on
-//! conclave-mio three ways: its binary as real processes, its members inside this test process
-//! (their event-loop threads frozen and killed through the member's own handle), and the
-//! processes again with kazoo as every client (the kazoo family). One test per scenario and
-//! harness.
+//! conclave-mio four ways: its binary as real processes, its members inside this test process
+//! (their event-loop threads frozen and killed through the member's own handle), and the processes
+//! again with kazoo, then with the `zookeeper-client` crate, as every client (the client families).
+//! One test per scenario and harness.
 
 use conclave_conformance::suite::live::{Host, Launch, LiveHarness, Running};
 use conclave_conformance::suite::{netns, Unsupported};
@@ -60,5 +60,15 @@ mod kazoo_processes {
 
     conclave_conformance::suite!(
         ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")).with_kazoo()
+    );
+}
+
+/// The zookeeper-client family: the same scenarios with every session a client of the
+/// `zookeeper-client` crate.
+mod zookeeper_client_processes {
+    use conclave_conformance::suite::process::ProcessHarness;
+
+    conclave_conformance::suite!(
+        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")).with_zookeeper_client()
     );
 }

@@ -1,7 +1,8 @@
 //! The conformance suite every adapter passes (`conclave_conformance::suite`, issue 14), on
-//! conclave (tokio) three ways: its binary as real processes, its members inside this test
-//! process (each on a current-thread runtime of its own), and the processes again with
-//! kazoo as every client (the kazoo family). One test per scenario and harness.
+//! conclave (tokio) four ways: its binary as real processes, its members inside this test process
+//! (each on a current-thread runtime of its own), and the processes again with kazoo, then with the
+//! `zookeeper-client` crate, as every client (the client families). One test per scenario and
+//! harness.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -115,4 +116,14 @@ mod kazoo_processes {
     use conclave_conformance::suite::process::ProcessHarness;
 
     conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave")).with_kazoo());
+}
+
+/// The zookeeper-client family: the same scenarios with every session a client of the
+/// `zookeeper-client` crate.
+mod zookeeper_client_processes {
+    use conclave_conformance::suite::process::ProcessHarness;
+
+    conclave_conformance::suite!(
+        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave")).with_zookeeper_client()
+    );
 }

@@ -180,7 +180,7 @@ where
             .unwrap()
             .block_on(scenario(in_scenario, dir_path))
     })
-    .unwrap_or_else(|e| Err(e));
+    .unwrap_or_else(Err);
     drop(members);
     if let Err(why) = outcome {
         let logs: String = (1..=3)

@@ -16,6 +16,7 @@ use conclave_core::deploy::{EnsembleLayout, MemberPorts};
 
 use super::kazoo::Kazoo;
 use super::netns::{self, Net};
+use super::zkc::Zkc;
 use super::{Answer, Harness, Setup, Unsupported};
 use crate::differential::wire::{timed_out, Session, WireError};
 
@@ -70,6 +71,8 @@ pub struct LiveHarness {
     isolated: BTreeSet<usize>,
     /// With the kazoo family: every session is a kazoo client (started with the ensemble).
     kazoo: Option<Option<Kazoo>>,
+    /// With the zookeeper-client family: every session is a client of that crate.
+    zkc: Option<Option<Zkc>>,
 }
 
 impl LiveHarness {
@@ -93,7 +96,19 @@ impl LiveHarness {
             net: None,
             isolated: BTreeSet::new(),
             kazoo: None,
+            zkc: None,
         }
+    }
+
+    /// The same harness with clients of the `zookeeper-client` crate instead of the core's
+    /// codec (the zookeeper-client family).
+    pub fn with_zookeeper_client(mut self) -> LiveHarness {
+        self.zkc = Some(None);
+        self
+    }
+
+    fn zkc(&mut self) -> Option<&mut Zkc> {
+        self.zkc.as_mut().and_then(Option::as_mut)
     }
 
     /// The same harness with kazoo clients instead of the core's codec (the kazoo family:
@@ -231,6 +246,8 @@ impl Harness for LiveHarness {
         };
         let clients = if self.kazoo.is_some() {
             ", kazoo clients"
+        } else if self.zkc.is_some() {
+            ", zookeeper-client clients"
         } else {
             ""
         };
@@ -264,6 +281,10 @@ impl Harness for LiveHarness {
             let ns = self.net.as_ref().map(Net::client_ns);
             let agent = Kazoo::start(&self.dir, ns.as_deref()).map_err(|u| u.0)?;
             self.kazoo = Some(Some(agent));
+        }
+        if self.zkc.is_some() {
+            let ns = self.net.as_ref().map(Net::client_ns);
+            self.zkc = Some(Some(Zkc::start(ns.as_deref())?));
         }
         let mut layout = EnsembleLayout::with_ports(self.ports(members)?, TICK_MS);
         if self.net.is_some() {
@@ -373,6 +394,15 @@ impl Harness for LiveHarness {
             let kazoo = self.kazoo().ok_or("the kazoo agent is not running")?;
             return kazoo.open(addr, timeout_ms);
         }
+        if self.zkc.is_some() {
+            let addr = self
+                .client_addr(i)
+                .ok_or_else(|| format!("no member {i}"))?;
+            let zkc = self
+                .zkc()
+                .ok_or("the zookeeper-client family is not running")?;
+            return zkc.open(addr, timeout_ms);
+        }
         let stream = self.connect(i, CLIENT_WAIT)?;
         let session =
             Session::over(stream, timeout_ms, CLIENT_WAIT, 0, vec![0; 16]).map_err(wire)?;
@@ -384,6 +414,9 @@ impl Harness for LiveHarness {
     fn call(&mut self, handle: usize, request: &Request) -> Result<Answer, String> {
         if let Some(kazoo) = self.kazoo() {
             return kazoo.call(handle, request);
+        }
+        if let Some(zkc) = self.zkc() {
+            return zkc.call(handle, request);
         }
         let session = self
             .sessions
@@ -409,6 +442,9 @@ impl Harness for LiveHarness {
         if let Some(kazoo) = self.kazoo() {
             return kazoo.events(handle, wait);
         }
+        if let Some(zkc) = self.zkc() {
+            return zkc.events(handle, wait);
+        }
         let mut got = std::mem::take(&mut self.events[handle]);
         if got.is_empty() {
             let session = self
@@ -425,6 +461,9 @@ impl Harness for LiveHarness {
         if let Some(kazoo) = self.kazoo() {
             return kazoo.close(handle);
         }
+        if let Some(zkc) = self.zkc() {
+            return zkc.close(handle);
+        }
         if let Some(mut session) = self.sessions.get_mut(handle).and_then(Option::take) {
             let _ = session.call(&Request::CloseSession);
         }
@@ -439,6 +478,15 @@ impl Harness for LiveHarness {
             let session = kazoo.drop_connection(handle)?;
             let new = kazoo.resume(addr, &session)?;
             return Ok(new);
+        }
+        if self.zkc.is_some() {
+            let addr = self
+                .client_addr(i)
+                .ok_or_else(|| format!("no member {i}"))?;
+            let zkc = self
+                .zkc()
+                .ok_or("the zookeeper-client family is not running")?;
+            return zkc.reconnect(handle, addr);
         }
         let old = self
             .sessions

@@ -14,6 +14,7 @@ pub mod netns;
 pub mod process;
 mod scenarios;
 pub mod sim;
+pub mod zkc;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
