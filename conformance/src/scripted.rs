@@ -161,6 +161,8 @@ pub struct Cluster<S: Service = RegisterMap> {
     next_conn: u64,
     /// zoo.cfg lines every member gets after [`cfg`]'s.
     extra_cfg: String,
+    /// How many of the last members are observers.
+    observers: u64,
     /// Members with a zoo.cfg of their own (servers that join by reconfiguration).
     own_cfg: BTreeMap<Id, String>,
 }
@@ -178,9 +180,23 @@ pub fn small_tuning() -> Tuning {
 
 /// zoo.cfg text for `n` servers.
 pub fn cfg(n: u64) -> String {
+    cfg_with_observers(n, 0)
+}
+
+/// zoo.cfg text for `n` servers, the last `observers` of them observers.
+pub fn cfg_with_observers(n: u64, observers: u64) -> String {
     let mut s = String::from("tickTime=100\nmaxSessionTimeout=60000\ninitLimit=10\nsyncLimit=5\n4lw.commands.whitelist=*\nDigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=\n");
     for i in 1..=n {
-        s.push_str(&format!("server.{i}=127.0.0.1:{}:{}\n", 2888 + i, 3888 + i));
+        let role = if i > n.saturating_sub(observers) {
+            ":observer"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "server.{i}=127.0.0.1:{}:{}{role}\n",
+            2888 + i,
+            3888 + i
+        ));
     }
     s
 }
@@ -193,8 +209,14 @@ impl<S: Service> Cluster<S> {
 
     /// A cluster whose members' zoo.cfg has `extra` lines after the usual ones.
     pub fn with_config(n: u64, tuning: Tuning, extra: &str) -> Cluster<S> {
+        Cluster::with_observers(n, 0, tuning, extra)
+    }
+
+    /// [`Cluster::with_config`] with the last `observers` members observers.
+    pub fn with_observers(n: u64, observers: u64, tuning: Tuning, extra: &str) -> Cluster<S> {
         let mut c = Cluster {
             n,
+            observers,
             tuning,
             nodes: BTreeMap::new(),
             disks: BTreeMap::new(),
@@ -236,7 +258,7 @@ impl<S: Service> Cluster<S> {
     pub fn start(&mut self, id: Id) {
         let text = match self.own_cfg.get(&id) {
             Some(own) => own.clone(),
-            None => cfg(self.n) + &self.extra_cfg,
+            None => cfg_with_observers(self.n, self.observers) + &self.extra_cfg,
         };
         let config = Config::from_zoo_cfg(&text).unwrap().with_my_id(id).unwrap();
         let listing = self.disks[&id].listing();

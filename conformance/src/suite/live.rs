@@ -73,6 +73,8 @@ pub struct LiveHarness {
     kazoo: Option<Option<Kazoo>>,
     /// With the zookeeper-client family: every session is a client of that crate.
     zkc: Option<Option<Zkc>>,
+    /// Connections of the last `Flood`.
+    flood: Vec<TcpStream>,
 }
 
 impl LiveHarness {
@@ -97,6 +99,7 @@ impl LiveHarness {
             isolated: BTreeSet::new(),
             kazoo: None,
             zkc: None,
+            flood: Vec::new(),
         }
     }
 
@@ -287,6 +290,7 @@ impl Harness for LiveHarness {
             self.zkc = Some(Some(Zkc::start(ns.as_deref())?));
         }
         let mut layout = EnsembleLayout::with_ports(self.ports(members)?, TICK_MS);
+        layout.observers = setup.observers;
         if self.net.is_some() {
             layout.hosts = (1..=members).map(netns::ip).collect();
         }
@@ -527,5 +531,42 @@ impl Harness for LiveHarness {
 
     fn sleep(&mut self, ms: u64) {
         std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    fn abandon(&mut self, handle: usize) {
+        if let Some(kazoo) = self.kazoo() {
+            let _ = kazoo.drop_connection(handle);
+        } else if let Some(zkc) = self.zkc() {
+            zkc.abandon(handle);
+        } else if let Some(s) = self.sessions.get_mut(handle) {
+            s.take();
+        }
+    }
+
+    fn flood(&mut self, i: usize, n: usize) -> Result<(), String> {
+        for _ in 0..n {
+            let s = self.connect(i, CLIENT_WAIT)?;
+            self.flood.push(s);
+        }
+        Ok(())
+    }
+
+    fn flood_open(&mut self, within: Duration) -> Result<usize, String> {
+        let deadline = std::time::Instant::now() + within;
+        let mut open = std::mem::take(&mut self.flood);
+        let mut buf = [0u8; 64];
+        // Bounded by the deadline.
+        while !open.is_empty() && std::time::Instant::now() < deadline {
+            open.retain_mut(|s| {
+                let _ = s.set_read_timeout(Some(Duration::from_millis(10)));
+                match s.read(&mut buf) {
+                    Ok(0) => false,
+                    Ok(_) => true,
+                    Err(e) => timed_out(&e),
+                }
+            });
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(open.len())
     }
 }

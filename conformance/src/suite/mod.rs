@@ -80,12 +80,15 @@ pub enum Step {
     Isolate(Who),
     /// Undo every `Isolate`.
     Heal,
-    /// Open client session `session` on a member (a 10 s session timeout).
+    /// Open client session `session` on a member.
     Open {
         /// The scenario's name for the session.
         session: usize,
         /// Where.
         on: Who,
+        /// The session timeout it asks for ([`SESSION_TIMEOUT_MS`] unless a scenario needs
+        /// one to expire sooner).
+        timeout_ms: i32,
     },
     /// Move `session` to another member: a new connection that resumes it by id and
     /// password (the old one is dropped without closeSession), as a client does when its
@@ -151,6 +154,31 @@ pub enum Step {
         /// The session.
         session: usize,
     },
+    /// The session's client goes away without closeSession and never comes back (no more
+    /// pings): the session must expire after its timeout.
+    Abandon {
+        /// The session.
+        session: usize,
+    },
+    /// `connections` raw connections to a member that never send a byte (half-open or idle
+    /// clients, a flood); the harness holds them until [`Step::FloodClosed`].
+    Flood {
+        /// Where.
+        on: Who,
+        /// How many (under `maxClientCnxns`, 60 per address, so the scenario's own sessions
+        /// from the same address still get in).
+        connections: usize,
+    },
+    /// The member closed every connection of the last `Flood` within `within_ms`.
+    FloodClosed {
+        /// How long it may take.
+        within_ms: u64,
+    },
+    /// No live member leads for `for_ms` (the ensemble has no quorum of voters).
+    NoLeader {
+        /// How long to watch.
+        for_ms: u64,
+    },
     /// Let time pass.
     Sleep(u64),
     /// Every acknowledged write of every `Writes` step is readable on every live member
@@ -170,6 +198,8 @@ pub struct Setup {
     pub reconfig: bool,
     /// Whether the scenario cuts members off ([`Step::Isolate`]).
     pub partitions: bool,
+    /// How many of the last members are observers.
+    pub observers: usize,
 }
 
 /// A named scenario: how many members, and its steps.
@@ -181,6 +211,8 @@ pub struct Scenario {
     pub members: usize,
     /// Whether the members run with `reconfigEnabled` and [`SUPER_USER`] may reconfigure.
     pub reconfig: bool,
+    /// How many of the last members are observers.
+    pub observers: usize,
     /// Its steps, in order.
     pub steps: Vec<Step>,
 }
@@ -203,6 +235,7 @@ impl Scenario {
             members: self.members,
             reconfig: self.reconfig,
             partitions: self.steps.iter().any(|s| matches!(s, Step::Isolate(_))),
+            observers: self.observers,
         }
     }
 }
@@ -270,6 +303,13 @@ pub trait Harness {
     fn events(&mut self, handle: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String>;
     /// Closes session `handle`.
     fn close(&mut self, handle: usize);
+    /// Drops session `handle`'s connection without closeSession; nothing is sent on it again.
+    fn abandon(&mut self, handle: usize);
+    /// Opens and holds `n` connections to member `i` that never send a byte.
+    fn flood(&mut self, i: usize, n: usize) -> Result<(), String>;
+    /// How many held flood connections the member has not closed, waiting up to `within`
+    /// for it to close them all; the connections are released.
+    fn flood_open(&mut self, within: Duration) -> Result<usize, String>;
     /// Resumes session `handle` on member `i` over a new connection (the old one dropped
     /// without closeSession); the new handle.
     fn reconnect(&mut self, handle: usize, i: usize) -> Result<usize, String>;
@@ -283,7 +323,7 @@ pub trait Harness {
 /// How long a step may wait for the cluster (a leader, a reconnect).
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 /// The session timeout scenario sessions ask for.
-const SESSION_TIMEOUT_MS: i32 = 10_000;
+pub const SESSION_TIMEOUT_MS: i32 = 10_000;
 
 /// Plays `scenario` on `harness`: [`Verdict::Passed`] when every step did what the protocol
 /// promises, [`Verdict::Skipped`] when the harness cannot set up a fault of it here, or the
@@ -385,12 +425,16 @@ impl State {
                 }
                 Ok(())
             }
-            Step::Open { session, on } => {
+            Step::Open {
+                session,
+                on,
+                timeout_ms,
+            } => {
                 let member = *self
                     .resolve(*on, h)?
                     .first()
                     .ok_or("no member to open a session on")?;
-                let handle = open_within(h, member)?;
+                let handle = open_within(h, member, *timeout_ms)?;
                 self.set_session(*session, handle, member);
                 Ok(())
             }
@@ -454,6 +498,43 @@ impl State {
                 let handle = self.handle(*session)?;
                 h.close(handle);
                 self.sessions[*session] = None;
+                Ok(())
+            }
+            Step::Abandon { session } => {
+                let handle = self.handle(*session)?;
+                h.abandon(handle);
+                self.sessions[*session] = None;
+                Ok(())
+            }
+            Step::Flood { on, connections } => {
+                for i in self.resolve(*on, h)? {
+                    h.flood(i, *connections)?;
+                }
+                Ok(())
+            }
+            Step::FloodClosed { within_ms } => {
+                match h.flood_open(Duration::from_millis(*within_ms))? {
+                    0 => Ok(()),
+                    open => Err(format!(
+                        "{open} connections that never sent a byte still open after \
+                         {within_ms} ms"
+                    )),
+                }
+            }
+            Step::NoLeader { for_ms } => {
+                let until = Instant::now() + Duration::from_millis(*for_ms);
+                // Bounded by `for_ms` (the harness's clock: a simulator runs it virtually).
+                let mut waited = 0;
+                while waited < *for_ms {
+                    if let Some(l) = h.leader(&self.paused) {
+                        return Err(format!("member {l} leads after {waited} ms"));
+                    }
+                    h.sleep(100);
+                    waited += 100;
+                    if Instant::now() > until + STEP_TIMEOUT {
+                        break;
+                    }
+                }
                 Ok(())
             }
             Step::Sleep(ms) => {
@@ -604,7 +685,7 @@ impl State {
     fn absent(&mut self, path: &str, h: &mut dyn Harness) -> Result<(), String> {
         let live: Vec<usize> = (0..self.setup.members).filter(|&i| h.is_up(i)).collect();
         for i in live {
-            let handle = open_within(h, i)?;
+            let handle = open_within(h, i, SESSION_TIMEOUT_MS)?;
             let synced = h.call(handle, &Request::Sync { path: "/".into() })?;
             if synced.err != 0 {
                 return Err(format!("sync on member {i}: error {}", synced.err));
@@ -628,7 +709,7 @@ impl State {
     fn acked_everywhere(&mut self, h: &mut dyn Harness) -> Result<(), String> {
         let live: Vec<usize> = (0..self.setup.members).filter(|&i| h.is_up(i)).collect();
         for i in live {
-            let handle = open_within(h, i)?;
+            let handle = open_within(h, i, SESSION_TIMEOUT_MS)?;
             let sync = Request::Sync { path: "/".into() };
             let synced = h.call(handle, &sync)?;
             if synced.err != 0 {
@@ -661,11 +742,11 @@ impl State {
 
 /// Opens a session on member `i`, retrying while it refuses (still starting, or joining
 /// after a restart), as a ZooKeeper client does; bounded by [`STEP_TIMEOUT`].
-fn open_within(h: &mut dyn Harness, i: usize) -> Result<usize, String> {
+fn open_within(h: &mut dyn Harness, i: usize, timeout_ms: i32) -> Result<usize, String> {
     let deadline = Instant::now() + STEP_TIMEOUT;
     // Bounded by the deadline.
     loop {
-        match h.open(i, SESSION_TIMEOUT_MS) {
+        match h.open(i, timeout_ms) {
             Ok(handle) => return Ok(handle),
             Err(e) if Instant::now() > deadline => {
                 return Err(format!("member {i} takes no session: {e}"))
@@ -764,7 +845,10 @@ macro_rules! suite {
             hostile_connections_do_not_disturb_the_others,
             removed_members_keep_following_and_writes_survive_a_leader_kill,
             partitioned_leader_commits_nothing_and_the_majority_moves_on,
-            isolated_follower_catches_up_after_the_heal
+            isolated_follower_catches_up_after_the_heal,
+            observers_forward_writes_and_never_vote,
+            session_expiry_removes_ephemerals_and_fires_watches,
+            idle_connections_are_closed_and_do_not_disturb_the_others
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

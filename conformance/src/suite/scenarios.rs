@@ -7,6 +7,11 @@ use conclave_core::client::{
 
 use super::{create, create_mode, create_request, Expect, Scenario, Step, Who};
 
+/// The session timeout of a session a scenario lets expire: well under the others' (live
+/// ensembles tick every 200 ms, so every session is held to maxSessionTimeout = 4 s, and a
+/// session of the codec's client, which sends no pings, must outlive the expiry it watches).
+const SHORT_SESSION_MS: i32 = 1_500;
+
 /// The name of every scenario, in the order `suite!` lists them (a unit test keeps the two
 /// lists equal).
 pub const NAMES: &[&str] = &[
@@ -26,7 +31,13 @@ pub const NAMES: &[&str] = &[
     "removed_members_keep_following_and_writes_survive_a_leader_kill",
     "partitioned_leader_commits_nothing_and_the_majority_moves_on",
     "isolated_follower_catches_up_after_the_heal",
+    "observers_forward_writes_and_never_vote",
+    "session_expiry_removes_ephemerals_and_fires_watches",
+    "idle_connections_are_closed_and_do_not_disturb_the_others",
 ];
+
+/// Scenarios with observers: how many of the last members observe.
+const OBSERVERS: &[(&str, usize)] = &[("observers_forward_writes_and_never_vote", 2)];
 
 /// The scenarios whose ensemble runs with `reconfigEnabled` (and a super user).
 const RECONFIGURABLE: &[&str] =
@@ -75,7 +86,11 @@ fn set(path: &str, data: &[u8]) -> Request {
 }
 
 fn open(session: usize, on: Who) -> Step {
-    Step::Open { session, on }
+    Step::Open {
+        session,
+        on,
+        timeout_ms: super::SESSION_TIMEOUT_MS,
+    }
 }
 
 fn writes(session: usize, prefix: &str, count: u32) -> Step {
@@ -480,12 +495,90 @@ pub fn scenario(name: &str) -> Option<Scenario> {
                 Step::AckedEverywhere,
             ],
         ),
+        // Three voters and two observers: a session on an observer writes (forwarded to the
+        // leader) and reads what the other observer's session wrote; the voters elect without
+        // the observers when the leader dies, and when only one voter is left nobody leads
+        // (observers never vote); with everyone back, every acknowledged write is everywhere.
+        "observers_forward_writes_and_never_vote" => (
+            "observers_forward_writes_and_never_vote",
+            5,
+            vec![
+                Step::Start,
+                open(0, Who::Member(3)),
+                req(0, create("/o", b""), Expect::Ok),
+                writes(0, "/o/a", 10),
+                open(1, Who::Member(4)),
+                req(1, Request::Sync { path: "/o".into() }, Expect::Ok),
+                req(1, get("/o/a-9", false), Expect::Data(b"w".to_vec())),
+                Step::Kill(Who::Leader),
+                Step::WaitLeader,
+                writes(0, "/o/b", 10),
+                Step::Kill(Who::Leader),
+                Step::NoLeader { for_ms: 3_000 },
+                Step::Restart(Who::All),
+                Step::WaitLeader,
+                Step::AckedEverywhere,
+            ],
+        ),
+        // A client that vanishes without closeSession: its session expires after its
+        // timeout, its ephemeral goes, and another session's watch on it fires.
+        "session_expiry_removes_ephemerals_and_fires_watches" => (
+            "session_expiry_removes_ephemerals_and_fires_watches",
+            3,
+            vec![
+                Step::Start,
+                Step::Open {
+                    session: 0,
+                    on: Who::Member(0),
+                    timeout_ms: SHORT_SESSION_MS,
+                },
+                req(0, create("/x", b""), Expect::Ok),
+                req(0, create_mode("/x/eph", b"", 1), Expect::Ok),
+                open(1, Who::Member(1)),
+                req(1, Request::Sync { path: "/x".into() }, Expect::Ok),
+                req(1, exists("/x/eph", true), Expect::Ok),
+                Step::Abandon { session: 0 },
+                Step::Event {
+                    session: 1,
+                    kind: EventType::NodeDeleted,
+                    path: "/x/eph".into(),
+                    within_ms: 9_000,
+                },
+                req(1, exists("/x/eph", false), Expect::Code(ErrorCode::NoNode)),
+                req(1, exists("/x", false), Expect::Ok),
+            ],
+        ),
+        // Fifty connections that never send a byte (half-open clients, a flood under
+        // maxClientCnxns) do not keep a session on the same member from working, and the
+        // member closes them all (the session-less timeout).
+        "idle_connections_are_closed_and_do_not_disturb_the_others" => (
+            "idle_connections_are_closed_and_do_not_disturb_the_others",
+            3,
+            vec![
+                Step::Start,
+                Step::Flood {
+                    on: Who::Member(0),
+                    connections: 50,
+                },
+                open(0, Who::Member(0)),
+                req(0, create("/h", b"ok"), Expect::Ok),
+                req(0, get("/h", false), Expect::Data(b"ok".to_vec())),
+                Step::Close { session: 0 },
+                Step::FloodClosed { within_ms: 20_000 },
+                open(1, Who::Member(0)),
+                req(1, get("/h", false), Expect::Data(b"ok".to_vec())),
+            ],
+        ),
         _ => return None,
     };
     Some(Scenario {
         name,
         members,
         reconfig: RECONFIGURABLE.contains(&name),
+        observers: OBSERVERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, k)| *k),
         steps,
     })
 }

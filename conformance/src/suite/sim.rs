@@ -38,6 +38,8 @@ struct SimSession {
 pub struct SimHarness {
     cluster: Option<Cluster<ZkService>>,
     sessions: Vec<Option<SimSession>>,
+    /// Connections of the last `Flood`.
+    flood: Vec<u64>,
 }
 
 /// One frame read from a session's inbox.
@@ -174,7 +176,13 @@ impl Harness for SimHarness {
             ""
         };
         let members = setup.members as u64;
-        self.cluster = Some(Cluster::with_config(members, small_tuning(), extra));
+        let observers = setup.observers as u64;
+        self.cluster = Some(Cluster::with_observers(
+            members,
+            observers,
+            small_tuning(),
+            extra,
+        ));
         Ok(())
     }
 
@@ -367,5 +375,44 @@ impl Harness for SimHarness {
         if let Some(c) = self.cluster.as_mut() {
             c.run_for(ms);
         }
+    }
+
+    fn abandon(&mut self, handle: usize) {
+        if let Some(s) = self.sessions.get_mut(handle).and_then(Option::take) {
+            if let Some(c) = self.cluster.as_mut() {
+                c.client_disconnect(s.conn);
+            }
+        }
+    }
+
+    fn flood(&mut self, i: usize, n: usize) -> Result<(), String> {
+        let c = self.cluster.as_mut().ok_or("no cluster")?;
+        for _ in 0..n {
+            self.flood.push(c.connect_client(Self::id(i)));
+        }
+        Ok(())
+    }
+
+    fn flood_open(&mut self, within: Duration) -> Result<usize, String> {
+        let c = self.cluster.as_mut().ok_or("no cluster")?;
+        let until = c.now.plus_millis(within.as_millis() as u64);
+        let flood = std::mem::take(&mut self.flood);
+        let open = |c: &Cluster<ZkService>| {
+            flood
+                .iter()
+                .filter(|conn| !c.client_closed.contains(conn))
+                .count()
+        };
+        for _ in 0..MAX_STEPS {
+            if open(c) == 0 || c.now > until {
+                break;
+            }
+            c.step();
+        }
+        let left = open(c);
+        for conn in flood {
+            c.client_disconnect(conn);
+        }
+        Ok(left)
     }
 }

@@ -195,6 +195,14 @@ impl Zkc {
         }
     }
 
+    /// Drops handle `h`'s client without closeSession (it is detached): its session is left
+    /// to expire.
+    pub fn abandon(&mut self, h: usize) {
+        if let Some(s) = self.sessions.get_mut(h) {
+            s.take();
+        }
+    }
+
     /// closeSession on handle `h`: the library closes a session when its last client goes,
     /// unless detached, so the session is attached once more without detaching and dropped.
     pub fn close(&mut self, h: usize) {
