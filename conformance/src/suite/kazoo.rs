@@ -342,7 +342,6 @@ fn answer(out: &str) -> Result<Answer, String> {
                     _ => r
                         .parse::<i32>()
                         .ok()
-                        .filter(|&code| code != 0)
                         .and_then(conclave_core::client::ErrorCode::from_i32)
                         .map(MultiResult::Error)
                         .ok_or_else(|| format!("kazoo agent: bad multi result {r}")),
@@ -366,16 +365,18 @@ mod tests {
 
     #[test]
     fn answers_become_the_suites_answers() {
-        let a = answer("multi 0,-101,-2").map(|a| a.body);
-        assert!(a.is_err(), "0 is not a multi result the agent sends");
-        let a = answer("multi -2,-110").unwrap();
+        // A failed multi: ops before the failing one answer 0 (kazoo's RolledBackError),
+        // the ones after it RUNTIMEINCONSISTENCY, as ZooKeeper sends them.
+        let a = answer("multi 0,-110,-2").unwrap();
         assert_eq!(
             a.body,
             Some(Response::Multi(vec![
+                MultiResult::Error(ErrorCode::Ok),
+                MultiResult::Error(ErrorCode::NodeExists),
                 MultiResult::Error(ErrorCode::RuntimeInconsistency),
-                MultiResult::Error(ErrorCode::NodeExists)
             ]))
         );
+        assert!(answer("multi x").is_err());
         let a = answer("children 61,6262").unwrap();
         assert_eq!(
             a.body,

@@ -457,17 +457,17 @@ impl Zkc {
                     })
                     .collect::<Result<_, _>>()?,
             )),
-            // The library keeps only the failing op's error; ZooKeeper's other results are
-            // RUNTIMEINCONSISTENCY (rolled back), as the server sends them.
+            // The library keeps only the failing op's error; the others are what ZooKeeper
+            // sends for them: 0 before the failing op, RUNTIMEINCONSISTENCY after it.
             Err(Ok(zk::MultiWriteError::OperationFailed { index, source })) => {
                 let failing = code(&source).ok_or_else(|| format!("zookeeper-client: {source}"))?;
                 ok(Response::Multi(
                     (0..n)
                         .map(|i| {
-                            MultiResult::Error(if i == index {
-                                failing
-                            } else {
-                                ErrorCode::RuntimeInconsistency
+                            MultiResult::Error(match i.cmp(&index) {
+                                core::cmp::Ordering::Less => ErrorCode::Ok,
+                                core::cmp::Ordering::Equal => failing,
+                                core::cmp::Ordering::Greater => ErrorCode::RuntimeInconsistency,
                             })
                         })
                         .collect(),
