@@ -14,6 +14,11 @@
 //! operation without a reply may have taken effect or not: it is placed anywhere after its
 //! call, or never. The search is bounded by a step budget; past it the verdict is
 //! [`Verdict::Unknown`], never a pass.
+//!
+//! [`check_znode_sessions`] adds ZooKeeper's other guarantee, FIFO client order: when each
+//! `client` is one session, a session's requests take effect in the order it sent them, so an
+//! operation without a reply took effect before the session's next answered operation did, or
+//! never. Histories with many lost replies (partitions, kills) are decided far more often.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -130,8 +135,34 @@ struct Prepared {
     /// The observed answer; `None`: unknown (any answer fits).
     outs: Vec<Option<Out>>,
     calls: Vec<u64>,
-    /// Reply times; `u64::MAX` for an operation without one.
+    /// Reply times; for an operation without one, `u64::MAX`, or with FIFO client order the
+    /// reply time of its session's next answered operation (it took effect before, or never).
     rets: Vec<u64>,
+    /// With FIFO client order: the unanswered operations of the same session that must be
+    /// placed or dropped before this answered one takes effect.
+    after_lost: Vec<Vec<usize>>,
+}
+
+impl Prepared {
+    /// FIFO client order: bounds each unanswered operation by its client's next answered one.
+    fn bound_by_sessions(&mut self, history: &[Operation]) {
+        for i in 0..history.len() {
+            if self.outs[i].is_some() {
+                continue;
+            }
+            let next = (0..history.len())
+                .filter(|&j| {
+                    history[j].client == history[i].client
+                        && self.outs[j].is_some()
+                        && self.calls[j] > self.calls[i]
+                })
+                .min_by_key(|&j| self.calls[j]);
+            if let Some(j) = next {
+                self.rets[i] = self.rets[j];
+                self.after_lost[j].push(i);
+            }
+        }
+    }
 }
 
 fn prepare(history: &[Operation], initial: Option<(&[u8], i32)>) -> (Prepared, State) {
@@ -142,6 +173,7 @@ fn prepare(history: &[Operation], initial: Option<(&[u8], i32)>) -> (Prepared, S
         outs: Vec::new(),
         calls: Vec::new(),
         rets: Vec::new(),
+        after_lost: vec![Vec::new(); history.len()],
     };
     for o in history {
         p.ops.push(match &o.op {
@@ -171,7 +203,24 @@ const NIL: usize = usize::MAX;
 /// Checks one znode's history, starting from `initial` (`None`: the znode does not exist),
 /// within `budget` search steps.
 pub fn check_znode(history: &[Operation], initial: Option<(&[u8], i32)>, budget: u64) -> Verdict {
-    let (p, mut state) = prepare(history, initial);
+    let (p, state) = prepare(history, initial);
+    search(history, p, state, budget)
+}
+
+/// [`check_znode`] where each `client` is one ZooKeeper session, whose requests take effect in
+/// the order it sent them (FIFO client order): an operation without a reply took effect before
+/// its session's next answered operation, or never.
+pub fn check_znode_sessions(
+    history: &[Operation],
+    initial: Option<(&[u8], i32)>,
+    budget: u64,
+) -> Verdict {
+    let (mut p, state) = prepare(history, initial);
+    p.bound_by_sessions(history);
+    search(history, p, state, budget)
+}
+
+fn search(history: &[Operation], p: Prepared, mut state: State, budget: u64) -> Verdict {
     let n = p.ops.len();
     // Events: (time, is_return, op). Calls sort before returns at the same time, so equal
     // times count as overlapping (never as "finished before").
@@ -223,7 +272,8 @@ pub fn check_znode(history: &[Operation], initial: Option<(&[u8], i32)>, budget:
     let words = n.div_ceil(64).max(1);
     let mut done = vec![0u64; words];
     let mut seen: HashSet<(Vec<u64>, State)> = HashSet::new();
-    let mut stack: Vec<(usize, State)> = Vec::new();
+    // (call event, state before, whether the operation was dropped: never took effect).
+    let mut stack: Vec<(usize, State, bool)> = Vec::new();
     // The deepest the search got, and the answered operation it could not place there.
     let mut deepest = 0usize;
     let mut stuck = None;
@@ -236,7 +286,7 @@ pub fn check_znode(history: &[Operation], initial: Option<(&[u8], i32)>, budget:
         }
         if entry == NIL {
             // Every candidate at this depth failed: undo the latest choice.
-            let Some((call_event, before)) = stack.pop() else {
+            let Some((call_event, before, dropped)) = stack.pop() else {
                 return violation(history, &p, stuck, deepest);
             };
             let op = events[call_event].2;
@@ -244,7 +294,25 @@ pub fn check_znode(history: &[Operation], initial: Option<(&[u8], i32)>, budget:
             done[op / 64] &= !(1 << (op % 64));
             relink(ret_of[op], &mut head, &mut next, &mut prev);
             relink(call_event, &mut head, &mut next, &mut prev);
-            entry = next[call_event];
+            if dropped {
+                // Dropping was the last choice at this call event.
+                entry = next[call_event];
+            } else if p.outs[op].is_none() && p.rets[op] != u64::MAX {
+                // Placing failed; dropping it is still to try.
+                done[op / 64] |= 1 << (op % 64);
+                if seen.insert((done.clone(), state)) {
+                    stack.push((call_event, state, true));
+                    deepest = deepest.max(stack.len());
+                    unlink(call_event, &mut head, &mut next, &mut prev);
+                    unlink(ret_of[op], &mut head, &mut next, &mut prev);
+                    entry = head;
+                } else {
+                    done[op / 64] &= !(1 << (op % 64));
+                    entry = next[call_event];
+                }
+            } else {
+                entry = next[call_event];
+            }
             continue;
         }
         let (_, is_ret, op) = events[entry];
@@ -257,13 +325,31 @@ pub fn check_znode(history: &[Operation], initial: Option<(&[u8], i32)>, budget:
             entry = NIL;
             continue;
         }
+        // FIFO client order: the session's earlier lost requests are settled first.
+        let ready = p.after_lost[op]
+            .iter()
+            .all(|&k| done[k / 64] & (1 << (k % 64)) != 0);
         let (out, after) = step(state, p.ops[op]);
-        if p.outs[op].is_none_or(|o| o == out) {
+        if ready && p.outs[op].is_none_or(|o| o == out) {
             done[op / 64] |= 1 << (op % 64);
             if seen.insert((done.clone(), after)) {
-                stack.push((entry, state));
+                stack.push((entry, state, false));
                 deepest = deepest.max(stack.len());
                 state = after;
+                unlink(entry, &mut head, &mut next, &mut prev);
+                unlink(ret_of[op], &mut head, &mut next, &mut prev);
+                entry = head;
+                continue;
+            }
+            done[op / 64] &= !(1 << (op % 64));
+        }
+        // A lost request bounded by its session's next one may also never have taken effect:
+        // drop it here (the state stays as it is).
+        if p.outs[op].is_none() && p.rets[op] != u64::MAX {
+            done[op / 64] |= 1 << (op % 64);
+            if seen.insert((done.clone(), state)) {
+                stack.push((entry, state, true));
+                deepest = deepest.max(stack.len());
                 unlink(entry, &mut head, &mut next, &mut prev);
                 unlink(ret_of[op], &mut head, &mut next, &mut prev);
                 entry = head;
@@ -339,6 +425,17 @@ pub fn check<'a>(
 /// subset of the unanswered operations): the oracle the search is tested against.
 pub fn brute_force(history: &[Operation], initial: Option<(&[u8], i32)>) -> bool {
     let (p, state) = prepare(history, initial);
+    brute(&p, state)
+}
+
+/// [`brute_force`] with FIFO client order ([`check_znode_sessions`]'s question).
+pub fn brute_force_sessions(history: &[Operation], initial: Option<(&[u8], i32)>) -> bool {
+    let (mut p, state) = prepare(history, initial);
+    p.bound_by_sessions(history);
+    brute(&p, state)
+}
+
+fn brute(p: &Prepared, state: State) -> bool {
     let n = p.ops.len();
     assert!(n <= 10, "brute force is for tiny histories");
     fn go(p: &Prepared, placed: &mut Vec<bool>, state: State) -> bool {
@@ -351,23 +448,27 @@ pub fn brute_force(history: &[Operation], initial: Option<(&[u8], i32)>) -> bool
             if placed[i] {
                 continue;
             }
-            // i may go next only if no unplaced operation finished before i was called.
-            if (0..n).any(|j| !placed[j] && j != i && p.rets[j] < p.calls[i]) {
+            // i may go next only if no unplaced operation finished before i was called, and
+            // (FIFO client order) its session's earlier lost requests are settled.
+            if (0..n).any(|j| !placed[j] && j != i && p.rets[j] < p.calls[i])
+                || p.after_lost[i].iter().any(|&k| !placed[k])
+            {
                 continue;
             }
             let (out, after) = step(state, p.ops[i]);
-            if p.outs[i].is_some_and(|o| o != out) {
-                continue;
-            }
             placed[i] = true;
-            if go(p, placed, after) {
+            if p.outs[i].is_none_or(|o| o == out) && go(p, placed, after) {
+                return true;
+            }
+            // An unanswered operation may also never have taken effect.
+            if p.outs[i].is_none() && go(p, placed, state) {
                 return true;
             }
             placed[i] = false;
         }
         false
     }
-    go(&p, &mut vec![false; n], state)
+    go(p, &mut vec![false; n], state)
 }
 
 #[cfg(test)]
@@ -499,6 +600,16 @@ mod tests {
     /// linearizable), some answers are dropped, and with `corrupt` one answer is altered
     /// (which may or may not break linearizability).
     fn random_history(rng: &mut Prng, corrupt: bool) -> (Vec<Operation>, Option<(Vec<u8>, i32)>) {
+        random_history_with(rng, corrupt, false)
+    }
+
+    /// With `vanish`, some operations without a reply never took effect at all (a request
+    /// lost with its connection), as in a session's history.
+    fn random_history_with(
+        rng: &mut Prng,
+        corrupt: bool,
+        vanish: bool,
+    ) -> (Vec<Operation>, Option<(Vec<u8>, i32)>) {
         let initial = if rng.chance(500_000) {
             Some((b"i".to_vec(), 0))
         } else {
@@ -536,6 +647,10 @@ mod tests {
         ops.sort_by_key(|(at, o)| (*at, o.call));
         let mut state: Option<(Vec<u8>, i32)> = initial.clone();
         for (_, o) in ops.iter_mut() {
+            if vanish && rng.chance(100_000) {
+                o.reply = None;
+                continue;
+            }
             let answer = match (&o.op, &state) {
                 (ZnodeOp::Create(_), Some(_)) => Answer::NodeExists,
                 (ZnodeOp::Create(d), None) => {
@@ -602,5 +717,79 @@ mod tests {
         }
         // The generator must exercise both verdicts, or the agreement proves little.
         assert!(rejected > total / 10, "{rejected} of {total} rejected");
+    }
+
+    /// FIFO client order, against its brute-force oracle, on histories where requests are
+    /// lost with their replies: some took effect, some never did.
+    #[test]
+    fn the_session_search_agrees_with_brute_force_on_thousands_of_tiny_histories() {
+        let seed = 0x12_2026;
+        let mut rng = Prng::new(seed);
+        let (mut rejected, mut total, mut lost) = (0, 0, 0);
+        for case in 0..6_000 {
+            let corrupt = case % 2 == 1;
+            let (h, initial) = random_history_with(&mut rng, corrupt, true);
+            let init = initial.as_ref().map(|(d, v)| (d.as_slice(), *v));
+            let oracle = brute_force_sessions(&h, init);
+            let verdict = check_znode_sessions(&h, init, 1_000_000);
+            assert!(
+                oracle || corrupt,
+                "seed {seed} case {case}: a true history must pass the oracle: {h:?}"
+            );
+            match verdict {
+                Verdict::Linearizable => assert!(oracle, "seed {seed} case {case}: {h:?}"),
+                Verdict::Violation(_) => assert!(!oracle, "seed {seed} case {case}: {h:?}"),
+                Verdict::Unknown => panic!("seed {seed} case {case}: budget on a tiny history"),
+            }
+            // Without FIFO the same history is at least as easy to explain.
+            assert!(
+                !oracle || brute_force(&h, init),
+                "seed {seed} case {case}: FIFO accepted what plain linearizability refuses"
+            );
+            total += 1;
+            rejected += usize::from(!oracle);
+            lost += h.iter().filter(|o| o.reply.is_none()).count();
+        }
+        assert!(rejected > total / 10, "{rejected} of {total} rejected");
+        assert!(
+            lost > total / 4,
+            "only {lost} lost replies in {total} histories"
+        );
+    }
+
+    /// A lost write its session's next answered operation did not see cannot have taken
+    /// effect after it: plain linearizability lets it float to the end, FIFO order does not.
+    #[test]
+    fn fifo_order_refuses_a_lost_write_that_lands_after_the_sessions_next_one() {
+        let h = vec![
+            op(1, 0, None, set("x"), Answer::Set(0)),
+            op(
+                1,
+                10,
+                Some(20),
+                ZnodeOp::Read,
+                Answer::Data(b"".to_vec(), 0),
+            ),
+            op(
+                2,
+                30,
+                Some(40),
+                ZnodeOp::Read,
+                Answer::Data(b"x".to_vec(), 1),
+            ),
+        ];
+        assert_eq!(
+            check_znode(&h, Some((b"", 0)), 1_000),
+            Verdict::Linearizable
+        );
+        assert!(matches!(
+            check_znode_sessions(&h, Some((b"", 0)), 1_000),
+            Verdict::Violation(_)
+        ));
+        // Never taking effect is allowed: the same history without the late read passes.
+        assert_eq!(
+            check_znode_sessions(&h[..2], Some((b"", 0)), 1_000),
+            Verdict::Linearizable
+        );
     }
 }
