@@ -4,19 +4,11 @@
 //! again with kazoo, then with the `zookeeper-client` crate, as every client (the client families).
 //! One test per scenario and harness.
 
-use conclave_conformance::suite::live::{Host, Launch, LiveHarness, Running};
+use conclave_conformance::suite::live::{Host, Launch, Running};
 use conclave_conformance::suite::{netns, Unsupported};
 use conclave_mio::Member;
 
-mod processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")));
-}
-
-mod in_process {
-    conclave_conformance::suite!(super::LiveHarness::new(super::InProcess));
-}
+conclave_conformance::adapter_suites!(env!("CARGO_BIN_EXE_conclave-mio"), InProcess);
 
 /// Members of conclave-mio in this process, started from a thread in the member's network
 /// namespace when it has one (the loop and disk threads it spawns live there too).
@@ -52,23 +44,4 @@ impl Running for MioMember {
     fn resume(&mut self) {
         self.0.thaw();
     }
-}
-
-/// The kazoo family: the same scenarios with every session a kazoo client.
-mod kazoo_processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(
-        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")).with_kazoo()
-    );
-}
-
-/// The zookeeper-client family: the same scenarios with every session a client of the
-/// `zookeeper-client` crate.
-mod zookeeper_client_processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(
-        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-mio")).with_zookeeper_client()
-    );
 }

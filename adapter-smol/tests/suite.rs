@@ -8,18 +8,10 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use async_executor::Executor;
-use conclave_conformance::suite::live::{Host, Launch, LiveHarness, Running};
+use conclave_conformance::suite::live::{Host, Launch, Running};
 use conclave_conformance::suite::{netns, Unsupported};
 
-mod processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-smol")));
-}
-
-mod in_process {
-    conclave_conformance::suite!(super::LiveHarness::new(super::InProcess));
-}
+conclave_conformance::adapter_suites!(env!("CARGO_BIN_EXE_conclave-smol"), InProcess);
 
 /// Members of conclave-smol in this process: a thread each (in the member's network namespace
 /// when it has one) that alone runs the member's executor, so that one blocking task freezes
@@ -103,23 +95,4 @@ impl Running for SmolMember {
     fn resume(&mut self) {
         self.thaw.take();
     }
-}
-
-/// The kazoo family: the same scenarios with every session a kazoo client.
-mod kazoo_processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(
-        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-smol")).with_kazoo()
-    );
-}
-
-/// The zookeeper-client family: the same scenarios with every session a client of the
-/// `zookeeper-client` crate.
-mod zookeeper_client_processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(
-        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave-smol")).with_zookeeper_client()
-    );
 }

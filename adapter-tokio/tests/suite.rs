@@ -7,20 +7,12 @@
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use conclave_conformance::suite::live::{Host, Launch, LiveHarness, Running};
+use conclave_conformance::suite::live::{Host, Launch, Running};
 use conclave_conformance::suite::{netns, Unsupported};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-mod processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave")));
-}
-
-mod in_process {
-    conclave_conformance::suite!(super::LiveHarness::new(super::InProcess));
-}
+conclave_conformance::adapter_suites!(env!("CARGO_BIN_EXE_conclave"), InProcess);
 
 /// Members of conclave-tokio in this process: a thread each (in the member's network
 /// namespace when it has one) running a current-thread runtime, so that one blocking task
@@ -109,21 +101,4 @@ impl Running for TokioMember {
     fn resume(&mut self) {
         self.thaw.take();
     }
-}
-
-/// The kazoo family: the same scenarios with every session a kazoo client.
-mod kazoo_processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(ProcessHarness::new(env!("CARGO_BIN_EXE_conclave")).with_kazoo());
-}
-
-/// The zookeeper-client family: the same scenarios with every session a client of the
-/// `zookeeper-client` crate.
-mod zookeeper_client_processes {
-    use conclave_conformance::suite::process::ProcessHarness;
-
-    conclave_conformance::suite!(
-        ProcessHarness::new(env!("CARGO_BIN_EXE_conclave")).with_zookeeper_client()
-    );
 }

@@ -14,6 +14,7 @@ use conclave_core::client::{
     CreateKind, EventType, KeeperState, MultiOp, MultiResult, Request, Response, Stat, WatcherEvent,
 };
 
+use super::live::Family;
 use super::{Answer, Unsupported};
 
 /// The agent's source, written next to the ensemble's files when the family starts.
@@ -240,6 +241,33 @@ impl Kazoo {
             self.sessions[h] = None;
         }
         result
+    }
+}
+
+impl Family for Kazoo {
+    fn open(&mut self, addr: SocketAddr, timeout_ms: i32) -> Result<usize, String> {
+        Kazoo::open(self, addr, timeout_ms)
+    }
+
+    fn call(&mut self, h: usize, request: &Request) -> Result<Answer, String> {
+        Kazoo::call(self, h, request)
+    }
+
+    fn events(&mut self, h: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String> {
+        Kazoo::events(self, h, wait)
+    }
+
+    fn close(&mut self, h: usize) {
+        Kazoo::close(self, h);
+    }
+
+    fn reconnect(&mut self, h: usize, addr: SocketAddr) -> Result<usize, String> {
+        let session = self.drop_connection(h)?;
+        self.resume(addr, &session)
+    }
+
+    fn abandon(&mut self, h: usize) {
+        let _ = self.drop_connection(h);
     }
 }
 

@@ -55,6 +55,35 @@ pub trait Running {
     fn resume(&mut self);
 }
 
+/// A client library the harness speaks through instead of the core's codec (a client family);
+/// handles are the family's own.
+pub(crate) trait Family {
+    /// A new session on `addr`; its handle.
+    fn open(&mut self, addr: SocketAddr, timeout_ms: i32) -> Result<usize, String>;
+    /// `request` on session `h`; a `String` error when the connection was lost.
+    fn call(&mut self, h: usize, request: &Request) -> Result<Answer, String>;
+    /// Notifications that reached session `h`, waiting up to `wait` for one.
+    fn events(&mut self, h: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String>;
+    /// closeSession on `h`.
+    fn close(&mut self, h: usize);
+    /// Session `h` on `addr` over a new connection, the old one dropped without
+    /// closeSession; the new handle.
+    fn reconnect(&mut self, h: usize, addr: SocketAddr) -> Result<usize, String>;
+    /// Drops `h`'s connection without closeSession, for good.
+    fn abandon(&mut self, h: usize);
+}
+
+/// Which client library a harness speaks through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clients {
+    /// The core's jute codec on plain sockets.
+    Codec,
+    /// kazoo (Python).
+    Kazoo,
+    /// The `zookeeper-client` crate.
+    ZookeeperClient,
+}
+
 /// An ensemble run by a [`Host`] under a fresh directory, removed (members first) on drop.
 pub struct LiveHarness {
     host: Box<dyn Host>,
@@ -69,10 +98,9 @@ pub struct LiveHarness {
     /// The namespaces, for scenarios with partitions.
     net: Option<Net>,
     isolated: BTreeSet<usize>,
-    /// With the kazoo family: every session is a kazoo client (started with the ensemble).
-    kazoo: Option<Option<Kazoo>>,
-    /// With the zookeeper-client family: every session is a client of that crate.
-    zkc: Option<Option<Zkc>>,
+    /// The client library, and (once the ensemble started) the family that runs it.
+    clients: Clients,
+    family: Option<Box<dyn Family>>,
     /// Connections of the last `Flood`.
     flood: Vec<TcpStream>,
 }
@@ -97,8 +125,8 @@ impl LiveHarness {
             events: Vec::new(),
             net: None,
             isolated: BTreeSet::new(),
-            kazoo: None,
-            zkc: None,
+            clients: Clients::Codec,
+            family: None,
             flood: Vec::new(),
         }
     }
@@ -106,23 +134,18 @@ impl LiveHarness {
     /// The same harness with clients of the `zookeeper-client` crate instead of the core's
     /// codec (the zookeeper-client family).
     pub fn with_zookeeper_client(mut self) -> LiveHarness {
-        self.zkc = Some(None);
+        self.clients = Clients::ZookeeperClient;
         self
     }
 
-    fn zkc(&mut self) -> Option<&mut Zkc> {
-        self.zkc.as_mut().and_then(Option::as_mut)
-    }
-
-    /// The same harness with kazoo clients instead of the core's codec (the kazoo family:
-    /// `suite!(kazoo: …)`).
+    /// The same harness with kazoo clients instead of the core's codec (the kazoo family).
     pub fn with_kazoo(mut self) -> LiveHarness {
-        self.kazoo = Some(None);
+        self.clients = Clients::Kazoo;
         self
     }
 
-    fn kazoo(&mut self) -> Option<&mut Kazoo> {
-        self.kazoo.as_mut().and_then(Option::as_mut)
+    fn member_addr(&self, i: usize) -> Result<SocketAddr, String> {
+        self.client_addr(i).ok_or_else(|| format!("no member {i}"))
     }
 
     fn log_path(&self, i: usize) -> PathBuf {
@@ -247,12 +270,10 @@ impl Harness for LiveHarness {
         } else {
             ""
         };
-        let clients = if self.kazoo.is_some() {
-            ", kazoo clients"
-        } else if self.zkc.is_some() {
-            ", zookeeper-client clients"
-        } else {
-            ""
+        let clients = match self.clients {
+            Clients::Codec => "",
+            Clients::Kazoo => ", kazoo clients",
+            Clients::ZookeeperClient => ", zookeeper-client clients",
         };
         format!(
             "{} in {}{net}{clients}",
@@ -269,8 +290,8 @@ impl Harness for LiveHarness {
     }
 
     fn clients(&self) -> Result<(), Unsupported> {
-        match (&self.kazoo, super::kazoo::unavailable()) {
-            (Some(_), Some(why)) => Err(Unsupported(format!("the kazoo family: {why}"))),
+        match (self.clients, super::kazoo::unavailable()) {
+            (Clients::Kazoo, Some(why)) => Err(Unsupported(format!("the kazoo family: {why}"))),
             _ => Ok(()),
         }
     }
@@ -280,15 +301,14 @@ impl Harness for LiveHarness {
         if setup.partitions {
             self.net = Some(Net::create(members)?);
         }
-        if self.kazoo.is_some() {
-            let ns = self.net.as_ref().map(Net::client_ns);
-            let agent = Kazoo::start(&self.dir, ns.as_deref()).map_err(|u| u.0)?;
-            self.kazoo = Some(Some(agent));
-        }
-        if self.zkc.is_some() {
-            let ns = self.net.as_ref().map(Net::client_ns);
-            self.zkc = Some(Some(Zkc::start(ns.as_deref())?));
-        }
+        let ns = self.net.as_ref().map(Net::client_ns);
+        self.family = match self.clients {
+            Clients::Codec => None,
+            Clients::Kazoo => Some(Box::new(
+                Kazoo::start(&self.dir, ns.as_deref()).map_err(|u| u.0)?,
+            )),
+            Clients::ZookeeperClient => Some(Box::new(Zkc::start(ns.as_deref())?)),
+        };
         let mut layout = EnsembleLayout::with_ports(self.ports(members)?, TICK_MS);
         layout.observers = setup.observers;
         if self.net.is_some() {
@@ -391,21 +411,11 @@ impl Harness for LiveHarness {
     }
 
     fn open(&mut self, i: usize, timeout_ms: i32) -> Result<usize, String> {
-        if self.kazoo.is_some() {
-            let addr = self
-                .client_addr(i)
-                .ok_or_else(|| format!("no member {i}"))?;
-            let kazoo = self.kazoo().ok_or("the kazoo agent is not running")?;
-            return kazoo.open(addr, timeout_ms);
-        }
-        if self.zkc.is_some() {
-            let addr = self
-                .client_addr(i)
-                .ok_or_else(|| format!("no member {i}"))?;
-            let zkc = self
-                .zkc()
-                .ok_or("the zookeeper-client family is not running")?;
-            return zkc.open(addr, timeout_ms);
+        if self.family.is_some() {
+            let addr = self.member_addr(i)?;
+            if let Some(family) = self.family.as_mut() {
+                return family.open(addr, timeout_ms);
+            }
         }
         let stream = self.connect(i, CLIENT_WAIT)?;
         let session =
@@ -416,11 +426,8 @@ impl Harness for LiveHarness {
     }
 
     fn call(&mut self, handle: usize, request: &Request) -> Result<Answer, String> {
-        if let Some(kazoo) = self.kazoo() {
-            return kazoo.call(handle, request);
-        }
-        if let Some(zkc) = self.zkc() {
-            return zkc.call(handle, request);
+        if let Some(family) = self.family.as_mut() {
+            return family.call(handle, request);
         }
         let session = self
             .sessions
@@ -443,11 +450,8 @@ impl Harness for LiveHarness {
     }
 
     fn events(&mut self, handle: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String> {
-        if let Some(kazoo) = self.kazoo() {
-            return kazoo.events(handle, wait);
-        }
-        if let Some(zkc) = self.zkc() {
-            return zkc.events(handle, wait);
+        if let Some(family) = self.family.as_mut() {
+            return family.events(handle, wait);
         }
         let mut got = std::mem::take(&mut self.events[handle]);
         if got.is_empty() {
@@ -462,11 +466,8 @@ impl Harness for LiveHarness {
     }
 
     fn close(&mut self, handle: usize) {
-        if let Some(kazoo) = self.kazoo() {
-            return kazoo.close(handle);
-        }
-        if let Some(zkc) = self.zkc() {
-            return zkc.close(handle);
+        if let Some(family) = self.family.as_mut() {
+            return family.close(handle);
         }
         if let Some(mut session) = self.sessions.get_mut(handle).and_then(Option::take) {
             let _ = session.call(&Request::CloseSession);
@@ -474,23 +475,11 @@ impl Harness for LiveHarness {
     }
 
     fn reconnect(&mut self, handle: usize, i: usize) -> Result<usize, String> {
-        if self.kazoo.is_some() {
-            let addr = self
-                .client_addr(i)
-                .ok_or_else(|| format!("no member {i}"))?;
-            let kazoo = self.kazoo().ok_or("the kazoo agent is not running")?;
-            let session = kazoo.drop_connection(handle)?;
-            let new = kazoo.resume(addr, &session)?;
-            return Ok(new);
-        }
-        if self.zkc.is_some() {
-            let addr = self
-                .client_addr(i)
-                .ok_or_else(|| format!("no member {i}"))?;
-            let zkc = self
-                .zkc()
-                .ok_or("the zookeeper-client family is not running")?;
-            return zkc.reconnect(handle, addr);
+        if self.family.is_some() {
+            let addr = self.member_addr(i)?;
+            if let Some(family) = self.family.as_mut() {
+                return family.reconnect(handle, addr);
+            }
         }
         let old = self
             .sessions
@@ -534,10 +523,8 @@ impl Harness for LiveHarness {
     }
 
     fn abandon(&mut self, handle: usize) {
-        if let Some(kazoo) = self.kazoo() {
-            let _ = kazoo.drop_connection(handle);
-        } else if let Some(zkc) = self.zkc() {
-            zkc.abandon(handle);
+        if let Some(family) = self.family.as_mut() {
+            family.abandon(handle);
         } else if let Some(s) = self.sessions.get_mut(handle) {
             s.take();
         }

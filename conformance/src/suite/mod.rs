@@ -808,6 +808,40 @@ pub fn create_request(path: &str, data: &[u8], flags: i32) -> CreateRequest {
     }
 }
 
+/// Every harness an adapter's `tests/suite.rs` runs the suite on, in one line:
+/// `conclave_conformance::adapter_suites!(env!("CARGO_BIN_EXE_x"), InProcessHost)` expands to
+/// four modules of one test per scenario — `processes` (the binary as real processes),
+/// `in_process` (the members in the test process through the adapter's
+/// [`live::Host`]), `kazoo_processes` and `zookeeper_client_processes` (the processes again,
+/// every session a kazoo client, then a `zookeeper-client` crate client).
+#[macro_export]
+macro_rules! adapter_suites {
+    ($bin:expr, $host:expr) => {
+        mod processes {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::suite!($crate::suite::process::ProcessHarness::new($bin));
+        }
+        mod in_process {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::suite!($crate::suite::live::LiveHarness::new($host));
+        }
+        mod kazoo_processes {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::suite!($crate::suite::process::ProcessHarness::new($bin).with_kazoo());
+        }
+        mod zookeeper_client_processes {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::suite!(
+                $crate::suite::process::ProcessHarness::new($bin).with_zookeeper_client()
+            );
+        }
+    };
+}
+
 /// Reports a scenario the harness could not set up, loudly; with `CONCLAVE_REQUIRE_FAULTS=1`
 /// (CI sets it) the test fails instead, so a machine that lost a fault cannot go green.
 pub fn skipped(scenario: &str, harness: &str, why: &str) {

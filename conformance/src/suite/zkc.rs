@@ -14,6 +14,7 @@ use conclave_core::client::{
 };
 use zookeeper_client as zk;
 
+use super::live::Family;
 use super::Answer;
 
 /// How long a call may take before the connection counts as lost.
@@ -83,6 +84,32 @@ fn mode(flags: i32) -> zk::CreateMode {
         2 => zk::CreateMode::PersistentSequential,
         3 => zk::CreateMode::EphemeralSequential,
         _ => zk::CreateMode::Persistent,
+    }
+}
+
+impl Family for Zkc {
+    fn open(&mut self, addr: SocketAddr, timeout_ms: i32) -> Result<usize, String> {
+        Zkc::open(self, addr, timeout_ms)
+    }
+
+    fn call(&mut self, h: usize, request: &Request) -> Result<Answer, String> {
+        Zkc::call(self, h, request)
+    }
+
+    fn events(&mut self, h: usize, wait: Duration) -> Result<Vec<WatcherEvent>, String> {
+        Zkc::events(self, h, wait)
+    }
+
+    fn close(&mut self, h: usize) {
+        Zkc::close(self, h);
+    }
+
+    fn reconnect(&mut self, h: usize, addr: SocketAddr) -> Result<usize, String> {
+        Zkc::reconnect(self, h, addr)
+    }
+
+    fn abandon(&mut self, h: usize) {
+        Zkc::abandon(self, h);
     }
 }
 
