@@ -185,6 +185,15 @@ impl Cluster {
         self.pids.iter().map(|&pid| rss_mib(pid)).collect()
     }
 
+    /// Where each member's resident pages are: `RssAnon` (heap, stacks) and `RssFile`
+    /// (the binary and libraries), KiB; the split tells allocation from code.
+    pub(crate) fn rss_split_kib(&self) -> Vec<(u64, u64)> {
+        self.pids
+            .iter()
+            .map(|&pid| (status_kib(pid, "RssAnon:"), status_kib(pid, "RssFile:")))
+            .collect()
+    }
+
     /// `kill -9` of member `i` (0-based).
     pub(crate) fn kill9(&mut self, i: usize) -> Result<(), String> {
         self.signal(i, "9")
@@ -292,10 +301,15 @@ pub(crate) fn four_letter(host: &str, word: &str) -> Option<String> {
 
 /// `VmRSS` of a process in MiB (0 when it cannot be read).
 fn rss_mib(pid: u32) -> f64 {
+    status_kib(pid, "VmRSS:") as f64 / 1024.0
+}
+
+/// One KiB field of `/proc/<pid>/status` (0 when it cannot be read).
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
 }

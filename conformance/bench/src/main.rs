@@ -362,6 +362,10 @@ async fn one_round(o: &Options, service: &Service, round: usize) -> Result<Vec<F
                 "bench:   RSS per member after {} creates: {rss:.1?} MiB",
                 m.ops
             );
+            eprintln!(
+                "bench:   (anonymous, file-backed) KiB per member: {:?}",
+                cluster.rss_split_kib()
+            );
             r.record(
                 "create-many: RSS per member MiB (max)",
                 max,

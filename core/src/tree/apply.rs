@@ -65,7 +65,7 @@ impl DataTree {
                 Ok(stat) => TxnResult::SetAcl { stat },
                 Err(e) => TxnResult::Error(e),
             },
-            ZkTxn::Check { path, .. } => match self.nodes.get(path.as_str()) {
+            ZkTxn::Check { path, .. } => match self.node(path) {
                 Some(n) => TxnResult::Check { stat: n.stat() },
                 None => TxnResult::Error(ErrorCode::NoNode),
             },
@@ -105,10 +105,10 @@ impl DataTree {
         t: &mut Vec<WatchTrigger>,
     ) -> Result<Stat, ErrorCode> {
         let parent = path::parent(&c.path).ok_or(ErrorCode::NodeExists)?;
-        if !self.nodes.contains_key(parent) {
+        if !self.contains(parent) {
             return Err(ErrorCode::NoNode);
         }
-        let exists = self.nodes.contains_key(c.path.as_str());
+        let exists = self.contains(&c.path);
         let new_cversion = c.parent_cversion;
         if exists {
             // Replay: the node is there already; still raise the parent's cversion/pzxid.
@@ -147,10 +147,10 @@ impl DataTree {
         t: &mut Vec<WatchTrigger>,
     ) -> Result<(), ErrorCode> {
         let parent = path::parent(path).ok_or(ErrorCode::BadArguments)?;
-        if !self.nodes.contains_key(parent) {
+        if !self.contains(parent) {
             return Err(ErrorCode::NoNode);
         }
-        let missing = match self.nodes.get(path) {
+        let missing = match self.node(path) {
             None => true,
             Some(n) if !n.is_leaf() => return Err(ErrorCode::NotEmpty),
             Some(_) => false,
@@ -165,11 +165,7 @@ impl DataTree {
         if missing {
             return Err(ErrorCode::NoNode);
         }
-        let acl = self.remove_node(path).map(|node| {
-            let acl = node.acl.clone();
-            self.release_acl(node.acl);
-            acl
-        });
+        let acl = self.remove_node(path).map(|node| node.acl);
         t.push(WatchTrigger {
             path: path.into(),
             event: EventType::NodeDeleted,
@@ -203,18 +199,17 @@ impl DataTree {
     }
 
     fn apply_set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, ErrorCode> {
-        if !self.nodes.contains_key(path) {
+        if !self.contains(path) {
             return Err(ErrorCode::NoNode);
         }
         let new = self.intern_acl(acl);
-        let (old, stat) = self
+        let stat = self
             .update_node(path, |n| {
-                let old = core::mem::replace(&mut n.acl, new);
+                n.acl = new;
                 n.stat.aversion = version;
-                (old, n.stat())
+                n.stat()
             })
             .ok_or(ErrorCode::NoNode)?;
-        self.release_acl(old);
         Ok(stat)
     }
 
@@ -257,7 +252,7 @@ impl DataTree {
                         .apply_set_data(path, data, *version, zxid, time, t)
                         .map(|stat| SubResult::SetData { stat }),
                     SubTxn::Check { path, .. } => {
-                        if self.nodes.contains_key(path.as_str()) {
+                        if self.contains(path) {
                             Ok(SubResult::Check)
                         } else {
                             Err(ErrorCode::NoNode)
@@ -279,8 +274,7 @@ impl DataTree {
     ) -> Vec<String> {
         let mut deleted = Vec::new();
         let owned_by = |tree: &DataTree, p: &str| {
-            tree.nodes
-                .get(p)
+            tree.node(p)
                 .is_some_and(|n| n.kind() == EphemeralType::Session(session))
         };
         for p in listed {

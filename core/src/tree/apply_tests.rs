@@ -1,6 +1,7 @@
 //! apply: stats, sequence names, triggers, idempotent replay, sessions, snapshots, digest,
 //! deep paths.
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -512,4 +513,48 @@ fn children_are_listed_from_the_ordered_map_past_interleaved_subtrees() {
     assert_eq!(h.err(&delete("/a/x-y", -1)), ErrorCode::NoNode);
     assert_eq!(h.stat("/a").num_children, 4);
     dump(&h.tree);
+}
+
+#[test]
+fn acl_lists_are_counted_by_the_nodes_that_use_them() {
+    use crate::client::{perms, Acl, Id};
+    let mut h = Harness::new();
+    let base = h.tree.acl_count();
+    // Anyone may do anything but delete children: a list of its own, still ours to change.
+    let other = vec![Acl {
+        perms: perms::ALL & !perms::DELETE,
+        id: Id::anyone(),
+    }];
+    h.ok(&create("/a", b"x", 0));
+    h.ok(&create("/b", b"y", 0));
+    let set = |path: &str, acl: &Vec<Acl>| Request::SetAcl {
+        path: path.into(),
+        acl: acl.clone(),
+        version: -1,
+    };
+    h.ok(&set("/a", &other));
+    assert_eq!(h.tree.acl_count(), base + 1);
+    h.ok(&set("/b", &other));
+    assert_eq!(h.tree.acl_count(), base + 1, "one list, two nodes");
+    assert!(
+        Arc::ptr_eq(
+            h.tree.node("/a").unwrap().acl,
+            h.tree.node("/b").unwrap().acl
+        ),
+        "nodes share the pooled list"
+    );
+    h.ok(&delete("/a", -1));
+    assert_eq!(h.tree.acl_count(), base + 1, "/b still uses it");
+    h.ok(&set("/b", &open()));
+    assert_eq!(h.tree.acl_count(), base, "the list left with its last node");
+    // A reused slot serves a new list; the node keeps its data, stat and digest in step.
+    h.ok(&set("/b", &other));
+    let b = h.tree.node("/b").unwrap();
+    assert_eq!((&**b.acl, b.data), (other.as_slice(), Some(&b"y"[..])));
+    assert_eq!(h.tree.digest(), h.tree.recompute_digest());
+    let snap = h.tree.snapshot();
+    let mut t = DataTree::new();
+    t.restore(&snap).unwrap();
+    assert_eq!(dump(&t), dump(&h.tree));
+    assert_eq!(t.acl_count(), h.tree.acl_count());
 }

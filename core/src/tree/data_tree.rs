@@ -1,11 +1,11 @@
 //! The data tree: nodes by path, the interned ACL pool, sessions and their ephemerals, the
 //! container/TTL indexes the reapers scan, and the rolling digest.
 //!
-//! Nodes live in one `BTreeMap` keyed by full path (ZooKeeper's flat `nodes` map), so no
-//! operation walks the tree recursively, whatever its depth. The map's order is also where
-//! children come from: the children of `p` are the keys under `p/` (see `children`).
-//! Values are boxed: a `BTreeMap` filled in key order keeps its leaves about half full, and a
-//! pointer per slot wastes far less than a whole node per slot.
+//! Nodes live in one ordered set keyed by full path (ZooKeeper's flat `nodes` map), so no
+//! operation walks the tree recursively, whatever its depth. The set's order is also where
+//! children come from: the children of `p` are the paths under `p/` (see `children`).
+//! Each node is packed into one allocation with its path (`packed`): the memory a znode
+//! costs beyond its data is a ~25-byte header, one allocator chunk and one set slot.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -13,17 +13,19 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::acl_pool::AclPool;
 use super::digest::{node_hash, session_hash};
+use super::packed::{Fields, Packed};
 use super::path;
-use super::znode::{EphemeralType, StatPersisted, Znode};
+use super::znode::{EphemeralType, NodeRef, StatPersisted, Znode};
 use crate::client::{perms, Acl, Id};
 use crate::ids::Zxid;
 
 /// The replicated ZooKeeper data tree.
 #[derive(Clone, Debug)]
 pub struct DataTree {
-    pub(crate) nodes: BTreeMap<Box<str>, Box<Znode>>,
-    pub(crate) acl_pool: BTreeSet<Arc<[Acl]>>,
+    nodes: BTreeSet<Packed>,
+    pub(crate) acl_pool: AclPool,
     pub(crate) ephemerals: BTreeMap<i64, BTreeSet<String>>,
     pub(crate) sessions: BTreeMap<i64, i32>,
     pub(crate) containers: BTreeSet<String>,
@@ -39,8 +41,8 @@ pub struct DataTree {
 }
 
 /// What a node adds to `approximate_data_size`: its path and its data, as ZooKeeper counts.
-fn approximate_size(path: &str, node: &Znode) -> u64 {
-    path.len() as u64 + node.data.as_ref().map_or(0, |d| d.len() as u64)
+fn approximate_size(path: &str, node: NodeRef<'_>) -> u64 {
+    path.len() as u64 + node.data.map_or(0, |d| d.len() as u64)
 }
 
 impl Default for DataTree {
@@ -67,21 +69,17 @@ impl DataTree {
         ] {
             let node = Znode::new(Some(Box::default()), acl.clone(), StatPersisted::default());
             if let Some(parent) = path::parent(p) {
-                if let Some(pn) = t.nodes.get_mut(parent) {
-                    pn.child_count += 1;
-                }
+                t.update_node(parent, |pn| pn.child_count += 1);
             }
-            t.nodes.insert(p.into(), Box::new(node));
+            t.insert_node(p.into(), node);
         }
-        t.digest = t.recompute_digest();
-        t.data_size = t.nodes.iter().map(|(p, n)| approximate_size(p, n)).sum();
         t
     }
 
     pub(crate) fn empty() -> DataTree {
         DataTree {
-            nodes: BTreeMap::new(),
-            acl_pool: BTreeSet::new(),
+            nodes: BTreeSet::new(),
+            acl_pool: AclPool::default(),
             ephemerals: BTreeMap::new(),
             sessions: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -95,13 +93,40 @@ impl DataTree {
     }
 
     /// The node at `path`.
-    pub fn node(&self, path: &str) -> Option<&Znode> {
-        self.nodes.get(path).map(|n| &**n)
+    pub fn node(&self, path: &str) -> Option<NodeRef<'_>> {
+        self.nodes.get(path.as_bytes()).map(|p| self.view(p).1)
+    }
+
+    /// Whether a node is at `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.nodes.contains(path.as_bytes())
     }
 
     /// Every node, in path order.
-    pub fn nodes(&self) -> impl Iterator<Item = (&str, &Znode)> {
-        self.nodes.iter().map(|(p, n)| (&**p, &**n))
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, NodeRef<'_>)> {
+        self.nodes.iter().map(|p| self.view(p))
+    }
+
+    /// The paths at or after `from`, in order, while they start with `from` (a subtree
+    /// or the children's prefix `p/`).
+    pub(crate) fn paths_under<'a>(&'a self, from: &'a str) -> impl Iterator<Item = &'a str> {
+        use core::ops::Bound;
+        self.nodes
+            .range::<[u8], _>((Bound::Included(from.as_bytes()), Bound::Unbounded))
+            .map(Packed::path)
+            .take_while(move |p| p.starts_with(from))
+    }
+
+    /// A packed node's path and its fields, its ACL resolved in the pool.
+    fn view<'a>(&'a self, p: &'a Packed) -> (&'a str, NodeRef<'a>) {
+        let (path, f) = p.unpack();
+        let node = NodeRef {
+            data: f.data,
+            acl: self.acl_pool.get(f.acl),
+            stat: f.stat,
+            child_count: f.child_count,
+        };
+        (path, node)
     }
 
     /// The names of `parent`'s children, in byte order (empty if it has none or is absent).
@@ -124,9 +149,10 @@ impl DataTree {
         // as many passes as children, plus the end.
         for _ in 0..=2 * node.child_count as usize + 1 {
             let mut jump = None;
-            for (key, _) in self
+            for key in self
                 .nodes
-                .range::<str, _>((from.as_ref().map(String::as_str), Bound::Unbounded))
+                .range::<[u8], _>((from.as_ref().map(String::as_bytes), Bound::Unbounded))
+                .map(Packed::path)
             {
                 let Some(rest) = key.strip_prefix(prefix.as_str()) else {
                     return out;
@@ -193,8 +219,7 @@ impl DataTree {
     /// The digest recomputed from scratch (O(n); for tests and snapshot checks).
     pub fn recompute_digest(&self) -> u64 {
         let nodes = self
-            .nodes
-            .iter()
+            .nodes()
             .fold(0u64, |d, (p, n)| d.wrapping_add(node_hash(p, n)));
         self.sessions
             .iter()
@@ -212,8 +237,7 @@ impl DataTree {
         self.containers
             .iter()
             .filter(|p| {
-                self.nodes
-                    .get(p.as_str())
+                self.node(p)
                     .is_some_and(|n| n.is_leaf() && n.stat.cversion != 0)
             })
             .cloned()
@@ -225,7 +249,7 @@ impl DataTree {
         self.ttls
             .iter()
             .filter(|p| {
-                self.nodes.get(p.as_str()).is_some_and(|n| match n.kind() {
+                self.node(p).is_some_and(|n| match n.kind() {
                     EphemeralType::Ttl(ttl) => {
                         n.is_leaf() && n.stat.mtime.saturating_add(ttl) < now_ms
                     }
@@ -236,28 +260,35 @@ impl DataTree {
             .collect()
     }
 
-    pub(crate) fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        if let Some(a) = self.acl_pool.get(acl) {
-            return a.clone();
-        }
-        let a: Arc<[Acl]> = Arc::from(acl);
-        self.acl_pool.insert(a.clone());
-        a
+    /// The pooled list equal to `acl` (shared), or a fresh one; the pool counts it when a
+    /// node takes it.
+    pub(crate) fn intern_acl(&self, acl: &[Acl]) -> Arc<[Acl]> {
+        self.acl_pool.shared(acl)
     }
 
-    /// Drops `acl` from the pool when no node uses it any more.
-    pub(crate) fn release_acl(&mut self, acl: Arc<[Acl]>) {
-        // Pool + `acl` itself = 2 references when no node holds it.
-        if Arc::strong_count(&acl) <= 2 {
-            self.acl_pool.remove(&*acl);
-        }
+    /// Packs `node` at `path`, counting its ACL in the pool.
+    fn pack(&mut self, path: &str, node: &Znode) -> Packed {
+        let acl = self.acl_pool.acquire(&node.acl);
+        Packed::new(
+            path,
+            &Fields {
+                data: node.data.as_deref(),
+                acl,
+                stat: node.stat,
+                child_count: node.child_count,
+            },
+        )
     }
 
     /// Inserts a new node (the parent's child count is the caller's business), indexing it
     /// and adding its hash.
     pub(crate) fn insert_node(&mut self, path: String, node: Znode) {
-        self.digest = self.digest.wrapping_add(node_hash(&path, &node));
-        self.data_size += approximate_size(&path, &node);
+        if self.contains(&path) {
+            // Not reachable from apply (it checks first): replace, keeping the totals right.
+            self.remove_node(&path);
+        }
+        self.digest = self.digest.wrapping_add(node_hash(&path, node.view()));
+        self.data_size += approximate_size(&path, node.view());
         match node.kind() {
             EphemeralType::Session(s) => {
                 self.ephemeral_count += 1;
@@ -271,24 +302,17 @@ impl DataTree {
             }
             EphemeralType::Persistent => {}
         }
-        // `into_boxed_str` keeps the caller's allocation when it is exact (decoded paths are):
-        // no short-lived copy left behind as a hole in the heap of a recovering member.
-        let key = path.into_boxed_str();
-        if let Some(old) = self.nodes.insert(key.clone(), Box::new(node)) {
-            // Not reachable from apply (it checks first); keep the totals right anyway.
-            self.digest = self.digest.wrapping_sub(node_hash(&key, &old));
-            self.data_size -= approximate_size(&key, &old);
-            if matches!(old.kind(), EphemeralType::Session(_)) {
-                self.ephemeral_count -= 1;
-            }
-        }
+        let packed = self.pack(&path, &node);
+        self.nodes.insert(packed);
     }
 
     /// Removes a node, unindexing it and subtracting its hash.
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Znode> {
-        let node = *self.nodes.remove(path)?;
-        self.digest = self.digest.wrapping_sub(node_hash(path, &node));
-        self.data_size -= approximate_size(path, &node);
+        let packed = self.nodes.take(path.as_bytes())?;
+        let node = self.view(&packed).1.to_znode();
+        self.acl_pool.release(packed.unpack().1.acl);
+        self.digest = self.digest.wrapping_sub(node_hash(path, node.view()));
+        self.data_size -= approximate_size(path, node.view());
         match node.kind() {
             EphemeralType::Session(s) => {
                 self.ephemeral_count -= 1;
@@ -310,19 +334,26 @@ impl DataTree {
         Some(node)
     }
 
-    /// Mutates a node in place, keeping the digest in step.
+    /// Changes a node (repacked), keeping the digest, the size and the ACL counts in step.
+    /// Its kind (`ephemeralOwner`) is the caller's to keep: the indexes do not follow it.
     pub(crate) fn update_node<R>(
         &mut self,
         path: &str,
         f: impl FnOnce(&mut Znode) -> R,
     ) -> Option<R> {
-        let node = self.nodes.get_mut(path)?;
-        let before = node_hash(path, node);
-        let size_before = approximate_size(path, node);
-        let r = f(node);
-        let after = node_hash(path, node);
+        let packed = self.nodes.get(path.as_bytes())?;
+        let (_, view) = self.view(packed);
+        let old_acl = packed.unpack().1.acl;
+        let before = node_hash(path, view);
+        let size_before = approximate_size(path, view);
+        let mut node = view.to_znode();
+        let r = f(&mut node);
+        let after = node_hash(path, node.view());
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
-        self.data_size = self.data_size - size_before + approximate_size(path, node);
+        self.data_size = self.data_size - size_before + approximate_size(path, node.view());
+        let packed = self.pack(path, &node);
+        self.acl_pool.release(old_acl);
+        self.nodes.replace(packed);
         Some(r)
     }
 

@@ -4,7 +4,7 @@
 //! A node's hash is FNV-1a 64 over its path, data, the deterministic persisted stat fields
 //! and its ACL. Children are not hashed (each child contributes its own hash).
 
-use super::znode::Znode;
+use super::znode::NodeRef;
 use crate::hash::Fnv1a64;
 
 /// FNV-1a with the digest's field encodings.
@@ -23,10 +23,10 @@ impl Fnv {
 }
 
 /// The hash of one node.
-pub(crate) fn node_hash(path: &str, node: &Znode) -> u64 {
+pub(crate) fn node_hash(path: &str, node: NodeRef<'_>) -> u64 {
     let mut h = Fnv(Fnv1a64::new());
     h.len_prefixed(path.as_bytes());
-    match &node.data {
+    match node.data {
         None => h.bytes(&[0]),
         Some(d) => {
             h.bytes(&[1]);

@@ -9,9 +9,11 @@
 //! [`PendingChanges::applied`]. Reads go to [`read`].
 
 pub(crate) mod acl;
+mod acl_pool;
 pub(crate) mod apply;
 pub(crate) mod data_tree;
 pub(crate) mod digest;
+mod packed;
 pub(crate) mod path;
 pub(crate) mod prep;
 pub(crate) mod read;
@@ -43,4 +45,4 @@ pub use prep::{check_and_inc_version, prep, PendingChanges, PrepCtx, ReconfigVie
 pub use read::{read, ReadCtx};
 pub use trigger::{WatchKind, WatchTrigger};
 pub use txn::{CreateTxn, SubResult, SubTxn, TxnDecodeError, TxnResult, ZkTxn};
-pub use znode::{EphemeralType, StatPersisted, Znode};
+pub use znode::{EphemeralType, NodeRef, StatPersisted, Znode};

@@ -404,7 +404,7 @@ fn run(steps: &[(Step, bool)]) {
             (
                 String::from(p),
                 MNode {
-                    data: n.data.as_deref().unwrap_or_default().to_vec(),
+                    data: n.data.unwrap_or_default().to_vec(),
                     version: n.stat.version,
                     aversion: n.stat.aversion,
                     cversion,

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use super::acl::{check_acl, has_admin, mask_digests, Caller};
 use super::data_tree::DataTree;
-use super::znode::Znode;
+use super::znode::NodeRef;
 use crate::client::{perms, ErrorCode, MultiReadOp, MultiResult, Request, Response};
 
 /// Who reads: session and identities.
@@ -48,7 +48,7 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
             .map(|(children, stat)| Response::GetChildren2 { children, stat }),
         Request::GetAllChildrenNumber { path } => {
             let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-            check_acl(&n.acl, perms::READ, caller)?;
+            check_acl(n.acl, perms::READ, caller)?;
             // ZooKeeper counts the keys under `path + "/"`: for the empty path that is every
             // node but its `""` key, the root's `/` key included, one more than for `/`.
             let total = if path.is_empty() {
@@ -60,11 +60,11 @@ pub fn read(request: &Request, ctx: &ReadCtx<'_>, tree: &DataTree) -> Result<Res
         }
         Request::GetAcl { path } => {
             let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-            check_acl(&n.acl, perms::READ | perms::ADMIN, caller)?;
-            let acl = if has_admin(&n.acl, caller) {
+            check_acl(n.acl, perms::READ | perms::ADMIN, caller)?;
+            let acl = if has_admin(n.acl, caller) {
                 n.acl.to_vec()
             } else {
-                mask_digests(&n.acl)
+                mask_digests(n.acl)
             };
             Ok(Response::GetAcl {
                 acl,
@@ -115,11 +115,11 @@ fn lookup(path: &str) -> &str {
 
 fn get_data(tree: &DataTree, path: &str, ctx: &ReadCtx<'_>) -> Result<DataAndStat, ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-    check_acl(&n.acl, perms::READ, &ctx.caller)?;
+    check_acl(n.acl, perms::READ, &ctx.caller)?;
     let (stat, shown) = shown_stat(path, n, ctx);
     match shown {
         Some(text) => Ok((Some(text.as_bytes().to_vec()), stat)),
-        None => Ok((n.data.as_deref().map(<[u8]>::to_vec), stat)),
+        None => Ok((n.data.map(<[u8]>::to_vec), stat)),
     }
 }
 
@@ -127,7 +127,7 @@ fn get_data(tree: &DataTree, path: &str, ctx: &ReadCtx<'_>) -> Result<DataAndSta
 /// reconfig wrote it (the files' membership, [`ReadCtx::static_config`]).
 fn shown_stat<'a>(
     path: &str,
-    n: &Znode,
+    n: NodeRef<'_>,
     ctx: &ReadCtx<'a>,
 ) -> (crate::client::Stat, Option<&'a str>) {
     let mut stat = n.stat();
@@ -144,7 +144,7 @@ fn get_children(
     ctx: &ReadCtx<'_>,
 ) -> Result<(Vec<String>, crate::client::Stat), ErrorCode> {
     let n = tree.node(lookup(path)).ok_or(ErrorCode::NoNode)?;
-    check_acl(&n.acl, perms::READ, &ctx.caller)?;
+    check_acl(n.acl, perms::READ, &ctx.caller)?;
     Ok((tree.children(lookup(path)), shown_stat(path, n, ctx).0))
 }
 
@@ -155,13 +155,7 @@ pub(crate) fn all_children_number(tree: &DataTree, path: &str) -> i32 {
     } else {
         let mut prefix = String::from(path);
         prefix.push('/');
-        tree.nodes
-            .range::<str, _>((
-                core::ops::Bound::Included(prefix.as_str()),
-                core::ops::Bound::Unbounded,
-            ))
-            .take_while(|(p, _)| p.starts_with(prefix.as_str()))
-            .count()
+        tree.paths_under(&prefix).count()
     };
     i32::try_from(count).unwrap_or(i32::MAX)
 }

@@ -57,9 +57,10 @@ struct NodeIn {
 impl DataTree {
     /// Serialises the whole tree.
     pub fn encode_snapshot(&self) -> Vec<u8> {
+        // The pool's slots may have holes; the snapshot's table is dense, in list order.
         let mut index: BTreeMap<&[Acl], u32> = BTreeMap::new();
         let mut acls = Vec::new();
-        for a in &self.acl_pool {
+        for (_, a) in self.acl_pool.iter() {
             index.insert(a, acls.len() as u32);
             acls.push(
                 a.iter()
@@ -68,12 +69,11 @@ impl DataTree {
             );
         }
         let nodes = self
-            .nodes
-            .iter()
+            .nodes()
             .map(|(p, n)| NodeOut {
                 path: p,
-                data: n.data.as_deref(),
-                acl: index.get(&*n.acl).copied().unwrap_or(u32::MAX),
+                data: n.data,
+                acl: index.get(&**n.acl).copied().unwrap_or(u32::MAX),
                 stat: n.stat,
             })
             .collect();
@@ -110,6 +110,16 @@ impl DataTree {
                 t.intern_acl(&list)
             })
             .collect();
+        // Child counts first, so each node is packed once with its own: nodes come in path
+        // order, a parent before its children, and a parent's children are not contiguous.
+        let mut kids: BTreeMap<&str, u32> = BTreeMap::new();
+        for n in &snap.nodes {
+            if let Some(parent) = path::parent(&n.path) {
+                let k = kids.entry(parent).or_default();
+                *k = k.saturating_add(1);
+            }
+        }
+        let kids: BTreeMap<String, u32> = kids.into_iter().map(|(p, k)| (p.into(), k)).collect();
         for n in snap.nodes {
             path::validate_path(&n.path)
                 .map_err(|_| alloc::format!("tree snapshot: bad path {:?}", n.path))?;
@@ -118,36 +128,24 @@ impl DataTree {
                 .cloned()
                 .ok_or("tree snapshot: bad ACL index")?;
             if let Some(parent) = path::parent(&n.path) {
-                let p = t
-                    .nodes
-                    .get_mut(parent)
-                    .ok_or_else(|| alloc::format!("tree snapshot: orphan {:?}", n.path))?;
-                p.child_count += 1;
+                if !t.contains(parent) {
+                    return Err(alloc::format!("tree snapshot: orphan {:?}", n.path));
+                }
             }
-            if t.nodes.contains_key(n.path.as_str()) {
+            if t.contains(&n.path) {
                 return Err(alloc::format!("tree snapshot: duplicate {:?}", n.path));
             }
-            let node = Znode::new(n.data.map(Vec::into_boxed_slice), acl, n.stat);
+            let mut node = Znode::new(n.data.map(Vec::into_boxed_slice), acl, n.stat);
+            node.child_count = kids.get(n.path.as_str()).copied().unwrap_or(0);
             t.insert_node(n.path, node);
         }
-        if !t.nodes.contains_key(path::ROOT) {
+        if !t.contains(path::ROOT) {
             return Err("tree snapshot: no root".into());
         }
         for (s, timeout) in snap.sessions {
             t.put_session(s, timeout);
         }
         t.last_zxid = snap.last_zxid;
-        // Drop ACL lists no node uses (a well-formed snapshot has none).
-        let unused: Vec<Arc<[Acl]>> = t
-            .acl_pool
-            .iter()
-            .filter(|a| Arc::strong_count(a) <= 2)
-            .cloned()
-            .collect();
-        drop(acls);
-        for a in unused {
-            t.release_acl(a);
-        }
         if t.digest != snap.digest {
             return Err("tree snapshot: digest mismatch".into());
         }

@@ -161,7 +161,7 @@ pub(crate) fn dump(t: &DataTree) -> Vec<Dumped> {
             );
             (
                 String::from(p),
-                n.data.as_deref().map(<[u8]>::to_vec),
+                n.data.map(<[u8]>::to_vec),
                 n.acl.to_vec(),
                 n.stat,
                 children,

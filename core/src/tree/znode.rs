@@ -1,10 +1,9 @@
-//! One znode: data, interned ACL, persisted stat, child names; the `ephemeralOwner` encoding.
+//! One znode: data, interned ACL, persisted stat, child count; the `ephemeralOwner` encoding.
 //!
-//! **ACL representation.** A node holds an `Arc<[Acl]>` interned in the tree's pool: real
-//! trees use a handful of distinct ACLs over millions of nodes, so sharing costs one pointer
-//! per node (like ZooKeeper's reference-counted ACL cache) while keeping the list itself at
-//! hand for permission checks without a table look-up. Snapshots turn the pool into an
-//! index table, as ZooKeeper's do.
+//! **ACL representation.** Real trees use a handful of distinct ACLs over millions of nodes:
+//! the tree stores each list once in its pool (`tree::acl_pool`, like ZooKeeper's reference-
+//! counted ACL cache) and a packed node stores the list's index. A [`NodeRef`] hands out the
+//! pooled `Arc<[Acl]>` itself, so permission checks need no copy.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -129,12 +128,12 @@ pub(crate) const fn serial_gt(new: i32, old: i32) -> bool {
     new.wrapping_sub(old) > 0
 }
 
-/// A node of the tree.
+/// A node, owned: what goes into the tree and comes out of it ([`NodeRef`] is how the tree
+/// hands out the nodes it holds).
 ///
-/// **Layout.** A node holds no child names: the tree's map is ordered by path, so a node's
-/// children are the keys under `path/` (`DataTree::children`), and the node keeps only their
-/// count for its stat and for delete/reaper checks. Data is a boxed slice (no spare capacity).
-/// At 100 k znodes this layout saves about a third of the tree's memory (docs/benchmarks.md).
+/// A node holds no child names: the tree is ordered by path, so a node's children are the
+/// paths under `path/` (`DataTree::children`), and the node keeps only their count for its
+/// stat and for delete/reaper checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Znode {
     /// The data; `None` when created/set with jute null.
@@ -148,14 +147,24 @@ pub struct Znode {
 }
 
 impl Znode {
+    /// The node read in place, as the tree hands it out.
+    pub fn view(&self) -> NodeRef<'_> {
+        NodeRef {
+            data: self.data.as_deref(),
+            acl: &self.acl,
+            stat: self.stat,
+            child_count: self.child_count,
+        }
+    }
+
     /// Length of the data as the stat reports it.
     pub fn data_length(&self) -> i32 {
-        data_length(self.data.as_deref())
+        self.view().data_length()
     }
 
     /// Number of children as the stat reports it.
     pub fn num_children(&self) -> i32 {
-        i32::try_from(self.child_count).unwrap_or(i32::MAX)
+        self.view().num_children()
     }
 
     /// Whether the node has no children.
@@ -175,12 +184,63 @@ impl Znode {
 
     /// The stat clients see.
     pub fn stat(&self) -> Stat {
+        self.view().stat()
+    }
+
+    /// What kind of node this is.
+    pub fn kind(&self) -> EphemeralType {
+        self.view().kind()
+    }
+}
+
+/// A node of the tree read where it lives (the tree keeps nodes packed, `tree::packed`):
+/// data and ACL borrowed, stat decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeRef<'a> {
+    /// The data; `None` when created/set with jute null.
+    pub data: Option<&'a [u8]>,
+    /// The ACL (interned in the tree's pool).
+    pub acl: &'a Arc<[Acl]>,
+    /// Persisted stat (raw cversion).
+    pub stat: StatPersisted,
+    /// How many children the node has.
+    pub(crate) child_count: u32,
+}
+
+impl NodeRef<'_> {
+    /// Length of the data as the stat reports it.
+    pub fn data_length(&self) -> i32 {
+        data_length(self.data)
+    }
+
+    /// Number of children as the stat reports it.
+    pub fn num_children(&self) -> i32 {
+        i32::try_from(self.child_count).unwrap_or(i32::MAX)
+    }
+
+    /// Whether the node has no children.
+    pub fn is_leaf(&self) -> bool {
+        self.child_count == 0
+    }
+
+    /// The stat clients see.
+    pub fn stat(&self) -> Stat {
         self.stat.to_stat(self.data_length(), self.num_children())
     }
 
     /// What kind of node this is.
     pub fn kind(&self) -> EphemeralType {
         EphemeralType::from_owner(self.stat.ephemeral_owner)
+    }
+
+    /// An owned copy.
+    pub fn to_znode(&self) -> Znode {
+        Znode {
+            data: self.data.map(Box::from),
+            acl: self.acl.clone(),
+            stat: self.stat,
+            child_count: self.child_count,
+        }
     }
 }
 

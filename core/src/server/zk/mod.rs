@@ -462,7 +462,7 @@ impl Service for ZkService {
         if node.stat.mzxid == 0 {
             return None;
         }
-        let text = core::str::from_utf8(node.data.as_deref()?).ok()?;
+        let text = core::str::from_utf8(node.data?).ok()?;
         crate::config::Membership::parse(text).ok()
     }
 
