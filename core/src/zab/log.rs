@@ -24,7 +24,12 @@ pub(crate) struct Segment {
     pub first: Zxid,
     /// Bytes written (header included).
     pub len: u64,
-    /// `(zxid, end offset)` of each record, in order.
+    /// `(zxid, end offset)` of records, in order: every record that may still be truncated
+    /// (after the last committed one), and below that only the segment's last committed
+    /// record — where a truncation into this segment would cut, and what says the segment
+    /// is not empty. Committed records can never be cut (TRUNC stops at the committed
+    /// point), so their offsets are dropped as commits advance: the index stays as small as
+    /// the uncommitted window instead of 16 bytes per record ever logged.
     pub index: Vec<(Zxid, u64)>,
 }
 
@@ -73,7 +78,7 @@ impl ReplicaLog {
         segment_limit: u64,
     ) -> ReplicaLog {
         let last = txns.last().map_or(base, |t| t.header.zxid);
-        ReplicaLog {
+        let mut log = ReplicaLog {
             tail: txns.into(),
             base,
             last_logged: last,
@@ -84,7 +89,10 @@ impl ReplicaLog {
             segments,
             segment_limit: segment_limit.max(4096),
             dirty: false,
-        }
+        };
+        // Records up to the snapshot are committed: nothing dealt with them yet.
+        log.forget_committed_offsets(Zxid::ZERO);
+        log
     }
 
     /// Zxid of the last appended txn (durable or not).
@@ -198,7 +206,26 @@ impl ReplicaLog {
     pub(crate) fn commit(&mut self, zxid: Zxid) {
         let z = zxid.min(self.last_logged);
         if z > self.last_committed {
+            let before = self.last_committed;
             self.last_committed = z;
+            self.forget_committed_offsets(before);
+        }
+    }
+
+    /// Drops the offsets of committed records but each segment's last one (see
+    /// [`Segment::index`]), given that every record up to `done` was dealt with before.
+    /// Segments are walked newest first; one whose records were all committed by `done`
+    /// was reduced then, and so were all older ones: the walk stops there.
+    fn forget_committed_offsets(&mut self, done: Zxid) {
+        let committed = self.last_committed;
+        for seg in self.segments.iter_mut().rev() {
+            if seg.index.last().is_some_and(|(z, _)| *z <= done) {
+                break;
+            }
+            let k = seg.index.partition_point(|(z, _)| *z <= committed);
+            if k >= 2 {
+                seg.index.drain(..k - 1);
+            }
         }
     }
 

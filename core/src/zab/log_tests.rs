@@ -263,3 +263,70 @@ fn snapshot_reset_drops_every_segment() {
         )
     );
 }
+
+#[test]
+fn committed_offsets_are_forgotten_and_truncation_still_cuts_at_the_right_byte() {
+    let mut log = fresh(100, 4096);
+    let mut ops = Vec::new();
+    let mut z = 0;
+    while log.segments().len() < 3 {
+        z += 1;
+        log.append(txn(1, z), &mut ops).unwrap();
+    }
+    // The newest segment holds exactly one record; note every record's end offset.
+    let full = log.clone();
+    let end_of = |zxid: Zxid| -> (String, u64) {
+        full.segments()
+            .iter()
+            .find_map(|s| {
+                s.index
+                    .iter()
+                    .find(|(r, _)| *r == zxid)
+                    .map(|(_, e)| (s.name.clone(), *e))
+            })
+            .unwrap()
+    };
+    let second_first = log.segments()[1].first;
+    // Commit into the middle of the second segment: the first keeps one entry, the second
+    // its last committed one and everything after.
+    let mid = Zxid(second_first.0 + 3);
+    log.commit(mid);
+    let lens: Vec<usize> = log.segments().iter().map(|s| s.index.len()).collect();
+    let second_total = full.segments()[1].index.len();
+    assert_eq!(lens, vec![1, second_total - 3, 1]);
+    assert_eq!(
+        log.segments()[0].index,
+        vec![*full.segments()[0].index.last().unwrap()]
+    );
+    // Truncating to the committed point cuts the second segment right after `mid`.
+    let mut cut = log.clone();
+    ops.clear();
+    cut.truncate_after(mid, &mut ops).unwrap();
+    let (name, end) = end_of(mid);
+    assert_eq!(
+        ops[1..],
+        [
+            PersistOp::Truncate {
+                file: name.clone(),
+                len: end
+            },
+            PersistOp::Sync { file: name },
+        ]
+    );
+    // Commit everything, then one step at a time past a segment holding a single record:
+    // every segment ends with exactly its last entry.
+    log.commit(Zxid(Zxid::new(1, z).0 - 1));
+    log.commit(Zxid::new(1, z));
+    let lens: Vec<usize> = log.segments().iter().map(|s| s.index.len()).collect();
+    assert_eq!(lens, vec![1, 1, 1]);
+    for (s, f) in log.segments().iter().zip(full.segments()) {
+        assert_eq!(s.index.last(), f.index.last());
+    }
+    // Appending goes on in the same segment; the hint of what a roll synced is unchanged.
+    log.append(txn(1, z + 1), &mut Vec::new()).unwrap();
+    assert_eq!(log.segments().len(), 3);
+    // A log recovered from disk forgets the offsets below its snapshot at once.
+    let recovered = ReplicaLog::new(full.segments().to_vec(), mid, Vec::new(), 100, 4096);
+    let lens: Vec<usize> = recovered.segments().iter().map(|s| s.index.len()).collect();
+    assert_eq!(lens, vec![1, second_total - 3, 1]);
+}
