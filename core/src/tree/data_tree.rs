@@ -266,18 +266,17 @@ impl DataTree {
         self.acl_pool.shared(acl)
     }
 
-    /// Packs `node` at `path`, counting its ACL in the pool.
-    fn pack(&mut self, path: &str, node: &Znode) -> Packed {
+    /// Packs `node` at `path` with its digest hash, counting its ACL in the pool.
+    fn pack(&mut self, path: &str, node: &Znode) -> (Packed, u64) {
         let acl = self.acl_pool.acquire(&node.acl);
-        Packed::new(
-            path,
-            &Fields {
-                data: node.data.as_deref(),
-                acl,
-                stat: node.stat,
-                child_count: node.child_count,
-            },
-        )
+        let hash = node_hash(path, node.view());
+        let fields = Fields {
+            data: node.data.as_deref(),
+            acl,
+            stat: node.stat,
+            child_count: node.child_count,
+        };
+        (Packed::new(path, &fields, hash), hash)
     }
 
     /// Inserts a new node (the parent's child count is the caller's business), indexing it
@@ -287,7 +286,6 @@ impl DataTree {
             // Not reachable from apply (it checks first): replace, keeping the totals right.
             self.remove_node(&path);
         }
-        self.digest = self.digest.wrapping_add(node_hash(&path, node.view()));
         self.data_size += approximate_size(&path, node.view());
         match node.kind() {
             EphemeralType::Session(s) => {
@@ -302,7 +300,8 @@ impl DataTree {
             }
             EphemeralType::Persistent => {}
         }
-        let packed = self.pack(&path, &node);
+        let (packed, hash) = self.pack(&path, &node);
+        self.digest = self.digest.wrapping_add(hash);
         self.nodes.insert(packed);
     }
 
@@ -311,7 +310,7 @@ impl DataTree {
         let packed = self.nodes.take(path.as_bytes())?;
         let node = self.view(&packed).1.to_znode();
         self.acl_pool.release(packed.unpack().1.acl);
-        self.digest = self.digest.wrapping_sub(node_hash(path, node.view()));
+        self.digest = self.digest.wrapping_sub(packed.hash());
         self.data_size -= approximate_size(path, node.view());
         match node.kind() {
             EphemeralType::Session(s) => {
@@ -344,14 +343,13 @@ impl DataTree {
         let packed = self.nodes.get(path.as_bytes())?;
         let (_, view) = self.view(packed);
         let old_acl = packed.unpack().1.acl;
-        let before = node_hash(path, view);
+        let before = packed.hash();
         let size_before = approximate_size(path, view);
         let mut node = view.to_znode();
         let r = f(&mut node);
-        let after = node_hash(path, node.view());
-        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         self.data_size = self.data_size - size_before + approximate_size(path, node.view());
-        let packed = self.pack(path, &node);
+        let (packed, after) = self.pack(path, &node);
+        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         self.acl_pool.release(old_acl);
         self.nodes.replace(packed);
         Some(r)
