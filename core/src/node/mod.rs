@@ -273,6 +273,8 @@ impl<S: Service> Node<S> {
                 first: l.first_zxid,
                 len: l.valid_len,
                 index: l.index.clone(),
+                appendable: false,
+                reserved: 0,
             })
             .collect();
         // The membership: the newest of the files', the one the last committed reconfig

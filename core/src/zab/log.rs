@@ -31,7 +31,18 @@ pub(crate) struct Segment {
     /// point), so their offsets are dropped as commits advance: the index stays as small as
     /// the uncommitted window instead of 16 bytes per record ever logged.
     pub index: Vec<(Zxid, u64)>,
+    /// Whether appends may go to this file: it was created, or cut to `len`, in this run.
+    /// A file from an earlier run may end in reserved room (`PersistOp::Preallocate`), where
+    /// an append would land after the zeros that recovery reads as the end of the log.
+    pub appendable: bool,
+    /// Bytes reserved for the file so far (`PersistOp::Preallocate`), 0 if unknown.
+    pub reserved: u64,
 }
+
+/// How far ahead of the appended bytes a segment's room is reserved. Large enough that the
+/// file's size changes once per ~5 000 small records (each change costs one slower sync),
+/// small enough that a restart, which reads the whole file, reads at most this many zeros.
+pub(crate) const PREALLOCATE_STEP_BYTES: u64 = 1 << 20;
 
 /// Why the log refused an operation; each is a protocol violation by the caller or a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,10 +155,9 @@ impl ReplicaLog {
         // A segment's name is its first record's zxid (recovery checks it): a segment left
         // without records (its writer died after creating it, or a truncation emptied it) is
         // not appended to under another zxid; a new one is rolled beside it.
-        let roll = self
-            .segments
-            .last()
-            .is_none_or(|s| s.len >= self.segment_limit || (s.index.is_empty() && s.first != zxid));
+        let roll = self.segments.last().is_none_or(|s| {
+            !s.appendable || s.len >= self.segment_limit || (s.index.is_empty() && s.first != zxid)
+        });
         if roll {
             self.flush(ops);
             let name = log_file_name(zxid);
@@ -158,16 +168,29 @@ impl ReplicaLog {
                 file: name.clone(),
                 bytes: header,
             });
+            // A recovered file of this very name (empty of records) was just replaced.
+            if self.segments.last().is_some_and(|s| s.name == name) {
+                self.segments.pop();
+            }
             self.segments.push(Segment {
                 name,
                 first: zxid,
                 len,
                 index: Vec::new(),
+                appendable: true,
+                reserved: 0,
             });
         }
         let mut bytes = Vec::new();
         encode_log_record(&txn, &mut bytes);
         if let Some(seg) = self.segments.last_mut() {
+            if seg.len + bytes.len() as u64 > seg.reserved {
+                seg.reserved = seg.len + bytes.len() as u64 + PREALLOCATE_STEP_BYTES;
+                ops.push(PersistOp::Preallocate {
+                    file: seg.name.clone(),
+                    len: seg.reserved,
+                });
+            }
             seg.len += bytes.len() as u64;
             seg.index.push((zxid, seg.len));
             ops.push(PersistOp::Append {
@@ -368,6 +391,8 @@ impl ReplicaLog {
             seg.index.truncate(keep);
             let len = seg.index.last().map_or(8, |(_, end)| *end);
             seg.len = len;
+            seg.appendable = true;
+            seg.reserved = len;
             ops.push(PersistOp::Truncate {
                 file: seg.name.clone(),
                 len,

@@ -33,7 +33,7 @@ fn first_append_creates_a_segment_and_one_flush_syncs_the_batch() {
         .map(|o| match o {
             PersistOp::Create { file } => alloc::format!("create {file}"),
             PersistOp::Append { file, .. } => alloc::format!("append {file}"),
-            other => alloc::format!("{other:?}"),
+            other => alloc::format!("{other}"),
         })
         .collect();
     assert_eq!(
@@ -41,6 +41,7 @@ fn first_append_creates_a_segment_and_one_flush_syncs_the_batch() {
         vec![
             "create log.100000001",
             "append log.100000001",
+            "reserving 1048605 bytes for log.100000001",
             "append log.100000001",
             "append log.100000001"
         ]
@@ -72,6 +73,8 @@ fn a_recovered_empty_segment_is_never_appended_to_under_another_zxid() {
         first: Zxid::new(7, 1),
         len: 16,
         index: Vec::new(),
+        appendable: false,
+        reserved: 0,
     };
     let mut log = ReplicaLog::new(
         vec![empty.clone()],
@@ -89,12 +92,75 @@ fn a_recovered_empty_segment_is_never_appended_to_under_another_zxid() {
         }
     );
     assert_eq!(log.segments().len(), 2);
-    // The zxid the empty segment is named for is still appended to it.
+    // The zxid the empty segment is named for gets a fresh file of that name, which
+    // replaces the recovered one (it may end in reserved room): still one segment.
     let mut log = ReplicaLog::new(vec![empty], Zxid::new(6, 0x30), Vec::new(), 10, 1 << 20);
     let mut ops = Vec::new();
     log.append(txn(7, 1), &mut ops).unwrap();
+    assert_eq!(
+        ops[0],
+        PersistOp::Create {
+            file: "log.700000001".into()
+        }
+    );
+    assert_eq!(log.segments().len(), 1);
+}
+
+/// Appends never go to a file from an earlier run: it may end in room reserved by
+/// `Preallocate`, and an append after those zeros would be read back as nothing.
+#[test]
+fn appends_after_a_restart_or_a_cut_go_where_the_file_really_ends() {
+    let mut log = fresh(100, 1 << 20);
+    let mut ops = Vec::new();
+    for c in 1..=3 {
+        log.append(txn(1, c), &mut ops).unwrap();
+    }
+    // Room is reserved once, a step ahead of the first record (8-byte header, 21-byte record).
+    let reserved: Vec<u64> = ops
+        .iter()
+        .filter_map(|o| match o {
+            PersistOp::Preallocate { len, .. } => Some(*len),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reserved, [8 + 21 + PREALLOCATE_STEP_BYTES]);
+    let mut old = log.segments().to_vec();
+    old[0].appendable = false;
+    // Restarted: the next append opens a new segment.
+    let mut log = ReplicaLog::new(old.clone(), Zxid::new(1, 3), Vec::new(), 100, 1 << 20);
+    let mut ops = Vec::new();
+    log.append(txn(2, 1), &mut ops).unwrap();
+    assert_eq!(
+        ops[0],
+        PersistOp::Create {
+            file: "log.200000001".into()
+        }
+    );
+    // A TRUNC that removes that segment and leaves the old one uncut: a new one again.
+    let mut log = ReplicaLog::new(old.clone(), Zxid::ZERO, Vec::new(), 100, 1 << 20);
+    log.append(txn(2, 1), &mut Vec::new()).unwrap();
+    log.truncate_after(Zxid::new(1, 3), &mut Vec::new())
+        .unwrap();
+    assert_eq!(log.segments().len(), 1);
+    let mut ops = Vec::new();
+    log.append(txn(2, 1), &mut ops).unwrap();
+    assert_eq!(
+        ops[0],
+        PersistOp::Create {
+            file: "log.200000001".into()
+        }
+    );
+    // A TRUNC that cuts the old file sets where it ends: appends continue in it.
+    let logged = vec![txn(1, 1), txn(1, 2), txn(1, 3)];
+    let mut log = ReplicaLog::new(old, Zxid::ZERO, logged, 100, 1 << 20);
+    log.truncate_after(Zxid::new(1, 2), &mut Vec::new())
+        .unwrap();
+    let mut ops = Vec::new();
+    log.append(txn(2, 1), &mut ops).unwrap();
+    // (A truncate drops the reserved room: it is reserved again first.)
     assert!(
-        matches!(&ops[0], PersistOp::Append { file, .. } if file == "log.700000001"),
+        matches!(&ops[..], [PersistOp::Preallocate { file: r, .. }, PersistOp::Append { file, .. }]
+            if file == "log.100000001" && r == file),
         "{ops:?}"
     );
 }
