@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::frame::{crc32c, encode_frame, MAX_PEER_FRAME_BYTES};
+use super::frame::{crc32c, encode_frame, FRAME_HEADER_BYTES, MAX_PEER_FRAME_BYTES};
 use super::log::{parse_hex_name, read_frame};
 use crate::ids::Zxid;
 
@@ -171,6 +171,63 @@ pub fn encode_snapshot(zxid: Zxid, state: &[u8], out: &mut Vec<u8>) {
         chunks,
     };
     encode_record(&trailer, out);
+}
+
+/// The snapshot file for `state` after `zxid`, framed in `state`'s own buffer: the same bytes
+/// as [`encode_snapshot`] without a second copy of the state (a tree's state is most of a
+/// member's memory, and a copy of it was the peak of every snapshot). Chunks move towards the
+/// end, last first, to make room for the frame heads before them.
+pub fn frame_snapshot(zxid: Zxid, mut state: Vec<u8>) -> Vec<u8> {
+    let n = state.len();
+    let chunks = n.div_ceil(SNAPSHOT_CHUNK_BYTES);
+    let mut head = Vec::from(SNAPSHOT_HEADER);
+    encode_record(
+        &SnapshotHeader {
+            zxid,
+            total_len: n as u64,
+            chunks: chunks as u32,
+        },
+        &mut head,
+    );
+    let mut tail = Vec::new();
+    encode_record(
+        &SnapshotTrailer {
+            crc32c: crc32c(&state),
+            chunks: chunks as u32,
+        },
+        &mut tail,
+    );
+    // Where each chunk's frame starts in the output, and its varint length prefix.
+    let mut starts = Vec::with_capacity(chunks);
+    let mut at = head.len();
+    for i in 0..chunks {
+        let len = SNAPSHOT_CHUNK_BYTES.min(n - i * SNAPSHOT_CHUNK_BYTES);
+        let mut prefix = Vec::with_capacity(6);
+        prefix.push(SNAPSHOT_FORMAT_VERSION);
+        let mut v = len as u64;
+        while v >= 0x80 {
+            prefix.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        prefix.push(v as u8);
+        starts.push((at, prefix, len));
+        at += FRAME_HEADER_BYTES + starts[i].1.len() + len;
+    }
+    state.resize(at + tail.len(), 0);
+    for (i, (start, prefix, len)) in starts.iter().enumerate().rev() {
+        let payload = start + FRAME_HEADER_BYTES;
+        let data = payload + prefix.len();
+        let src = i * SNAPSHOT_CHUNK_BYTES;
+        state.copy_within(src..src + len, data);
+        state[payload..data].copy_from_slice(prefix);
+        let crc = crc32c(&state[payload..data + len]);
+        let frame_len = (prefix.len() + len) as u32;
+        state[*start..start + 4].copy_from_slice(&frame_len.to_be_bytes());
+        state[start + 4..payload].copy_from_slice(&crc.to_be_bytes());
+    }
+    state[..head.len()].copy_from_slice(&head);
+    state[at..].copy_from_slice(&tail);
+    state
 }
 
 /// Reads the frame at `off` and decodes its `version | postcard(T)` payload.

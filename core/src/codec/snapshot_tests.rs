@@ -309,3 +309,19 @@ proptest! {
         }
     }
 }
+
+/// Framing in place gives the very bytes of framing into a new buffer, for every shape of
+/// the last chunk (none, one byte, a full one, partial).
+#[test]
+fn framing_in_place_matches_framing_into_a_copy() {
+    let c = SNAPSHOT_CHUNK_BYTES;
+    for n in [0, 1, 200, c - 1, c, c + 1, 3 * c + 5] {
+        let state: Vec<u8> = (0..n).map(|i| (i * 7 + i / 251) as u8).collect();
+        let zxid = Zxid::new(3, n as u32);
+        assert_eq!(
+            frame_snapshot(zxid, state.clone()),
+            snapshot(zxid, &state),
+            "state of {n} bytes"
+        );
+    }
+}

@@ -39,8 +39,7 @@ impl<S: Service> Node<S> {
         let zxid = self.log.last_applied();
         let name = snapshot_file_name(zxid);
         let tmp = format!("{name}.tmp");
-        let mut bytes = Vec::new();
-        encode_snapshot(zxid, &self.sm.snapshot(), &mut bytes);
+        let bytes = frame_snapshot(zxid, self.sm.snapshot());
         self.persist(PersistOp::Create { file: tmp.clone() }, None, None);
         self.persist(
             PersistOp::Append {

@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::codec::peer::Notification;
-use crate::codec::snapshot::{encode_snapshot, snapshot_file_name};
+use crate::codec::snapshot::{frame_snapshot, snapshot_file_name};
 use crate::codec::{PeerMessage, TxnHeader};
 use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::election::{Election, ElectionOutput, PeerState, Vote};

@@ -6,7 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::data_tree::DataTree;
 use super::path;
@@ -23,7 +23,24 @@ struct SnapshotOut<'a> {
     digest: u64,
     sessions: Vec<(i64, i32)>,
     acls: Vec<Vec<(i32, &'a str, &'a str)>>,
-    nodes: Vec<NodeOut<'a>>,
+    nodes: NodesOut<'a>,
+}
+
+/// The nodes, serialised straight from the tree: no list of them is built first.
+struct NodesOut<'a> {
+    tree: &'a DataTree,
+    acl_index: BTreeMap<&'a [Acl], u32>,
+}
+
+impl Serialize for NodesOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.tree.nodes().map(|(p, n)| NodeOut {
+            path: p,
+            data: n.data,
+            acl: self.acl_index.get(&**n.acl).copied().unwrap_or(u32::MAX),
+            stat: n.stat,
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -68,15 +85,10 @@ impl DataTree {
                     .collect(),
             );
         }
-        let nodes = self
-            .nodes()
-            .map(|(p, n)| NodeOut {
-                path: p,
-                data: n.data,
-                acl: index.get(&**n.acl).copied().unwrap_or(u32::MAX),
-                stat: n.stat,
-            })
-            .collect();
+        let nodes = NodesOut {
+            tree: self,
+            acl_index: index,
+        };
         let snap = SnapshotOut {
             version: SNAPSHOT_VERSION,
             last_zxid: self.last_zxid,
@@ -85,7 +97,10 @@ impl DataTree {
             acls,
             nodes,
         };
-        postcard::to_allocvec(&snap).unwrap_or_default()
+        // Sized first: growing a Vec of the whole tree by doubling would copy it and hold
+        // up to three times its size at the peak.
+        let size = postcard::experimental::serialized_size(&snap).unwrap_or(0);
+        postcard::to_extend(&snap, Vec::with_capacity(size)).unwrap_or_default()
     }
 
     /// Rebuilds a tree from [`DataTree::encode_snapshot`] bytes, checking structure and digest.
