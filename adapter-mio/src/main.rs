@@ -12,10 +12,6 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
-/// jemalloc where it builds (conclave-std chooses for every adapter).
-#[global_allocator]
-static ALLOCATOR: conclave_std::process::Allocator = conclave_std::process::ALLOCATOR;
-
 /// SIGINT and SIGTERM as events of a `Poll` of the main thread.
 struct SignalWait {
     poll: Poll,

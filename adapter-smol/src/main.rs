@@ -14,10 +14,6 @@ use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member};
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use futures_lite::{future, StreamExt};
 
-/// jemalloc where it builds (conclave-std chooses for every adapter).
-#[global_allocator]
-static ALLOCATOR: conclave_std::process::Allocator = conclave_std::process::ALLOCATOR;
-
 /// Catches SIGINT and SIGTERM from now until it is dropped; `None` if they cannot be watched.
 /// One watch per process: dropping it and watching again loses a signal that arrives between
 /// the two (the handler stays installed with nobody listening; found in CI, see the test

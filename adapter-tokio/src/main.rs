@@ -11,10 +11,6 @@ use conclave_std::process::{
 };
 use conclave_tokio::{start_ensemble, start_from_cfg, wait_for_leader};
 
-/// jemalloc where it builds (conclave-std chooses for every adapter).
-#[global_allocator]
-static ALLOCATOR: conclave_std::process::Allocator = conclave_std::process::ALLOCATOR;
-
 /// SIGINT or SIGTERM, whichever comes first (SIGINT only where there is no SIGTERM).
 async fn shutdown_signal() -> &'static str {
     #[cfg(unix)]

@@ -123,34 +123,14 @@ pub fn command(bin: &str) -> Result<Command, ExitCode> {
     Err(ExitCode::SUCCESS)
 }
 
-/// The allocator every server binary declares (`#[global_allocator] static A: Allocator =
-/// ALLOCATOR;`): jemalloc where it builds, chosen once here for every adapter. Its size
-/// classes have no per-chunk header and its thread caches make the many short-lived request
-/// buffers cheap; measured against glibc on the same binary, create-many +25 %, write
-/// throughput +10 %, reads +5 %, RSS at 100 k znodes unchanged (docs/benchmarks.md). One
-/// arena (two cores do not need more; each arena keeps its own free pages) and dirty pages
-/// returned after a second: `.cargo/config.toml` sets both when jemalloc is built.
-#[cfg(all(feature = "jemalloc", unix, not(target_env = "musl")))]
-pub type Allocator = tikv_jemallocator::Jemalloc;
-/// See [`Allocator`].
-#[cfg(all(feature = "jemalloc", unix, not(target_env = "musl")))]
-pub const ALLOCATOR: Allocator = tikv_jemallocator::Jemalloc;
-/// The system allocator (jemalloc is off or does not build here), tuned by [`tune_allocator`].
-#[cfg(not(all(feature = "jemalloc", unix, not(target_env = "musl"))))]
-pub type Allocator = std::alloc::System;
-/// See [`Allocator`].
-#[cfg(not(all(feature = "jemalloc", unix, not(target_env = "musl"))))]
-pub const ALLOCATOR: Allocator = std::alloc::System;
-
-/// With glibc's malloc as the allocator: buffers of 256 KiB or more (a reply of a large
-/// znode, a snapshot chunk) get their own mapping, returned to the OS when freed. glibc would
-/// otherwise raise its mmap threshold after the first such free and keep later ones on its
-/// heaps: measured with 200 clients that never read their replies, a member whose live
-/// buffers were bounded at 64 MiB stayed 180 MiB larger; with the fixed threshold, 64 MiB
-/// (test `clients_that_never_read_their_replies_cost_bounded_memory`). jemalloc returns
-/// freed pages by itself (decay). Called before any thread.
+/// Buffers of 256 KiB or more (a reply of a large znode, a snapshot chunk) get their own
+/// mapping, returned to the OS when freed. glibc would otherwise raise its mmap threshold
+/// after the first such free and keep later ones on its heaps: measured with 200 clients
+/// that never read their replies, a member whose live buffers were bounded at 64 MiB stayed
+/// 180 MiB larger; with the fixed threshold, 64 MiB (test
+/// `clients_that_never_read_their_replies_cost_bounded_memory`). Called before any thread.
 pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "jemalloc")))]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[allow(unsafe_code)]
     // SAFETY: mallopt only sets a parameter of the allocator, with a valid option and value.
     unsafe {
