@@ -356,9 +356,9 @@ async fn one_round(o: &Options, service: &Service, round: usize) -> Result<Vec<F
         let m = load::run(&cluster.hosts, root, op, &shape).await?;
         r.measured(workload, &m, &shape);
         if workload == "create-many" {
-            // Right after the load, a member may still hold pages its allocator has not
-            // returned yet (jemalloc: within ~1 s) and a snapshot's buffer; 3 s later, what
-            // holding the tree costs. Both are figures; the settled one is the memory target.
+            // Right after the load, a member may still hold a snapshot's buffer or pages its
+            // allocator has not returned yet; 3 s later, what holding the tree costs. Both
+            // are figures; the settled one is the memory target.
             let max = |rss: &[f64]| rss.iter().cloned().fold(0.0, f64::max);
             let at_end = cluster.rss_mib();
             eprintln!(

@@ -22,6 +22,19 @@ fn fresh(keep: usize, limit: u64) -> ReplicaLog {
     ReplicaLog::new(Vec::new(), Zxid::ZERO, Vec::new(), keep, limit)
 }
 
+/// A log of 4 KiB segments appended to (epoch 1) until it has `segments` of them: the log,
+/// the ops it asked for and the last counter (the only record of the newest segment).
+fn filled(keep: usize, segments: usize) -> (ReplicaLog, Vec<PersistOp>, u32) {
+    let mut log = fresh(keep, 4096);
+    let mut ops = Vec::new();
+    let mut z = 0;
+    while log.segments().len() < segments {
+        z += 1;
+        log.append(txn(1, z), &mut ops).unwrap();
+    }
+    (log, ops, z)
+}
+
 #[test]
 fn first_append_creates_a_segment_and_one_flush_syncs_the_batch() {
     let mut log = fresh(10, 1 << 20);
@@ -181,13 +194,7 @@ fn appends_must_ascend() {
 
 #[test]
 fn full_segments_roll_with_a_sync_of_the_old_one() {
-    let mut log = fresh(10, 4096);
-    let mut ops = Vec::new();
-    let mut z = 0;
-    while log.segments().len() < 2 {
-        z += 1;
-        log.append(txn(1, z), &mut ops).unwrap();
-    }
+    let (mut log, mut ops, z) = filled(10, 2);
     let sync_at = ops
         .iter()
         .position(|o| matches!(o, PersistOp::Sync { .. }))
@@ -251,13 +258,7 @@ fn diff_window_and_previous_zxid() {
 
 #[test]
 fn truncation_cuts_records_and_removes_later_segments_but_never_committed_ones() {
-    let mut log = fresh(100, 4096);
-    let mut ops = Vec::new();
-    let mut z = 0;
-    while log.segments().len() < 3 {
-        z += 1;
-        log.append(txn(1, z), &mut ops).unwrap();
-    }
+    let (mut log, mut ops, z) = filled(100, 3);
     let first_seg_last = log.segments()[0].index.last().unwrap().0;
     log.commit(Zxid::new(1, 2));
     assert_eq!(
@@ -332,13 +333,7 @@ fn snapshot_reset_drops_every_segment() {
 
 #[test]
 fn committed_offsets_are_forgotten_and_truncation_still_cuts_at_the_right_byte() {
-    let mut log = fresh(100, 4096);
-    let mut ops = Vec::new();
-    let mut z = 0;
-    while log.segments().len() < 3 {
-        z += 1;
-        log.append(txn(1, z), &mut ops).unwrap();
-    }
+    let (mut log, mut ops, z) = filled(100, 3);
     // The newest segment holds exactly one record; note every record's end offset.
     let full = log.clone();
     let end_of = |zxid: Zxid| -> (String, u64) {
