@@ -194,7 +194,7 @@ fn appends_must_ascend() {
 
 #[test]
 fn full_segments_roll_with_a_sync_of_the_old_one() {
-    let (mut log, mut ops, z) = filled(10, 2);
+    let (_log, ops, z) = filled(10, 2);
     let sync_at = ops
         .iter()
         .position(|o| matches!(o, PersistOp::Sync { .. }))
