@@ -6,44 +6,26 @@
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
-use conclave_std::disk::{Disk, DiskAck};
+use conclave_std::control::{Control, Order};
+use conclave_std::disk::{persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs, SharedStatus};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-/// How long a dial may take before it counts as failed.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub use conclave_std::listen::CONNECT_TIMEOUT;
 use conclave_std::scratch::READ_CHUNK;
 /// Chunks read from one socket per wake-up before the others get a turn.
 const READS_PER_TURN: usize = 64;
 const WAKER: Token = Token(0);
 /// Pause before accepting again after `accept` failed (EMFILE and friends).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// What the loop is asked to do, from other threads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Order {
-    Run,
-    /// Freeze in place until `Run` (or `Kill`).
-    Freeze,
-    /// Stop cleanly.
-    Stop,
-    /// End at once, as a crash: nothing more is written.
-    Kill,
-}
-
-#[derive(Debug)]
-struct Control {
-    order: Mutex<Order>,
-    changed: Condvar,
-}
 
 /// Asks a member's loop to stop, from any thread.
 #[derive(Clone, Debug)]
@@ -56,24 +38,8 @@ impl Stopper {
     }
 
     fn order(&self, order: Order) {
-        let mut now = self.0.order.lock().unwrap_or_else(|e| e.into_inner());
-        // A kill is final; a stop is final unless a kill follows.
-        if *now != Order::Kill && (*now != Order::Stop || order == Order::Kill) {
-            *now = order;
-        }
-        self.0.changed.notify_all();
-        drop(now);
+        self.0.order(order);
         let _ = self.1.wake();
-    }
-
-    /// Blocks while the order is `Freeze`; the order that ended the wait.
-    fn next(&self) -> Order {
-        let mut now = self.0.order.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded by the freezer: it thaws or kills (a test's member, for tests).
-        while *now == Order::Freeze {
-            now = self.0.changed.wait(now).unwrap_or_else(|e| e.into_inner());
-        }
-        *now
     }
 }
 
@@ -110,11 +76,7 @@ impl Member {
             ack_tx.send(ack).is_ok() && disk_waker.wake().is_ok()
         });
         // One waker per Poll (mio's rule): the disk thread and the stopper share it.
-        let control = Control {
-            order: Mutex::new(Order::Run),
-            changed: Condvar::new(),
-        };
-        let stop = Stopper(Arc::new(control), waker);
+        let stop = Stopper(Arc::new(Control::default()), waker);
         let status = SharedStatus::new(p.driver.status());
         let lp = Loop {
             next_token: listeners.len() + 1,
@@ -242,7 +204,7 @@ impl Loop {
                     break Err(format!("the event loop failed: {e}"));
                 }
             }
-            match self.stop.next() {
+            match self.stop.0.next() {
                 Order::Run | Order::Freeze => {}
                 Order::Stop => {
                     self.driver.stopping();
@@ -276,11 +238,7 @@ impl Loop {
                 self.drain();
             }
             while let Ok(ack) = self.acks.try_recv() {
-                let now = self.clock.now();
-                match ack {
-                    DiskAck::Persisted(seq) => self.driver.persisted(now, seq),
-                    DiskAck::Failed(seq, e) => self.driver.disk_failed(now, seq, e),
-                }
+                ack.deliver(&mut self.driver, self.clock.now());
                 self.drain();
             }
             let now = Instant::now();
@@ -510,10 +468,8 @@ impl Loop {
                 }
             }
             Action::Persist { seq, op } => {
-                if !self.disk.as_ref().is_some_and(|d| d.submit(seq, op)) {
-                    let why = "the disk thread stopped after a write failure".to_string();
-                    self.driver.disk_failed(self.clock.now(), seq, why);
-                }
+                let now = self.clock.now();
+                persist(self.disk.as_ref(), &mut self.driver, now, seq, op);
             }
             Action::Log { level, line } => log_line(level, &line),
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
-use conclave_std::disk::{Disk, DiskAck};
+use conclave_std::disk::{persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs};
 use tokio::io::AsyncWriteExt;
@@ -16,8 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
-/// How long a dial may take before it counts as failed.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub use conclave_std::listen::CONNECT_TIMEOUT;
 const EVENT_QUEUE: usize = 1024;
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -303,8 +302,7 @@ impl Loop {
                 self.close(key);
                 self.driver.closed(now, key);
             }
-            Ev::Disk(DiskAck::Persisted(seq)) => self.driver.persisted(now, seq),
-            Ev::Disk(DiskAck::Failed(seq, error)) => self.driver.disk_failed(now, seq, error),
+            Ev::Disk(ack) => ack.deliver(&mut self.driver, now),
         }
         self.drain();
     }
@@ -344,11 +342,8 @@ impl Loop {
                 }
             }
             Action::Persist { seq, op } => {
-                if !self.disk.as_ref().is_some_and(|d| d.submit(seq, op)) {
-                    // The disk thread stopped; its failure (logged by it) is queued for us.
-                    let why = "the disk thread stopped after a write failure".to_string();
-                    self.driver.disk_failed(self.now(), seq, why);
-                }
+                let now = self.now();
+                persist(self.disk.as_ref(), &mut self.driver, now, seq, op);
             }
             Action::Log { level, line } => log_line(level, &line),
         }

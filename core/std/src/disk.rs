@@ -11,7 +11,8 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use conclave_core::files::{run_batch, BatchOutcome, Files};
-use conclave_core::PersistOp;
+use conclave_core::host::Driver;
+use conclave_core::{Instant as CoreInstant, PersistOp, Service};
 
 /// What the disk thread reports back.
 #[derive(Debug)]
@@ -20,6 +21,32 @@ pub enum DiskAck {
     Persisted(u64),
     /// Op `seq` failed; nothing after it was (or will be) executed.
     Failed(u64, String),
+}
+
+impl DiskAck {
+    /// Hands the acknowledgement to the node (every adapter's disk event).
+    pub fn deliver<S: Service>(self, driver: &mut Driver<S>, now: CoreInstant) {
+        match self {
+            DiskAck::Persisted(seq) => driver.persisted(now, seq),
+            DiskAck::Failed(seq, error) => driver.disk_failed(now, seq, error),
+        }
+    }
+}
+
+/// Queues op `seq` on `disk` (every adapter's `Action::Persist`). A disk thread that stopped
+/// after a failure (which it logged, and whose ack is queued) takes nothing more: the node
+/// hears that this op failed too.
+pub fn persist<S: Service>(
+    disk: Option<&Disk>,
+    driver: &mut Driver<S>,
+    now: CoreInstant,
+    seq: u64,
+    op: PersistOp,
+) {
+    if !disk.is_some_and(|d| d.submit(seq, op)) {
+        let why = "the disk thread stopped after a write failure".to_string();
+        driver.disk_failed(now, seq, why);
+    }
 }
 
 /// Environment variable for testing only: after this many successful syncs, every sync fails

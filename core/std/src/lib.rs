@@ -14,6 +14,7 @@
 // One `unsafe` call in the crate, allowed where it is: `process::tune_allocator` (mallopt).
 #![deny(unsafe_code)]
 
+pub mod control;
 pub mod disk;
 pub mod fs;
 pub mod listen;

@@ -23,6 +23,9 @@ pub struct ListenAddrs {
     pub admin: Option<SocketAddr>,
 }
 
+/// How long a dial to a peer may take before it counts as failed (every adapter's).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The first address `host:port` resolves to (a peer to dial, a port to bind).
 pub fn resolve(addr: &str) -> std::io::Result<SocketAddr> {
     addr.to_socket_addrs()?
