@@ -113,36 +113,46 @@ async fn ensemble(
 fn main() -> ExitCode {
     let result = match conclave_std::process::command("conclave-smol") {
         Err(code) => return code,
-        Ok(Command::Serve { zoo_cfg }) => run(|ex| serve(zoo_cfg.into(), ex)),
+        Ok(Command::Serve { zoo_cfg }) => run(1, |ex| serve(zoo_cfg.into(), ex)),
         Ok(Command::Ensemble {
             nodes,
             dir,
             base_port,
             tick_time_ms,
-        }) => run(|ex| ensemble(nodes, dir.into(), base_port, tick_time_ms, ex)),
+        }) => run(2, |ex| {
+            ensemble(nodes, dir.into(), base_port, tick_time_ms, ex)
+        }),
         Ok(other) => Err(format!("{other:?} is not served")),
     };
     exit("conclave-smol", result)
 }
 
-/// Runs `f` on an executor driven by two threads (the node task and the socket tasks share
-/// both cores), the reactor polled by async-io.
-fn run<F, Fut>(f: F) -> Result<(), String>
+/// Runs `f` on an executor driven by `threads` threads, the reactor polled by async-io. One
+/// member (`serve`) is one event loop beside its disk thread: on one thread its node task and
+/// socket tasks wake each other without a hand-off between threads. An in-process ensemble's
+/// members share two.
+fn run<F, Fut>(threads: usize, f: F) -> Result<(), String>
 where
     F: FnOnce(Arc<Executor<'static>>) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
     let ex = Arc::new(Executor::new());
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
-    let helper = {
+    let mut helpers = Vec::new();
+    for _ in 1..threads {
         let ex = ex.clone();
-        std::thread::Builder::new()
-            .name("conclave-smol-worker".into())
-            .spawn(move || async_io::block_on(ex.run(async { stop_rx.recv().await.ok() })))
-            .map_err(|e| format!("cannot start a worker thread: {e}"))?
-    };
+        let stop_rx = stop_rx.clone();
+        helpers.push(
+            std::thread::Builder::new()
+                .name("conclave-smol-worker".into())
+                .spawn(move || async_io::block_on(ex.run(async { stop_rx.recv().await.ok() })))
+                .map_err(|e| format!("cannot start a worker thread: {e}"))?,
+        );
+    }
     let result = async_io::block_on(ex.run(f(ex.clone())));
     drop(stop_tx);
-    let _ = helper.join();
+    for h in helpers {
+        let _ = h.join();
+    }
     result
 }

@@ -139,7 +139,9 @@ where
     F::Error: fmt::Display,
 {
     let mut done = None;
-    for (seq, op) in ops {
+    let mut ops = ops.into_iter().peekable();
+    while let Some((seq, op)) = ops.next() {
+        let (op, last) = coalesce_appends(op, seq, &mut ops);
         if let Err(e) = execute(&op, files) {
             return BatchOutcome::Failed {
                 done,
@@ -147,9 +149,39 @@ where
                 error: alloc::format!("{op} in {where_}: {e}"),
             };
         }
-        done = Some(seq);
+        done = Some(last);
     }
     BatchOutcome::Done(done)
+}
+
+/// The most bytes one coalesced append gathers: large enough that a batch of small records is
+/// one system call, small enough that the copy stays in cache.
+pub const COALESCE_APPEND_BYTES: usize = 256 * 1024;
+
+/// Joins an append with the appends to the same file queued right behind it (up to
+/// [`COALESCE_APPEND_BYTES`]): one write instead of one per record, the same bytes in the
+/// same order. Returns the op to run and the seq of the last op it stands for; if it fails,
+/// none of them is acknowledged (the file may hold a prefix, which a sync never made durable
+/// as a whole, like any failed append).
+fn coalesce_appends<I: Iterator<Item = (u64, PersistOp)>>(
+    op: PersistOp,
+    seq: u64,
+    rest: &mut core::iter::Peekable<I>,
+) -> (PersistOp, u64) {
+    let PersistOp::Append { file, mut bytes } = op else {
+        return (op, seq);
+    };
+    let mut last = seq;
+    while bytes.len() < COALESCE_APPEND_BYTES {
+        let same_file = |(_, next): &(u64, PersistOp)| matches!(next, PersistOp::Append { file: f, .. } if *f == file);
+        let Some((next_seq, PersistOp::Append { bytes: more, .. })) = rest.next_if(same_file)
+        else {
+            break;
+        };
+        bytes.extend_from_slice(&more);
+        last = next_seq;
+    }
+    (PersistOp::Append { file, bytes }, last)
 }
 
 #[cfg(test)]
@@ -238,6 +270,93 @@ mod tests {
         );
         assert_eq!(bad.0, ["append log.1 1"], "nothing runs after the failure");
         assert_eq!(run_batch([], &mut ok, "/d"), BatchOutcome::Done(None));
+    }
+
+    fn append(seq: u64, file: &str, bytes: &[u8]) -> (u64, PersistOp) {
+        let (file, bytes) = (file.into(), bytes.to_vec());
+        (seq, PersistOp::Append { file, bytes })
+    }
+
+    /// Appends queued back to back to one file are one write, in order; another file or any
+    /// other op ends the run; a failed run acknowledges none of its appends.
+    #[test]
+    fn appends_queued_back_to_back_to_one_file_are_one_write() {
+        #[derive(Default)]
+        struct Bytes(Vec<(String, Vec<u8>)>, bool);
+        impl Files for Bytes {
+            type Error = String;
+            fn create(&mut self, _: &str) -> Result<(), String> {
+                Ok(())
+            }
+            fn append(&mut self, file: &str, bytes: &[u8]) -> Result<(), String> {
+                if self.1 {
+                    return Err("ENOSPC".into());
+                }
+                self.0.push((file.into(), bytes.to_vec()));
+                Ok(())
+            }
+            fn sync(&mut self, file: &str) -> Result<(), String> {
+                self.0.push((format!("sync {file}"), Vec::new()));
+                Ok(())
+            }
+            fn truncate(&mut self, _: &str, _: u64) -> Result<(), String> {
+                Ok(())
+            }
+            fn rename(&mut self, _: &str, _: &str) -> Result<(), String> {
+                Ok(())
+            }
+            fn remove(&mut self, _: &str) -> Result<(), String> {
+                Ok(())
+            }
+            fn sync_dir(&mut self) -> Result<(), String> {
+                Ok(())
+            }
+        }
+        let ops = || {
+            alloc::vec![
+                append(1, "log.1", b"ab"),
+                append(2, "log.1", b"c"),
+                append(3, "log.1", b"de"),
+                append(4, "log.2", b"f"),
+                (
+                    5,
+                    PersistOp::Sync {
+                        file: "log.2".into()
+                    }
+                ),
+                append(6, "log.2", b"g"),
+            ]
+        };
+        let mut ok = Bytes::default();
+        assert_eq!(run_batch(ops(), &mut ok, "/d"), BatchOutcome::Done(Some(6)));
+        let want: [(&str, &[u8]); 4] = [
+            ("log.1", b"abcde"),
+            ("log.2", b"f"),
+            ("sync log.2", b""),
+            ("log.2", b"g"),
+        ];
+        let got: Vec<(&str, &[u8])> = ok.0.iter().map(|(f, b)| (f.as_str(), &b[..])).collect();
+        assert_eq!(got, want);
+
+        let mut full = Bytes(Vec::new(), true);
+        assert_eq!(
+            run_batch(ops(), &mut full, "/d"),
+            BatchOutcome::Failed {
+                done: None,
+                seq: 1,
+                error: "appending 5 bytes to log.1 in /d: ENOSPC".into()
+            }
+        );
+
+        // A run is bounded: past the cap the next append starts a new write.
+        let big = alloc::vec![0u8; COALESCE_APPEND_BYTES];
+        let mut ok = Bytes::default();
+        let capped = [append(1, "l", &big), append(2, "l", b"x")];
+        assert_eq!(
+            run_batch(capped, &mut ok, "/d"),
+            BatchOutcome::Done(Some(2))
+        );
+        assert_eq!(ok.0.len(), 2);
     }
 
     fn run(op: PersistOp) -> Vec<String> {
