@@ -635,11 +635,15 @@ impl Leader {
         if after == before {
             return;
         }
-        let informs: Vec<Txn> = ctx
-            .log
-            .txns_after(before)
-            .map(|it| it.take_while(|t| t.header.zxid <= after).cloned().collect())
-            .unwrap_or_default();
+        // Observers learn the txns themselves (INFORM); without one, nothing is copied.
+        let any_observer = self
+            .learners
+            .values()
+            .any(|h| h.observer && h.stage >= Stage::NewLeaderSent);
+        let informs: Vec<Txn> = match ctx.log.txns_after(before) {
+            Some(it) if any_observer => it.take_while(|t| t.header.zxid <= after).cloned().collect(),
+            _ => Vec::new(),
+        };
         for (id, h) in self.learners.iter_mut() {
             if h.stage < Stage::NewLeaderSent {
                 continue;

@@ -90,6 +90,7 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
             .map_or(String::new(), |a| format!(" and over TLS on {a}"))
     );
     let mut driver = Driver::new(node);
+    driver.log_from(process::quietest_logged());
     if let Some(tls) = tls {
         driver.set_secure_layer(Box::new(tls));
     }

@@ -76,6 +76,19 @@ pub fn stopping_ensemble(signal: impl std::fmt::Display) {
     println!("{signal} received, stopping the ensemble");
 }
 
+/// The quietest level of the core's events that [`log_line`] can log now (tracing's global
+/// maximum, which the `RUST_LOG` filter sets): the driver drops quieter events unformatted.
+pub fn quietest_logged() -> Level {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::TRACE => Level::Trace,
+        LevelFilter::DEBUG => Level::Debug,
+        LevelFilter::INFO => Level::Info,
+        LevelFilter::WARN => Level::Warn,
+        _ => Level::Error,
+    }
+}
+
 /// Logs a line of the core's at the level the core gives it (warnings as information once
 /// the ensemble is stopping).
 pub fn log_line(level: Level, line: &str) {
