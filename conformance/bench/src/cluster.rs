@@ -181,6 +181,13 @@ impl Cluster {
     }
 
     /// Resident set size of each member, MiB (`VmRSS` of its process).
+    /// The CPU time the members have used so far (user + system, all threads), seconds:
+    /// taken before and after a workload, the work each op costs the service, whatever else
+    /// the machine runs meanwhile.
+    pub(crate) fn cpu_secs(&self) -> f64 {
+        self.pids.iter().map(|&pid| cpu_secs(pid)).sum()
+    }
+
     pub(crate) fn rss_mib(&self) -> Vec<f64> {
         self.pids.iter().map(|&pid| rss_mib(pid)).collect()
     }
@@ -300,6 +307,19 @@ pub(crate) fn four_letter(host: &str, word: &str) -> Option<String> {
 }
 
 /// `VmRSS` of a process in MiB (0 when it cannot be read).
+/// utime + stime of `/proc/<pid>/stat` (0 when it cannot be read), in seconds. The fields
+/// are in USER_HZ ticks, which Linux fixes at 100 for every user-space interface.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // State is field 3 of the man page, index 0 here: utime (14) and stime (15).
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
 fn rss_mib(pid: u32) -> f64 {
     status_kib(pid, "VmRSS:") as f64 / 1024.0
 }

@@ -252,21 +252,33 @@ impl Round<'_> {
         });
     }
 
-    fn measured(&mut self, workload: &str, m: &load::Measured, shape: &Shape) {
+    /// Records a workload's figures; `cpu_secs` is the members' CPU time during it.
+    fn measured(&mut self, workload: &str, m: &load::Measured, shape: &Shape, cpu_secs: f64) {
         let q = |p: f64| m.latency_us.value_at_quantile(p) as f64;
+        let cpu_us_per_op = cpu_secs * 1e6 / m.ops.max(1) as f64;
         let detail = serde_json::json!({
             "workload": workload, "sessions": shape.sessions, "inflight": shape.inflight,
             "ops": m.ops, "errors": m.errors, "secs": m.elapsed.as_secs_f64(),
             "p50_us": q(0.5), "p99_us": q(0.99), "p999_us": q(0.999),
+            "server_cpu_secs": cpu_secs,
         });
         eprintln!(
-            "bench:   {workload}: {:.0}/s, p50 {} µs, p99 {} µs, p999 {} µs, {} errors",
+            "bench:   {workload}: {:.0}/s, p50 {} µs, p99 {} µs, p999 {} µs, {} errors, \
+             members' CPU {cpu_us_per_op:.1} µs/op",
             m.per_sec(),
             q(0.5),
             q(0.99),
             q(0.999),
             m.errors
         );
+        if workload != "write-seq" {
+            self.record(
+                &format!("{workload}: members' CPU µs/op"),
+                cpu_us_per_op,
+                false,
+                detail.clone(),
+            );
+        }
         if workload == "write-seq" {
             self.record("write-seq p50 µs", q(0.5), false, detail.clone());
             self.record("write-seq p99 µs", q(0.99), false, detail.clone());
@@ -353,8 +365,10 @@ async fn one_round(o: &Options, service: &Service, round: usize) -> Result<Vec<F
             _ => continue,
         };
         eprintln!("bench: round {round} {}: {workload} …", r.service);
+        let cpu_before = cluster.cpu_secs();
         let m = load::run(&cluster.hosts, root, op, &shape).await?;
-        r.measured(workload, &m, &shape);
+        let cpu_secs = cluster.cpu_secs() - cpu_before;
+        r.measured(workload, &m, &shape, cpu_secs);
         if workload == "create-many" {
             // Right after the load, a member may still hold a snapshot's buffer or pages its
             // allocator has not returned yet; 3 s later, what holding the tree costs. Both

@@ -315,7 +315,7 @@ mod tests {
     proptest! {
         #[test]
         fn every_node_round_trips(
-            path in "/[a-z0-9/._-]{0,40}",
+            path in "/[a-z0-9/._-]{0,300}",
             v in any::<[i64; 6]>(),
             w in any::<[i32; 3]>(),
             acl in any::<u32>(),
