@@ -475,8 +475,14 @@ impl Election {
                 state: PeerState::Looking,
             };
             let supporters = agreeing(&self.recv, &mine);
-            self.decide(self.proposal, self.round, supporters, quorum, out);
-            return;
+            if quorum.is_quorum(&supporters) {
+                self.decide(self.proposal, self.round, supporters, quorum, out);
+                return;
+            }
+            // The quorum that started the wait broke up during it: members that voted with
+            // us reported since that they follow a leader decided on older votes. Deciding
+            // now would lead (or follow) without a quorum; keep looking, and join theirs
+            // once it is heard claiming leadership (rule_established).
         }
         if self.resend_at.is_some_and(|t| t <= now) {
             self.not_timeout_ms = (self.not_timeout_ms * 2).min(MAX_NOTIFICATION_INTERVAL_MS);

@@ -273,6 +273,41 @@ fn worse_vote_during_finalize_wait_is_dropped_unrecorded() {
     );
 }
 
+/// Simulator seed 230 (7 voters): the members that made our quorum reported during the
+/// finalize wait that they follow a leader decided on older votes. The wait used to end in a
+/// decision anyway, for a leader only 3 of 7 supported; it now keeps looking and joins the
+/// established leader once it is heard.
+#[test]
+fn a_quorum_lost_during_the_finalize_wait_decides_nothing() {
+    let q = Majority::new([1, 2, 3, 4, 5]);
+    let mut e = Election::new(1);
+    let mut out = Vec::new();
+    e.start(ms(0), v(1, 5, 1), &q, &mut out);
+    for from in [2, 3] {
+        e.on_notification(ms(10), from, n(Looking, v(5, 7, 1), 1), &q, &mut out);
+    }
+    assert_eq!(e.next_deadline(), Some(ms(210)), "1, 2 and 3 agree on 5");
+    out.clear();
+    e.on_notification(ms(50), 2, n(Following, v(4, 7, 1), 1), &q, &mut out);
+    e.on_timer(ms(210), &q, &mut out);
+    assert!(
+        !out.iter().any(|o| matches!(o, ElectionOutput::Decided(_))),
+        "{out:?}"
+    );
+    assert_eq!(e.state(), Looking);
+    e.on_notification(ms(220), 3, n(Following, v(4, 7, 1), 1), &q, &mut out);
+    e.on_notification(ms(230), 4, n(Leading, v(4, 7, 1), 1), &q, &mut out);
+    assert_eq!(
+        out.last(),
+        Some(&ElectionOutput::Decided(Decision {
+            vote: v(4, 7, 1),
+            round: 1,
+            state: Following,
+            supporters: vec![2, 3, 4],
+        }))
+    );
+}
+
 #[test]
 fn established_members_in_our_round_decide_only_after_hearing_the_leader() {
     let (mut e, q) = started(1, v(1, 5, 1));
