@@ -641,7 +641,9 @@ impl Leader {
             .values()
             .any(|h| h.observer && h.stage >= Stage::NewLeaderSent);
         let informs: Vec<Txn> = match ctx.log.txns_after(before) {
-            Some(it) if any_observer => it.take_while(|t| t.header.zxid <= after).cloned().collect(),
+            Some(it) if any_observer => {
+                it.take_while(|t| t.header.zxid <= after).cloned().collect()
+            }
             _ => Vec::new(),
         };
         for (id, h) in self.learners.iter_mut() {
