@@ -44,6 +44,9 @@ pub struct NodeHistory {
     pub elected_at: BTreeMap<ServerId, u64>,
     /// When its current (or latest) looking period began, ns.
     pub looking_since_ns: u64,
+    /// Its decisions in time order, across incarnations: `(ns, Some(leader))` for each
+    /// `Elected`, `(ns, None)` whenever it started looking or died.
+    pub decisions: Vec<(u64, Option<ServerId>)>,
     /// Every (leader, peer epoch) it ever announced as decided: the vote of each `Elected`,
     /// and the epoch it then advertises once synced (`FollowerSynced`, `LeaderEstablished`).
     /// These are what its out-of-election notifications carry.
@@ -69,6 +72,7 @@ impl History {
         h.alive = true;
         h.looking = true;
         h.looking_since_ns = now_ns;
+        h.decisions.push((now_ns, None));
         h.looking_start = (pos.current_epoch, pos.last_zxid);
         h.votes_this_period.clear();
     }
@@ -76,6 +80,10 @@ impl History {
     /// The process of `node` died (or halted).
     pub fn crashed(&mut self, node: ServerId) {
         let h = self.nodes.entry(node).or_default();
+        if let Some(&(at, _)) = h.decisions.last() {
+            // No clock here: the death ends its decision no earlier than the last one began.
+            h.decisions.push((at, None));
+        }
         h.alive = false;
         h.looking = false;
         h.votes_this_period.clear();
@@ -93,6 +101,7 @@ impl History {
                 h.looking_since_ns = now_ns;
                 h.looking_start = (pos.current_epoch, pos.last_zxid);
                 h.votes_this_period.clear();
+                h.decisions.push((now_ns, None));
             }
             NodeEvent::RoleChanged { .. } => h.looking = false,
             NodeEvent::VoteCast { round, vote } => {
@@ -105,6 +114,7 @@ impl History {
             NodeEvent::Elected { leader, vote, .. } => {
                 h.latest_elected = Some(*leader);
                 h.elected_at.insert(*leader, now_ns);
+                h.decisions.push((now_ns, Some(*leader)));
                 h.advertised.insert((*leader, vote.peer_epoch));
             }
             NodeEvent::FollowerSynced { leader, epoch } => {
@@ -143,6 +153,21 @@ impl History {
             .is_some_and(|&t| t >= since_ns)
     }
 
+    /// Whether `node` followed (or led) `leader` at some time at or after `since_ns`: the
+    /// decision it held at `since_ns` named `leader`, or it decided for `leader` since.
+    pub fn followed_since(&self, node: ServerId, leader: ServerId, since_ns: u64) -> bool {
+        let Some(h) = self.nodes.get(&node) else {
+            return false;
+        };
+        let held = h
+            .decisions
+            .iter()
+            .take_while(|(at, _)| *at <= since_ns)
+            .last()
+            .and_then(|(_, d)| *d);
+        held == Some(leader) || self.elected_since(node, leader, since_ns)
+    }
+
     /// When `node`'s latest looking period began, ns.
     pub fn looking_since_ns(&self, node: ServerId) -> u64 {
         self.nodes.get(&node).map_or(0, |h| h.looking_since_ns)
@@ -158,5 +183,50 @@ impl History {
     /// Whether `leader` emitted `LeaderEstablished { epoch }`.
     pub fn established(&self, leader: ServerId, epoch: u32) -> bool {
         self.established.contains(&(leader, epoch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conclave_core::Vote;
+
+    fn elected(leader: ServerId) -> NodeEvent {
+        NodeEvent::Elected {
+            leader,
+            vote: Vote {
+                leader,
+                zxid: Zxid(0x1_0000_0083),
+                peer_epoch: 1,
+            },
+            round: 2,
+            supporters: vec![1, 2, 3],
+            took_ms: 0,
+            state: Role::Following,
+        }
+    }
+
+    /// Simulator seed 148 (zab): n3 decided to follow n5 before n5 began its term, held that
+    /// decision into the term (and acknowledged n5's NEWLEADER), then moved on to n4.
+    #[test]
+    fn a_decision_held_when_a_term_began_counts_as_following_during_it() {
+        const S: u64 = 1_000_000_000;
+        let mut h = History::new();
+        let pos = Position::default();
+        h.started(0, 3, pos);
+        h.record(5 * S, 3, &elected(5), pos);
+        let looking = NodeEvent::RoleChanged {
+            from: Role::Following,
+            to: Role::Looking,
+        };
+        h.record(7 * S, 3, &looking, pos);
+        h.record(8 * S, 3, &elected(4), pos);
+        assert!(h.followed_since(3, 5, 6 * S), "held n5 when the term began");
+        assert!(!h.followed_since(3, 5, 7 * S), "looking when that term began");
+        assert!(!h.followed_since(3, 5, 9 * S), "following n4 by then");
+        assert!(h.followed_since(3, 4, 7 * S), "decided for n4 since");
+        h.crashed(3);
+        assert!(!h.followed_since(3, 4, 9 * S), "dead: follows nobody");
+        assert!(!h.followed_since(9, 4, 0), "never heard of");
     }
 }

@@ -20,8 +20,9 @@
 //!   FOLLOWERINFO within initLimit) is what protects Zab from such a stale count, and the
 //!   `LeaderEstablished` check below holds it to the strict form.
 //! * `LeaderEstablished { quorum }`: a quorum of voters, including me, and every other member's
-//!   latest `Elected` names me — or it decided to follow me during my current term (at or
-//!   after the start of my latest looking period) and moved on since: a leader whose process
+//!   latest `Elected` names me — or it followed me during my current term (it decided to
+//!   at or after the start of my latest looking period, or had decided to before and still
+//!   held that decision when the term began) and moved on since: a leader whose process
 //!   was paused handles, late, acknowledgements sent before its followers gave up on it
 //!   (ZooKeeper's `waitForNewLeaderAck` counts them too). Such a stale establishment is safe —
 //!   those followers adopted this epoch's history before leaving, and promised a later epoch,
@@ -85,7 +86,7 @@ impl LeaderHasQuorum {
                 let term = cx.history.looking_since_ns(cx.node);
                 for &m in quorum.iter().filter(|&&m| m != cx.node) {
                     let follows = cx.history.latest_elected(m) == Some(cx.node);
-                    if !follows && !cx.history.elected_since(m, cx.node, term) {
+                    if !follows && !cx.history.followed_since(m, cx.node, term) {
                         return Err(format!(
                             "n{} established epoch {epoch} counting n{m}, which did not decide to follow it \
                              since its term began at {:.3}s (latest Elected: {:?})",
