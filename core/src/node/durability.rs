@@ -59,6 +59,15 @@ impl<S: Service> Node<S> {
             Some(AfterPersist::SnapshotDurable(zxid)),
         );
         self.applied_since_snapshot = 0;
+        self.roll_snapshot_after();
+    }
+
+    /// Picks how many applied txns the next snapshot waits for: uniform in
+    /// `[snap_count / 2, snap_count)` (ZooKeeper's `randRoll`), at least one.
+    pub(super) fn roll_snapshot_after(&mut self) {
+        let count = self.tuning.snap_count.max(1);
+        let half = count / 2;
+        self.snapshot_after = (half + self.snapshot_rng.below(count - half)).max(1);
     }
 
     pub(super) fn on_persisted(&mut self, now: Instant, seq: u64) {
@@ -200,7 +209,7 @@ impl<S: Service> Node<S> {
         for id in core::mem::take(&mut self.syncs_done) {
             self.with_service(now, |s, cx| s.sync_done(id, cx));
         }
-        if self.applied_since_snapshot >= self.tuning.snap_count {
+        if self.applied_since_snapshot >= self.snapshot_after {
             self.write_snapshot();
         }
     }
@@ -209,3 +218,46 @@ impl<S: Service> Node<S> {
 #[cfg(test)]
 #[path = "group_commit_tests.rs"]
 mod group_commit_tests;
+
+#[cfg(test)]
+mod snapshot_roll_tests {
+    use crate::node::{Node, Recovered, Tuning};
+    use crate::{Config, Instant};
+    use alloc::collections::BTreeSet;
+
+    fn member(seed: u64, snap_count: u64) -> Node {
+        let config = Config::from_zoo_cfg("clientPort=2181\n")
+            .unwrap()
+            .with_my_id(1)
+            .unwrap();
+        let tuning = Tuning {
+            snap_count,
+            ..Tuning::default()
+        };
+        Node::with_state_machine(config, Recovered::empty(), seed, Instant::ZERO, 0, tuning)
+            .unwrap()
+    }
+
+    /// Members seeded apart snapshot at different txns, each threshold in
+    /// `[snap_count / 2, snap_count)` and rolled again after every snapshot; a snap count of
+    /// one still means a snapshot per txn.
+    #[test]
+    fn each_member_rolls_its_snapshot_threshold_between_half_and_the_full_snap_count() {
+        let mut seen = BTreeSet::new();
+        for seed in 1..=20 {
+            let mut node = member(seed, 1000);
+            for _ in 0..5 {
+                assert!(
+                    (500..1000).contains(&node.snapshot_after),
+                    "{}",
+                    node.snapshot_after
+                );
+                seen.insert(node.snapshot_after);
+                node.roll_snapshot_after();
+            }
+        }
+        assert!(seen.len() > 50, "thresholds barely vary: {seen:?}");
+        assert_eq!(member(1, 1).snapshot_after, 1);
+        assert_eq!(member(1, 0).snapshot_after, 1);
+    }
+}

@@ -43,6 +43,9 @@ use crate::zab::{
 /// What a server found in its data directory at start ([`DiskState::from_files`]).
 pub type Recovered = DiskState;
 
+/// Domain separation of the seed for the snapshot roll's random stream.
+const SNAPSHOT_STREAM: u64 = 0x736e_6170_7368_6f74;
+
 /// Tunables that are not in zoo.cfg (ZooKeeper keeps them in system properties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuning {
@@ -139,6 +142,12 @@ pub struct Node<S: Service = ZkService> {
     svc_buf: Vec<ServiceOutput>,
     snapshots: Vec<Zxid>,
     applied_since_snapshot: u64,
+    /// Snapshot once `applied_since_snapshot` reaches this: rolled in
+    /// `[snap_count / 2, snap_count)` after each snapshot, as ZooKeeper does, so that the
+    /// members of an ensemble do not all stop to serialise their trees at the same txn.
+    snapshot_after: u64,
+    /// The stream that rolls `snapshot_after` (apart from `rng`, whose jitter it leaves as is).
+    snapshot_rng: Prng,
     out: VecDeque<Output>,
     timers: TimerTable,
     metrics: Metrics,
@@ -329,6 +338,8 @@ impl<S: Service> Node<S> {
             membership_asked: BTreeMap::new(),
             observer,
             rng: Prng::new(seed),
+            snapshot_after: 0,
+            snapshot_rng: Prng::new(seed ^ SNAPSHOT_STREAM),
             transport,
             election: Election::new(my_id),
             activity: Activity::Looking,
@@ -376,6 +387,7 @@ impl<S: Service> Node<S> {
             // A reconfiguration's membership, not the files': say which is in force.
             node.out.push_back(Output::Event(node.membership_event()));
         }
+        node.roll_snapshot_after();
         if fresh {
             // Every data directory holds a snapshot, so "logs without a snapshot" always
             // means lost data (ZOOKEEPER-2325).

@@ -65,6 +65,24 @@ impl<S: Service> Node<S> {
         match msg {
             PeerMessage::Notification(n) => {
                 self.metrics.notifications_received += 1;
+                // Our leader looking again, in a round after the one we followed it in, has
+                // stepped down: do not wait for the silence timeout.
+                // The same once the member we chose says it follows (or observes) another,
+                // decided in our round or later: it will never lead the term we wait for.
+                if let Activity::Learning(l) = &self.activity {
+                    let decided = self.election.decision().map_or(0, |d| d.round);
+                    let gone = match n.state {
+                        PeerState::Looking => n.round > decided,
+                        PeerState::Following | PeerState::Observing => n.round >= decided,
+                        PeerState::Leading => false,
+                    };
+                    if l.leader() == peer && gone {
+                        // Now, before anything else about this message: the election we start
+                        // must count the old leader's vote below, or it waits out a resend for
+                        // it; and a leader whose membership is newer than ours is no less gone.
+                        self.on_zab_output(now, ZabOutput::StepDown(StepDown::LostLeader));
+                    }
+                }
                 if n.config_version < self.membership.version {
                     // It missed a reconfiguration: hand it the membership we hold.
                     let text = self.membership.text();
@@ -99,16 +117,6 @@ impl<S: Service> Node<S> {
                             l.on_peer_down(peer, ctx);
                         }
                     });
-                }
-                // Our leader looking again, in a round after the one we followed it in, has
-                // stepped down: do not wait for the silence timeout.
-                if let Activity::Learning(l) = &self.activity {
-                    let decided = self.election.decision().map_or(0, |d| d.round);
-                    if l.leader() == peer && n.state == PeerState::Looking && n.round > decided {
-                        // Now, not after this message: the election we start must count the
-                        // old leader's vote below, or it waits out a resend for it.
-                        self.on_zab_output(now, ZabOutput::StepDown(StepDown::LostLeader));
-                    }
                 }
                 self.election
                     .on_notification(now, peer, n, &self.quorum, &mut self.election_buf);
@@ -178,6 +186,13 @@ impl<S: Service> Node<S> {
             m @ PeerMessage::FollowerInfo { .. } if matches!(self.activity, Activity::Looking) => {
                 // It decided for us a moment before we did: keep it for when we lead.
                 self.early_infos.insert(peer, m);
+            }
+            PeerMessage::FollowerInfo { .. } if matches!(self.activity, Activity::Learning(_)) => {
+                // It chose us, but we follow another (we stepped down just after it decided,
+                // or a reconfiguration made us an observer): say so, or it waits out initLimit
+                // resending to us (simulator --reconfig seed 470).
+                let n = self.election.current_notification();
+                self.send_notification(now, peer, n);
             }
             m => {
                 // Answer the leader's PING with the sessions our clients touched (ZooKeeper's
