@@ -222,7 +222,10 @@ mod tests {
         h.record(7 * S, 3, &looking, pos);
         h.record(8 * S, 3, &elected(4), pos);
         assert!(h.followed_since(3, 5, 6 * S), "held n5 when the term began");
-        assert!(!h.followed_since(3, 5, 7 * S), "looking when that term began");
+        assert!(
+            !h.followed_since(3, 5, 7 * S),
+            "looking when that term began"
+        );
         assert!(!h.followed_since(3, 5, 9 * S), "following n4 by then");
         assert!(h.followed_since(3, 4, 7 * S), "decided for n4 since");
         h.crashed(3);
