@@ -10,7 +10,8 @@
 //! The disk thread, loading, binding and the process helpers are conclave-std's, shared
 //! with every adapter.
 //!
-//! The binary `conclave-smol` offers `serve <zoo.cfg>`, `ensemble` and `inspect`.
+//! The binary `conclave-smol` offers `serve <zoo.cfg>`, `ensemble` and `inspect`; `serve`
+//! runs its one member on one executor thread (docs/decisions.md D33).
 
 #![forbid(unsafe_code)]
 

@@ -6,7 +6,8 @@
 //! JSON, four-letter words, log lines, recovery and every rule are the core's, so this crate
 //! only moves bytes.
 //!
-//! The binary `conclave` (src/main.rs) offers `serve <zoo.cfg>`, `ensemble` and `inspect`.
+//! The binary `conclave` (src/main.rs) offers `serve <zoo.cfg>`, `ensemble` and `inspect`;
+//! `serve` runs its one member on a current-thread runtime (docs/decisions.md D33).
 
 #![forbid(unsafe_code)]
 
