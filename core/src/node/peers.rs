@@ -65,21 +65,19 @@ impl<S: Service> Node<S> {
         match msg {
             PeerMessage::Notification(n) => {
                 self.metrics.notifications_received += 1;
-                // Our leader looking again, in a round after the one we followed it in, has
-                // stepped down: do not wait for the silence timeout.
-                // The same once the member we chose says it follows (or observes) another,
-                // decided in our round or later: it will never lead the term we wait for.
+                // The member we chose will never lead the term we wait for: it says it follows
+                // (or observes) another, decided in our round or later; or, while we are still
+                // syncing with it (no client of ours waits on it), it looks again. Before the
+                // membership exchange below: such a member often holds a newer membership (a
+                // reconfiguration made it an observer), and waiting on it is what we stop.
                 if let Activity::Learning(l) = &self.activity {
                     let decided = self.election.decision().map_or(0, |d| d.round);
                     let gone = match n.state {
-                        PeerState::Looking => n.round > decided,
                         PeerState::Following | PeerState::Observing => n.round >= decided,
+                        PeerState::Looking => n.round > decided && l.synced_epoch().is_none(),
                         PeerState::Leading => false,
                     };
                     if l.leader() == peer && gone {
-                        // Now, before anything else about this message: the election we start
-                        // must count the old leader's vote below, or it waits out a resend for
-                        // it; and a leader whose membership is newer than ours is no less gone.
                         self.on_zab_output(now, ZabOutput::StepDown(StepDown::LostLeader));
                     }
                 }
@@ -117,6 +115,19 @@ impl<S: Service> Node<S> {
                             l.on_peer_down(peer, ctx);
                         }
                     });
+                }
+                // Our leader looking again, in a round after the one we followed it in, has
+                // stepped down: do not wait for the silence timeout.
+                if let Activity::Learning(l) = &self.activity {
+                    let decided = self.election.decision().map_or(0, |d| d.round);
+                    if l.leader() == peer && n.state == PeerState::Looking && n.round > decided {
+                        // Now, not after this message: the election we start must count the
+                        // old leader's vote below, or it waits out a resend for it. After the
+                        // membership exchange above: a leader that looks again because a
+                        // reconfiguration removed it has a newer membership than ours until we
+                        // apply it, and we must answer the request that made it first.
+                        self.on_zab_output(now, ZabOutput::StepDown(StepDown::LostLeader));
+                    }
                 }
                 self.election
                     .on_notification(now, peer, n, &self.quorum, &mut self.election_buf);
