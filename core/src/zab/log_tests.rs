@@ -22,6 +22,16 @@ fn fresh(keep: usize, limit: u64) -> ReplicaLog {
     ReplicaLog::new(Vec::new(), Zxid::ZERO, Vec::new(), keep, limit)
 }
 
+/// A log of 1 MiB segments holding records 1..=`n` of epoch 1, and the ops it asked for.
+fn appended(keep: usize, n: u32) -> (ReplicaLog, Vec<PersistOp>) {
+    let mut log = fresh(keep, 1 << 20);
+    let mut ops = Vec::new();
+    for c in 1..=n {
+        log.append(txn(1, c), &mut ops).unwrap();
+    }
+    (log, ops)
+}
+
 /// A log of 4 KiB segments appended to (epoch 1) until it has `segments` of them: the log,
 /// the ops it asked for and the last counter (the only record of the newest segment).
 fn filled(keep: usize, segments: usize) -> (ReplicaLog, Vec<PersistOp>, u32) {
@@ -123,11 +133,7 @@ fn a_recovered_empty_segment_is_never_appended_to_under_another_zxid() {
 /// `Preallocate`, and an append after those zeros would be read back as nothing.
 #[test]
 fn appends_after_a_restart_or_a_cut_go_where_the_file_really_ends() {
-    let mut log = fresh(100, 1 << 20);
-    let mut ops = Vec::new();
-    for c in 1..=3 {
-        log.append(txn(1, c), &mut ops).unwrap();
-    }
+    let (log, ops) = appended(100, 3);
     // Room is reserved once, a step ahead of the first record (8-byte header, 21-byte record).
     let reserved: Vec<u64> = ops
         .iter()
@@ -215,11 +221,7 @@ fn full_segments_roll_with_a_sync_of_the_old_one() {
 
 #[test]
 fn only_committed_txns_are_applied_in_order_and_the_tail_is_trimmed() {
-    let mut log = fresh(2, 1 << 20);
-    let mut ops = Vec::new();
-    for c in 1..=5 {
-        log.append(txn(1, c), &mut ops).unwrap();
-    }
+    let (mut log, _) = appended(2, 5);
     let mut sm = RegisterMap::default();
     let mut applied = Vec::new();
     log.commit(Zxid::new(1, 3));
@@ -236,11 +238,7 @@ fn only_committed_txns_are_applied_in_order_and_the_tail_is_trimmed() {
 
 #[test]
 fn diff_window_and_previous_zxid() {
-    let mut log = fresh(100, 1 << 20);
-    let mut ops = Vec::new();
-    for c in [1, 2, 3] {
-        log.append(txn(1, c), &mut ops).unwrap();
-    }
+    let (mut log, mut ops) = appended(100, 3);
     log.append(txn(2, 1), &mut ops).unwrap();
     assert!(log.contains(Zxid::ZERO));
     assert!(log.contains(Zxid::new(1, 2)));
