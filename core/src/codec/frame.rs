@@ -69,6 +69,41 @@ pub fn encode_frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+/// Appends one frame carrying `version` and the postcard encoding of `record` to `out`,
+/// serialised straight into `out` (no payload buffer: a peer message or log record used to
+/// cost two allocations and a copy before it reached its stream). The header is written
+/// last, over a placeholder. Returns false, leaving `out` as it was, if postcard refuses
+/// the record (not possible for the records of this crate: no maps with non-string keys,
+/// no sequences of unknown length).
+pub fn encode_record_frame<T: serde::Serialize + ?Sized>(
+    version: u8,
+    record: &T,
+    out: &mut Vec<u8>,
+) -> bool {
+    let start = out.len();
+    out.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
+    out.push(version);
+    if postcard::to_extend(record, Append(out)).is_err() {
+        out.truncate(start);
+        return false;
+    }
+    let payload = &out[start + FRAME_HEADER_BYTES..];
+    let len = (payload.len() as u32).to_be_bytes();
+    let crc = crc32c(payload).to_be_bytes();
+    out[start..start + 4].copy_from_slice(&len);
+    out[start + 4..start + FRAME_HEADER_BYTES].copy_from_slice(&crc);
+    true
+}
+
+/// `out` as postcard's writer, so a record extends it in place.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
+}
+
 /// Reassembles frames from a byte stream delivered in arbitrary pieces.
 ///
 /// Memory is bounded by the frame limit: a length above it is an error before any payload
@@ -162,6 +197,31 @@ mod tests {
         assert_eq!(&out[..4], &[0, 0, 0, 3]);
         assert_eq!(&out[4..8], &crc32c(b"abc").to_be_bytes());
         assert_eq!(&out[8..], b"abc");
+    }
+
+    #[test]
+    fn a_record_framed_in_place_equals_one_framed_from_a_payload() {
+        let record = (7u32, "znode", [1u8, 2, 3]);
+        let mut payload = alloc::vec![9u8];
+        payload.extend_from_slice(&postcard::to_allocvec(&record).unwrap());
+        let mut expected = b"queued".to_vec();
+        encode_frame(&payload, &mut expected);
+        let mut out = b"queued".to_vec();
+        assert!(encode_record_frame(9, &record, &mut out));
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_refused_record_leaves_the_stream_as_it_was() {
+        struct Refused;
+        impl serde::Serialize for Refused {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("refused"))
+            }
+        }
+        let mut out = b"queued".to_vec();
+        assert!(!encode_record_frame(1, &(5u64, Refused), &mut out));
+        assert_eq!(out, b"queued");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::disk_error::{RecoveryError, TornTail};
-use super::frame::{crc32c, encode_frame, FRAME_HEADER_BYTES};
+use super::frame::{crc32c, encode_record_frame, FRAME_HEADER_BYTES};
 use super::txn::Txn;
 use crate::ids::Zxid;
 
@@ -75,13 +75,9 @@ pub const fn encode_log_header() -> [u8; 8] {
 
 /// Appends one framed record carrying `txn` to `out`.
 pub fn encode_log_record(txn: &Txn, out: &mut Vec<u8>) {
-    let mut payload = Vec::with_capacity(32 + txn.body.len());
-    payload.push(LOG_FORMAT_VERSION);
-    // Serialising into a Vec cannot fail for `Txn`: fixed fields and one byte sequence.
-    match postcard::to_extend(txn, payload) {
-        Ok(p) => encode_frame(&p, out),
-        Err(_) => debug_assert!(false, "postcard refused a txn"),
-    }
+    out.reserve(FRAME_HEADER_BYTES + 32 + txn.body.len());
+    let encoded = encode_record_frame(LOG_FORMAT_VERSION, txn, out);
+    debug_assert!(encoded, "postcard refused a txn");
 }
 
 /// One record read back from a segment.

@@ -1,6 +1,7 @@
 //! Log segments: exact layout, round trips, torn tails, corruption, zero padding, fuzz.
 
 use super::*;
+use crate::codec::frame::encode_frame;
 use crate::codec::txn::TxnHeader;
 use alloc::string::ToString;
 use alloc::vec;

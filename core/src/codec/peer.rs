@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use super::frame::{encode_frame, FrameError};
+use super::frame::{encode_record_frame, FrameError, FRAME_HEADER_BYTES};
 use crate::codec::txn::Txn;
 use crate::election::{PeerState, Vote};
 use crate::ids::{ServerId, Zxid};
@@ -162,16 +162,36 @@ pub enum SyncMode {
     },
 }
 
+impl PeerMessage {
+    /// A capacity that holds this message's frame without growing: the bulk bytes it
+    /// carries plus room for its fixed fields (reserving it saves the reallocations a frame
+    /// built from an empty buffer would go through).
+    pub fn frame_capacity_hint(&self) -> usize {
+        const FIXED: usize = 64;
+        FRAME_HEADER_BYTES
+            + FIXED
+            + match self {
+                PeerMessage::Proposal(t) | PeerMessage::Inform(t) => t.body.len(),
+                PeerMessage::SnapChunk(b) => b.len(),
+                PeerMessage::Request { body, auth, .. } => {
+                    body.len()
+                        + auth
+                            .iter()
+                            .map(|(s, i)| s.len() + i.len() + 2)
+                            .sum::<usize>()
+                }
+                PeerMessage::Touch { sessions } => sessions.len() * 15,
+                PeerMessage::Membership(m) => m.len(),
+                _ => 0,
+            }
+    }
+}
+
 /// Appends the framed encoding of `msg` to `out`.
 pub fn encode_peer_message(msg: &PeerMessage, out: &mut Vec<u8>) {
-    let mut payload = Vec::with_capacity(32);
-    payload.push(PEER_WIRE_VERSION);
-    // Serialising into a Vec cannot fail for these types: no maps with non-string keys,
-    // no sequences of unknown length.
-    match postcard::to_extend(msg, payload) {
-        Ok(p) => encode_frame(&p, out),
-        Err(_) => debug_assert!(false, "postcard refused a peer message"),
-    }
+    out.reserve(msg.frame_capacity_hint());
+    let encoded = encode_record_frame(PEER_WIRE_VERSION, msg, out);
+    debug_assert!(encoded, "postcard refused a peer message");
 }
 
 /// Decodes one frame payload (version byte + postcard record).

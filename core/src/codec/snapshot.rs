@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::frame::{crc32c, encode_frame, FRAME_HEADER_BYTES, MAX_PEER_FRAME_BYTES};
+use super::frame::{crc32c, encode_record_frame, FRAME_HEADER_BYTES, MAX_PEER_FRAME_BYTES};
 use super::log::{parse_hex_name, read_frame};
 use crate::ids::Zxid;
 
@@ -144,12 +144,8 @@ impl Serialize for Bytes<'_> {
 }
 
 fn encode_record<T: Serialize>(record: &T, out: &mut Vec<u8>) {
-    let payload = alloc::vec![SNAPSHOT_FORMAT_VERSION];
-    // Serialising into a Vec cannot fail for these types.
-    match postcard::to_extend(record, payload) {
-        Ok(p) => encode_frame(&p, out),
-        Err(_) => debug_assert!(false, "postcard refused a snapshot record"),
-    }
+    let encoded = encode_record_frame(SNAPSHOT_FORMAT_VERSION, record, out);
+    debug_assert!(encoded, "postcard refused a snapshot record");
 }
 
 /// Appends the complete snapshot file for `state` after `zxid` to `out`.

@@ -1,7 +1,7 @@
 //! Snapshots: exact layout, round trips, every truncation and flip rejected, fuzz.
 
 use super::*;
-use crate::codec::frame::FRAME_HEADER_BYTES;
+use crate::codec::frame::{encode_frame, FRAME_HEADER_BYTES};
 use alloc::string::ToString;
 use alloc::vec;
 use proptest::prelude::*;
