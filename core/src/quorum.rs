@@ -11,6 +11,11 @@ pub trait QuorumVerifier: core::fmt::Debug {
     fn is_voter(&self, id: ServerId) -> bool;
     /// True if `ids` (voters and non-voters mixed; non-voters are ignored) form a quorum.
     fn is_quorum(&self, ids: &BTreeSet<ServerId>) -> bool;
+    /// [`QuorumVerifier::is_quorum`] for distinct `ids` in a slice: the leader asks it for
+    /// every proposal it commits, where building a set cost an allocation each time.
+    fn is_quorum_of(&self, ids: &[ServerId]) -> bool {
+        self.is_quorum(&ids.iter().copied().collect())
+    }
     /// The voting members, ascending.
     fn voters(&self) -> Vec<ServerId>;
 }
@@ -42,6 +47,16 @@ impl QuorumVerifier for Majority {
 
     fn is_quorum(&self, ids: &BTreeSet<ServerId>) -> bool {
         let n = ids.iter().filter(|id| self.voters.contains(id)).count();
+        n > self.voters.len() / 2
+    }
+
+    fn is_quorum_of(&self, ids: &[ServerId]) -> bool {
+        // Each voter counts once, even if the caller repeated it.
+        let n = ids
+            .iter()
+            .enumerate()
+            .filter(|&(i, id)| self.voters.contains(id) && !ids[..i].contains(id))
+            .count();
         n > self.voters.len() / 2
     }
 
@@ -103,6 +118,10 @@ impl QuorumVerifier for Quorums {
         self.current.is_quorum(ids) && self.next.as_ref().is_none_or(|n| n.is_quorum(ids))
     }
 
+    fn is_quorum_of(&self, ids: &[ServerId]) -> bool {
+        self.current.is_quorum_of(ids) && self.next.as_ref().is_none_or(|n| n.is_quorum_of(ids))
+    }
+
     fn voters(&self) -> Vec<ServerId> {
         let mut all: BTreeSet<ServerId> = self.current.voters.clone();
         if let Some(n) = &self.next {
@@ -150,5 +169,22 @@ mod tests {
         assert!(!q.in_progress());
         assert!(q.is_quorum(&set(&[1, 4])));
         assert!(!q.is_voter(2));
+    }
+
+    proptest::proptest! {
+        /// The slice form the leader's commit path uses answers as the set form does, for
+        /// any ids (voters, non-voters and repeats) and any reconfiguration in flight.
+        #[test]
+        fn the_slice_form_agrees_with_the_set_form(
+            current in proptest::collection::btree_set(1u64..8, 1..6),
+            next in proptest::option::of(proptest::collection::btree_set(1u64..8, 1..6)),
+            ids in proptest::collection::vec(0u64..9, 0..8),
+        ) {
+            let mut q = Quorums::new(Majority::new(current));
+            if let Some(n) = next {
+                q.begin(Majority::new(n));
+            }
+            proptest::prop_assert_eq!(q.is_quorum_of(&ids), q.is_quorum(&set(&ids)));
+        }
     }
 }

@@ -615,17 +615,18 @@ impl Leader {
     /// Commits, in zxid order, every outstanding proposal a quorum has durably logged.
     fn try_commit(&mut self, ctx: &mut Ctx<'_>) {
         let before = ctx.log.last_committed();
+        let mut acks = Vec::new();
         while let Some(&(zxid, _)) = self.outstanding.front() {
-            let mut acks = BTreeSet::new();
+            acks.clear();
             if ctx.log.last_durable() >= zxid {
-                acks.insert(self.my_id);
+                acks.push(self.my_id);
             }
             for (id, h) in &self.learners {
                 if h.stage == Stage::Synced && !h.observer && h.acked >= zxid {
-                    acks.insert(*id);
+                    acks.push(*id);
                 }
             }
-            if !ctx.quorum.is_quorum(&acks) {
+            if !ctx.quorum.is_quorum_of(&acks) {
                 break;
             }
             self.outstanding.pop_front();
