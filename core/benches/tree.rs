@@ -136,3 +136,48 @@ fn snapshot_100k_znodes(bencher: Bencher) {
         .counter(ItemsCount::new(100_000usize))
         .bench_local(|| black_box(tree.encode_snapshot()).len());
 }
+
+/// 100 k creates under one parent, prepped and applied as the leader does (bench's
+/// create-many): what a create costs a member beyond the network and the disk.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn create_100k_under_one_parent(bencher: Bencher) {
+    let requests: Vec<Request> = (0..100_000u64)
+        .map(|i| {
+            Request::Create(CreateRequest {
+                kind: CreateKind::Create,
+                path: format!("/c/w{}-{}", i % 256, i / 256),
+                data: Some(vec![0xA5; 100]),
+                acl: vec![Acl::open_unsafe()],
+                flags: 0,
+            })
+        })
+        .collect();
+    let setup = || {
+        let mut tree = DataTree::new();
+        let parent = ZkTxn::Create(CreateTxn {
+            path: "/c".into(),
+            data: None,
+            acl: vec![Acl::open_unsafe()],
+            ephemeral_owner: 0,
+            parent_cversion: 1,
+            with_stat: false,
+        });
+        tree.apply_txn(&header(1, parent.kind()), &parent);
+        (tree, PendingChanges::new())
+    };
+    bencher
+        .counter(ItemsCount::new(requests.len()))
+        .with_inputs(setup)
+        .bench_local_values(|(mut tree, mut pending)| {
+            for (i, r) in requests.iter().enumerate() {
+                let z = Zxid(i as u64 + 2);
+                let ctx = PrepCtx::new(1, &[], z, 1_700_000_000_000);
+                let Ok(t) = prep(r, &ctx, &tree, &mut pending) else {
+                    continue;
+                };
+                black_box(tree.apply_txn(&header(z.0, t.kind()), &t));
+                pending.applied(z);
+            }
+            (tree, pending)
+        });
+}
