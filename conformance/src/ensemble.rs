@@ -11,7 +11,7 @@ use conclave_core::codec::{Txn, TxnHeader};
 use conclave_core::rng::Prng;
 use conclave_core::tree::{CreateTxn, ZkTxn};
 use conclave_core::ZkService;
-use conclave_core::{RegisterMap, StateMachine};
+use conclave_core::{RegisterMap, ReplicatedState};
 
 use crate::server_node::ServiceKind;
 use conclave_core::{Config, ServerId, Zxid};

@@ -71,4 +71,4 @@ pub use time::Instant;
 pub use transport::RejectReason;
 #[cfg(any(test, feature = "sim"))]
 pub use zab::RegisterMap;
-pub use zab::StateMachine;
+pub use zab::{ReplicatedState, StateMachine};

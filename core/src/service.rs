@@ -163,7 +163,7 @@ pub trait Service: StateMachine + Default {
     }
 
     /// A committed txn was applied: produce this server's side effects.
-    fn applied(&mut self, header: &TxnHeader, result: &[u8], cx: &mut ServiceCx<'_>) {
+    fn applied(&mut self, header: &TxnHeader, result: &Self::Outcome, cx: &mut ServiceCx<'_>) {
         let _ = (header, result, cx);
     }
 

@@ -198,7 +198,7 @@ impl<S: Service> Node<S> {
                     session_id: h.session_id,
                     cxid: h.cxid,
                     zxid: h.zxid,
-                    result,
+                    result: S::encode_outcome(&result),
                 }));
             }
         }

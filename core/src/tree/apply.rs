@@ -12,7 +12,7 @@ use super::txn::{CreateTxn, SubResult, SubTxn, TxnResult, ZkTxn};
 use super::znode::{serial_gt, EphemeralType, StatPersisted, Znode};
 use crate::client::{Acl, ErrorCode, EventType, Stat};
 use crate::codec::TxnHeader;
-use crate::zab::StateMachine;
+use crate::zab::{ReplicatedState, StateMachine};
 
 /// What applying a txn did: the reply's content and the watches to fire.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -294,27 +294,35 @@ impl DataTree {
     }
 }
 
-/// The tree as ZAB's state machine: bodies are postcard [`ZkTxn`]s, replies postcard
+/// The tree as ZAB's state machine: bodies are postcard [`ZkTxn`]s, outcomes
 /// [`TxnResult`]s. The watch triggers of the last `apply` are kept for
 /// [`DataTree::take_triggers`].
 impl StateMachine for DataTree {
-    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Vec<u8> {
+    type Outcome = TxnResult;
+
+    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> TxnResult {
         match ZkTxn::decode(header.kind, body) {
             Ok(txn) => {
                 let applied = self.apply_txn(header, &txn);
                 self.last_triggers = applied.triggers;
-                applied.result.encode()
+                applied.result
             }
             Err(_) => {
                 self.last_triggers.clear();
                 if header.zxid > self.last_zxid {
                     self.last_zxid = header.zxid;
                 }
-                TxnResult::Error(ErrorCode::MarshallingError).encode()
+                TxnResult::Error(ErrorCode::MarshallingError)
             }
         }
     }
 
+    fn encode_outcome(outcome: &TxnResult) -> Vec<u8> {
+        outcome.encode()
+    }
+}
+
+impl ReplicatedState for DataTree {
     fn snapshot(&self) -> Vec<u8> {
         self.encode_snapshot()
     }

@@ -4,7 +4,7 @@ use super::*;
 use crate::codec::peer::SyncMode;
 use crate::quorum::Majority;
 use crate::zab::test_world::{h, ms, txn, World, TIMING};
-use crate::zab::{RegisterMap, ReplicaLog, StateMachine};
+use crate::zab::{RegisterMap, ReplicaLog, ReplicatedState};
 use alloc::vec;
 
 fn info(accepted_epoch: u32) -> PeerMessage {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::zab::test_world::{h, ms, txn, World, TIMING};
-use crate::zab::{RegisterMap, StateMachine};
+use crate::zab::{RegisterMap, ReplicatedState, StateMachine};
 use alloc::string::String;
 use alloc::vec;
 

@@ -257,7 +257,7 @@ impl ReplicaLog {
     #[cfg(test)]
     pub(crate) fn apply_committed(
         &mut self,
-        sm: &mut dyn StateMachine,
+        sm: &mut dyn StateMachine<Outcome = Vec<u8>>,
         mut applied: impl FnMut(&Txn, Vec<u8>),
     ) {
         for txn in self.tail.iter() {

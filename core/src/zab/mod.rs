@@ -20,7 +20,7 @@ pub(crate) use learner::Learner;
 pub(crate) use log::{LogError, ReplicaLog, Segment};
 #[cfg(any(test, feature = "sim"))]
 pub use register_map::RegisterMap;
-pub use state_machine::StateMachine;
+pub use state_machine::{ReplicatedState, StateMachine};
 
 use crate::codec::PeerMessage;
 use crate::ids::{ServerId, Zxid};
@@ -122,7 +122,7 @@ pub(crate) struct Ctx<'a> {
     /// The replica's log.
     pub log: &'a mut ReplicaLog,
     /// The replicated state machine.
-    pub sm: &'a mut dyn StateMachine,
+    pub sm: &'a mut dyn ReplicatedState,
     /// Where requests to the node go.
     pub out: &'a mut Vec<ZabOutput>,
 }

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::TxnHeader;
-use crate::zab::StateMachine;
+use crate::zab::{ReplicatedState, StateMachine};
 
 /// A map of u64 registers: the simulator's extra workload (ZAB with the least service logic
 /// in the way), behind the `sim` feature.
@@ -42,6 +42,9 @@ impl RegisterMap {
 }
 
 impl StateMachine for RegisterMap {
+    /// The register's previous value, postcard-encoded.
+    type Outcome = Vec<u8>;
+
     fn apply(&mut self, _header: &TxnHeader, body: &[u8]) -> Vec<u8> {
         let previous = match postcard::from_bytes::<(u64, u64)>(body) {
             Ok((k, v)) => self.registers.insert(k, v),
@@ -51,6 +54,12 @@ impl StateMachine for RegisterMap {
         postcard::to_allocvec(&previous).unwrap_or_default()
     }
 
+    fn encode_outcome(outcome: &Vec<u8>) -> Vec<u8> {
+        outcome.clone()
+    }
+}
+
+impl ReplicatedState for RegisterMap {
     fn snapshot(&self) -> Vec<u8> {
         postcard::to_allocvec(self).unwrap_or_default()
     }

@@ -7,6 +7,18 @@ use alloc::vec::Vec;
 
 use crate::codec::TxnHeader;
 
+/// What ZAB itself asks of the replicated state: moving it whole (SNAP sync, snapshot files)
+/// and comparing it. Apart from [`StateMachine`] so the protocol handlers can hold any state
+/// machine as one trait object, whatever its outcome type.
+pub trait ReplicatedState {
+    /// Serialises the whole state (for SNAP sync and snapshot files).
+    fn snapshot(&self) -> Vec<u8>;
+    /// Replaces the state with a snapshot produced by `snapshot`.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
+    /// A digest of the state, equal on replicas at equal zxid.
+    fn digest(&self) -> u64;
+}
+
 /// A deterministic state machine replicated by ZAB.
 ///
 /// # To ensure correctness
@@ -15,13 +27,16 @@ use crate::codec::TxnHeader;
 /// - Txns must be idempotent state deltas: replaying a txn already reflected in a (fuzzy)
 ///   snapshot must give the same state as applying it once.
 /// - `digest` must depend only on the state, so replicas can be compared at equal zxid.
-pub trait StateMachine {
-    /// Applies one committed txn and returns the reply bytes for the issuing client.
-    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Vec<u8>;
-    /// Serialises the whole state (for SNAP sync and snapshot files).
-    fn snapshot(&self) -> Vec<u8>;
-    /// Replaces the state with a snapshot produced by `snapshot`.
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
-    /// A digest of the state, equal on replicas at equal zxid.
-    fn digest(&self) -> u64;
+pub trait StateMachine: ReplicatedState {
+    /// What applying a txn gives the issuing client's reply. Typed, not bytes: every member
+    /// applies every txn, and encoding each outcome only for the service to decode it again
+    /// cost every member allocations and work per write.
+    type Outcome;
+    /// Applies one committed txn and returns its outcome for the issuing client.
+    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Self::Outcome;
+    /// The outcome's bytes, for the events a simulation or test observes
+    /// (`NodeEvent::WriteCommitted`); not on the serving path.
+    fn encode_outcome(outcome: &Self::Outcome) -> Vec<u8>
+    where
+        Self: Sized;
 }

@@ -34,7 +34,7 @@ use crate::time::Instant;
 use crate::tree::{
     prep, read, Caller, DataTree, PendingChanges, PrepCtx, ReadCtx, TxnResult, ZkTxn,
 };
-use crate::zab::StateMachine;
+use crate::zab::{ReplicatedState, StateMachine};
 
 /// Requests queued per connection before the server stops reading it.
 pub(crate) const MAX_QUEUED_PER_CONN: usize = 1000;
@@ -221,9 +221,18 @@ pub struct ZkService {
 }
 
 impl StateMachine for ZkService {
-    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> Vec<u8> {
+    type Outcome = TxnResult;
+
+    fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> TxnResult {
         self.tree.apply(header, body)
     }
+
+    fn encode_outcome(outcome: &TxnResult) -> Vec<u8> {
+        outcome.encode()
+    }
+}
+
+impl ReplicatedState for ZkService {
     fn snapshot(&self) -> Vec<u8> {
         self.tree.snapshot()
     }
@@ -466,15 +475,14 @@ impl Service for ZkService {
         crate::config::Membership::parse(text).ok()
     }
 
-    fn applied(&mut self, header: &TxnHeader, result: &[u8], cx: &mut ServiceCx<'_>) {
+    fn applied(&mut self, header: &TxnHeader, result: &TxnResult, cx: &mut ServiceCx<'_>) {
         let zxid = header.zxid;
         self.pending.applied(zxid);
         // Watch events first: a client sees the event before any reply reflecting the change.
         self.fire_watches(zxid, cx);
-        let result = TxnResult::decode(result);
         let session = header.session_id;
-        match &result {
-            Some(TxnResult::CreateSession { timeout_ms }) => {
+        match result {
+            TxnResult::CreateSession { timeout_ms } => {
                 if let Some(t) = self.tracker.as_mut() {
                     t.add(session, (*timeout_ms).max(0) as u32, cx.now);
                 }
@@ -490,7 +498,7 @@ impl Service for ZkService {
                 }
                 return;
             }
-            Some(TxnResult::CloseSession { .. }) => {
+            TxnResult::CloseSession { .. } => {
                 if let Some(t) = self.tracker.as_mut() {
                     t.remove(session);
                 }
@@ -524,11 +532,7 @@ impl Service for ZkService {
             return;
         }
         c.writes.pop_front();
-        let reply = match &result {
-            Some(r) => r.to_response(),
-            None => Err(ErrorCode::SystemError),
-        };
-        self.reply(conn, header.cxid, zxid, reply, cx);
+        self.reply(conn, header.cxid, zxid, result.to_response(), cx);
         self.process(conn, cx);
     }
 
