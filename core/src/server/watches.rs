@@ -106,6 +106,11 @@ impl Watches {
         Watches::default()
     }
 
+    /// True when no connection has a watch: no change can fire anything.
+    pub fn is_empty(&self) -> bool {
+        self.by_conn.is_empty()
+    }
+
     /// Registers a watch (idempotent); it replaces what `conn` had at `path` in its table(s).
     pub fn add(&mut self, conn: ConnId, path: &str, kind: WatchKind) {
         match kind {

@@ -105,28 +105,26 @@ impl DataTree {
         t: &mut Vec<WatchTrigger>,
     ) -> Result<Stat, ErrorCode> {
         let parent = path::parent(&c.path).ok_or(ErrorCode::NodeExists)?;
-        if !self.contains(parent) {
-            return Err(ErrorCode::NoNode);
-        }
-        let exists = self.contains(&c.path);
         let new_cversion = c.parent_cversion;
-        if exists {
+        // A node there already has its parent (the tree keeps no orphans): a replay.
+        if self.contains(&c.path) {
             // Replay: the node is there already; still raise the parent's cversion/pzxid.
-            self.update_node(parent, |p| {
-                if serial_gt(new_cversion, p.stat.cversion) {
-                    p.stat.cversion = new_cversion;
-                    p.stat.pzxid = p.stat.pzxid.max(zxid);
+            self.edit_node(parent, None, |s, _| {
+                if serial_gt(new_cversion, s.cversion) {
+                    s.cversion = new_cversion;
+                    s.pzxid = s.pzxid.max(zxid);
                 }
             });
             return Err(ErrorCode::NodeExists);
         }
-        self.update_node(parent, |p| {
-            if serial_gt(new_cversion, p.stat.cversion) {
-                p.stat.cversion = new_cversion;
+        self.edit_node(parent, None, |s, children| {
+            if serial_gt(new_cversion, s.cversion) {
+                s.cversion = new_cversion;
             }
-            p.stat.pzxid = p.stat.pzxid.max(zxid);
-            p.child_count += 1;
-        });
+            s.pzxid = s.pzxid.max(zxid);
+            *children += 1;
+        })
+        .ok_or(ErrorCode::NoNode)?;
         let acl = self.intern_acl(&c.acl);
         let node = Znode::new(
             c.data.as_deref().map(Box::from),
@@ -135,8 +133,10 @@ impl DataTree {
         );
         let stat = node.stat();
         self.insert_node(c.path.clone(), node);
-        trigger(t, &c.path, EventType::NodeCreated, WatchKind::Data);
-        trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
+        if self.watched {
+            trigger(t, &c.path, EventType::NodeCreated, WatchKind::Data);
+            trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
+        }
         Ok(stat)
     }
 
@@ -156,23 +156,25 @@ impl DataTree {
             Some(_) => false,
         };
         // Even a replayed delete of a missing node bumps the parent's pzxid (§3.4).
-        self.update_node(parent, |p| {
+        self.edit_node(parent, None, |s, children| {
             if !missing {
-                p.child_count = p.child_count.saturating_sub(1);
+                *children = children.saturating_sub(1);
             }
-            p.stat.pzxid = p.stat.pzxid.max(zxid);
+            s.pzxid = s.pzxid.max(zxid);
         });
         if missing {
             return Err(ErrorCode::NoNode);
         }
         let acl = self.remove_node(path).map(|node| node.acl);
-        t.push(WatchTrigger {
-            path: path.into(),
-            event: EventType::NodeDeleted,
-            kind: WatchKind::Both,
-            acl,
-        });
-        trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
+        if self.watched {
+            t.push(WatchTrigger {
+                path: path.into(),
+                event: EventType::NodeDeleted,
+                kind: WatchKind::Both,
+                acl,
+            });
+            trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
+        }
         Ok(())
     }
 
@@ -186,15 +188,15 @@ impl DataTree {
         t: &mut Vec<WatchTrigger>,
     ) -> Result<Stat, ErrorCode> {
         let stat = self
-            .update_node(path, |n| {
-                n.data = data.as_deref().map(Box::from);
-                n.stat.version = version;
-                n.stat.mzxid = zxid;
-                n.stat.mtime = time;
-                n.stat()
+            .edit_node(path, Some(data.as_deref()), |s, _| {
+                s.version = version;
+                s.mzxid = zxid;
+                s.mtime = time;
             })
             .ok_or(ErrorCode::NoNode)?;
-        trigger(t, path, EventType::NodeDataChanged, WatchKind::Data);
+        if self.watched {
+            trigger(t, path, EventType::NodeDataChanged, WatchKind::Data);
+        }
         Ok(stat)
     }
 

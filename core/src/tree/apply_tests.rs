@@ -190,6 +190,33 @@ fn set_data_and_delete_triggers() {
     assert!(matches!(a.result, TxnResult::SetAcl { stat } if stat.aversion == 1));
 }
 
+/// A server without watches records no triggers, and the tree and its digest come out the
+/// same; watched again, the next change records its triggers.
+#[test]
+fn an_unwatched_tree_records_no_triggers_and_changes_alike() {
+    let mut watched = Harness::new();
+    let mut unwatched = Harness::new();
+    unwatched.tree.set_watched(false);
+    for h in [&mut watched, &mut unwatched] {
+        h.ok(&create("/a", b"", 0));
+        h.ok(&create("/a/b", b"x", 0));
+        h.ok(&set_data("/a/b", b"y", -1));
+        h.ok(&delete("/a/b", -1));
+    }
+    assert_eq!(dump(&unwatched.tree), dump(&watched.tree));
+    assert_eq!(unwatched.tree.digest(), watched.tree.digest());
+    let a = unwatched.run(&set_data("/a", b"z", -1));
+    assert!(a.triggers.is_empty());
+    let a = unwatched.run(&create("/c", b"", 0));
+    assert!(a.triggers.is_empty());
+    unwatched.tree.set_watched(true);
+    let a = unwatched.run(&set_data("/c", b"w", -1));
+    assert_eq!(
+        a.triggers,
+        vec![trig("/c", EventType::NodeDataChanged, WatchKind::Data)]
+    );
+}
+
 #[test]
 fn close_session_deletes_ephemerals_with_triggers() {
     let mut h = Harness::new();

@@ -33,6 +33,9 @@ pub struct DataTree {
     pub(crate) digest: u64,
     pub(crate) last_zxid: Zxid,
     pub(crate) last_triggers: Vec<super::trigger::WatchTrigger>,
+    /// Whether applying records watch triggers (see [`DataTree::set_watched`]). Local to
+    /// this server, not replicated state: not in the digest or snapshots.
+    pub(crate) watched: bool,
     /// Running total of path and data lengths (`zk_approximate_data_size`), kept by every
     /// insert, update and removal so no scrape walks the tree.
     data_size: u64,
@@ -89,7 +92,15 @@ impl DataTree {
             ephemeral_count: 0,
             last_zxid: Zxid::ZERO,
             last_triggers: Vec::new(),
+            watched: true,
         }
+    }
+
+    /// Whether any watch could fire on this server. Without one, applying a txn records no
+    /// triggers (each was a path copy, and the service looked it up in its watch tables).
+    /// A watch set later only sees later changes, so switching this per txn loses nothing.
+    pub fn set_watched(&mut self, any: bool) {
+        self.watched = any;
     }
 
     /// The node at `path`.
@@ -280,39 +291,45 @@ impl DataTree {
     }
 
     /// Inserts a new node (the parent's child count is the caller's business), indexing it
-    /// and adding its hash.
+    /// and adding its hash. One descent: a node already at `path` (not reachable from apply,
+    /// which checks first) is replaced, its totals and indexes undone.
     pub(crate) fn insert_node(&mut self, path: String, node: Znode) {
-        if self.contains(&path) {
-            // Not reachable from apply (it checks first): replace, keeping the totals right.
-            self.remove_node(&path);
+        let (packed, hash) = self.pack(&path, &node);
+        if let Some(old) = self.nodes.replace(packed) {
+            self.unaccount(&path, &old);
         }
         self.data_size += approximate_size(&path, node.view());
         match node.kind() {
             EphemeralType::Session(s) => {
                 self.ephemeral_count += 1;
-                self.ephemerals.entry(s).or_default().insert(path.clone());
+                self.ephemerals.entry(s).or_default().insert(path);
             }
             EphemeralType::Container => {
-                self.containers.insert(path.clone());
+                self.containers.insert(path);
             }
             EphemeralType::Ttl(_) => {
-                self.ttls.insert(path.clone());
+                self.ttls.insert(path);
             }
             EphemeralType::Persistent => {}
         }
-        let (packed, hash) = self.pack(&path, &node);
         self.digest = self.digest.wrapping_add(hash);
-        self.nodes.insert(packed);
     }
 
     /// Removes a node, unindexing it and subtracting its hash.
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Znode> {
         let packed = self.nodes.take(path.as_bytes())?;
         let node = self.view(&packed).1.to_znode();
-        self.acl_pool.release(packed.unpack().1.acl);
+        self.unaccount(path, &packed);
+        Some(node)
+    }
+
+    /// Undoes what a node out of the set added: its ACL count, hash, size and index entries.
+    fn unaccount(&mut self, path: &str, packed: &Packed) {
+        let (_, f) = packed.unpack();
+        self.acl_pool.release(f.acl);
         self.digest = self.digest.wrapping_sub(packed.hash());
-        self.data_size -= approximate_size(path, node.view());
-        match node.kind() {
+        self.data_size -= path.len() as u64 + f.data.map_or(0, |d| d.len() as u64);
+        match EphemeralType::from_owner(f.stat.ephemeral_owner) {
             EphemeralType::Session(s) => {
                 self.ephemeral_count -= 1;
                 if let Some(set) = self.ephemerals.get_mut(&s) {
@@ -330,7 +347,43 @@ impl DataTree {
             }
             EphemeralType::Persistent => {}
         }
-        Some(node)
+    }
+
+    /// Changes a node's stat and child count, and its data when `data` is `Some`, repacked
+    /// straight from its packed bytes; returns the stat clients now see. Unlike
+    /// [`DataTree::update_node`] it copies no data into an owned node and leaves the ACL's
+    /// pool count alone: a parent's cversion bump or a setData (what every create and
+    /// write does) used to cost two data copies and two ACL pool lookups.
+    pub(crate) fn edit_node(
+        &mut self,
+        path: &str,
+        data: Option<Option<&[u8]>>,
+        f: impl FnOnce(&mut StatPersisted, &mut u32),
+    ) -> Option<crate::client::Stat> {
+        let packed = self.nodes.get(path.as_bytes())?;
+        let before = packed.hash();
+        let (_, mut fields) = packed.unpack();
+        let size_before = approximate_size(path, self.view(packed).1);
+        if let Some(d) = data {
+            fields.data = d;
+        }
+        f(&mut fields.stat, &mut fields.child_count);
+        let node = NodeRef {
+            data: fields.data,
+            acl: self.acl_pool.get(fields.acl),
+            stat: fields.stat,
+            child_count: fields.child_count,
+        };
+        let (size_after, stat, after) = (
+            approximate_size(path, node),
+            node.stat(),
+            node_hash(path, node),
+        );
+        let repacked = Packed::new(path, &fields, after);
+        self.data_size = self.data_size - size_before + size_after;
+        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        self.nodes.replace(repacked);
+        Some(stat)
     }
 
     /// Changes a node (repacked), keeping the digest, the size and the ACL counts in step.

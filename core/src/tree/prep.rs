@@ -96,9 +96,10 @@ struct Change {
 /// by txns prepped but not yet applied, so pipelined writes see each other.
 #[derive(Clone, Debug, Default)]
 pub struct PendingChanges {
-    by_path: BTreeMap<String, Change>,
-    log: VecDeque<(Zxid, String)>,
-    undo: Option<Vec<(String, Option<Change>)>>,
+    /// Paths shared with `log` (one allocation per recorded change, not two).
+    by_path: BTreeMap<Arc<str>, Change>,
+    log: VecDeque<(Zxid, Arc<str>)>,
+    undo: Option<Vec<(Arc<str>, Option<Change>)>>,
 }
 
 impl PendingChanges {
@@ -149,11 +150,12 @@ impl PendingChanges {
     }
 
     fn record(&mut self, zxid: Zxid, path: &str, node: Option<Projected>) {
-        let old = self.by_path.insert(path.into(), Change { zxid, node });
+        let path: Arc<str> = Arc::from(path);
+        let old = self.by_path.insert(path.clone(), Change { zxid, node });
         if let Some(undo) = &mut self.undo {
-            undo.push((path.into(), old));
+            undo.push((path.clone(), old));
         }
-        self.log.push_back((zxid, path.into()));
+        self.log.push_back((zxid, path));
     }
 
     fn begin(&mut self) -> usize {
@@ -406,7 +408,8 @@ impl Prep<'_, '_> {
             &full,
             Some(Projected {
                 stat: StatPersisted::created(zxid.0 as i64, ctx.time_ms, owner),
-                acl: Arc::from(acl.as_slice()),
+                // The pool's list when the tree has it already (no copy of each entry).
+                acl: self.tree.intern_acl(&acl),
                 child_count: 0,
             }),
         );
@@ -546,7 +549,7 @@ impl Prep<'_, '_> {
         check_acl(&node.acl, perms::ADMIN, &self.ctx.caller())?;
         let new = check_and_inc_version(node.stat.aversion, version)?;
         node.stat.aversion = new;
-        node.acl = Arc::from(acl.as_slice());
+        node.acl = self.tree.intern_acl(&acl);
         pending.record(self.ctx.zxid, p, Some(node));
         Ok((acl, new))
     }
@@ -677,10 +680,10 @@ impl Prep<'_, '_> {
         for (p, c) in &pending.by_path {
             match &c.node {
                 Some(n) if n.stat.ephemeral_owner == s && s != 0 => {
-                    es.insert(p.clone());
+                    es.insert(String::from(&**p));
                 }
                 _ => {
-                    es.remove(p);
+                    es.remove(&**p);
                 }
             }
         }

@@ -276,9 +276,24 @@ impl ZkTxn {
         }
     }
 
-    /// Encodes the body (postcard).
+    /// Encodes the body (postcard), into a buffer sized for the common txns up front (grown
+    /// from empty, a 100-byte setData went through four reallocations).
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+        const FIXED: usize = 32;
+        let bulk = match self {
+            ZkTxn::Create(c) => {
+                c.path.len()
+                    + c.data.as_ref().map_or(0, Vec::len)
+                    + c.acl
+                        .iter()
+                        .map(|a| a.id.scheme.len() + a.id.id.len() + 8)
+                        .sum::<usize>()
+            }
+            ZkTxn::SetData { path, data, .. } => path.len() + data.as_ref().map_or(0, Vec::len),
+            ZkTxn::Delete { path } => path.len(),
+            _ => 0,
+        };
+        postcard::to_extend(self, Vec::with_capacity(FIXED + bulk)).unwrap_or_default()
     }
 
     /// Decodes a body and checks it against the header's `kind`; never panics.

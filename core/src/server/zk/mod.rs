@@ -224,6 +224,7 @@ impl StateMachine for ZkService {
     type Outcome = TxnResult;
 
     fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> TxnResult {
+        self.tree.set_watched(!self.watches.is_empty());
         self.tree.apply(header, body)
     }
 
