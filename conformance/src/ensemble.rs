@@ -134,7 +134,7 @@ pub fn pre_history_txn(zxid: Zxid, kind: ServiceKind) -> Txn {
             time_ms: 0,
             kind,
         },
-        body,
+        body: body.into(),
     }
 }
 

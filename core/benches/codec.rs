@@ -23,7 +23,7 @@ fn txn(counter: u32, body_len: usize) -> Txn {
             time_ms: 1_700_000_000_000,
             kind: 1,
         },
-        body: vec![0xA5; body_len],
+        body: vec![0xA5; body_len].into(),
     }
 }
 

@@ -99,7 +99,7 @@ fn write_disk_seed_corpus() {
                 time_ms: 1,
                 kind: 1,
             },
-            body: vec![c as u8; 5],
+            body: vec![c as u8; 5].into(),
         };
         log::encode_log_record(&txn, &mut seg);
     }

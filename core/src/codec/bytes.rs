@@ -49,6 +49,41 @@ impl<'de> Visitor<'de> for BytesVisitor {
     }
 }
 
+/// The same for a shared byte string (`Arc<[u8]>`: a txn body, which the leader logs and
+/// sends to each follower without copying it), decoded in one allocation.
+pub(crate) mod shared {
+    use super::*;
+    use alloc::sync::Arc;
+
+    /// Serializes a shared byte string.
+    pub(crate) fn serialize<S: Serializer>(bytes: &Arc<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    /// Deserializes a byte string (or a sequence of bytes) into a shared one.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[u8]>, D::Error> {
+        d.deserialize_bytes(SharedVisitor)
+    }
+
+    struct SharedVisitor;
+
+    impl<'de> Visitor<'de> for SharedVisitor {
+        type Value = Arc<[u8]>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a byte string")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Arc<[u8]>, E> {
+            Ok(Arc::from(v))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Arc<[u8]>, A::Error> {
+            BytesVisitor.visit_seq(seq).map(Arc::from)
+        }
+    }
+}
+
 /// The same for `Option<Vec<u8>>` (a znode's data, absent or present).
 pub(crate) mod option {
     use super::*;
@@ -122,6 +157,12 @@ mod tests {
         c: Option<Vec<u8>>,
     }
 
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct AsShared {
+        #[serde(with = "super::shared")]
+        a: alloc::sync::Arc<[u8]>,
+    }
+
     #[test]
     fn the_encoding_is_the_same_as_a_sequence() {
         for len in [0usize, 1, 127, 128, 300, 70_000] {
@@ -141,6 +182,13 @@ mod tests {
             assert_eq!(old, new, "len {len}");
             assert_eq!(postcard::from_bytes::<AsBytes>(&old).unwrap(), bytes);
             assert_eq!(postcard::from_bytes::<AsSeq>(&new).unwrap(), seq);
+            // A shared body (a txn's) is the same bytes as an owned one.
+            let shared = AsShared {
+                a: data.clone().into(),
+            };
+            let encoded = postcard::to_allocvec(&shared).unwrap();
+            assert_eq!(encoded, postcard::to_allocvec(&data).unwrap(), "len {len}");
+            assert_eq!(postcard::from_bytes::<AsShared>(&encoded).unwrap(), shared);
         }
     }
 

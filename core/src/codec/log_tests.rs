@@ -16,7 +16,7 @@ fn txn(zxid: Zxid, body: &[u8]) -> Txn {
             time_ms: 1000,
             kind: 1,
         },
-        body: body.to_vec(),
+        body: body.to_vec().into(),
     }
 }
 
@@ -389,7 +389,7 @@ fn arb_txns() -> impl Strategy<Value = Vec<Txn>> {
                             time_ms,
                             kind,
                         },
-                        body,
+                        body: body.into(),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -461,7 +461,7 @@ fn the_smallest_record_is_min_record_bytes_long() {
             time_ms: 0,
             kind: 0,
         },
-        body: Vec::new(),
+        body: Vec::new().into(),
     };
     encode_log_record(&t, &mut out);
     assert_eq!(out.len(), MIN_RECORD_BYTES);

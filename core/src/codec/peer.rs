@@ -297,7 +297,7 @@ mod tests {
                         time_ms: t,
                         kind: k
                     },
-                    body
+                    body: body.into()
                 })),
             (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..32)).prop_map(|(z, body)| {
                 PeerMessage::Inform(Txn {
@@ -308,7 +308,7 @@ mod tests {
                         time_ms: 3,
                         kind: 4,
                     },
-                    body,
+                    body: body.into(),
                 })
             }),
             (

@@ -1,6 +1,6 @@
 //! A transaction as ZAB carries it: a header the leader stamps, and opaque state-machine bytes.
 
-use alloc::vec::Vec;
+use alloc::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Zxid;
@@ -25,7 +25,8 @@ pub struct TxnHeader {
 pub struct Txn {
     /// The header.
     pub header: TxnHeader,
-    /// Opaque to ZAB; meaningful to the state machine.
-    #[serde(with = "crate::codec::bytes")]
-    pub body: Vec<u8>,
+    /// Opaque to ZAB; meaningful to the state machine. Shared: the leader's log and each
+    /// follower's PROPOSAL hold the same bytes (cloning a txn copies no body).
+    #[serde(with = "crate::codec::bytes::shared")]
+    pub body: Arc<[u8]>,
 }

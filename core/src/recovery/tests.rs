@@ -21,7 +21,7 @@ fn txn(zxid: Zxid) -> Txn {
             time_ms: 3,
             kind: 5,
         },
-        body: alloc::format!("body of {zxid}").into_bytes(),
+        body: alloc::format!("body of {zxid}").into_bytes().into(),
     }
 }
 

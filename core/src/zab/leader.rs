@@ -599,7 +599,10 @@ impl Leader {
         self.counter = base.counter() + 1;
         let zxid = Zxid::new(epoch, self.counter);
         header.zxid = zxid;
-        let txn = Txn { header, body };
+        let txn = Txn {
+            header,
+            body: body.into(),
+        };
         if ctx.append(txn.clone()).is_err() {
             return None;
         }

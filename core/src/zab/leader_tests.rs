@@ -341,7 +341,7 @@ fn observers_get_inform_and_never_count() {
     l.on_message(2, PeerMessage::Ack { zxid: z }, &mut w.ctx());
     let txn = Txn {
         header: TxnHeader { zxid: z, ..header },
-        body: vec![1],
+        body: vec![1].into(),
     };
     assert_eq!(
         w.take(),
@@ -709,7 +709,7 @@ fn a_backlog_past_its_bound_drops_the_learner() {
     };
     let big = txn(1, 1);
     let big = Txn {
-        body: vec![7; 1 << 20],
+        body: vec![7; 1 << 20].into(),
         ..big
     };
     let mut out = Vec::new();

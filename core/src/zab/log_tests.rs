@@ -14,7 +14,7 @@ fn txn(epoch: u32, counter: u32) -> Txn {
             time_ms: 0,
             kind: 0,
         },
-        body: RegisterMap::write(counter as u64, epoch as u64),
+        body: RegisterMap::write(counter as u64, epoch as u64).into(),
     }
 }
 

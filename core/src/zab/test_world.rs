@@ -37,7 +37,7 @@ pub(super) fn txn(epoch: u32, counter: u32) -> Txn {
             time_ms: 0,
             kind: 0,
         },
-        body: RegisterMap::write(counter as u64, 1),
+        body: RegisterMap::write(counter as u64, 1).into(),
     }
 }
 
