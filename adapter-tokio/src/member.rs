@@ -251,17 +251,16 @@ impl Loop {
     }
 
     fn drain(&mut self) {
-        // After a flush that found the disk thread stopped, one more pass carries out what
-        // the node did about it (it halted); nothing goes to the disk again.
-        let mut failed = false;
-        loop {
+        // A second turn only after a flush found the disk thread stopped (the node has
+        // halted and has the failure to act on); nothing then goes to the disk again.
+        for _ in 0..2 {
             while let Some(action) = self.driver.next_action() {
                 self.act(action);
             }
-            if failed || !flush(self.disk.as_mut(), &mut self.driver, self.clock.now()) {
+            let now = self.now();
+            if !flush(self.disk.as_mut(), &mut self.driver, now) {
                 break;
             }
-            failed = true;
         }
     }
 

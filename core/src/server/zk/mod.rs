@@ -316,18 +316,11 @@ impl ZkService {
         }
         self.response_sizes
             .record(i32::try_from(out.len()).unwrap_or(i32::MAX));
-        let reply = if out.len() > REPLY_SCRATCH_KEEP_BYTES {
-            // A large reply leaves in its own buffer, shrunk in place (growth doubled it);
-            // the scratch is not kept that large.
-            out.shrink_to_fit();
-            out
-        } else {
-            let reply = out.as_slice().to_vec();
-            if out.capacity() <= REPLY_SCRATCH_KEEP_BYTES {
-                self.reply_scratch = out;
-            }
-            reply
-        };
+        let reply = out.as_slice().to_vec();
+        // A large reply's room is not kept: the scratch stays small between requests.
+        if out.capacity() <= REPLY_SCRATCH_KEEP_BYTES {
+            self.reply_scratch = out;
+        }
         self.send(conn, reply, cx);
     }
 
