@@ -218,12 +218,7 @@ pub struct ZkService {
     /// Open connections per client IP (`maxClientCnxns`), kept so a connection flood costs
     /// no scan per accept.
     per_ip: BTreeMap<core::net::IpAddr, u32>,
-    /// Where replies are encoded before being copied out at their size (see `reply`).
-    reply_scratch: Vec<u8>,
 }
-
-/// The largest reply scratch kept between replies.
-const REPLY_SCRATCH_KEEP_BYTES: usize = 16 << 10;
 
 impl StateMachine for ZkService {
     type Outcome = TxnResult;
@@ -290,10 +285,7 @@ impl ZkService {
     ) {
         let err = result.as_ref().err().copied();
         self.record_outcome(conn, err, cx.now);
-        // Encoded in a scratch buffer and copied out at its exact size: one allocation per
-        // reply instead of a buffer grown from empty (four or five for a stat).
-        let mut out = core::mem::take(&mut self.reply_scratch);
-        out.clear();
+        let mut out = Vec::new();
         match result {
             Ok(resp) => encode_reply(
                 &ReplyHeader {
@@ -316,12 +308,12 @@ impl ZkService {
         }
         self.response_sizes
             .record(i32::try_from(out.len()).unwrap_or(i32::MAX));
-        let reply = out.as_slice().to_vec();
-        // A large reply's room is not kept: the scratch stays small between requests.
-        if out.capacity() <= REPLY_SCRATCH_KEEP_BYTES {
-            self.reply_scratch = out;
+        if out.len() >= 16 << 10 {
+            // Growth doubled it (the stat follows the data): a large reply queued for a slow
+            // reader holds what it needs, not up to twice that (an in-place shrink).
+            out.shrink_to_fit();
         }
-        self.send(conn, reply, cx);
+        self.send(conn, out, cx);
     }
 
     /// Counts the answer to the connection's current request: its operation's outcome, the
