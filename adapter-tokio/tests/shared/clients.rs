@@ -676,12 +676,19 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
     }
     // The member answers what it may; sample its RSS while a session beside them works.
     let mut peak = rss_kib(pid);
+    // What the peak was made of (anonymous vs file pages, and how much of it the allocator
+    // had mapped apart): a failure says whether live buffers or a heap kept them.
+    let mut peak_breakdown = memory_breakdown(pid);
     for i in 0..50 {
         within("getData beside unread clients", client.get_data("/small"))
             .await
             .unwrap_or_else(|e| panic!("request {i} beside unread clients: {e}"));
         tokio::time::sleep(Duration::from_millis(40)).await;
-        peak = peak.max(rss_kib(pid));
+        let now = rss_kib(pid);
+        if now > peak {
+            peak = now;
+            peak_breakdown = memory_breakdown(pid);
+        }
     }
     let grew_mib = peak.saturating_sub(rss_before) / 1024;
     // Three of them start reading: each gets its connect response and all its replies, or
@@ -731,8 +738,8 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
     .unwrap();
     eprintln!(
         "clients: {CLIENTS} never-reading clients × {REQUESTS} reads of {SIZE} B: member RSS \
-         {} -> peak {} MiB (+{grew_mib}); of 3 that started reading, {complete} got every \
-         reply, {aborted} had been aborted",
+         {} -> peak {} MiB (+{grew_mib}; {peak_breakdown}); of 3 that started reading, \
+         {complete} got every reply, {aborted} had been aborted",
         rss_before / 1024,
         peak / 1024
     );
@@ -747,7 +754,8 @@ async fn clients_that_never_read_their_replies_cost_bounded_memory() {
     );
     assert!(
         grew_mib < LIMIT_MB + 96,
-        "RSS grew by {grew_mib} MiB for {CLIENTS} never-reading clients"
+        "RSS grew by {grew_mib} MiB for {CLIENTS} never-reading clients; at the peak: \
+         {peak_breakdown}"
     );
     assert!(complete > 0, "no paced client got its replies once it read");
 }
@@ -760,6 +768,40 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+/// Process `pid`'s resident memory by kind (`RssAnon`, `RssFile` from its status) and the
+/// anonymous memory in its heap mapping against the rest (large buffers get their own
+/// mappings): for a failure message.
+fn memory_breakdown(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or("?", str::trim)
+            .to_string()
+    };
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut heap_kib, mut current) = (0u64, "");
+    for line in smaps.lines() {
+        if line.contains('-') && !line.starts_with(|c: char| c.is_ascii_uppercase()) {
+            current = if line.ends_with("[heap]") { "heap" } else { "" };
+        } else if let Some(v) = line.strip_prefix("Rss:") {
+            if current == "heap" {
+                heap_kib += v
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    format!(
+        "RssAnon {}, RssFile {}, [heap] {heap_kib} kB",
+        field("RssAnon:"),
+        field("RssFile:")
+    )
 }
 
 /// Raises this process's descriptor limit to its hard limit (the servers it spawns inherit
