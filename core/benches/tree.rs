@@ -65,6 +65,25 @@ fn apply(bencher: Bencher) {
         });
 }
 
+/// Preps and applies `requests` as the leader does, the first at zxid `first`.
+fn prep_apply_all(
+    requests: &[Request],
+    first: u64,
+    mut tree: DataTree,
+    mut pending: PendingChanges,
+) -> (DataTree, PendingChanges) {
+    for (i, r) in requests.iter().enumerate() {
+        let z = Zxid(i as u64 + first);
+        let ctx = PrepCtx::new(1, &[], z, 1_700_000_000_000);
+        let Ok(t) = prep(r, &ctx, &tree, &mut pending) else {
+            continue;
+        };
+        black_box(tree.apply_txn(&header(z.0, t.kind()), &t));
+        pending.applied(z);
+    }
+    (tree, pending)
+}
+
 #[divan::bench]
 fn prep_and_apply(bencher: Bencher) {
     let requests: Vec<Request> = (0..TXNS)
@@ -89,18 +108,7 @@ fn prep_and_apply(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(TXNS))
         .with_inputs(|| (DataTree::new(), PendingChanges::new()))
-        .bench_local_values(|(mut tree, mut pending)| {
-            for (i, r) in requests.iter().enumerate() {
-                let z = Zxid(i as u64 + 1);
-                let ctx = PrepCtx::new(1, &[], z, 1_700_000_000_000);
-                let Ok(t) = prep(r, &ctx, &tree, &mut pending) else {
-                    continue;
-                };
-                black_box(tree.apply_txn(&header(z.0, t.kind()), &t));
-                pending.applied(z);
-            }
-            (tree, pending)
-        });
+        .bench_local_values(|(tree, pending)| prep_apply_all(&requests, 1, tree, pending));
 }
 
 /// A snapshot of 100 k znodes of 100 B: the member's event loop serialises it between two
@@ -168,16 +176,5 @@ fn create_100k_under_one_parent(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(requests.len()))
         .with_inputs(setup)
-        .bench_local_values(|(mut tree, mut pending)| {
-            for (i, r) in requests.iter().enumerate() {
-                let z = Zxid(i as u64 + 2);
-                let ctx = PrepCtx::new(1, &[], z, 1_700_000_000_000);
-                let Ok(t) = prep(r, &ctx, &tree, &mut pending) else {
-                    continue;
-                };
-                black_box(tree.apply_txn(&header(z.0, t.kind()), &t));
-                pending.applied(z);
-            }
-            (tree, pending)
-        });
+        .bench_local_values(|(tree, pending)| prep_apply_all(&requests, 2, tree, pending));
 }
