@@ -43,6 +43,8 @@ use crate::zab::{
 /// What a server found in its data directory at start ([`DiskState::from_files`]).
 pub type Recovered = DiskState;
 
+/// Domain separation of the seed for the state machine's hash keys.
+const STATE_STREAM: u64 = 0x7374_6174_655f_6b65;
 /// Domain separation of the seed for the snapshot roll's random stream.
 const SNAPSHOT_STREAM: u64 = 0x736e_6170_7368_6f74;
 
@@ -237,6 +239,7 @@ impl<S: Service> Node<S> {
 
         let mut startup_ops = Vec::new();
         let mut sm = S::default();
+        sm.seed(seed ^ STATE_STREAM);
         let mut snapshots = Vec::new();
         let base = match &recovered.snapshot {
             Some(snap) => {

@@ -330,12 +330,16 @@ impl ReplicatedState for DataTree {
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        *self = DataTree::decode_snapshot(bytes)?;
+        *self = DataTree::decode_snapshot_keyed(bytes, self.path_key_seed())?;
         Ok(())
     }
 
     fn digest(&self) -> u64 {
         self.digest
+    }
+
+    fn seed(&mut self, entropy: u64) {
+        self.reseed(entropy);
     }
 }
 

@@ -30,7 +30,8 @@ fn deleted(path: &str) -> WatchTrigger {
 #[test]
 fn fresh_tree_has_system_nodes() {
     let t = DataTree::new();
-    let names: Vec<&str> = t.nodes().map(|(p, _)| p).collect();
+    let mut names: Vec<&str> = t.nodes().map(|(p, _)| p).collect();
+    names.sort_unstable();
     assert_eq!(
         names,
         ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]

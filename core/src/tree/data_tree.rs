@@ -1,11 +1,11 @@
 //! The data tree: nodes by path, the interned ACL pool, sessions and their ephemerals, the
 //! container/TTL indexes the reapers scan, and the rolling digest.
 //!
-//! Nodes live in one ordered set keyed by full path (ZooKeeper's flat `nodes` map), so no
-//! operation walks the tree recursively, whatever its depth. The set's order is also where
-//! children come from: the children of `p` are the paths under `p/` (see `children`).
-//! Each node is packed into one allocation with its path (`packed`): the memory a znode
-//! costs beyond its data is a ~25-byte header, one allocator chunk and one set slot.
+//! Nodes live in one flat set keyed by full path (ZooKeeper's flat `nodes` map), so no
+//! operation walks the tree recursively, whatever its depth: a hash table for lookups with an
+//! index of (parent, child) keys for listing children (`node_set`). Each node is packed into
+//! one allocation with its path (`packed`): the memory a znode costs beyond its data is a
+//! ~25-byte header, one allocator chunk, a table slot and an 8-byte index entry.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 
 use super::acl_pool::AclPool;
 use super::digest::{node_hash, session_hash};
+use super::node_set::NodeSet;
 use super::packed::{Fields, Packed};
 use super::path;
 use super::znode::{EphemeralType, NodeRef, StatPersisted, Znode};
@@ -24,7 +25,7 @@ use crate::ids::Zxid;
 /// The replicated ZooKeeper data tree.
 #[derive(Clone, Debug)]
 pub struct DataTree {
-    nodes: BTreeSet<Packed>,
+    nodes: NodeSet,
     pub(crate) acl_pool: AclPool,
     pub(crate) ephemerals: BTreeMap<i64, BTreeSet<String>>,
     pub(crate) sessions: BTreeMap<i64, i32>,
@@ -47,6 +48,9 @@ pub struct DataTree {
 fn approximate_size(path: &str, node: NodeRef<'_>) -> u64 {
     path.len() as u64 + node.data.map_or(0, |d| d.len() as u64)
 }
+
+/// The path-key seed of a tree built here; [`DataTree::reseed`] replaces it with entropy.
+const PATH_KEY_SEED: u64 = 0x636f_6e63_6c61_7665;
 
 impl Default for DataTree {
     fn default() -> DataTree {
@@ -81,7 +85,7 @@ impl DataTree {
 
     pub(crate) fn empty() -> DataTree {
         DataTree {
-            nodes: BTreeSet::new(),
+            nodes: NodeSet::new(PATH_KEY_SEED),
             acl_pool: AclPool::default(),
             ephemerals: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -94,6 +98,20 @@ impl DataTree {
             last_triggers: Vec::new(),
             watched: true,
         }
+    }
+
+    /// Keys the node table's path hash with `seed` (from the host's entropy, through
+    /// `ReplicatedState::seed`), rehashing what it holds. Only the in-memory layout changes.
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        let old = core::mem::replace(&mut self.nodes, NodeSet::new(seed));
+        for p in old.into_nodes() {
+            self.nodes.replace(p);
+        }
+    }
+
+    /// The node table's path-key seed.
+    pub(crate) fn path_key_seed(&self) -> u64 {
+        self.nodes.seed()
     }
 
     /// Whether any watch could fire on this server. Without one, applying a txn records no
@@ -110,22 +128,31 @@ impl DataTree {
 
     /// Whether a node is at `path`.
     pub fn contains(&self, path: &str) -> bool {
-        self.nodes.contains(path.as_bytes())
+        self.nodes.get(path.as_bytes()).is_some()
     }
 
-    /// Every node, in path order.
+    /// Every node, in no particular order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, NodeRef<'_>)> {
         self.nodes.iter().map(|p| self.view(p))
     }
 
-    /// The paths at or after `from`, in order, while they start with `from` (a subtree
-    /// or the children's prefix `p/`).
-    pub(crate) fn paths_under<'a>(&'a self, from: &'a str) -> impl Iterator<Item = &'a str> {
-        use core::ops::Bound;
-        self.nodes
-            .range::<[u8], _>((Bound::Included(from.as_bytes()), Bound::Unbounded))
-            .map(Packed::path)
-            .take_while(move |p| p.starts_with(from))
+    /// Number of descendants of `path`, not counting it: a walk over the children index
+    /// with an explicit stack (depth never touches the call stack).
+    pub(crate) fn descendant_count(&self, path: &str) -> usize {
+        let mut count = 0usize;
+        let mut stack: Vec<&Packed> = Vec::new();
+        if let Some(p) = self.nodes.get(path.as_bytes()) {
+            stack.push(p);
+        }
+        // Each node is pushed once, by its parent: the walk ends within `len` pops.
+        for _ in 0..=self.nodes.len() {
+            let Some(p) = stack.pop() else { break };
+            for c in self.nodes.children(p.path_bytes()) {
+                count += 1;
+                stack.push(c);
+            }
+        }
+        count
     }
 
     /// A packed node's path and its fields, its ACL resolved in the pool.
@@ -141,51 +168,19 @@ impl DataTree {
     }
 
     /// The names of `parent`'s children, in byte order (empty if it has none or is absent).
-    ///
-    /// Children are the keys under `parent/`; the walk visits each child once and jumps over
-    /// each child's own subtree with one seek (`child` + `0`, the byte after `/`), so it costs
-    /// O(children · log n) however deep the subtrees below are.
+    /// One range of the children index and one table probe per child: O(children).
     pub fn children(&self, parent: &str) -> Vec<String> {
-        use core::ops::Bound;
-        let Some(node) = self.node(parent) else {
-            return Vec::new();
+        let skip = if parent.ends_with('/') {
+            parent.len()
+        } else {
+            parent.len() + 1
         };
-        let mut out = Vec::with_capacity(node.child_count as usize);
-        let mut prefix = String::from(parent);
-        if !prefix.ends_with('/') {
-            prefix.push('/');
-        }
-        let mut from = Bound::Included(prefix.clone());
-        // Each pass either lists one child or jumps past one child's subtree: at most twice
-        // as many passes as children, plus the end.
-        for _ in 0..=2 * node.child_count as usize + 1 {
-            let mut jump = None;
-            for key in self
-                .nodes
-                .range::<[u8], _>((from.as_ref().map(String::as_bytes), Bound::Unbounded))
-                .map(Packed::path)
-            {
-                let Some(rest) = key.strip_prefix(prefix.as_str()) else {
-                    return out;
-                };
-                match rest.find('/') {
-                    _ if rest.is_empty() => {}
-                    None => out.push(rest.into()),
-                    Some(i) => {
-                        let mut past = String::with_capacity(prefix.len() + i + 1);
-                        past.push_str(&prefix);
-                        past.push_str(&rest[..i]);
-                        past.push('0');
-                        jump = Some(past);
-                        break;
-                    }
-                }
-            }
-            match jump {
-                Some(past) => from = Bound::Included(past),
-                None => return out,
-            }
-        }
+        let mut out: Vec<String> = self
+            .nodes
+            .children(parent.as_bytes())
+            .map(|p| String::from(p.path().get(skip..).unwrap_or("")))
+            .collect();
+        out.sort_unstable();
         out
     }
 
@@ -317,7 +312,7 @@ impl DataTree {
 
     /// Removes a node, unindexing it and subtracting its hash.
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Znode> {
-        let packed = self.nodes.take(path.as_bytes())?;
+        let packed = self.nodes.remove(path.as_bytes())?;
         let node = self.view(&packed).1.to_znode();
         self.unaccount(path, &packed);
         Some(node)
@@ -382,7 +377,9 @@ impl DataTree {
         let repacked = Packed::new(path, &fields, after);
         self.data_size = self.data_size - size_before + size_after;
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
-        self.nodes.replace(repacked);
+        if let Some(slot) = self.nodes.get_mut(path.as_bytes()) {
+            *slot = repacked;
+        }
         Some(stat)
     }
 
@@ -404,7 +401,9 @@ impl DataTree {
         let (packed, after) = self.pack(path, &node);
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         self.acl_pool.release(old_acl);
-        self.nodes.replace(packed);
+        if let Some(slot) = self.nodes.get_mut(path.as_bytes()) {
+            *slot = packed;
+        }
         Some(r)
     }
 

@@ -13,6 +13,7 @@ mod acl_pool;
 pub(crate) mod apply;
 pub(crate) mod data_tree;
 pub(crate) mod digest;
+mod node_set;
 mod packed;
 pub(crate) mod path;
 pub(crate) mod prep;

@@ -4,9 +4,8 @@
 //! member's memory: a key allocation, a node allocation and a data allocation per znode,
 //! each with its allocator header, a 68-byte stat padded to 72, a 16-byte ACL pointer, and
 //! a 24-byte map slot in leaves that sequential inserts leave half full (docs/benchmarks.md).
-//! A packed node is one boxed byte string, ordered by its path, so the tree is a
-//! `BTreeSet<Packed>` looked up by path bytes (`Borrow<[u8]>`): one allocation and a
-//! 16-byte slot per znode. The stat is varint-encoded with the zxids and times that usually
+//! A packed node is one boxed byte string that starts with its path, held in the tree's
+//! node table (`node_set`): one allocation and a 16-byte slot per znode. The stat is varint-encoded with the zxids and times that usually
 //! repeat stored as deltas (a fresh node's mzxid, pzxid and mtime cost a byte each), so a
 //! typical header is ~25 bytes instead of ~110.
 //!
@@ -25,8 +24,6 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::borrow::Borrow;
-use core::cmp::Ordering;
 
 use super::znode::StatPersisted;
 
@@ -43,7 +40,7 @@ pub(crate) struct Fields<'a> {
     pub child_count: u32,
 }
 
-/// One znode in one allocation, ordered by path.
+/// One znode in one allocation.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Packed(Box<[u8]>);
 
@@ -141,24 +138,6 @@ impl Packed {
     #[cfg(test)]
     pub(crate) fn packed_len(&self) -> usize {
         self.0.len()
-    }
-}
-
-impl Borrow<[u8]> for Packed {
-    fn borrow(&self) -> &[u8] {
-        self.path_bytes()
-    }
-}
-
-impl Ord for Packed {
-    fn cmp(&self, other: &Packed) -> Ordering {
-        self.path_bytes().cmp(other.path_bytes())
-    }
-}
-
-impl PartialOrd for Packed {
-    fn partial_cmp(&self, other: &Packed) -> Option<Ordering> {
-        Some(self.cmp(other))
     }
 }
 
@@ -277,22 +256,19 @@ mod tests {
     }
 
     #[test]
-    fn order_is_the_paths_byte_order() {
+    fn path_bytes_are_the_packed_path() {
         let f = Fields {
-            data: None,
+            data: Some(b"d"),
             acl: 0,
             stat: StatPersisted::default(),
             child_count: 0,
         };
-        let mut paths = ["/a/b", "/a-b", "/a", "/", "/ab", "/a/b/c"];
-        let mut set: alloc::collections::BTreeSet<Packed> =
-            paths.iter().map(|p| Packed::new(p, &f, 0)).collect();
-        paths.sort_unstable();
-        let got: Vec<&str> = set.iter().map(Packed::path).collect();
-        assert_eq!(got, paths);
-        assert!(set.contains(b"/a-b".as_slice()));
-        assert!(set.remove(b"/a/b".as_slice()));
-        assert!(!set.contains(b"/a/b".as_slice()));
+        for p in ["/", "/a", "/a/b-c", &"/x".repeat(200)] {
+            let packed = Packed::new(p, &f, 7);
+            assert_eq!(packed.path_bytes(), p.as_bytes());
+            assert_eq!(packed.path(), p);
+            assert_eq!(packed.hash(), 7);
+        }
     }
 
     #[test]

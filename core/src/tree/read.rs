@@ -148,14 +148,12 @@ fn get_children(
     Ok((tree.children(lookup(path)), shown_stat(path, n, ctx).0))
 }
 
-/// Number of descendants of `path` (not counting it): a range scan of the flat map.
+/// Number of descendants of `path` (not counting it).
 pub(crate) fn all_children_number(tree: &DataTree, path: &str) -> i32 {
     let count = if path == "/" {
         tree.node_count().saturating_sub(1)
     } else {
-        let mut prefix = String::from(path);
-        prefix.push('/');
-        tree.paths_under(&prefix).count()
+        tree.descendant_count(path)
     };
     i32::try_from(count).unwrap_or(i32::MAX)
 }

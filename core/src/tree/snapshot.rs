@@ -1,6 +1,7 @@
-//! Snapshots of the whole tree (postcard): sessions, the interned ACL table, nodes in path
-//! order (parents before children), and the digest to verify on restore. Serialising and
-//! rebuilding are loops over the flat node map: depth never touches the stack.
+//! Snapshots of the whole tree (postcard): sessions, the interned ACL table, the nodes (in
+//! the table's order: restore takes any order and checks every node has its parent), and
+//! the digest to verify on restore. Serialising and rebuilding are loops over the flat node
+//! map: depth never touches the stack.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -105,12 +106,18 @@ impl DataTree {
 
     /// Rebuilds a tree from [`DataTree::encode_snapshot`] bytes, checking structure and digest.
     pub fn decode_snapshot(bytes: &[u8]) -> Result<DataTree, String> {
+        DataTree::decode_snapshot_keyed(bytes, DataTree::new().path_key_seed())
+    }
+
+    /// [`DataTree::decode_snapshot`] into a tree whose path keys use `seed`.
+    pub(crate) fn decode_snapshot_keyed(bytes: &[u8], seed: u64) -> Result<DataTree, String> {
         let snap: SnapshotIn =
             postcard::from_bytes(bytes).map_err(|e| alloc::format!("tree snapshot: {e}"))?;
         if snap.version != SNAPSHOT_VERSION {
             return Err(alloc::format!("tree snapshot: version {}", snap.version));
         }
         let mut t = DataTree::empty();
+        t.reseed(seed);
         let acls: Vec<Arc<[Acl]>> = snap
             .acls
             .into_iter()
@@ -125,8 +132,8 @@ impl DataTree {
                 t.intern_acl(&list)
             })
             .collect();
-        // Child counts first, so each node is packed once with its own: nodes come in path
-        // order, a parent before its children, and a parent's children are not contiguous.
+        // Child counts first, so each node is packed once with its own: nodes come in any
+        // order (path order before 2026-12; table order since).
         let mut kids: BTreeMap<&str, u32> = BTreeMap::new();
         for n in &snap.nodes {
             if let Some(parent) = path::parent(&n.path) {
@@ -142,11 +149,6 @@ impl DataTree {
                 .get(n.acl as usize)
                 .cloned()
                 .ok_or("tree snapshot: bad ACL index")?;
-            if let Some(parent) = path::parent(&n.path) {
-                if !t.contains(parent) {
-                    return Err(alloc::format!("tree snapshot: orphan {:?}", n.path));
-                }
-            }
             if t.contains(&n.path) {
                 return Err(alloc::format!("tree snapshot: duplicate {:?}", n.path));
             }
@@ -157,6 +159,12 @@ impl DataTree {
         if !t.contains(path::ROOT) {
             return Err("tree snapshot: no root".into());
         }
+        if let Some((orphan, _)) = t
+            .nodes()
+            .find(|(p, _)| path::parent(p).is_some_and(|parent| !t.contains(parent)))
+        {
+            return Err(alloc::format!("tree snapshot: orphan {orphan:?}"));
+        }
         for (s, timeout) in snap.sessions {
             t.put_session(s, timeout);
         }
@@ -165,5 +173,139 @@ impl DataTree {
             return Err("tree snapshot: digest mismatch".into());
         }
         Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::digest::node_hash;
+    use crate::tree::znode::NodeRef;
+
+    /// A snapshot laid out like [`SnapshotOut`], with the nodes in the order given.
+    #[derive(Serialize)]
+    struct Raw<'a> {
+        version: u8,
+        last_zxid: Zxid,
+        digest: u64,
+        sessions: Vec<(i64, i32)>,
+        acls: Vec<Vec<(i32, &'a str, &'a str)>>,
+        nodes: Vec<NodeOut<'a>>,
+    }
+
+    fn raw(paths: &[&'static str]) -> Vec<u8> {
+        let acl: Arc<[Acl]> = Arc::from([Acl::open_unsafe()]);
+        let stat = StatPersisted::default();
+        let mut digest = 0u64;
+        let mut nodes = Vec::new();
+        for &p in paths {
+            let kids = paths.iter().filter(|c| path::parent(c) == Some(p)).count() as u32;
+            let view = NodeRef {
+                data: Some(b"d"),
+                acl: &acl,
+                stat,
+                child_count: kids,
+            };
+            digest = digest.wrapping_add(node_hash(p, view));
+            nodes.push(NodeOut {
+                path: p,
+                data: Some(b"d"),
+                acl: 0,
+                stat,
+            });
+        }
+        let snap = Raw {
+            version: SNAPSHOT_VERSION,
+            last_zxid: Zxid::ZERO,
+            digest,
+            sessions: Vec::new(),
+            acls: alloc::vec![alloc::vec![(31, "world", "anyone")]],
+            nodes,
+        };
+        postcard::to_allocvec(&snap).unwrap()
+    }
+
+    /// Snapshots are written in the node table's order: children may come before their
+    /// parents, and restore must take them.
+    #[test]
+    fn restore_takes_children_before_parents() {
+        let t = DataTree::decode_snapshot(&raw(&["/a/b/c", "/a", "/", "/a/b"])).unwrap();
+        assert_eq!(t.children("/a"), ["b"]);
+        assert_eq!(t.node("/a/b").map(|n| n.num_children()), Some(1));
+        assert_eq!(t.digest(), t.recompute_digest());
+    }
+
+    #[test]
+    fn restore_refuses_an_orphan_in_any_position() {
+        for order in [
+            ["/", "/a/b", "/c"],
+            ["/a/b", "/", "/c"],
+            ["/c", "/", "/a/b"],
+        ] {
+            let err = DataTree::decode_snapshot(&raw(&order)).unwrap_err();
+            assert!(err.contains("orphan \"/a/b\""), "{err}");
+        }
+        assert!(DataTree::decode_snapshot(&raw(&["/a"]))
+            .unwrap_err()
+            .contains("no root"));
+    }
+
+    #[test]
+    fn restore_refuses_a_duplicate() {
+        let err = DataTree::decode_snapshot(&raw(&["/", "/a", "/a"])).unwrap_err();
+        assert!(err.contains("duplicate"), "{err}");
+    }
+
+    /// The host's entropy keys the table; a restore keeps the key and the content is the
+    /// same under any key.
+    #[test]
+    fn reseeding_keeps_the_tree_and_restore_keeps_the_seed() {
+        use crate::zab::ReplicatedState;
+        let mut t = DataTree::new();
+        ReplicatedState::seed(&mut t, 0x1234);
+        assert_eq!(t.path_key_seed(), 0x1234);
+        assert_eq!(
+            crate::tree::test_util::dump(&t),
+            crate::tree::test_util::dump(&DataTree::new())
+        );
+        let bytes = DataTree::new().encode_snapshot();
+        t.restore(&bytes).unwrap();
+        assert_eq!(t.path_key_seed(), 0x1234);
+        assert_eq!(t.children("/zookeeper"), ["config", "quota"]);
+    }
+
+    /// A tree written and read back is the same tree, whatever order its table held.
+    #[test]
+    fn round_trip_of_a_wide_and_deep_tree() {
+        let mut t = DataTree::new();
+        let acl = t.intern_acl(&[Acl::open_unsafe()]);
+        let mut paths = Vec::new();
+        for i in 0..300 {
+            paths.push(alloc::format!("/w{i}"));
+        }
+        let mut deep = String::new();
+        for i in 0..50 {
+            deep.push_str(&alloc::format!("/d{i}"));
+            paths.push(deep.clone());
+        }
+        for p in &paths {
+            let node = Znode::new(
+                Some(b"v".to_vec().into()),
+                acl.clone(),
+                StatPersisted::default(),
+            );
+            if let Some(parent) = path::parent(p) {
+                t.update_node(parent, |pn| pn.child_count += 1);
+            }
+            t.insert_node(p.clone(), node);
+        }
+        let back = DataTree::decode_snapshot(&t.encode_snapshot()).unwrap();
+        assert_eq!(
+            crate::tree::test_util::dump(&back),
+            crate::tree::test_util::dump(&t)
+        );
+        assert_eq!(back.descendant_count("/"), t.node_count() - 1);
+        assert_eq!(back.descendant_count("/d0"), 49);
+        assert_eq!(back.children("/").len(), 302);
     }
 }

@@ -149,9 +149,10 @@ pub(crate) type Dumped = (
 );
 
 /// A canonical dump of the tree for equality checks (ACLs resolved); checks on the way that
-/// every node's child count equals the children the map holds under it.
+/// every node's child count equals the children the map holds under it. In path order.
 pub(crate) fn dump(t: &DataTree) -> Vec<Dumped> {
-    t.nodes()
+    let mut out = t
+        .nodes()
         .map(|(p, n)| {
             let children = t.children(p);
             assert_eq!(
@@ -167,5 +168,7 @@ pub(crate) fn dump(t: &DataTree) -> Vec<Dumped> {
                 children,
             )
         })
-        .collect()
+        .collect::<Vec<Dumped>>();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }

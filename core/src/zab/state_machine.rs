@@ -17,6 +17,10 @@ pub trait ReplicatedState {
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
     /// A digest of the state, equal on replicas at equal zxid.
     fn digest(&self) -> u64;
+    /// Keys the state's in-memory hashing with the host's entropy, so clients cannot aim
+    /// keys at one hash bucket; the node calls it once, before any restore or apply.
+    /// Replicated content, snapshots and digests must not depend on it.
+    fn seed(&mut self, _entropy: u64) {}
 }
 
 /// A deterministic state machine replicated by ZAB.

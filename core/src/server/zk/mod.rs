@@ -243,6 +243,9 @@ impl ReplicatedState for ZkService {
     fn digest(&self) -> u64 {
         self.tree.digest()
     }
+    fn seed(&mut self, entropy: u64) {
+        self.tree.seed(entropy);
+    }
 }
 
 impl ZkService {
