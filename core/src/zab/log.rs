@@ -181,22 +181,47 @@ impl ReplicaLog {
                 reserved: 0,
             });
         }
-        let mut bytes = Vec::new();
-        encode_log_record(&txn, &mut bytes);
         if let Some(seg) = self.segments.last_mut() {
-            if seg.len + bytes.len() as u64 > seg.reserved {
-                seg.reserved = seg.len + bytes.len() as u64 + PREALLOCATE_STEP_BYTES;
+            // The record joins the append queued just before it to the same segment (one
+            // buffer, no file name copied per record) unless that append is full.
+            let joined = match ops.last_mut() {
+                Some(PersistOp::Append { file, bytes })
+                    if *file == seg.name && bytes.len() < crate::files::COALESCE_APPEND_BYTES =>
+                {
+                    Some(bytes)
+                }
+                _ => None,
+            };
+            let (record_len, split) = match joined {
+                Some(bytes) => {
+                    let start = bytes.len();
+                    encode_log_record(&txn, bytes);
+                    let len = (bytes.len() - start) as u64;
+                    // A preallocation goes before the record's bytes: split them out.
+                    let split = (seg.len + len > seg.reserved).then(|| bytes.split_off(start));
+                    (len, split)
+                }
+                None => {
+                    let mut bytes = Vec::new();
+                    encode_log_record(&txn, &mut bytes);
+                    (bytes.len() as u64, Some(bytes))
+                }
+            };
+            if seg.len + record_len > seg.reserved {
+                seg.reserved = seg.len + record_len + PREALLOCATE_STEP_BYTES;
                 ops.push(PersistOp::Preallocate {
                     file: seg.name.clone(),
                     len: seg.reserved,
                 });
             }
-            seg.len += bytes.len() as u64;
+            seg.len += record_len;
             seg.index.push((zxid, seg.len));
-            ops.push(PersistOp::Append {
-                file: seg.name.clone(),
-                bytes,
-            });
+            if let Some(bytes) = split {
+                ops.push(PersistOp::Append {
+                    file: seg.name.clone(),
+                    bytes,
+                });
+            }
         }
         self.dirty = true;
         self.last_logged = zxid;

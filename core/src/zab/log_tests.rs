@@ -66,9 +66,13 @@ fn first_append_creates_a_segment_and_one_flush_syncs_the_batch() {
             "append log.100000001",
             "reserving 1048605 bytes for log.100000001",
             "append log.100000001",
-            "append log.100000001"
         ]
     );
+    // Records queued back to back join one append: one buffer, one file name.
+    let mut both = Vec::new();
+    encode_log_record(&txn(1, 1), &mut both);
+    encode_log_record(&txn(1, 2), &mut both);
+    assert!(matches!(ops.last(), Some(PersistOp::Append { bytes, .. }) if *bytes == both));
     ops.clear();
     assert_eq!(log.flush(&mut ops), Some(Zxid::new(1, 2)));
     assert_eq!(
@@ -388,4 +392,66 @@ fn committed_offsets_are_forgotten_and_truncation_still_cuts_at_the_right_byte()
     let recovered = ReplicaLog::new(full.segments().to_vec(), mid, Vec::new(), 100, 4096);
     let lens: Vec<usize> = recovered.segments().iter().map(|s| s.index.len()).collect();
     assert_eq!(lens, vec![1, second_total - 3, 1]);
+}
+
+/// A record that outgrows the preallocated space leaves the append it would have joined:
+/// every append stays within the space reserved before it, joined appends stay near the
+/// coalescing bound, and the appends hold every record once, in order.
+#[test]
+fn a_preallocation_splits_a_joined_record_out() {
+    let big = |c: u32| Txn {
+        body: vec![c as u8; 70 * 1024].into(),
+        ..txn(1, c)
+    };
+    let mut log = fresh(10, 64 << 20);
+    let mut ops = Vec::new();
+    let records = 20;
+    for c in 1..=records {
+        log.append(big(c), &mut ops).unwrap();
+    }
+    let (mut reserved, mut len, mut appends, mut reserves) = (0u64, 0u64, 0, 0);
+    for op in &ops {
+        match op {
+            PersistOp::Preallocate { len: r, .. } => {
+                reserved = *r;
+                reserves += 1;
+            }
+            PersistOp::Append { bytes, .. } => {
+                len += bytes.len() as u64;
+                appends += 1;
+                // The header goes before any reservation; records never pass one.
+                assert!(
+                    len <= reserved.max(8),
+                    "append past the reserve: {len} > {reserved}"
+                );
+                assert!(bytes.len() < crate::files::COALESCE_APPEND_BYTES + 80 * 1024);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        reserves, 2,
+        "1.4 MB of records cross the first 1 MiB reserve once"
+    );
+    assert!(
+        appends < records as usize / 2,
+        "records join: {appends} appends"
+    );
+    let mut expected = encode_log_header().to_vec();
+    for c in 1..=records {
+        encode_log_record(&big(c), &mut expected);
+    }
+    let written: Vec<u8> = ops
+        .iter()
+        .filter_map(|o| match o {
+            PersistOp::Append { bytes, .. } => Some(bytes.as_slice()),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect();
+    assert!(
+        written == expected,
+        "the appends hold every record once, in order"
+    );
 }
