@@ -184,6 +184,11 @@ impl DataTree {
         out
     }
 
+    /// Bytes of every node's packed form (path, stat, data), from the table alone.
+    pub(crate) fn packed_bytes(&self) -> usize {
+        self.nodes.packed_bytes()
+    }
+
     /// Number of nodes, root and system nodes included.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

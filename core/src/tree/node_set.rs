@@ -193,6 +193,11 @@ impl NodeSet {
         }
     }
 
+    /// Bytes of every node's packed form: read from the table's slots, no node touched.
+    pub(crate) fn packed_bytes(&self) -> usize {
+        self.table.iter().map(Packed::len).sum()
+    }
+
     /// Every node, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Packed> {
         self.table.iter()

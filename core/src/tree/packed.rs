@@ -74,6 +74,11 @@ impl Packed {
         Packed(b.into_boxed_slice())
     }
 
+    /// Bytes packed (the slice's length: stored beside the pointer, so no cache miss).
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The path's bytes.
     pub(crate) fn path_bytes(&self) -> &[u8] {
         let mut r = Reader(&self.0);
@@ -132,12 +137,6 @@ impl Packed {
             child_count,
         };
         (path, fields)
-    }
-
-    /// Bytes this node occupies (for tests and accounting).
-    #[cfg(test)]
-    pub(crate) fn packed_len(&self) -> usize {
-        self.0.len()
     }
 }
 
@@ -235,7 +234,7 @@ mod tests {
         // varint(len) 1 + path 18 + hash 8 + czxid 6 (36 bits zigzagged) + Δmzxid 1
         // + Δpzxid 1 + ctime 6 + Δmtime 1 + 3 versions + owner 1 + acl 1 + children 1
         // + tag 1 = 49, then the data.
-        assert_eq!(p.packed_len(), 49 + 100);
+        assert_eq!(p.len(), 49 + 100);
     }
 
     #[test]

@@ -17,6 +17,10 @@ use crate::ids::Zxid;
 
 const SNAPSHOT_VERSION: u8 = 1;
 
+/// What a node's snapshot record may hold beyond its path and data: three length varints
+/// and tags (≤ 16 bytes), the ACL index (≤ 5) and nine stat fields (≤ 10 each).
+const NODE_RECORD_OVERHEAD_BYTES: usize = 128;
+
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
     version: u8,
@@ -99,9 +103,35 @@ impl DataTree {
             nodes,
         };
         // Sized first: growing a Vec of the whole tree by doubling would copy it and hold
-        // up to three times its size at the peak.
-        let size = postcard::experimental::serialized_size(&snap).unwrap_or(0);
-        postcard::to_extend(&snap, Vec::with_capacity(size)).unwrap_or_default()
+        // up to three times its size at the peak. An upper bound, not the exact size: that
+        // took a pass over every node (a cache miss each) before the real one. The buffer is
+        // mapped (over the allocator's mmap threshold), so the bound's slack is never
+        // touched and never resident.
+        postcard::to_extend(&snap, Vec::with_capacity(self.snapshot_size_bound()))
+            .unwrap_or_default()
+    }
+
+    /// At least the encoded size of this tree's snapshot, from the table alone: a node's
+    /// record is its path and data (which its packed bytes hold) plus at most
+    /// [`NODE_RECORD_OVERHEAD_BYTES`].
+    fn snapshot_size_bound(&self) -> usize {
+        let acls: usize = self
+            .acl_pool
+            .iter()
+            .map(|(_, a)| {
+                10 + a
+                    .iter()
+                    .map(|e| 30 + e.id.scheme.len() + e.id.id.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        let nodes = self
+            .packed_bytes()
+            .saturating_add(self.node_count().saturating_mul(NODE_RECORD_OVERHEAD_BYTES));
+        64usize
+            .saturating_add(self.sessions.len().saturating_mul(32))
+            .saturating_add(acls)
+            .saturating_add(nodes)
     }
 
     /// Rebuilds a tree from [`DataTree::encode_snapshot`] bytes, checking structure and digest.
@@ -272,6 +302,48 @@ mod tests {
         t.restore(&bytes).unwrap();
         assert_eq!(t.path_key_seed(), 0x1234);
         assert_eq!(t.children("/zookeeper"), ["config", "quota"]);
+    }
+
+    /// The buffer's size bound holds for trees of every shape (or the encode would have
+    /// grown it by doubling).
+    #[test]
+    fn the_size_bound_covers_the_encoding() {
+        let mut t = DataTree::new();
+        assert!(t.encode_snapshot().len() <= t.snapshot_size_bound());
+        let acl = t.intern_acl(&[Acl {
+            perms: 31,
+            id: Id {
+                scheme: "digest".into(),
+                id: "user:0123456789abcdefghijklmnopqrstu=".into(),
+            },
+        }]);
+        for i in 0..200 {
+            let stat = StatPersisted {
+                czxid: i64::MIN + i,
+                mzxid: i64::MAX - i,
+                pzxid: -1,
+                ctime: i64::MIN,
+                mtime: i64::MAX,
+                version: i32::MIN,
+                cversion: i32::MAX,
+                aversion: -7,
+                ephemeral_owner: i64::MIN,
+            };
+            let data = (i % 3 != 0).then(|| alloc::vec![7u8; i as usize].into_boxed_slice());
+            t.update_node("/", |pn| pn.child_count += 1);
+            t.insert_node(alloc::format!("/n{i}"), Znode::new(data, acl.clone(), stat));
+            t.put_session(i, 30_000);
+        }
+        let bytes = t.encode_snapshot();
+        assert!(
+            bytes.len() <= t.snapshot_size_bound(),
+            "{} > bound",
+            bytes.len()
+        );
+        assert_eq!(
+            DataTree::decode_snapshot(&bytes).map(|b| b.digest()),
+            Ok(t.digest())
+        );
     }
 
     /// A tree written and read back is the same tree, whatever order its table held.
