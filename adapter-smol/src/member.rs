@@ -12,7 +12,7 @@ use async_executor::{Executor, Task};
 use async_io::{Async, Timer};
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
-use conclave_std::disk::{persist, Disk, DiskAck};
+use conclave_std::disk::{flush, persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs, SharedStatus};
 use futures_lite::{future, AsyncWriteExt};
@@ -270,8 +270,16 @@ impl Loop {
     }
 
     fn drain(&mut self) {
-        while let Some(action) = self.driver.next_action() {
-            self.act(action);
+        // A second turn only after a flush found the disk thread stopped (the node has
+        // halted and has the failure to act on); nothing then goes to the disk again.
+        for _ in 0..2 {
+            while let Some(action) = self.driver.next_action() {
+                self.act(action);
+            }
+            let now = self.now();
+            if !flush(self.disk.as_mut(), &mut self.driver, now) {
+                break;
+            }
         }
     }
 
@@ -357,7 +365,7 @@ impl Loop {
             }
             Action::Persist { seq, op } => {
                 let now = self.now();
-                persist(self.disk.as_ref(), &mut self.driver, now, seq, op);
+                persist(self.disk.as_mut(), &mut self.driver, now, seq, op);
             }
             Action::Log { level, line } => log_line(level, &line),
         }

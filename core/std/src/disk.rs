@@ -33,19 +33,42 @@ impl DiskAck {
     }
 }
 
-/// Queues op `seq` on `disk` (every adapter's `Action::Persist`). A disk thread that stopped
-/// after a failure (which it logged, and whose ack is queued) takes nothing more: the node
-/// hears that this op failed too.
+/// Stages op `seq` on `disk` (every adapter's `Action::Persist`); [`flush`] hands what is
+/// staged to the thread once the adapter has drained the node's actions. Without a disk
+/// the node hears at once that the op failed.
 pub fn persist<S: Service>(
-    disk: Option<&Disk>,
+    disk: Option<&mut Disk>,
     driver: &mut Driver<S>,
     now: CoreInstant,
     seq: u64,
     op: PersistOp,
 ) {
-    if !disk.is_some_and(|d| d.submit(seq, op)) {
-        let why = "the disk thread stopped after a write failure".to_string();
-        driver.disk_failed(now, seq, why);
+    match disk {
+        Some(d) => d.stage(seq, op),
+        None => {
+            let why = "the disk thread stopped after a write failure".to_string();
+            driver.disk_failed(now, seq, why);
+        }
+    }
+}
+
+/// Hands the ops staged since the last flush to the disk thread in one message (every
+/// adapter, after draining the node's actions). One turn of the node appends several txns
+/// and a sync; sent one by one, each could wake the thread to write a fragment and sleep
+/// again, a context switch per op. Returns true if the thread had stopped after a failure:
+/// the node then heard that the first staged op failed, and has actions to drain.
+pub fn flush<S: Service>(
+    disk: Option<&mut Disk>,
+    driver: &mut Driver<S>,
+    now: CoreInstant,
+) -> bool {
+    match disk.map(Disk::flush) {
+        Some(Err(seq)) => {
+            let why = "the disk thread stopped after a write failure".to_string();
+            driver.disk_failed(now, seq, why);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -135,7 +158,9 @@ const DROP_WAIT: Duration = Duration::from_secs(2);
 /// Handle of a running disk thread.
 #[derive(Debug)]
 pub struct Disk {
-    tx: Option<mpsc::Sender<(u64, PersistOp)>>,
+    tx: Option<mpsc::Sender<Vec<(u64, PersistOp)>>>,
+    /// Ops staged since the last [`Disk::flush`], in `seq` order.
+    staged: Vec<(u64, PersistOp)>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Set when the handle is dropped without [`Disk::finish`]: queued ops are abandoned.
     abandoned: Arc<AtomicBool>,
@@ -145,7 +170,7 @@ impl Disk {
     /// Starts the thread for `dir`; `ack` is called (from the thread) with each acknowledgement
     /// and returns false once nobody listens.
     pub fn start(dir: PathBuf, my_id: u64, ack: impl Fn(DiskAck) -> bool + Send + 'static) -> Disk {
-        let (tx, rx) = mpsc::channel::<(u64, PersistOp)>();
+        let (tx, rx) = mpsc::channel::<Vec<(u64, PersistOp)>>();
         let span = tracing::info_span!("server", id = my_id);
         let eio_after = std::env::var(FAULT_SYNC_EIO_AFTER)
             .ok()
@@ -176,20 +201,34 @@ impl Disk {
             .expect("spawning the disk thread");
         Disk {
             tx: Some(tx),
+            staged: Vec::new(),
             thread: Some(thread),
             abandoned,
         }
     }
 
-    /// Queues an op; false if the thread stopped (after a failure).
-    pub fn submit(&self, seq: u64, op: PersistOp) -> bool {
-        self.tx
-            .as_ref()
-            .is_some_and(|tx| tx.send((seq, op)).is_ok())
+    /// Stages an op until the next [`Disk::flush`].
+    pub fn stage(&mut self, seq: u64, op: PersistOp) {
+        self.staged.push((seq, op));
+    }
+
+    /// Sends the staged ops to the thread in one message; `Err(first staged seq)` if the
+    /// thread stopped (after a failure), and then nothing staged will be written.
+    pub fn flush(&mut self) -> Result<(), u64> {
+        let Some(&(first, _)) = self.staged.first() else {
+            return Ok(());
+        };
+        let batch = core::mem::take(&mut self.staged);
+        match self.tx.as_ref().map(|tx| tx.send(batch)) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(first),
+        }
     }
 
     /// Lets the queued ops finish and waits for the thread.
     pub fn finish(mut self) {
+        // Nothing to report to: a thread that stopped already logged why.
+        let _ = self.flush();
         self.tx.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -224,7 +263,7 @@ impl Drop for Disk {
 
 fn run(
     mut dir: Dir,
-    rx: mpsc::Receiver<(u64, PersistOp)>,
+    rx: mpsc::Receiver<Vec<(u64, PersistOp)>>,
     abandoned: &AtomicBool,
     ack: impl Fn(DiskAck) -> bool,
 ) {
@@ -234,7 +273,9 @@ fn run(
             return;
         }
         // Everything queued now runs before one cumulative acknowledgement.
-        let batch = std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok()));
+        let batch = std::iter::once(first)
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            .flatten();
         match run_batch(batch, &mut dir, &where_) {
             BatchOutcome::Done(done) => {
                 if done.is_some_and(|seq| !ack(DiskAck::Persisted(seq))) {
@@ -263,8 +304,8 @@ mod tests {
     fn a_dropped_disk_writes_nothing_after_the_drop_returns() {
         let dir = std::env::temp_dir().join(format!("conclave-disk-drop-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let disk = Disk::start(dir.clone(), 1, |_| true);
-        assert!(disk.submit(1, PersistOp::Create { file: "log".into() }));
+        let mut disk = Disk::start(dir.clone(), 1, |_| true);
+        disk.stage(1, PersistOp::Create { file: "log".into() });
         for seq in 2..2_000 {
             let bytes = vec![7u8; 4096];
             let op = if seq % 2 == 0 {
@@ -275,13 +316,89 @@ mod tests {
             } else {
                 PersistOp::Sync { file: "log".into() }
             };
-            assert!(disk.submit(seq, op));
+            disk.stage(seq, op);
+            if seq % 100 == 0 {
+                assert_eq!(disk.flush(), Ok(()));
+            }
         }
         drop(disk);
         let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let at_drop = len(&dir.join("log"));
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(len(&dir.join("log")), at_drop, "written after the drop");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn acks(d: &std::path::Path) -> (Disk, mpsc::Receiver<DiskAck>) {
+        std::fs::create_dir_all(d).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let disk = Disk::start(d.to_path_buf(), 1, move |a| tx.send(a).is_ok());
+        (disk, rx)
+    }
+
+    /// Staged ops reach the thread only when flushed, all at once, and are acknowledged
+    /// cumulatively.
+    #[test]
+    fn staged_ops_run_when_flushed() {
+        let dir = std::env::temp_dir().join(format!("conclave-disk-stage-{}", std::process::id()));
+        let (mut disk, acks) = acks(&dir);
+        disk.stage(1, PersistOp::Create { file: "log".into() });
+        disk.stage(
+            2,
+            PersistOp::Append {
+                file: "log".into(),
+                bytes: b"abc".to_vec(),
+            },
+        );
+        disk.stage(3, PersistOp::Sync { file: "log".into() });
+        assert!(acks.recv_timeout(Duration::from_millis(50)).is_err());
+        assert!(!dir.join("log").exists(), "nothing runs before the flush");
+        assert_eq!(disk.flush(), Ok(()));
+        assert_eq!(disk.flush(), Ok(()), "an empty flush sends nothing");
+        let mut done = 0;
+        while done < 3 {
+            match acks.recv_timeout(Duration::from_secs(10)) {
+                Ok(DiskAck::Persisted(seq)) => done = seq,
+                other => panic!("expected Persisted, got {other:?}"),
+            }
+        }
+        assert_eq!(std::fs::read(dir.join("log")).unwrap(), b"abc");
+        disk.finish();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Once the thread stopped after a failure, a flush names the first op it could not take.
+    #[test]
+    fn a_flush_after_a_failure_names_the_first_staged_op() {
+        let dir = std::env::temp_dir().join(format!("conclave-disk-fail-{}", std::process::id()));
+        let (mut disk, acks) = acks(&dir);
+        // Renaming a file that does not exist fails: the thread stops.
+        disk.stage(
+            1,
+            PersistOp::Rename {
+                from: "missing".into(),
+                to: "other".into(),
+            },
+        );
+        assert_eq!(disk.flush(), Ok(()));
+        assert!(matches!(
+            acks.recv_timeout(Duration::from_secs(10)),
+            Ok(DiskAck::Failed(1, _))
+        ));
+        // The thread leaves right after its last ack; bounded wait for its queue to close.
+        let mut answer = Ok(());
+        for seq in 2..200 {
+            disk.stage(seq, PersistOp::Sync { file: "log".into() });
+            disk.stage(seq + 1_000, PersistOp::Sync { file: "log".into() });
+            answer = disk.flush();
+            if answer.is_err() {
+                assert_eq!(answer, Err(seq));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(answer.is_err(), "the stopped thread still took ops");
+        drop(disk);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
