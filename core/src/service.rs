@@ -5,6 +5,7 @@
 //! [`crate::zab::RegisterMap`] uses the defaults (writes are already txns, no clients);
 //! [`crate::server::ZkService`] is ZooKeeper.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::client::Id;
@@ -28,8 +29,9 @@ pub struct WriteRequest {
     pub kind: i32,
     /// Request body.
     pub body: Vec<u8>,
-    /// The issuing connection's authenticated ids (the leader checks ACLs with them).
-    pub auth: Vec<Id>,
+    /// The issuing connection's authenticated ids (the leader checks ACLs with them);
+    /// shared with the connection, which changes them only on an auth request.
+    pub auth: Arc<[Id]>,
 }
 
 /// What the node knows that the service may need.

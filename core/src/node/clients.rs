@@ -25,7 +25,7 @@ impl<S: Service> Node<S> {
             cxid,
             kind,
             body,
-            auth: Vec::new(),
+            auth: alloc::sync::Arc::default(),
         };
         if !self.replicate(now, w) {
             self.local_writes.remove(&(session_id, cxid));
@@ -53,7 +53,11 @@ impl<S: Service> Node<S> {
                     cxid: w.cxid,
                     kind: w.kind,
                     body: w.body,
-                    auth: w.auth.into_iter().map(|id| (id.scheme, id.id)).collect(),
+                    auth: w
+                        .auth
+                        .iter()
+                        .map(|id| (id.scheme.clone(), id.id.clone()))
+                        .collect(),
                 };
                 self.transport.send(now, leader, &msg, &mut self.link_buf)
             }

@@ -158,7 +158,8 @@ impl<S: Service> Node<S> {
                         auth: auth
                             .into_iter()
                             .map(|(scheme, id)| crate::client::Id { scheme, id })
-                            .collect(),
+                            .collect::<Vec<_>>()
+                            .into(),
                     };
                     // Not serving yet: dropped; the learner's client times out and retries.
                     let _ = self.propose(now, &w);

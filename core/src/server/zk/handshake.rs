@@ -65,7 +65,7 @@ impl ZkService {
                 cxid: 0,
                 kind: OpCode::CreateSession.as_i32(),
                 body: timeout_ms.to_be_bytes().to_vec(),
-                auth: Vec::new(),
+                auth: alloc::sync::Arc::default(),
             }));
             return;
         }

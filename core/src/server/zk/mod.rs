@@ -12,6 +12,7 @@ mod watching;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
@@ -126,7 +127,9 @@ struct Conn {
     addr: SocketAddr,
     decoder: ClientFrameDecoder,
     state: State,
-    auth: Vec<Id>,
+    /// Authenticated ids, shared with each request that carries them (every request did
+    /// clone a list with the `ip` id's two strings).
+    auth: Arc<[Id]>,
     queue: VecDeque<Pending>,
     /// The session's writes in ZAB, oldest first (pipelined; they commit in this order).
     writes: VecDeque<i32>,
@@ -144,6 +147,17 @@ struct Conn {
     read_only: bool,
     /// Where its SASL exchange stands.
     sasl: sasl::Exchange,
+}
+
+impl Conn {
+    /// Adds an authenticated id (addauth, SASL), once.
+    fn add_auth(&mut self, id: Id) {
+        if !self.auth.contains(&id) {
+            let mut ids = self.auth.to_vec();
+            ids.push(id);
+            self.auth = ids.into();
+        }
+    }
 }
 
 /// Whether this member may be a read-only server now: enabled, electing, not serving.
@@ -592,10 +606,10 @@ impl Service for ZkService {
                         addr,
                         decoder: ClientFrameDecoder::new(cx.config.jute_max_buffer.max(1) as usize),
                         state: State::New,
-                        auth: alloc::vec![Id {
+                        auth: Arc::from([Id {
                             scheme: String::from("ip"),
-                            id: format!("{ip}")
-                        }],
+                            id: format!("{ip}"),
+                        }]),
                         queue: VecDeque::new(),
                         writes: VecDeque::new(),
                         waiting: None,
@@ -710,7 +724,7 @@ impl Service for ZkService {
                 cxid: 0,
                 kind: OpCode::CloseSession.as_i32(),
                 body: Vec::new(),
-                auth: Vec::new(),
+                auth: Arc::default(),
             }));
         }
         if self.reap_at.is_some_and(|t| t <= cx.now) {
@@ -729,10 +743,10 @@ impl Service for ZkService {
                     cxid: 0,
                     kind: OpCode::Delete.as_i32(),
                     body,
-                    auth: alloc::vec![Id {
+                    auth: Arc::from([Id {
                         scheme: String::from("super"),
-                        id: String::new()
-                    }],
+                        id: String::new(),
+                    }]),
                 }));
             }
         }

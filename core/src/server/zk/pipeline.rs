@@ -195,9 +195,7 @@ impl ZkService {
                         id: crate::tree::digest_id(&user_pass),
                     };
                     if let Some(c) = self.conns.get_mut(&conn) {
-                        if !c.auth.contains(&id) {
-                            c.auth.push(id);
-                        }
+                        c.add_auth(id);
                     }
                     self.reply(conn, xid, zxid, Ok(Response::Empty), cx);
                 } else if scheme == "ip" {

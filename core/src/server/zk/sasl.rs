@@ -70,9 +70,7 @@ impl ZkService {
                         scheme: String::from("sasl"),
                         id: user,
                     };
-                    if !c.auth.contains(&id) {
-                        c.auth.push(id);
-                    }
+                    c.add_auth(id);
                     c.sasl = Exchange::Done;
                     Ok(rspauth)
                 }
