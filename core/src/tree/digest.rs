@@ -1,11 +1,51 @@
 //! The rolling tree digest: the wrapping sum of per-node hashes (and per-session hashes),
 //! updated in O(1) nodes per txn like ZooKeeper's `DigestCalculator`.
 //!
-//! A node's hash is FNV-1a 64 over its path, data, the deterministic persisted stat fields
-//! and its ACL. Children are not hashed (each child contributes its own hash).
+//! A node's hash covers its path, data, the deterministic persisted stat fields and its ACL;
+//! children are not hashed (each child contributes its own hash). Since snapshot format 2 it
+//! is [`Words64`] over those fields; format 1's digests used FNV-1a 64 over the same fields
+//! ([`legacy_node_hash`], kept to verify those snapshots when they are restored).
 
 use super::znode::NodeRef;
-use crate::hash::Fnv1a64;
+use crate::hash::{Fnv1a64, Words64};
+
+/// The basis of node hashes (a domain separator).
+const NODE_BASIS: u64 = 0x6e6f_6465_6861_7368;
+
+/// The hash of one node.
+pub(crate) fn node_hash(path: &str, node: NodeRef<'_>) -> u64 {
+    let mut h = Words64::new(NODE_BASIS);
+    h.bytes(path.as_bytes());
+    match node.data {
+        None => h.word(0),
+        Some(d) => {
+            h.word(1);
+            h.bytes(d);
+        }
+    }
+    let s = &node.stat;
+    for v in [
+        s.czxid,
+        s.mzxid,
+        s.ctime,
+        s.mtime,
+        s.ephemeral_owner,
+        s.pzxid,
+    ] {
+        h.word(v as u64);
+    }
+    for v in [s.version, s.cversion, s.aversion] {
+        h.word(i64::from(v) as u64);
+    }
+    h.word(node.acl.len() as u64);
+    for a in node.acl.iter() {
+        h.word(i64::from(a.perms) as u64);
+        h.bytes(a.id.scheme.as_bytes());
+        h.bytes(a.id.id.as_bytes());
+    }
+    // Never 0, so an added node always moves the digest.
+    h.finish() | 1
+}
 
 /// FNV-1a with the digest's field encodings.
 struct Fnv(Fnv1a64);
@@ -22,8 +62,8 @@ impl Fnv {
     }
 }
 
-/// The hash of one node.
-pub(crate) fn node_hash(path: &str, node: NodeRef<'_>) -> u64 {
+/// The hash of one node in snapshot format 1 (FNV-1a 64).
+pub(crate) fn legacy_node_hash(path: &str, node: NodeRef<'_>) -> u64 {
     let mut h = Fnv(Fnv1a64::new());
     h.len_prefixed(path.as_bytes());
     match node.data {

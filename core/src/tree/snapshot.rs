@@ -15,7 +15,11 @@ use super::znode::{StatPersisted, Znode};
 use crate::client::{Acl, Id};
 use crate::ids::Zxid;
 
-const SNAPSHOT_VERSION: u8 = 1;
+/// Format 2: node hashes (and so the digest) are `Words64` (D35). Format 1 (FNV-1a node
+/// hashes) is still read: its digest is checked with the old hash.
+const SNAPSHOT_VERSION: u8 = 2;
+/// The oldest format restore reads.
+const OLDEST_SNAPSHOT_VERSION: u8 = 1;
 
 /// What a node's snapshot record may hold beyond its path and data: three length varints
 /// and tags (≤ 16 bytes), the ACL index (≤ 5) and nine stat fields (≤ 10 each).
@@ -143,7 +147,7 @@ impl DataTree {
     pub(crate) fn decode_snapshot_keyed(bytes: &[u8], seed: u64) -> Result<DataTree, String> {
         let snap: SnapshotIn =
             postcard::from_bytes(bytes).map_err(|e| alloc::format!("tree snapshot: {e}"))?;
-        if snap.version != SNAPSHOT_VERSION {
+        if !(OLDEST_SNAPSHOT_VERSION..=SNAPSHOT_VERSION).contains(&snap.version) {
             return Err(alloc::format!("tree snapshot: version {}", snap.version));
         }
         let mut t = DataTree::empty();
@@ -199,11 +203,26 @@ impl DataTree {
             t.put_session(s, timeout);
         }
         t.last_zxid = snap.last_zxid;
-        if t.digest != snap.digest {
+        let digest = if snap.version == 1 {
+            legacy_digest(&t)
+        } else {
+            t.digest
+        };
+        if digest != snap.digest {
             return Err("tree snapshot: digest mismatch".into());
         }
         Ok(t)
     }
+}
+
+/// The digest of `t` as snapshot format 1 computed it (FNV-1a node hashes).
+fn legacy_digest(t: &DataTree) -> u64 {
+    let nodes = t.nodes().fold(0u64, |d, (p, n)| {
+        d.wrapping_add(super::digest::legacy_node_hash(p, n))
+    });
+    t.sessions().iter().fold(nodes, |d, (&s, &timeout)| {
+        d.wrapping_add(super::digest::session_hash(s, timeout))
+    })
 }
 
 #[cfg(test)]
@@ -224,6 +243,10 @@ mod tests {
     }
 
     fn raw(paths: &[&'static str]) -> Vec<u8> {
+        raw_in(SNAPSHOT_VERSION, paths)
+    }
+
+    fn raw_in(version: u8, paths: &[&'static str]) -> Vec<u8> {
         let acl: Arc<[Acl]> = Arc::from([Acl::open_unsafe()]);
         let stat = StatPersisted::default();
         let mut digest = 0u64;
@@ -236,7 +259,12 @@ mod tests {
                 stat,
                 child_count: kids,
             };
-            digest = digest.wrapping_add(node_hash(p, view));
+            let hash = if version == 1 {
+                crate::tree::digest::legacy_node_hash(p, view)
+            } else {
+                node_hash(p, view)
+            };
+            digest = digest.wrapping_add(hash);
             nodes.push(NodeOut {
                 path: p,
                 data: Some(b"d"),
@@ -245,7 +273,7 @@ mod tests {
             });
         }
         let snap = Raw {
-            version: SNAPSHOT_VERSION,
+            version,
             last_zxid: Zxid::ZERO,
             digest,
             sessions: Vec::new(),
@@ -263,6 +291,32 @@ mod tests {
         assert_eq!(t.children("/a"), ["b"]);
         assert_eq!(t.node("/a/b").map(|n| n.num_children()), Some(1));
         assert_eq!(t.digest(), t.recompute_digest());
+    }
+
+    /// Snapshots of format 1 (FNV-1a node hashes) still restore, their digest checked with
+    /// the old hash, into a tree whose digest is the new one; a format-1 snapshot whose
+    /// digest is wrong, or a format from the future, is refused.
+    #[test]
+    fn a_format_1_snapshot_restores_under_the_new_digest() {
+        let paths = ["/", "/a", "/a/b", "/c"];
+        let t = DataTree::decode_snapshot(&raw_in(1, &paths)).unwrap();
+        assert_eq!(t.digest(), t.recompute_digest());
+        assert_ne!(t.digest(), legacy_digest(&t));
+        assert_eq!(
+            crate::tree::test_util::dump(&t),
+            crate::tree::test_util::dump(&DataTree::decode_snapshot(&raw(&paths)).unwrap())
+        );
+        // Format 2 bytes claiming format 1: the digest does not check.
+        let mut wrong = raw(&paths);
+        wrong[0] = 1;
+        assert!(DataTree::decode_snapshot(&wrong)
+            .unwrap_err()
+            .contains("digest mismatch"));
+        let mut future = raw(&paths);
+        future[0] = SNAPSHOT_VERSION + 1;
+        assert!(DataTree::decode_snapshot(&future)
+            .unwrap_err()
+            .contains("version"));
     }
 
     #[test]

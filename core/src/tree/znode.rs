@@ -131,9 +131,9 @@ pub(crate) const fn serial_gt(new: i32, old: i32) -> bool {
 /// A node, owned: what goes into the tree and comes out of it ([`NodeRef`] is how the tree
 /// hands out the nodes it holds).
 ///
-/// A node holds no child names: the tree is ordered by path, so a node's children are the
-/// paths under `path/` (`DataTree::children`), and the node keeps only their count for its
-/// stat and for delete/reaper checks.
+/// A node holds no child names: the tree indexes children by path key
+/// (`DataTree::children`, D34), and the node keeps only their count for its stat and for
+/// delete/reaper checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Znode {
     /// The data; `None` when created/set with jute null.
