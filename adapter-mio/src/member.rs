@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
 use conclave_std::control::{Control, Order};
-use conclave_std::disk::{flush, persist, Disk, DiskAck};
+use conclave_std::disk::{persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs, SharedStatus};
 use mio::net::{TcpListener, TcpStream};
@@ -277,17 +277,7 @@ impl Loop {
     }
 
     fn drain(&mut self) {
-        // A second turn only after a flush found the disk thread stopped (the node has
-        // halted and has the failure to act on); nothing then goes to the disk again.
-        for _ in 0..2 {
-            while let Some(action) = self.driver.next_action() {
-                self.act(action);
-            }
-            let now = self.clock.now();
-            if !flush(self.disk.as_mut(), &mut self.driver, now) {
-                break;
-            }
-        }
+        conclave_std::disk::drain(self);
     }
 
     fn register(&mut self, mut stream: TcpStream, socket: Socket) {
@@ -481,5 +471,18 @@ impl Loop {
             }
             Action::Log { level, line } => log_line(level, &line),
         }
+    }
+}
+
+impl conclave_std::disk::MemberLoop for Loop {
+    type Service = conclave_core::ZkService;
+    fn driver_and_disk(&mut self) -> (&mut Driver, Option<&mut Disk>) {
+        (&mut self.driver, self.disk.as_mut())
+    }
+    fn clock_now(&self) -> conclave_core::Instant {
+        self.clock.now()
+    }
+    fn act_on(&mut self, action: Action) {
+        self.act(action);
     }
 }

@@ -25,14 +25,15 @@ const OLDEST_SNAPSHOT_VERSION: u8 = 1;
 /// and tags (≤ 16 bytes), the ACL index (≤ 5) and nine stat fields (≤ 10 each).
 const NODE_RECORD_OVERHEAD_BYTES: usize = 128;
 
+/// A snapshot's layout; `N` is the node sequence (the tree itself, or a list in tests).
 #[derive(Serialize)]
-struct SnapshotOut<'a> {
+struct SnapshotOut<'a, N> {
     version: u8,
     last_zxid: Zxid,
     digest: u64,
     sessions: Vec<(i64, i32)>,
     acls: Vec<Vec<(i32, &'a str, &'a str)>>,
-    nodes: NodesOut<'a>,
+    nodes: N,
 }
 
 /// The nodes, serialised straight from the tree: no list of them is built first.
@@ -231,17 +232,6 @@ mod tests {
     use crate::tree::digest::node_hash;
     use crate::tree::znode::NodeRef;
 
-    /// A snapshot laid out like [`SnapshotOut`], with the nodes in the order given.
-    #[derive(Serialize)]
-    struct Raw<'a> {
-        version: u8,
-        last_zxid: Zxid,
-        digest: u64,
-        sessions: Vec<(i64, i32)>,
-        acls: Vec<Vec<(i32, &'a str, &'a str)>>,
-        nodes: Vec<NodeOut<'a>>,
-    }
-
     fn raw(paths: &[&'static str]) -> Vec<u8> {
         raw_in(SNAPSHOT_VERSION, paths)
     }
@@ -272,7 +262,8 @@ mod tests {
                 stat,
             });
         }
-        let snap = Raw {
+        // The nodes in the order given.
+        let snap = SnapshotOut {
             version,
             last_zxid: Zxid::ZERO,
             digest,

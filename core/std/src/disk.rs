@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use conclave_core::files::{run_batch, BatchOutcome, Files};
-use conclave_core::host::Driver;
+use conclave_core::host::{Action, Driver};
 use conclave_core::{Instant as CoreInstant, PersistOp, Service};
 
 /// What the disk thread reports back.
@@ -69,6 +69,35 @@ pub fn flush<S: Service>(
             true
         }
         _ => false,
+    }
+}
+
+/// What [`drain`] needs from an adapter's member loop.
+pub trait MemberLoop {
+    /// The service its node runs.
+    type Service: Service;
+    /// The node's driver and the member's disk, apart, so both can be borrowed at once.
+    fn driver_and_disk(&mut self) -> (&mut Driver<Self::Service>, Option<&mut Disk>);
+    /// The adapter's clock, now.
+    fn clock_now(&self) -> CoreInstant;
+    /// Carries out one action of the node (sockets, timers, persist ops staged).
+    fn act_on(&mut self, action: Action);
+}
+
+/// Every adapter's node turn: carries out the node's actions, then hands the staged persist
+/// ops to the disk in one message ([`flush`]). A second pass only when that found the disk
+/// thread stopped: the node has halted and has the failure to act on, and nothing then goes
+/// to the disk again.
+pub fn drain<L: MemberLoop>(member: &mut L) {
+    for _ in 0..2 {
+        while let Some(action) = member.driver_and_disk().0.next_action() {
+            member.act_on(action);
+        }
+        let now = member.clock_now();
+        let (driver, disk) = member.driver_and_disk();
+        if !flush(disk, driver, now) {
+            break;
+        }
     }
 }
 
