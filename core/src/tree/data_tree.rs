@@ -2,10 +2,11 @@
 //! container/TTL indexes the reapers scan, and the rolling digest.
 //!
 //! Nodes live in one flat set keyed by full path (ZooKeeper's flat `nodes` map), so no
-//! operation walks the tree recursively, whatever its depth: a hash table for lookups with an
-//! index of (parent, child) keys for listing children (`node_set`). Each node is packed into
-//! one allocation with its path (`packed`): the memory a znode costs beyond its data is a
-//! ~25-byte header, one allocator chunk, a table slot and an 8-byte index entry.
+//! operation walks the tree recursively, whatever its depth: a hash table for lookups, and
+//! per parent key the set of its children's keys for listing them (`node_set`, D34). Each
+//! node is packed into one allocation with its path (`packed`): the memory a znode costs
+//! beyond its data is a ~25-byte header, one allocator chunk, a 16-byte table slot and a
+//! 4-byte key in its parent's set.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -168,7 +169,8 @@ impl DataTree {
     }
 
     /// The names of `parent`'s children, in byte order (empty if it has none or is absent).
-    /// One range of the children index and one table probe per child: O(children).
+    /// The parent's set of child keys and one table probe per child: O(children), then a
+    /// sort of the names.
     pub fn children(&self, parent: &str) -> Vec<String> {
         let skip = if parent.ends_with('/') {
             parent.len()
