@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use super::acl_pool::AclPool;
 use super::digest::{node_hash, session_hash};
 use super::node_set::NodeSet;
-use super::packed::{Fields, Packed};
+use super::packed::{DataEdit, Edited, Fields, Packed};
 use super::path;
 use super::znode::{EphemeralType, NodeRef, StatPersisted, Znode};
 use crate::client::{perms, Acl, Id};
@@ -362,31 +362,30 @@ impl DataTree {
         data: Option<Option<&[u8]>>,
         f: impl FnOnce(&mut StatPersisted, &mut u32),
     ) -> Option<crate::client::Stat> {
-        let packed = self.nodes.get(path.as_bytes())?;
+        let packed = self.nodes.get_mut(path.as_bytes())?;
         let before = packed.hash();
-        let (_, mut fields) = packed.unpack();
-        let size_before = approximate_size(path, self.view(packed).1);
-        if let Some(d) = data {
-            fields.data = d;
-        }
-        f(&mut fields.stat, &mut fields.child_count);
-        let node = NodeRef {
-            data: fields.data,
-            acl: self.acl_pool.get(fields.acl),
-            stat: fields.stat,
-            child_count: fields.child_count,
+        let (_, old) = packed.unpack();
+        let mut edited = Edited {
+            stat: old.stat,
+            acl: old.acl,
+            child_count: old.child_count,
         };
+        f(&mut edited.stat, &mut edited.child_count);
+        let node = NodeRef {
+            data: data.unwrap_or(old.data),
+            acl: self.acl_pool.get(edited.acl),
+            stat: edited.stat,
+            child_count: edited.child_count,
+        };
+        let size_before = path.len() as u64 + old.data.map_or(0, |d| d.len() as u64);
         let (size_after, stat, after) = (
             approximate_size(path, node),
             node.stat(),
             node_hash(path, node),
         );
-        let repacked = Packed::new(path, &fields, after);
+        packed.edit(&edited, after, data.map_or(DataEdit::Keep, DataEdit::Set));
         self.data_size = self.data_size - size_before + size_after;
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
-        if let Some(slot) = self.nodes.get_mut(path.as_bytes()) {
-            *slot = repacked;
-        }
         Some(stat)
     }
 

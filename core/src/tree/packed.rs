@@ -40,38 +40,162 @@ pub(crate) struct Fields<'a> {
     pub child_count: u32,
 }
 
+/// What [`Packed::edit`] writes besides the hash and the data.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Edited {
+    /// Persisted stat.
+    pub stat: StatPersisted,
+    /// Index of the node's ACL list in the tree's pool.
+    pub acl: u32,
+    /// Number of children.
+    pub child_count: u32,
+}
+
+/// The data of an edited node: as it was, or new (`None` = jute null).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DataEdit<'a> {
+    /// The data stays.
+    Keep,
+    /// The data becomes this.
+    Set(Option<&'a [u8]>),
+}
+
+/// Varints between a node's hash and its tag: nine stat fields, the ACL index, the child count.
+const TAIL_VARINTS: usize = 11;
+
+/// Bytes a varint of a u64 can take.
+const VARINT_MAX: usize = 10;
+
+/// Varints written on the stack (at most [`TAIL_VARINTS`] + 1 and the hash).
+struct Varints {
+    buf: [u8; 8 + (TAIL_VARINTS + 1) * VARINT_MAX],
+    len: usize,
+}
+
+impl Default for Varints {
+    fn default() -> Varints {
+        Varints {
+            buf: [0; 8 + (TAIL_VARINTS + 1) * VARINT_MAX],
+            len: 0,
+        }
+    }
+}
+
+impl Varints {
+    fn u64(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.push(v as u8);
+    }
+
+    fn i64(&mut self, v: i64) {
+        self.u64(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    /// Never past the end: the buffer holds the most the callers write.
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// What a node packs between its path and its data: hash, stat, ACL index, child count, tag.
+struct Tail(Varints);
+
+impl Tail {
+    fn new(s: &StatPersisted, acl: u32, child_count: u32, has_data: bool, hash: u64) -> Tail {
+        let mut t = Varints::default();
+        t.buf[..8].copy_from_slice(&hash.to_le_bytes());
+        t.len = 8;
+        t.i64(s.czxid);
+        t.i64(s.mzxid.wrapping_sub(s.czxid));
+        t.i64(s.pzxid.wrapping_sub(s.czxid));
+        t.i64(s.ctime);
+        t.i64(s.mtime.wrapping_sub(s.ctime));
+        t.i64(i64::from(s.version));
+        t.i64(i64::from(s.cversion));
+        t.i64(i64::from(s.aversion));
+        t.i64(s.ephemeral_owner);
+        t.u64(u64::from(acl));
+        t.u64(u64::from(child_count));
+        t.push(u8::from(has_data));
+        Tail(t)
+    }
+}
+
 /// One znode in one allocation.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Packed(Box<[u8]>);
 
 impl Packed {
-    /// Packs a node whose digest hash is `hash`.
+    /// Packs a node whose digest hash is `hash`, in one allocation of exactly its size.
     pub(crate) fn new(path: &str, f: &Fields<'_>, hash: u64) -> Packed {
-        let data_len = f.data.map_or(0, <[u8]>::len);
-        let mut b = Vec::with_capacity(path.len() + data_len + 40);
-        put_u64(&mut b, path.len() as u64);
+        let tail = Tail::new(&f.stat, f.acl, f.child_count, f.data.is_some(), hash);
+        let data = f.data.unwrap_or_default();
+        let mut prefix = Varints::default();
+        prefix.u64(path.len() as u64);
+        let len = prefix.len + path.len() + tail.0.len + data.len();
+        let mut b = Vec::with_capacity(len);
+        b.extend_from_slice(prefix.bytes());
         b.extend_from_slice(path.as_bytes());
-        b.extend_from_slice(&hash.to_le_bytes());
-        let s = &f.stat;
-        put_i64(&mut b, s.czxid);
-        put_i64(&mut b, s.mzxid.wrapping_sub(s.czxid));
-        put_i64(&mut b, s.pzxid.wrapping_sub(s.czxid));
-        put_i64(&mut b, s.ctime);
-        put_i64(&mut b, s.mtime.wrapping_sub(s.ctime));
-        put_i64(&mut b, i64::from(s.version));
-        put_i64(&mut b, i64::from(s.cversion));
-        put_i64(&mut b, i64::from(s.aversion));
-        put_i64(&mut b, s.ephemeral_owner);
-        put_u64(&mut b, u64::from(f.acl));
-        put_u64(&mut b, u64::from(f.child_count));
-        match f.data {
-            None => b.push(0),
-            Some(d) => {
-                b.push(1);
-                b.extend_from_slice(d);
-            }
-        }
+        b.extend_from_slice(tail.0.bytes());
+        b.extend_from_slice(data);
         Packed(b.into_boxed_slice())
+    }
+
+    /// Changes the node's stat, ACL index, child count, hash and (with [`DataEdit::Set`]) data,
+    /// in place when the packed size stays the same — a parent's cversion bump under a create,
+    /// a setData of same-sized data: no allocation, no second lookup — else in a new one.
+    pub(crate) fn edit(&mut self, f: &Edited, hash: u64, data: DataEdit<'_>) {
+        let (tail_at, data_at) = self.offsets();
+        let has_data = match data {
+            DataEdit::Keep => self.0.get(data_at.wrapping_sub(1)) == Some(&1),
+            DataEdit::Set(d) => d.is_some(),
+        };
+        let tail = Tail::new(&f.stat, f.acl, f.child_count, has_data, hash);
+        let new_data_len = match data {
+            DataEdit::Keep => self.0.len() - data_at,
+            DataEdit::Set(d) => d.map_or(0, <[u8]>::len),
+        };
+        let len = tail_at + tail.0.len + new_data_len;
+        if len == self.0.len() {
+            let (head, rest) = self.0[tail_at..].split_at_mut(tail.0.len);
+            head.copy_from_slice(tail.0.bytes());
+            if let DataEdit::Set(Some(d)) = data {
+                rest.copy_from_slice(d);
+            }
+            return;
+        }
+        let mut b = Vec::with_capacity(len);
+        b.extend_from_slice(&self.0[..tail_at]);
+        b.extend_from_slice(tail.0.bytes());
+        match data {
+            DataEdit::Keep => b.extend_from_slice(&self.0[data_at..]),
+            DataEdit::Set(d) => b.extend_from_slice(d.unwrap_or_default()),
+        }
+        self.0 = b.into_boxed_slice();
+    }
+
+    /// Where the tail (hash, stat, …, tag) starts and where the data starts.
+    fn offsets(&self) -> (usize, usize) {
+        let mut r = Reader(&self.0);
+        let len = r.u64() as usize;
+        r.take(len);
+        let tail_at = self.0.len() - r.0.len();
+        r.take(8);
+        for _ in 0..TAIL_VARINTS {
+            r.u64();
+        }
+        r.take(1);
+        (tail_at, self.0.len() - r.0.len())
     }
 
     /// Bytes packed (the slice's length: stored beside the pointer, so no cache miss).
@@ -148,18 +272,6 @@ impl core::fmt::Debug for Packed {
             .field("fields", &fields)
             .finish()
     }
-}
-
-fn put_u64(b: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        b.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    b.push(v as u8);
-}
-
-fn put_i64(b: &mut Vec<u8>, v: i64) {
-    put_u64(b, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 /// Reads varints and slices off the front; past the end it yields zeros and empty slices.
@@ -287,7 +399,78 @@ mod tests {
         }
     }
 
+    /// A parent's cversion bump keeps its size, so the edit writes in place (same allocation);
+    /// a child count crossing 127 grows a varint, so the node moves — and both read back as
+    /// a freshly packed node would.
+    #[test]
+    fn an_edit_of_the_same_size_stays_in_place_and_a_longer_one_moves() {
+        let s = StatPersisted::created(5 << 32, 1_764_000_000_000, 0);
+        let f = Fields {
+            data: Some(b"parent data"),
+            acl: 1,
+            stat: s,
+            child_count: 3,
+        };
+        let mut p = Packed::new("/bench/c", &f, 11);
+        let at = p.0.as_ptr();
+        let mut e = Edited {
+            stat: StatPersisted {
+                cversion: 4,
+                pzxid: (5 << 32) + 9,
+                ..s
+            },
+            acl: 1,
+            child_count: 4,
+        };
+        p.edit(&e, 12, DataEdit::Keep);
+        assert_eq!(p.0.as_ptr(), at, "same size: edited in place");
+        let want = Fields {
+            stat: e.stat,
+            child_count: 4,
+            ..f
+        };
+        assert_eq!(p, Packed::new("/bench/c", &want, 12));
+        e.child_count = 128;
+        p.edit(&e, 13, DataEdit::Keep);
+        let want = Fields {
+            child_count: 128,
+            ..want
+        };
+        assert_eq!(p, Packed::new("/bench/c", &want, 13));
+        p.edit(&e, 14, DataEdit::Set(None));
+        let want = Fields { data: None, ..want };
+        assert_eq!(p, Packed::new("/bench/c", &want, 14));
+        p.edit(&e, 15, DataEdit::Keep);
+        assert_eq!(p.unpack().1.data, None, "null data stays null");
+    }
+
     proptest! {
+        /// Whatever a node held and whatever the edit, the result is the node packed afresh.
+        #[test]
+        fn an_edit_packs_what_new_would(
+            path in "/[a-z0-9/._-]{0,40}",
+            v in any::<[i64; 6]>(),
+            w in any::<[i32; 3]>(),
+            v2 in any::<[i64; 6]>(),
+            w2 in any::<[i32; 3]>(),
+            (acl, acl2) in (any::<u32>(), any::<u32>()),
+            (children, children2) in (any::<u32>(), any::<u32>()),
+            data in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+            new_data in proptest::option::of(proptest::option::of(
+                proptest::collection::vec(any::<u8>(), 0..40))),
+        ) {
+            let f = Fields { data: data.as_deref(), acl, stat: stat(v, w), child_count: children };
+            let mut p = Packed::new(&path, &f, 1);
+            let e = Edited { stat: stat(v2, w2), acl: acl2, child_count: children2 };
+            let (edit, after) = match &new_data {
+                None => (DataEdit::Keep, data.as_deref()),
+                Some(d) => (DataEdit::Set(d.as_deref()), d.as_deref()),
+            };
+            p.edit(&e, 2, edit);
+            let want = Fields { data: after, acl: acl2, stat: e.stat, child_count: children2 };
+            prop_assert_eq!(p, Packed::new(&path, &want, 2));
+        }
+
         #[test]
         fn every_node_round_trips(
             path in "/[a-z0-9/._-]{0,300}",
