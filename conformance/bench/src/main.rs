@@ -6,6 +6,7 @@
 //! `cargo run --release -p conclave-bench -- --rounds 3` (docs/benchmarks.md has the method).
 
 mod cluster;
+mod floor;
 mod load;
 mod report;
 mod soak;
@@ -495,6 +496,37 @@ async fn main() {
         }
         return;
     }
+    // The machine's write-seq floor, before the services run (they would share its disk).
+    let floor = if o.workloads.iter().any(|w| w == "write-seq") {
+        let dir = o.dir.join("floor");
+        match tokio::task::block_in_place(|| floor::measure(&dir, o.members)) {
+            Ok(f) => {
+                eprintln!(
+                    "bench: write-seq floor of this machine: fdatasync p50 {:.0} µs ({} at once) \
+                     + {} hops × {:.1} µs = {:.0} µs",
+                    f.fsync_us,
+                    f.writers,
+                    floor::HOPS,
+                    f.hop_us,
+                    f.total_us()
+                );
+                println!(
+                    "{}",
+                    serde_json::json!({"service": "machine", "metric": "write-seq floor µs",
+                        "value": f.total_us(), "fsync_p50_us": f.fsync_us,
+                        "fsync_writers": f.writers, "hop_us": f.hop_us, "hops": floor::HOPS})
+                );
+                let _ = std::fs::remove_dir_all(&dir);
+                Some(f)
+            }
+            Err(e) => {
+                eprintln!("!!! write-seq floor NOT measured: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut figures = Vec::new();
     for round in 1..=o.rounds {
         let mut order: Vec<&Service> = o.services.iter().collect();
@@ -516,7 +548,28 @@ async fn main() {
         "{} members, {} sessions x {} in flight, 100 B values, median of {} round(s)",
         o.members, o.sessions, o.inflight, o.rounds
     );
-    let table = format!("{title}\n\n{}", summary.table(o.rounds));
+    let mut table = format!("{title}\n\n{}", summary.table(o.rounds));
+    if let Some(f) = floor {
+        table.push_str(&format!(
+            "\nwrite-seq floor of this machine (fdatasync p50 with {} writers at once + {} \
+             loopback hops): {:.0} + {} × {:.1} = **{:.0} µs**",
+            f.writers,
+            floor::HOPS,
+            f.fsync_us,
+            floor::HOPS,
+            f.hop_us,
+            f.total_us()
+        ));
+        for service in ["conclave", "zookeeper"] {
+            if let Some(p50) = summary.median_of("write-seq p50 µs", service) {
+                table.push_str(&format!(
+                    "; {service} write-seq p50 = {:.2}× the floor",
+                    p50 / f.total_us()
+                ));
+            }
+        }
+        table.push('\n');
+    }
     println!("{table}");
     let lines: String = figures
         .iter()

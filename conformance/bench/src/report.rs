@@ -67,6 +67,12 @@ impl Summary {
         Summary { rows }
     }
 
+    /// A service's median of a metric, if measured.
+    pub(crate) fn median_of(&self, metric: &str, service: &str) -> Option<f64> {
+        let (_, _, per) = self.rows.iter().find(|(m, _, _)| m == metric)?;
+        per.get(service).copied()
+    }
+
     /// Conclave / ZooKeeper for a metric where both were measured.
     fn ratio(per: &BTreeMap<&'static str, f64>) -> Option<f64> {
         let (c, z) = (per.get("conclave")?, per.get("zookeeper")?);
