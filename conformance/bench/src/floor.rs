@@ -94,7 +94,10 @@ fn fsync_p50(dir: &Path, writers: usize) -> Result<f64, String> {
     }
     let mut all = Vec::new();
     for t in threads {
-        all.extend(t.join().map_err(|_| "a floor writer panicked".to_string())??);
+        all.extend(
+            t.join()
+                .map_err(|_| "a floor writer panicked".to_string())??,
+        );
     }
     Ok(p50(all))
 }
