@@ -32,14 +32,16 @@ impl AclPool {
         }
     }
 
-    /// Counts one more node using `acl` and returns its index.
-    pub(crate) fn acquire(&mut self, acl: &Arc<[Acl]>) -> u32 {
-        if let Some(&i) = self.index.get(&**acl) {
+    /// Counts one more node using `acl` and returns its index (a list new to the pool is
+    /// copied in once; a known one costs one lookup and no allocation).
+    pub(crate) fn acquire(&mut self, acl: &[Acl]) -> u32 {
+        if let Some(&i) = self.index.get(acl) {
             if let Some(slot) = self.slots.get_mut(i as usize) {
                 slot.1 = slot.1.saturating_add(1);
             }
             return i;
         }
+        let acl: Arc<[Acl]> = Arc::from(acl);
         let i = match self.free.pop() {
             Some(i) => {
                 if let Some(slot) = self.slots.get_mut(i as usize) {
@@ -52,7 +54,7 @@ impl AclPool {
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        self.index.insert(acl.clone(), i);
+        self.index.insert(acl, i);
         i
     }
 

@@ -1,7 +1,6 @@
 //! Applying committed txns to the tree (`DataTree.processTxn`), with the idempotent replay
 //! rules of §3.4 and the watch triggers of §4.8; and `impl StateMachine for DataTree`.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -9,7 +8,7 @@ use super::data_tree::DataTree;
 use super::path;
 pub(crate) use super::trigger::{WatchKind, WatchTrigger};
 use super::txn::{CreateTxn, SubResult, SubTxn, TxnResult, ZkTxn};
-use super::znode::{serial_gt, EphemeralType, StatPersisted, Znode};
+use super::znode::{serial_gt, EphemeralType, StatPersisted};
 use crate::client::{Acl, ErrorCode, EventType, Stat};
 use crate::codec::TxnHeader;
 use crate::zab::{ReplicatedState, StateMachine};
@@ -125,14 +124,12 @@ impl DataTree {
             *children += 1;
         })
         .ok_or(ErrorCode::NoNode)?;
-        let acl = self.intern_acl(&c.acl);
-        let node = Znode::new(
-            c.data.as_deref().map(Box::from),
-            acl,
+        let stat = self.insert_created(
+            &c.path,
+            c.data.as_deref(),
+            &c.acl,
             StatPersisted::created(zxid, time, c.ephemeral_owner),
         );
-        let stat = node.stat();
-        self.insert_node(c.path.clone(), node);
         if self.watched {
             trigger(t, &c.path, EventType::NodeCreated, WatchKind::Data);
             trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);

@@ -189,7 +189,7 @@ impl DataTree {
             }
             let mut node = Znode::new(n.data.map(Vec::into_boxed_slice), acl, n.stat);
             node.child_count = kids.get(n.path.as_str()).copied().unwrap_or(0);
-            t.insert_node(n.path, node);
+            t.insert_node(&n.path, &node);
         }
         if !t.contains(path::ROOT) {
             return Err("tree snapshot: no root".into());
@@ -376,7 +376,10 @@ mod tests {
             };
             let data = (i % 3 != 0).then(|| alloc::vec![7u8; i as usize].into_boxed_slice());
             t.update_node("/", |pn| pn.child_count += 1);
-            t.insert_node(alloc::format!("/n{i}"), Znode::new(data, acl.clone(), stat));
+            t.insert_node(
+                &alloc::format!("/n{i}"),
+                &Znode::new(data, acl.clone(), stat),
+            );
             t.put_session(i, 30_000);
         }
         let bytes = t.encode_snapshot();
@@ -414,7 +417,7 @@ mod tests {
             if let Some(parent) = path::parent(p) {
                 t.update_node(parent, |pn| pn.child_count += 1);
             }
-            t.insert_node(p.clone(), node);
+            t.insert_node(p, &node);
         }
         let back = DataTree::decode_snapshot(&t.encode_snapshot()).unwrap();
         assert_eq!(
