@@ -5,6 +5,7 @@
 use conclave_core::client::{Acl, CreateKind, CreateRequest, Request, SetDataRequest};
 use conclave_core::codec::TxnHeader;
 use conclave_core::tree::{prep, CreateTxn, DataTree, PendingChanges, PrepCtx, ZkTxn};
+use conclave_core::StateMachine;
 use conclave_core::Zxid;
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
@@ -60,6 +61,22 @@ fn apply(bencher: Bencher) {
         .bench_local_values(|mut tree| {
             for (h, t) in &log {
                 black_box(tree.apply_txn(h, t));
+            }
+            tree
+        });
+}
+
+/// The same txns applied from their encoded bodies, as every member applies them (creates
+/// read in place, the rest decoded).
+#[divan::bench]
+fn apply_bodies(bencher: Bencher) {
+    let log: Vec<(TxnHeader, Vec<u8>)> = txns().into_iter().map(|(h, t)| (h, t.encode())).collect();
+    bencher
+        .counter(ItemsCount::new(TXNS))
+        .with_inputs(DataTree::new)
+        .bench_local_values(|mut tree| {
+            for (h, body) in &log {
+                black_box(StateMachine::apply(&mut tree, h, body));
             }
             tree
         });

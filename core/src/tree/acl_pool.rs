@@ -8,6 +8,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::create_ref::WireAcls;
 use crate::client::Acl;
 
 /// Distinct ACL lists by index, each with the number of nodes that use it.
@@ -21,6 +22,9 @@ pub(crate) struct AclPool {
     free: Vec<u32>,
     /// What an unknown index reads as (never reached from a consistent tree).
     none: Arc<[Acl]>,
+    /// The slot acquired last: creates in a row nearly always share their ACL, and a list
+    /// read in place from a txn is matched against it before anything is allocated.
+    last: Option<u32>,
 }
 
 impl AclPool {
@@ -39,6 +43,7 @@ impl AclPool {
             if let Some(slot) = self.slots.get_mut(i as usize) {
                 slot.1 = slot.1.saturating_add(1);
             }
+            self.last = Some(i);
             return i;
         }
         let acl: Arc<[Acl]> = Arc::from(acl);
@@ -55,7 +60,23 @@ impl AclPool {
             }
         };
         self.index.insert(acl, i);
+        self.last = Some(i);
         i
+    }
+
+    /// [`AclPool::acquire`] for a list read in place from a txn: the list acquired last, if
+    /// it is this one, costs a comparison; any other is copied out and acquired.
+    pub(crate) fn acquire_wire(&mut self, acl: &WireAcls<'_>) -> u32 {
+        if let Some(i) = self.last {
+            if let Some(slot) = self.slots.get_mut(i as usize) {
+                // A count of 0 is a free slot, whatever list it still shows.
+                if slot.1 > 0 && acl.matches(&slot.0) {
+                    slot.1 = slot.1.saturating_add(1);
+                    return i;
+                }
+            }
+        }
+        self.acquire(&acl.to_acls())
     }
 
     /// Counts one node less using list `i`; the list leaves the pool with its last node.
@@ -125,5 +146,53 @@ mod tests {
         assert_eq!(pool.get(99).len(), 0);
         let listed: Vec<u32> = pool.iter().map(|(i, _)| i).collect();
         assert_eq!(listed.len(), 2);
+    }
+
+    fn wire(list: &[Acl]) -> WireAcls<'_> {
+        let bytes = postcard::to_allocvec(&alloc::vec::Vec::from_iter(
+            list.iter().map(|a| (a.perms, &a.id.scheme, &a.id.id)),
+        ))
+        .unwrap();
+        // Borrowed from a leaked copy: the test's lists live for the whole test.
+        let bytes: &'static [u8] = alloc::boxed::Box::leak(bytes.into_boxed_slice());
+        postcard::from_bytes(bytes).unwrap()
+    }
+
+    /// A list read in place lands in the slot of an equal pooled list, counted, whether or not
+    /// it was the one acquired last, and never in a freed slot that still shows it.
+    #[test]
+    fn a_list_read_in_place_is_counted_in_the_slot_of_its_equal() {
+        let mut pool = AclPool::default();
+        let a = acl(perms::ALL);
+        let b = acl(perms::READ);
+        assert_eq!(pool.acquire(&a), 0);
+        assert_eq!(
+            pool.acquire_wire(&wire(&a)),
+            0,
+            "the last list, matched in place"
+        );
+        assert_eq!(pool.acquire(&b), 1);
+        assert_eq!(
+            pool.acquire_wire(&wire(&a)),
+            0,
+            "not the last list: found in the index"
+        );
+        assert_eq!(pool.acquire_wire(&wire(&a)), 0);
+        for _ in 0..4 {
+            pool.release(0);
+        }
+        assert_eq!(pool.len(), 1, "four acquisitions of list 0, four releases");
+        // Slot 0, acquired last, is free and shows the empty list: an empty list read in
+        // place must be pooled, not counted in the free slot.
+        assert_eq!(pool.acquire_wire(&wire(&[])), 0, "the freed slot is reused");
+        assert_eq!(pool.len(), 2, "the empty list is in the index");
+        assert_eq!(pool.acquire_wire(&wire(&b)), 1);
+        assert_eq!(
+            pool.acquire_wire(&wire(&a)),
+            2,
+            "a list pooled no more is copied in"
+        );
+        assert_eq!(&**pool.get(2), &*a);
+        assert_eq!(pool.len(), 3);
     }
 }

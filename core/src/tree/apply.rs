@@ -4,10 +4,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::create_ref::{CreateTxnRef, NewNode};
 use super::data_tree::DataTree;
 use super::path;
 pub(crate) use super::trigger::{WatchKind, WatchTrigger};
-use super::txn::{CreateTxn, SubResult, SubTxn, TxnResult, ZkTxn};
+use super::txn::{SubResult, SubTxn, TxnResult, ZkTxn};
 use super::znode::{serial_gt, EphemeralType, StatPersisted};
 use crate::client::{Acl, ErrorCode, EventType, Stat};
 use crate::codec::TxnHeader;
@@ -40,14 +41,7 @@ impl DataTree {
         let mut triggers = Vec::new();
         let t = &mut triggers;
         let result = match txn {
-            ZkTxn::Create(c) => match self.apply_create(c, zxid, time, t) {
-                Ok(stat) => TxnResult::Create {
-                    path: c.path.clone(),
-                    stat,
-                    with_stat: c.with_stat,
-                },
-                Err(e) => TxnResult::Error(e),
-            },
+            ZkTxn::Create(c) => self.create_result(c.into(), c.with_stat, zxid, time, t),
             ZkTxn::Delete { path } => match self.apply_delete(path, zxid, t) {
                 Ok(()) => TxnResult::Delete,
                 Err(e) => TxnResult::Error(e),
@@ -90,23 +84,59 @@ impl DataTree {
                 }
             }
         };
+        self.applied(header, result, triggers)
+    }
+
+    /// [`DataTree::apply_txn`] of a create read in place from its body.
+    fn apply_create_in_place(&mut self, header: &TxnHeader, c: &CreateTxnRef<'_>) -> Applied {
+        let mut triggers = Vec::new();
+        let (zxid, time) = (header.zxid.0 as i64, header.time_ms);
+        let result = self.create_result(c.into(), c.with_stat, zxid, time, &mut triggers);
+        self.applied(header, result, triggers)
+    }
+
+    /// The tree has applied the txn of `header`.
+    fn applied(
+        &mut self,
+        header: &TxnHeader,
+        result: TxnResult,
+        triggers: Vec<WatchTrigger>,
+    ) -> Applied {
         if header.zxid > self.last_zxid {
             self.last_zxid = header.zxid;
         }
         Applied { result, triggers }
     }
 
+    fn create_result(
+        &mut self,
+        n: NewNode<'_>,
+        with_stat: bool,
+        zxid: i64,
+        time: i64,
+        t: &mut Vec<WatchTrigger>,
+    ) -> TxnResult {
+        match self.apply_create(n, zxid, time, t) {
+            Ok(stat) => TxnResult::Create {
+                path: n.path.into(),
+                stat,
+                with_stat,
+            },
+            Err(e) => TxnResult::Error(e),
+        }
+    }
+
     fn apply_create(
         &mut self,
-        c: &CreateTxn,
+        c: NewNode<'_>,
         zxid: i64,
         time: i64,
         t: &mut Vec<WatchTrigger>,
     ) -> Result<Stat, ErrorCode> {
-        let parent = path::parent(&c.path).ok_or(ErrorCode::NodeExists)?;
+        let parent = path::parent(c.path).ok_or(ErrorCode::NodeExists)?;
         let new_cversion = c.parent_cversion;
         // A node there already has its parent (the tree keeps no orphans): a replay.
-        if self.contains(&c.path) {
+        if self.contains(c.path) {
             // Replay: the node is there already; still raise the parent's cversion/pzxid.
             self.edit_node(parent, None, |s, _| {
                 if serial_gt(new_cversion, s.cversion) {
@@ -125,13 +155,13 @@ impl DataTree {
         })
         .ok_or(ErrorCode::NoNode)?;
         let stat = self.insert_created(
-            &c.path,
-            c.data.as_deref(),
-            &c.acl,
+            c.path,
+            c.data,
+            c.acl,
             StatPersisted::created(zxid, time, c.ephemeral_owner),
         );
         if self.watched {
-            trigger(t, &c.path, EventType::NodeCreated, WatchKind::Data);
+            trigger(t, c.path, EventType::NodeCreated, WatchKind::Data);
             trigger(t, parent, EventType::NodeChildrenChanged, WatchKind::Child);
         }
         Ok(stat)
@@ -233,7 +263,7 @@ impl DataTree {
             .map(|op| {
                 let r = match op {
                     SubTxn::Create(c) => {
-                        self.apply_create(c, zxid, time, t)
+                        self.apply_create(c.into(), zxid, time, t)
                             .map(|stat| SubResult::Create {
                                 path: c.path.clone(),
                                 stat,
@@ -300,9 +330,13 @@ impl StateMachine for DataTree {
     type Outcome = TxnResult;
 
     fn apply(&mut self, header: &TxnHeader, body: &[u8]) -> TxnResult {
-        match ZkTxn::decode(header.kind, body) {
-            Ok(txn) => {
-                let applied = self.apply_txn(header, &txn);
+        // Creates, the most common txn that carries data and an ACL, are read in place.
+        let applied = match CreateTxnRef::read(header.kind, body) {
+            Some(read) => read.map(|c| self.apply_create_in_place(header, &c)),
+            None => ZkTxn::decode(header.kind, body).map(|txn| self.apply_txn(header, &txn)),
+        };
+        match applied {
+            Ok(applied) => {
                 self.last_triggers = applied.triggers;
                 applied.result
             }

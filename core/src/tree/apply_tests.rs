@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::test_util::*;
 use super::*;
-use crate::client::{CreateKind, ErrorCode, EventType, Request, Stat};
+use crate::client::{Acl, CreateKind, ErrorCode, EventType, Id, Request, Stat};
 use crate::zab::{ReplicatedState, StateMachine};
 
 fn trig(path: &str, event: EventType, kind: WatchKind) -> WatchTrigger {
@@ -317,6 +317,67 @@ fn replay_is_idempotent() {
     assert_eq!(dump(&t), once);
     assert_eq!(t.digest(), digest);
     assert_eq!(t.digest(), t.recompute_digest());
+}
+
+/// Creates applied from their bodies (read in place, `create_ref`) do what decoded creates
+/// do: same results, triggers, nodes, ACL pool and digest, txn by txn, replays included.
+#[test]
+fn creates_read_in_place_apply_as_decoded_ones() {
+    let mut h = Harness::new();
+    let auth = [Id {
+        scheme: "digest".into(),
+        id: "bob:hash".into(),
+    }];
+    h.ok(&create("/a", b"1", 0));
+    h.ok(&create("/a/s", b"", 2));
+    h.run_as(9, &[], &create("/a/e", b"", 1));
+    h.ok(&Request::Create(create_req(
+        CreateKind::Container,
+        "/c",
+        b"",
+        4,
+    )));
+    h.ok(&Request::Create(create_req(
+        CreateKind::Create2,
+        "/c2",
+        b"x",
+        0,
+    )));
+    let mut creator = create_req(CreateKind::Create, "/bob", b"b", 0);
+    creator.acl = vec![
+        Acl {
+            perms: crate::client::perms::ALL,
+            id: Id {
+                scheme: "auth".into(),
+                id: String::new(),
+            },
+        },
+        Acl {
+            perms: crate::client::perms::READ,
+            id: Id::anyone(),
+        },
+    ];
+    h.run_as(1, &auth, &Request::Create(creator));
+    h.ok(&create("/a/after-bob", b"", 0));
+    h.ok(&delete("/a/after-bob", -1));
+    h.ok(&create("/a/after-bob", b"", 0));
+    h.run(&Request::Multi(vec![crate::client::MultiOp::Create(
+        create_req(CreateKind::Create, "/m", b"", 0),
+    )]));
+    h.run_as(9, &[], &Request::CloseSession);
+    assert_eq!(h.log.len(), 11, "every request made a txn");
+    let (mut decoded, mut in_place) = (DataTree::new(), DataTree::new());
+    for (hd, txn) in h.log.iter().chain(h.log.iter()) {
+        let want = decoded.apply_txn(hd, txn);
+        let got = StateMachine::apply(&mut in_place, hd, &txn.encode());
+        assert_eq!(got, want.result, "{txn:?}");
+        assert_eq!(in_place.take_triggers(), want.triggers, "{txn:?}");
+        assert_eq!(in_place.digest(), decoded.digest(), "{txn:?}");
+    }
+    assert_eq!(dump(&in_place), dump(&decoded));
+    assert_eq!(dump(&in_place), dump(&h.tree));
+    assert_eq!(in_place.recompute_digest(), in_place.digest());
+    assert_eq!(in_place.snapshot(), decoded.snapshot(), "ACL pools alike");
 }
 
 #[test]

@@ -15,6 +15,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::acl_pool::AclPool;
+use super::create_ref::NewAcl;
 use super::digest::{node_hash, session_hash};
 use super::node_set::NodeSet;
 use super::packed::{DataEdit, Edited, Fields, Packed};
@@ -314,10 +315,13 @@ impl DataTree {
         &mut self,
         path: &str,
         data: Option<&[u8]>,
-        acl: &[Acl],
+        acl: NewAcl<'_>,
         stat: StatPersisted,
     ) -> crate::client::Stat {
-        let index = self.acl_pool.acquire(acl);
+        let index = match acl {
+            NewAcl::Decoded(list) => self.acl_pool.acquire(list),
+            NewAcl::InPlace(list) => self.acl_pool.acquire_wire(list),
+        };
         let fields = Fields {
             data,
             acl: index,

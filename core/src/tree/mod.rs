@@ -11,6 +11,7 @@
 pub(crate) mod acl;
 mod acl_pool;
 pub(crate) mod apply;
+mod create_ref;
 pub(crate) mod data_tree;
 pub(crate) mod digest;
 mod node_set;

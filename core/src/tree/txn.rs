@@ -136,12 +136,17 @@ pub struct CreateTxn {
 impl CreateTxn {
     /// The txn type: createContainer, createTTL, create2 or create.
     pub fn kind(&self) -> i32 {
-        match EphemeralType::from_owner(self.ephemeral_owner) {
-            EphemeralType::Container => kind::CREATE_CONTAINER,
-            EphemeralType::Ttl(_) => kind::CREATE_TTL,
-            _ if self.with_stat => kind::CREATE2,
-            _ => kind::CREATE,
-        }
+        create_kind(self.ephemeral_owner, self.with_stat)
+    }
+}
+
+/// The txn type of a create with this `ephemeralOwner` and reply shape.
+pub(crate) fn create_kind(ephemeral_owner: i64, with_stat: bool) -> i32 {
+    match EphemeralType::from_owner(ephemeral_owner) {
+        EphemeralType::Container => kind::CREATE_CONTAINER,
+        EphemeralType::Ttl(_) => kind::CREATE_TTL,
+        _ if with_stat => kind::CREATE2,
+        _ => kind::CREATE,
     }
 }
 
