@@ -108,6 +108,7 @@ impl DataTree {
         Applied { result, triggers }
     }
 
+    /// A create applied, as its reply will read: the path and stat, or why it failed.
     fn create_result(
         &mut self,
         n: NewNode<'_>,
