@@ -21,6 +21,15 @@ pub(crate) enum Op {
     Create,
 }
 
+/// Which client sends the timed workloads' requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Client {
+    /// The bench's own pipelined sessions (`pipe.rs`): the least CPU per request.
+    Pipe,
+    /// The `zookeeper-client` crate, one task per outstanding request.
+    Crate,
+}
+
 /// The outcome of one timed run.
 #[derive(Debug)]
 pub(crate) struct Measured {
@@ -90,11 +99,16 @@ pub(crate) struct Shape {
 
 /// Runs `op` from `shape.sessions` sessions with `shape.inflight` workers each, worker `w`
 /// on `{root}/w{w}` (created first), until the time bound (or the create count) is reached.
+///
+/// `client` says who sends the timed requests: [`Client::Pipe`] (the bench's own, see
+/// `pipe.rs`) or [`Client::Crate`] (the `zookeeper-client` crate, a task per worker). The
+/// znodes are created through the crate either way.
 pub(crate) async fn run(
     hosts: &[String],
     root: &str,
     op: Op,
     shape: &Shape,
+    client: Client,
 ) -> Result<Measured, String> {
     let mut sessions = Vec::new();
     for c in 0..shape.sessions {
@@ -107,6 +121,10 @@ pub(crate) async fn run(
         }
     } else {
         ensure(&sessions[0], &format!("{root}/c")).await?;
+    }
+    if client == Client::Pipe {
+        drop(sessions);
+        return tokio::task::block_in_place(|| crate::pipe::run(hosts, root, op, shape));
     }
     let created = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

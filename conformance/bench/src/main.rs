@@ -1,6 +1,7 @@
 //! `bench`: the same workloads against Conclave and Apache ZooKeeper 3.8, in one run,
-//! alternating which goes first each round, with the same client (the `zookeeper-client`
-//! crate). Prints a JSON line per measurement on stdout, progress on stderr, and at the end
+//! alternating which goes first each round, with the same clients (the timed workloads'
+//! own pipelined sessions, `pipe.rs`; the `zookeeper-client` crate for setup, the election
+//! and failover). Prints a JSON line per measurement on stdout, progress on stderr, and at the end
 //! the medians and ratios; writes `results.jsonl`, `summary.md` and `bench.svg` to `--out`.
 //!
 //! `cargo run --release -p conclave-bench -- --rounds 3` (docs/benchmarks.md has the method).
@@ -8,6 +9,7 @@
 mod cluster;
 mod floor;
 mod load;
+mod pipe;
 mod report;
 mod soak;
 mod tls;
@@ -17,7 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, Service};
-use load::{Op, Shape};
+use load::{Client, Op, Shape};
 use report::{Figure, Summary};
 
 const USAGE: &str = "\
@@ -34,6 +36,9 @@ Usage: bench [OPTIONS]
   --sessions <N>        Sessions of the throughput workloads [default: 16]
   --inflight <N>        Requests each session keeps outstanding [default: 16]
   --creates <N>         Znodes of create-many, 100 B each [default: 100000]
+  --client <C>          Who sends the timed requests: pipe (the bench's own pipelined sessions
+                        on the core's jute codec, least CPU per request) or crate (the
+                        zookeeper-client crate, a task per outstanding request) [default: pipe]
   --workloads <LIST>    Comma-separated, from: election,write-seq,write-tput,read-tput,mixed,
                         create-many,failover [default: all, in that order; failover last]
   --out <DIR>           Where results.jsonl, summary.md, bench.svg go [default: bench-results]
@@ -82,6 +87,7 @@ struct Options {
     differential: Option<u64>,
     seed: u64,
     sessions_set: bool,
+    client: Client,
 }
 
 fn parse() -> Result<Options, String> {
@@ -110,6 +116,7 @@ fn parse() -> Result<Options, String> {
         differential: None,
         seed: 1,
         sessions_set: false,
+        client: Client::Pipe,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -133,6 +140,13 @@ fn parse() -> Result<Options, String> {
             "--conclave" => conclave = PathBuf::from(&value),
             "--zookeeper" => zookeeper = PathBuf::from(&value),
             "--only" => only = Some(value.clone()),
+            "--client" => {
+                o.client = match value.as_str() {
+                    "pipe" => Client::Pipe,
+                    "crate" => Client::Crate,
+                    _ => return Err(format!("--client: {value:?} is neither pipe nor crate")),
+                }
+            }
             "--members" => o.members = num(&flag)? as usize,
             "--rounds" => o.rounds = num(&flag)? as usize,
             "--secs" => o.secs = num(&flag)?,
@@ -339,7 +353,7 @@ async fn one_round(o: &Options, service: &Service, round: usize) -> Result<Vec<F
             secs: o.warmup,
             ..tput.clone()
         };
-        load::run(&cluster.hosts, root, Op::Mixed, &warm).await?;
+        load::run(&cluster.hosts, root, Op::Mixed, &warm, o.client).await?;
     }
     for workload in &r.o.workloads.clone() {
         let (op, shape) = match workload.as_str() {
@@ -367,7 +381,7 @@ async fn one_round(o: &Options, service: &Service, round: usize) -> Result<Vec<F
         };
         eprintln!("bench: round {round} {}: {workload} …", r.service);
         let cpu_before = cluster.cpu_secs();
-        let m = load::run(&cluster.hosts, root, op, &shape).await?;
+        let m = load::run(&cluster.hosts, root, op, &shape, o.client).await?;
         let cpu_secs = cluster.cpu_secs() - cpu_before;
         r.measured(workload, &m, &shape, cpu_secs);
         if workload == "create-many" {
