@@ -138,6 +138,11 @@ impl DataTree {
         self.nodes.iter().map(|p| self.view(p))
     }
 
+    /// Every node as packed, in the table's order (what a snapshot writes).
+    pub(crate) fn packed_nodes(&self) -> impl Iterator<Item = &Packed> {
+        self.nodes.iter()
+    }
+
     /// Number of descendants of `path`, not counting it: a walk over the children index
     /// with an explicit stack (depth never touches the call stack).
     pub(crate) fn descendant_count(&self, path: &str) -> usize {

@@ -212,13 +212,7 @@ impl Packed {
 
     /// The node's digest hash, as packed.
     pub(crate) fn hash(&self) -> u64 {
-        let mut r = Reader(&self.0);
-        let len = r.u64() as usize;
-        r.take(len);
-        let mut h = [0u8; 8];
-        let b = r.take(8);
-        h[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(h)
+        hash_bytes(&self.0)
     }
 
     /// The path (always UTF-8: it was a validated `&str` when packed).
@@ -226,42 +220,76 @@ impl Packed {
         core::str::from_utf8(self.path_bytes()).unwrap_or("")
     }
 
+    /// The packed bytes, as a snapshot stores them.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The path and fields of bytes read back from a snapshot, if they are exactly what
+    /// [`Packed::new`] builds for them: a truncated, padded or otherwise altered record is
+    /// `None` (unpacking never fails, so packing again and comparing is the check).
+    pub(crate) fn parse(bytes: &[u8]) -> Option<(&str, Fields<'_>)> {
+        let mut r = Reader(bytes);
+        let len = usize::try_from(r.u64()).ok()?;
+        core::str::from_utf8(r.0.get(..len)?).ok()?;
+        let (path, f) = unpack_bytes(bytes);
+        let again = Packed::new(path, &f, hash_bytes(bytes));
+        (*again.0 == *bytes).then_some((path, f))
+    }
+
     /// The path and the other fields.
     pub(crate) fn unpack(&self) -> (&str, Fields<'_>) {
-        let mut r = Reader(&self.0);
-        let len = r.u64() as usize;
-        let path = core::str::from_utf8(r.take(len)).unwrap_or("");
-        r.take(8);
-        let czxid = r.i64();
-        let mzxid = czxid.wrapping_add(r.i64());
-        let pzxid = czxid.wrapping_add(r.i64());
-        let ctime = r.i64();
-        let mtime = ctime.wrapping_add(r.i64());
-        let stat = StatPersisted {
-            czxid,
-            mzxid,
-            pzxid,
-            ctime,
-            mtime,
-            version: r.i32(),
-            cversion: r.i32(),
-            aversion: r.i32(),
-            ephemeral_owner: r.i64(),
-        };
-        let acl = u32::try_from(r.u64()).unwrap_or(u32::MAX);
-        let child_count = u32::try_from(r.u64()).unwrap_or(u32::MAX);
-        let data = match r.take(1) {
-            [1] => Some(r.0),
-            _ => None,
-        };
-        let fields = Fields {
-            data,
-            acl,
-            stat,
-            child_count,
-        };
-        (path, fields)
+        unpack_bytes(&self.0)
     }
+}
+
+/// [`Packed::unpack`] of bytes [`Packed::new`] built (anything else reads as some fields,
+/// never a panic).
+fn unpack_bytes(bytes: &[u8]) -> (&str, Fields<'_>) {
+    let mut r = Reader(bytes);
+    let len = r.u64() as usize;
+    let path = core::str::from_utf8(r.take(len)).unwrap_or("");
+    r.take(8);
+    let czxid = r.i64();
+    let mzxid = czxid.wrapping_add(r.i64());
+    let pzxid = czxid.wrapping_add(r.i64());
+    let ctime = r.i64();
+    let mtime = ctime.wrapping_add(r.i64());
+    let stat = StatPersisted {
+        czxid,
+        mzxid,
+        pzxid,
+        ctime,
+        mtime,
+        version: r.i32(),
+        cversion: r.i32(),
+        aversion: r.i32(),
+        ephemeral_owner: r.i64(),
+    };
+    let acl = u32::try_from(r.u64()).unwrap_or(u32::MAX);
+    let child_count = u32::try_from(r.u64()).unwrap_or(u32::MAX);
+    let data = match r.take(1) {
+        [1] => Some(r.0),
+        _ => None,
+    };
+    let fields = Fields {
+        data,
+        acl,
+        stat,
+        child_count,
+    };
+    (path, fields)
+}
+
+/// The digest hash packed in `bytes` (zeros past the end).
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut r = Reader(bytes);
+    let len = r.u64() as usize;
+    r.take(len);
+    let mut h = [0u8; 8];
+    let b = r.take(8);
+    h[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(h)
 }
 
 impl core::fmt::Debug for Packed {
