@@ -11,9 +11,11 @@
 //! threads and clocks (docs/decisions.md D20); a `no_std` host brings its own version of these
 //! few hundred lines.
 
-// One `unsafe` call in the crate, allowed where it is: `process::tune_allocator` (mallopt).
+// `unsafe` only where it is allowed: `process::tune_allocator` (mallopt) and the global
+// allocator in `alloc`.
 #![deny(unsafe_code)]
 
+pub mod alloc;
 pub mod control;
 pub mod disk;
 pub mod fs;
