@@ -9,12 +9,10 @@ use conclave_core::host::Command;
 use conclave_mio::{start_ensemble, start_from_cfg, Member};
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use mio::{Events, Interest, Poll, Token};
-
-/// Small blocks from mimalloc, large ones from the system (conclave_std::alloc says why).
-#[global_allocator]
-static ALLOC: conclave_std::alloc::Split = conclave_std::alloc::Split;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
+
+conclave_std::server_allocator!();
 
 /// SIGINT and SIGTERM as events of a `Poll` of the main thread.
 struct SignalWait {

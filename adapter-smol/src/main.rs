@@ -14,9 +14,7 @@ use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member};
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use futures_lite::{future, StreamExt};
 
-/// Small blocks from mimalloc, large ones from the system (conclave_std::alloc says why).
-#[global_allocator]
-static ALLOC: conclave_std::alloc::Split = conclave_std::alloc::Split;
+conclave_std::server_allocator!();
 
 /// Catches SIGINT and SIGTERM from now until it is dropped; `None` if they cannot be watched.
 /// One watch per process: dropping it and watching again loses a signal that arrives between

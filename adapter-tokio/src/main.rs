@@ -11,9 +11,7 @@ use conclave_std::process::{
 };
 use conclave_tokio::{start_ensemble, start_from_cfg, wait_for_leader};
 
-/// Small blocks from mimalloc, large ones from the system (conclave_std::alloc says why).
-#[global_allocator]
-static ALLOC: conclave_std::alloc::Split = conclave_std::alloc::Split;
+conclave_std::server_allocator!();
 
 /// SIGINT or SIGTERM, whichever comes first (SIGINT only where there is no SIGTERM).
 async fn shutdown_signal() -> &'static str {

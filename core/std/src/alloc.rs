@@ -87,6 +87,16 @@ unsafe impl GlobalAlloc for Split {
     }
 }
 
+/// Makes [`Split`] the binary's global allocator: one line in each server's `main.rs`.
+#[macro_export]
+macro_rules! server_allocator {
+    () => {
+        /// Small blocks from mimalloc, large ones from the system (`conclave_std::alloc`).
+        #[global_allocator]
+        static SERVER_ALLOCATOR: $crate::alloc::Split = $crate::alloc::Split;
+    };
+}
+
 /// This crate's tests run on it, so every test here exercises it.
 #[cfg(test)]
 #[global_allocator]
