@@ -68,27 +68,30 @@ impl Serialize for Bytes<'_> {
     }
 }
 
-/// Format 3, read back; the node records borrow from the snapshot's bytes.
+/// A snapshot read back: `A` is an ACL table entry, `N` a node record (format 3: a slot and
+/// its entries, the node's packed bytes borrowed from the snapshot; formats 1 and 2: the
+/// entries alone, the node field by field).
 #[derive(Deserialize)]
-struct SnapshotIn<'a> {
+struct SnapshotIn<A, N> {
     version: u8,
     last_zxid: Zxid,
     digest: u64,
     sessions: Vec<(i64, i32)>,
-    acls: Vec<(u32, AclIn)>,
-    #[serde(borrow)]
-    nodes: Vec<&'a [u8]>,
+    acls: Vec<A>,
+    nodes: Vec<N>,
 }
 
-/// Formats 1 and 2: the ACL table dense, each node field by field.
-#[derive(Deserialize)]
-struct SnapshotInV2 {
-    version: u8,
-    last_zxid: Zxid,
-    digest: u64,
-    sessions: Vec<(i64, i32)>,
-    acls: Vec<Vec<(i32, String, String)>>,
-    nodes: Vec<NodeIn>,
+impl<A, N> SnapshotIn<A, N> {
+    /// What restore needs besides the ACLs and the nodes, and those two.
+    fn into_parts(self) -> (Header, Vec<A>, Vec<N>) {
+        let header = Header {
+            version: self.version,
+            last_zxid: self.last_zxid,
+            digest: self.digest,
+            sessions: self.sessions,
+        };
+        (header, self.acls, self.nodes)
+    }
 }
 
 #[derive(Deserialize)]
@@ -191,16 +194,16 @@ impl DataTree {
                 })
                 .collect()
         };
+        let garbled = |e: postcard::Error| alloc::format!("tree snapshot: {e}");
         if version < 3 {
-            let snap: SnapshotInV2 =
-                postcard::from_bytes(bytes).map_err(|e| alloc::format!("tree snapshot: {e}"))?;
-            let acls: Vec<Arc<[Acl]>> = snap
-                .acls
+            let snap: SnapshotIn<AclIn, NodeIn> = postcard::from_bytes(bytes).map_err(garbled)?;
+            let (header, acls, records) = snap.into_parts();
+            let acls: Vec<Arc<[Acl]>> = acls
                 .into_iter()
                 .map(|list| t.intern_acl(&to_acl(list)))
                 .collect();
-            let mut nodes = Vec::with_capacity(snap.nodes.len());
-            for n in &snap.nodes {
+            let mut nodes = Vec::with_capacity(records.len());
+            for n in &records {
                 nodes.push(Restored {
                     path: &n.path,
                     data: n.data.as_deref(),
@@ -211,26 +214,20 @@ impl DataTree {
                     stat: n.stat,
                 });
             }
-            let header = Header {
-                version: snap.version,
-                last_zxid: snap.last_zxid,
-                digest: snap.digest,
-                sessions: snap.sessions,
-            };
             t.rebuild(header, nodes)?;
             return Ok(t);
         }
-        let snap: SnapshotIn<'_> =
-            postcard::from_bytes(bytes).map_err(|e| alloc::format!("tree snapshot: {e}"))?;
+        let snap: SnapshotIn<(u32, AclIn), &[u8]> = postcard::from_bytes(bytes).map_err(garbled)?;
+        let (header, slots, records) = snap.into_parts();
         let mut acls: BTreeMap<u32, Arc<[Acl]>> = BTreeMap::new();
-        for (slot, list) in snap.acls {
+        for (slot, list) in slots {
             let acl = t.intern_acl(&to_acl(list));
             if acls.insert(slot, acl).is_some() {
                 return Err(alloc::format!("tree snapshot: ACL slot {slot} twice"));
             }
         }
-        let mut nodes = Vec::with_capacity(snap.nodes.len());
-        for record in &snap.nodes {
+        let mut nodes = Vec::with_capacity(records.len());
+        for record in &records {
             let (path, f) = Packed::parse(record).ok_or("tree snapshot: a garbled node record")?;
             nodes.push(Restored {
                 path,
@@ -242,12 +239,6 @@ impl DataTree {
                 stat: f.stat,
             });
         }
-        let header = Header {
-            version: snap.version,
-            last_zxid: snap.last_zxid,
-            digest: snap.digest,
-            sessions: snap.sessions,
-        };
         t.rebuild(header, nodes)?;
         Ok(t)
     }
