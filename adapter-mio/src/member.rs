@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
+use conclave_std::busy_poll::BusyPoll;
 use conclave_std::control::{Control, Order};
 use conclave_std::disk::{persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
@@ -72,7 +73,7 @@ impl Member {
         }
         let (ack_tx, acks) = mpsc::channel();
         let disk_waker = waker.clone();
-        let disk = Disk::start(p.data_dir.into(), p.id, move |ack| {
+        let disk = Disk::start(p.data_dir.into(), p.id, p.busy_poll.clone(), move |ack| {
             ack_tx.send(ack).is_ok() && disk_waker.wake().is_ok()
         });
         // One waker per Poll (mio's rule): the disk thread and the stopper share it.
@@ -93,6 +94,7 @@ impl Member {
             accept_again: None,
             disk: Some(disk),
             acks,
+            busy: p.busy_poll,
             stop: stop.clone(),
             status: status.clone(),
         };
@@ -178,6 +180,7 @@ struct Loop {
     next_token: usize,
     disk: Option<Disk>,
     acks: mpsc::Receiver<DiskAck>,
+    busy: BusyPoll,
     stop: Stopper,
     status: SharedStatus,
 }
@@ -194,7 +197,8 @@ impl Loop {
                 .map(|d| d.2)
                 .chain(self.accept_again)
                 .fold(wake, Instant::min);
-            let timeout = if self.again.is_empty() && self.dirty.is_empty() {
+            let idle = self.again.is_empty() && self.dirty.is_empty() && !self.busy.again();
+            let timeout = if idle {
                 wake.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
@@ -203,6 +207,9 @@ impl Loop {
                 if e.kind() != ErrorKind::Interrupted {
                     break Err(format!("the event loop failed: {e}"));
                 }
+            }
+            if !events.is_empty() {
+                self.busy.active();
             }
             match self.stop.0.next() {
                 Order::Run | Order::Freeze => {}

@@ -10,7 +10,7 @@ use async_executor::Executor;
 use async_signal::{Signal, Signals};
 use conclave_core::deploy::EnsembleLayout;
 use conclave_core::host::Command;
-use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member};
+use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member, BUSY_POLL};
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use futures_lite::{future, StreamExt};
 
@@ -147,11 +147,13 @@ where
         helpers.push(
             std::thread::Builder::new()
                 .name("conclave-smol-worker".into())
-                .spawn(move || async_io::block_on(ex.run(async { stop_rx.recv().await.ok() })))
+                .spawn(move || {
+                    async_io::block_on(BUSY_POLL.drive(ex.run(async { stop_rx.recv().await.ok() })))
+                })
                 .map_err(|e| format!("cannot start a worker thread: {e}"))?,
         );
     }
-    let result = async_io::block_on(ex.run(f(ex.clone())));
+    let result = async_io::block_on(BUSY_POLL.drive(ex.run(f(ex.clone()))));
     drop(stop_tx);
     for h in helpers {
         let _ = h.join();

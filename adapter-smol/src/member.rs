@@ -60,7 +60,7 @@ impl Member {
             tasks.push(ex.spawn(accept_loop(l, kind, ev_tx.clone())));
         }
         let disk_tx = ev_tx.clone();
-        let disk = Disk::start(p.data_dir.into(), p.id, move |ack| {
+        let disk = Disk::start(p.data_dir.into(), p.id, p.busy_poll.clone(), move |ack| {
             disk_tx.send_blocking(Ev::Disk(ack)).is_ok()
         });
         let lp = Loop {
@@ -72,6 +72,7 @@ impl Member {
             tasks,
             ev_tx,
             status: status.clone(),
+            busy_poll: p.busy_poll.window(),
         };
         let task = ex.spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
@@ -201,6 +202,8 @@ struct Loop {
     tasks: Vec<Task<()>>,
     ev_tx: Sender<Ev>,
     status: SharedStatus,
+    /// `busyPollMicros`, by which each event extends [`crate::BUSY_POLL`].
+    busy_poll: Duration,
 }
 
 enum Wake {
@@ -233,6 +236,7 @@ impl Loop {
             match wake {
                 Wake::Stop | Wake::Ev(None) => break Ok(()),
                 Wake::Ev(Some(ev)) => {
+                    crate::BUSY_POLL.extend(self.busy_poll);
                     self.on_event(ev);
                     // Take what else is queued before sleeping again (bounded, stays fair).
                     for _ in 0..256 {

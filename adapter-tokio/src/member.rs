@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
+use conclave_std::busy_poll::BusyPoll;
 use conclave_std::disk::{persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs};
@@ -62,7 +63,7 @@ impl Member {
             tasks.spawn(accept_loop(l, kind, ev_tx.clone()));
         }
         let disk_tx = ev_tx.clone();
-        let disk = Disk::start(p.data_dir.into(), p.id, move |ack| {
+        let disk = Disk::start(p.data_dir.into(), p.id, p.busy_poll.clone(), move |ack| {
             disk_tx.blocking_send(Ev::Disk(ack)).is_ok()
         });
         let lp = Loop {
@@ -73,6 +74,7 @@ impl Member {
             tasks,
             ev_tx,
             status_tx,
+            busy: p.busy_poll,
         };
         let task = tokio::spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
@@ -196,6 +198,7 @@ struct Loop {
     tasks: JoinSet<()>,
     ev_tx: mpsc::Sender<Ev>,
     status_tx: watch::Sender<Status>,
+    busy: BusyPoll,
 }
 
 impl Loop {
@@ -216,6 +219,7 @@ impl Loop {
                 _ = stop.changed() => break Ok(()),
                 ev = ev_rx.recv() => {
                     let Some(ev) = ev else { break Ok(()) };
+                    self.busy.active();
                     self.on_event(ev);
                     // Take what else is queued before sleeping again (bounded, stays fair).
                     for _ in 0..256 {
@@ -230,6 +234,9 @@ impl Loop {
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => self.driver.timeout(self.now(), unix_ms()),
+                // Busy-polling: the runtime polls its reactor (not sleeping) before this
+                // task runs again.
+                _ = tokio::task::yield_now(), if self.busy.again() => continue,
             }
             self.drain();
             let status = self.driver.status();

@@ -22,6 +22,8 @@ pub(crate) enum Service {
         base_port: u16,
         /// `tickTime` of the ensemble, ms.
         tick_ms: u32,
+        /// Lines appended to every member's zoo.cfg (`--conclave-cfg`), each ending in `\n`.
+        cfg: String,
     },
     /// Apache ZooKeeper, started and stopped by `zk-ensemble.sh` (clients on 2181…).
     ZooKeeper {
@@ -76,6 +78,7 @@ impl Cluster {
                 bin,
                 base_port,
                 tick_ms,
+                cfg: cfg_lines,
             } => {
                 let mut layout = EnsembleLayout::local(members, *base_port, *tick_ms)?;
                 if net.is_some() {
@@ -98,8 +101,11 @@ impl Cluster {
                     let data = member.join("data");
                     fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
                     let cfg = member.join("zoo.cfg");
-                    let text =
-                        format!("{}{}", layout.zoo_cfg(i, &data.to_string_lossy()), extra(i));
+                    let text = format!(
+                        "{}{cfg_lines}{}",
+                        layout.zoo_cfg(i, &data.to_string_lossy()),
+                        extra(i)
+                    );
                     fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))?;
                     if members > 1 {
                         fs::write(data.join("myid"), format!("{i}\n"))

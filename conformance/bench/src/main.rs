@@ -27,6 +27,8 @@ bench: the same workloads against Conclave and Apache ZooKeeper 3.8, alternating
 
 Usage: bench [OPTIONS]
   --conclave <BIN>      Conclave server binary [default: `conclave` beside this binary]
+  --conclave-cfg <K=V>  zoo.cfg lines (comma-separated) added to each Conclave member's,
+                        e.g. busyPollMicros=0
   --zookeeper <SCRIPT>  zk-ensemble.sh that starts ZooKeeper [default: ../shared/tools/zk-ensemble.sh]
   --only <SERVICE>      conclave or zookeeper (default: both)
   --members <N>         Members per ensemble [default: 3]
@@ -95,6 +97,7 @@ fn parse() -> Result<Options, String> {
         .ok()
         .and_then(|p| Some(p.parent()?.join("conclave")))
         .unwrap_or_else(|| PathBuf::from("conclave"));
+    let mut conclave_cfg = String::new();
     let mut zookeeper =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/zk-ensemble.sh");
     let mut only: Option<String> = None;
@@ -138,6 +141,15 @@ fn parse() -> Result<Options, String> {
         };
         match flag.as_str() {
             "--conclave" => conclave = PathBuf::from(&value),
+            "--conclave-cfg" => {
+                for line in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                    if !line.contains('=') || line.contains('\n') {
+                        return Err(format!("--conclave-cfg: {line:?} is not key=value"));
+                    }
+                    conclave_cfg.push_str(line);
+                    conclave_cfg.push('\n');
+                }
+            }
             "--zookeeper" => zookeeper = PathBuf::from(&value),
             "--only" => only = Some(value.clone()),
             "--client" => {
@@ -219,6 +231,7 @@ fn parse() -> Result<Options, String> {
             bin: conclave,
             base_port,
             tick_ms: 2000,
+            cfg: conclave_cfg,
         });
     }
     if want("zookeeper") {

@@ -217,6 +217,7 @@ async fn soak(o: &SoakOptions, net: Option<&Net>, no_net: Option<String>) -> Res
         bin: o.bin.clone(),
         base_port: o.base_port,
         tick_ms: TICK_MS,
+        cfg: String::new(),
     };
     let dir = o.dir.join("soak");
     let mut cluster = Cluster::start_with(&service, 3, &dir, &|_| String::new(), net)?;

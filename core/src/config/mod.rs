@@ -42,6 +42,12 @@ pub const DEFAULT_JUTE_MAX_BUFFER: u32 = 0xF_FFFF;
 /// Default `clientBacklogLimitMB`: what all client connections together may leave unread.
 pub const DEFAULT_CLIENT_BACKLOG_LIMIT_MB: u32 = 256;
 
+/// Default `busyPollMicros`: how long a member's threads poll after activity before sleeping
+/// (the idle-poll time Seastar's reactors use by default; docs/decisions.md D38).
+pub const DEFAULT_BUSY_POLL_US: u32 = 200;
+/// The largest `busyPollMicros`: beyond a few milliseconds polling only burns CPU.
+pub const MAX_BUSY_POLL_US: u32 = 10_000;
+
 /// Default `znode.container.checkIntervalMs` (ZooKeeper: 60 000).
 pub const DEFAULT_CONTAINER_CHECK_INTERVAL_MS: u32 = 1_000;
 /// The only `electionAlg` ZooKeeper 3.5+ (and Conclave) implements: fast leader election.
@@ -203,6 +209,10 @@ pub struct Config {
     /// of replies all client connections together may leave unread before the one owing
     /// most is disconnected (default 256, at least 1).
     pub client_backlog_limit_mb: u32,
+    /// `busyPollMicros` (Conclave's): after an event, how long a member's event loop and disk
+    /// thread poll for the next one (yielding the CPU between polls) before they sleep; 0
+    /// turns it off. A hint to the host adapter, which the core never reads (default 200).
+    pub busy_poll_us: u32,
     /// `reconfigEnabled`: whether `reconfig` may change the membership (default false, as
     /// ZooKeeper 3.5.3+).
     pub reconfig_enabled: bool,
@@ -254,6 +264,7 @@ impl Default for Config {
             read_only_mode_enabled: false,
             container_check_interval_ms: DEFAULT_CONTAINER_CHECK_INTERVAL_MS,
             client_backlog_limit_mb: DEFAULT_CLIENT_BACKLOG_LIMIT_MB,
+            busy_poll_us: DEFAULT_BUSY_POLL_US,
             reconfig_enabled: false,
             dynamic_config_file: None,
             config_version: 0,

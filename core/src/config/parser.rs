@@ -70,6 +70,7 @@ impl Parser {
             "clientBacklogLimitMB" => {
                 cfg.client_backlog_limit_mb = u32_key(line, key, value, 1)?;
             }
+            "busyPollMicros" => cfg.busy_poll_us = busy_poll_key(line, key, value)?,
             "znode.container.checkIntervalMs" => {
                 cfg.container_check_interval_ms = u32_key(line, key, value, 1)?;
             }

@@ -1386,6 +1386,18 @@ fn the_client_backlog_limit_is_positive_and_defaults_to_256_mib() {
 }
 
 #[test]
+fn busy_polling_defaults_to_200_us_and_is_bounded() {
+    assert_eq!(ok("").busy_poll_us, 200);
+    assert_eq!(ok("busyPollMicros=0\n").busy_poll_us, 0);
+    assert_eq!(ok("busyPollMicros=10000\n").busy_poll_us, 10_000);
+    let e = Config::from_zoo_cfg("tickTime=2000\nbusyPollMicros=10001\n").unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.to_string().contains("0 (off) to 10000"), "{e}");
+    assert!(Config::from_zoo_cfg("busyPollMicros=-1\n").is_err());
+    assert!(Config::from_zoo_cfg("busyPollMicros=fast\n").is_err());
+}
+
+#[test]
 fn the_container_check_interval_is_positive_and_defaults_to_a_second() {
     assert_eq!(ok("").container_check_interval_ms, 1_000);
     assert_eq!(

@@ -48,6 +48,8 @@ pub(super) const WHY_POSITIVE_U32: &str = "must be 1-4294967295";
 pub(super) const WHY_U32: &str = "must be 0-4294967295";
 /// Range text for port keys.
 pub(super) const WHY_PORT: &str = "must be a port 1-65535";
+/// Why a `busyPollMicros` value was refused.
+pub(super) const WHY_BUSY_POLL: &str = "must be 0 (off) to 10000 microseconds";
 
 /// Checks a parsed number against `min..=max`, mapping failures to the key's error.
 pub(super) fn check_range(
@@ -104,6 +106,22 @@ pub(super) fn u32_key(line: usize, key: &str, value: &str, min: u64) -> Result<u
             },
         )
     })
+}
+
+/// Parses `busyPollMicros`: 0 (never poll instead of sleeping) to [`MAX_BUSY_POLL_US`].
+pub(super) fn busy_poll_key(line: usize, key: &str, value: &str) -> Result<u32, ConfigError> {
+    let max = u64::from(MAX_BUSY_POLL_US);
+    let n = check_range(
+        line,
+        key,
+        value,
+        parse_decimal(value),
+        0,
+        max,
+        WHY_BUSY_POLL,
+    )?;
+    // In range, so it fits.
+    Ok(u32::try_from(n).unwrap_or(MAX_BUSY_POLL_US))
 }
 
 /// Parses a decimal port key (1..=65535).

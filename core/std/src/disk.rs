@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use crate::busy_poll::BusyPoll;
 use conclave_core::files::{run_batch, BatchOutcome, Files};
 use conclave_core::host::{Action, Driver};
 use conclave_core::{Instant as CoreInstant, PersistOp, Service};
@@ -210,7 +211,13 @@ pub struct Disk {
 impl Disk {
     /// Starts the thread for `dir`; `ack` is called (from the thread) with each acknowledgement
     /// and returns false once nobody listens.
-    pub fn start(dir: PathBuf, my_id: u64, ack: impl Fn(DiskAck) -> bool + Send + 'static) -> Disk {
+    /// While `busy` says so after a batch, the thread polls for the next instead of sleeping.
+    pub fn start(
+        dir: PathBuf,
+        my_id: u64,
+        busy: BusyPoll,
+        ack: impl Fn(DiskAck) -> bool + Send + 'static,
+    ) -> Disk {
         let (tx, rx) = mpsc::channel::<Vec<(u64, PersistOp)>>();
         let span = tracing::info_span!("server", id = my_id);
         let eio_after = std::env::var(FAULT_SYNC_EIO_AFTER)
@@ -234,6 +241,7 @@ impl Disk {
                             eio_after,
                         },
                         rx,
+                        &busy,
                         &stop,
                         ack,
                     )
@@ -305,11 +313,12 @@ impl Drop for Disk {
 fn run(
     mut dir: Dir,
     rx: mpsc::Receiver<Vec<(u64, PersistOp)>>,
+    busy: &BusyPoll,
     abandoned: &AtomicBool,
     ack: impl Fn(DiskAck) -> bool,
 ) {
     let where_ = dir.dir.display().to_string();
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = busy.recv(&rx) {
         if abandoned.load(Ordering::SeqCst) {
             return;
         }
@@ -345,7 +354,7 @@ mod tests {
     fn a_dropped_disk_writes_nothing_after_the_drop_returns() {
         let dir = std::env::temp_dir().join(format!("conclave-disk-drop-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut disk = Disk::start(dir.clone(), 1, |_| true);
+        let mut disk = Disk::start(dir.clone(), 1, BusyPoll::off(), |_| true);
         disk.stage(1, PersistOp::Create { file: "log".into() });
         for seq in 2..2_000 {
             let bytes = vec![7u8; 4096];
@@ -373,7 +382,12 @@ mod tests {
     fn acks(d: &std::path::Path) -> (Disk, mpsc::Receiver<DiskAck>) {
         std::fs::create_dir_all(d).unwrap();
         let (tx, rx) = mpsc::channel();
-        let disk = Disk::start(d.to_path_buf(), 1, move |a| tx.send(a).is_ok());
+        let disk = Disk::start(
+            d.to_path_buf(),
+            1,
+            BusyPoll::from_config(conclave_core::config::DEFAULT_BUSY_POLL_US),
+            move |a| tx.send(a).is_ok(),
+        );
         (disk, rx)
     }
 

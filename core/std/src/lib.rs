@@ -16,6 +16,7 @@
 #![deny(unsafe_code)]
 
 pub mod alloc;
+pub mod busy_poll;
 pub mod control;
 pub mod disk;
 pub mod fs;
@@ -46,6 +47,8 @@ pub struct Prepared {
     pub clock: Clock,
     /// The data directory, for the disk thread.
     pub data_dir: String,
+    /// `busyPollMicros`: how long the loop and the disk thread poll after an event.
+    pub busy_poll: busy_poll::BusyPoll,
 }
 
 /// Logs what loading found, binds every port of the member's listen plan and builds its node.
@@ -71,6 +74,7 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
         .map(tls::QuorumLayers::load)
         .transpose()?;
     let (listeners, addrs) = listen::bind_all(&config)?;
+    let busy_poll = busy_poll::BusyPoll::from_config(config.busy_poll_us);
     let clock = Clock::start();
     let node = Node::with_state_machine(
         config,
@@ -107,6 +111,7 @@ pub fn prepare(loaded: Loaded) -> Result<Prepared, String> {
         driver,
         clock,
         data_dir,
+        busy_poll,
     })
 }
 
