@@ -212,8 +212,14 @@ impl Loop {
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), String> {
         self.drain();
+        // A turn just ended: its sends sit with the writer tasks, which run when this task
+        // yields to the runtime — before any `BusyPoll::again`, whose thread yield could let
+        // another thread run first.
+        let mut turned = false;
         let result = loop {
             let deadline = self.clock.at(self.driver.poll_timeout()).into();
+            let spin = (turned && !self.busy.window().is_zero()) || self.busy.again();
+            turned = false;
             tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
@@ -236,7 +242,7 @@ impl Loop {
                 _ = tokio::time::sleep_until(deadline) => self.driver.timeout(self.now(), unix_ms()),
                 // Busy-polling: the runtime polls its reactor (not sleeping) before this
                 // task runs again.
-                _ = tokio::task::yield_now(), if self.busy.again() => continue,
+                _ = tokio::task::yield_now(), if spin => continue,
             }
             self.drain();
             let status = self.driver.status();
@@ -246,6 +252,7 @@ impl Loop {
                 break Err(why.to_string());
             }
             while self.tasks.try_join_next().is_some() {}
+            turned = true;
         };
         // Close every socket, then let the disk thread finish what is queued.
         self.conns.clear();
