@@ -23,15 +23,8 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use conclave_core::deploy::EnsembleLayout;
-use conclave_std::busy_poll::BusyPoll;
 pub use conclave_std::ListenAddrs;
 pub use member::Member;
-
-/// Busy-polling of this process's executor threads (docs/decisions.md D38): every member's
-/// events extend it by the member's `busyPollMicros`; a thread that drives its executor with
-/// [`BusyPoll::drive`] on it polls the reactor instead of sleeping meanwhile. One for the
-/// process, because the executor's threads run every member's tasks.
-pub static BUSY_POLL: BusyPoll = BusyPoll::off();
 
 /// Loads `zoo.cfg` (and `myid`, and the data directory) and starts the member it describes
 /// on `ex`.

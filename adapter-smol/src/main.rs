@@ -10,7 +10,8 @@ use async_executor::Executor;
 use async_signal::{Signal, Signals};
 use conclave_core::deploy::EnsembleLayout;
 use conclave_core::host::Command;
-use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member, BUSY_POLL};
+use conclave_smol::{start_ensemble, start_from_cfg, wait_for_leader, Member};
+use conclave_std::busy_poll::SHARED as BUSY_POLL;
 use conclave_std::process::{announce, ensemble_banner, exit, leader_line, SHUTDOWN_GRACE};
 use futures_lite::{future, StreamExt};
 
@@ -142,8 +143,7 @@ where
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
     let mut helpers = Vec::new();
     for _ in 1..threads {
-        let ex = ex.clone();
-        let stop_rx = stop_rx.clone();
+        let (ex, stop_rx) = (ex.clone(), stop_rx.clone());
         helpers.push(
             std::thread::Builder::new()
                 .name("conclave-smol-worker".into())

@@ -12,6 +12,7 @@ use async_executor::{Executor, Task};
 use async_io::{Async, Timer};
 use conclave_core::host::{Action, Driver, Listener, Loaded, Socket};
 use conclave_core::{LinkId, ServerId, Status};
+use conclave_std::busy_poll::{self, BusyPoll};
 use conclave_std::disk::{persist, Disk, DiskAck};
 use conclave_std::process::{log_line, unix_ms};
 use conclave_std::{Clock, ListenAddrs, SharedStatus};
@@ -72,7 +73,7 @@ impl Member {
             tasks,
             ev_tx,
             status: status.clone(),
-            busy_poll: p.busy_poll.window(),
+            busy: p.busy_poll,
         };
         let task = ex.spawn(tracing::Instrument::instrument(
             lp.run(ev_rx, stop_rx),
@@ -202,8 +203,7 @@ struct Loop {
     tasks: Vec<Task<()>>,
     ev_tx: Sender<Ev>,
     status: SharedStatus,
-    /// `busyPollMicros`, by which each event extends [`crate::BUSY_POLL`].
-    busy_poll: Duration,
+    busy: BusyPoll,
 }
 
 enum Wake {
@@ -236,7 +236,7 @@ impl Loop {
             match wake {
                 Wake::Stop | Wake::Ev(None) => break Ok(()),
                 Wake::Ev(Some(ev)) => {
-                    crate::BUSY_POLL.extend(self.busy_poll);
+                    busy_poll::SHARED.extend(self.busy.window());
                     self.on_event(ev);
                     // Take what else is queued before sleeping again (bounded, stays fair).
                     for _ in 0..256 {

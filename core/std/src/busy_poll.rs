@@ -134,6 +134,11 @@ impl BusyPoll {
     }
 }
 
+/// One [`BusyPoll`] for a process whose runtime threads serve every member's tasks (an
+/// executor whose `block_on` the adapter does not own): each member's events extend it by
+/// its own window, and each runtime thread is driven through [`BusyPoll::drive`] on it.
+pub static SHARED: BusyPoll = BusyPoll::off();
+
 /// Microseconds since the first call in this process.
 fn now_us() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
