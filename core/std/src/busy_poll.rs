@@ -98,22 +98,20 @@ impl BusyPoll {
     }
 
     /// Receives from `rx` as [`Receiver::recv`] does, polling first while [`BusyPoll::again`]
-    /// says so; `None` once every sender is gone.
+    /// says so; `None` once every sender is gone. The window runs from the call: for a thread
+    /// whose work between receives is long (an fdatasync), the end of that work is what the
+    /// next message follows closely, not the message before it.
     pub fn recv<T>(&self, rx: &Receiver<T>) -> Option<T> {
+        self.active();
         loop {
             match rx.try_recv() {
-                Ok(v) => {
-                    self.active();
-                    return Some(v);
-                }
+                Ok(v) => return Some(v),
                 Err(TryRecvError::Disconnected) => return None,
                 Err(TryRecvError::Empty) if self.again() => {}
                 Err(TryRecvError::Empty) => break,
             }
         }
-        let v = rx.recv().ok();
-        self.active();
-        v
+        rx.recv().ok()
     }
 
     /// Drives `fut` as a runtime's `block_on` would, but while [`BusyPoll::again`] says so a
